@@ -1,0 +1,1 @@
+"""bizgraph: one GraphQL schema over PostgreSQL for a business's core data."""

@@ -1,0 +1,113 @@
+"""Configuration, read once from the environment, typed, failing fast.
+
+Every setting has one environment variable. A bad value raises ``ConfigError``
+with one line that names the variable, so ``bizgraph`` can print it and exit
+instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from app.errors import ConfigError
+
+
+def _default_data_dir() -> Path:
+    # The embedded server (pgserver) runs PostgreSQL as a separate system user
+    # when started by root and opens every parent of its data directory to
+    # others; as root, keep it in a dedicated folder rather than under $HOME.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/bizgraph")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bizgraph"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything bizgraph reads from its environment."""
+
+    database_url: URL | None = None
+    demo: bool = False
+    default_page_size: int = 50
+    max_page_size: int = 100
+    max_aggregate_groups: int = 1000
+    statement_timeout_ms: int = 15_000
+    pool_size: int = 10
+    data_dir: Path = field(default_factory=_default_data_dir)
+    log_level: str = "INFO"
+    graphiql: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        raw_url = env.get("DATABASE_URL", "").strip()
+        settings = cls(
+            database_url=parse_database_url(raw_url, "DATABASE_URL") if raw_url else None,
+            demo=_bool(env, "BIZGRAPH_DEMO", False),
+            default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
+            max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
+            max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
+            statement_timeout_ms=_int(env, "BIZGRAPH_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
+            pool_size=_int(env, "BIZGRAPH_POOL_SIZE", 10, minimum=1),
+            data_dir=Path(env["BIZGRAPH_DATA_DIR"]) if env.get("BIZGRAPH_DATA_DIR") else _default_data_dir(),
+            log_level=env.get("BIZGRAPH_LOG_LEVEL", "INFO").upper(),
+            graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
+        )
+        if settings.default_page_size > settings.max_page_size:
+            raise ConfigError(
+                "BIZGRAPH_DEFAULT_PAGE_SIZE must not exceed BIZGRAPH_MAX_PAGE_SIZE "
+                f"({settings.default_page_size} > {settings.max_page_size})"
+            )
+        if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+        return settings
+
+    def with_database(self, url: URL | str) -> "Settings":
+        parsed = url if isinstance(url, URL) else parse_database_url(url, "database url")
+        return replace(self, database_url=parsed)
+
+
+def parse_database_url(raw: str, name: str) -> URL:
+    """Accept ``postgresql://`` (and ``postgres://``) URLs; drive them with psycopg 3."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{name} is not a database URL: {raw!r}") from None
+    if url.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ConfigError(f"{name} must be a postgresql:// URL, got {url.get_backend_name()}://")
+    if url.get_driver_name() not in {"psycopg", "psycopg2", "", None} and "+" in url.drivername:
+        raise ConfigError(f"{name}: only the psycopg driver is supported (got {url.drivername})")
+    if not url.database:
+        raise ConfigError(f"{name} must name a database")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

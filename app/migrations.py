@@ -1,0 +1,27 @@
+"""Running alembic from code: the CLI, the demo and the tests share this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+
+
+def alembic_config(url: URL) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["url"] = url
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade(url: URL, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: URL, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,29 @@
+"""SQLAlchemy tables, one module per domain. Importing this package registers them all."""
+
+from app.models.base import Base
+from app.models.billing import Invoice, InvoiceLine, Payment
+from app.models.hr import Department, Employee, EmploymentEvent
+from app.models.org import Organization, User
+from app.models.sales import Customer, Order, OrderLine, Product
+from app.models.system import AuditEntry, OutboxEvent
+
+metadata = Base.metadata
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Customer",
+    "Department",
+    "Employee",
+    "EmploymentEvent",
+    "Invoice",
+    "InvoiceLine",
+    "Order",
+    "OrderLine",
+    "Organization",
+    "OutboxEvent",
+    "Payment",
+    "Product",
+    "User",
+    "metadata",
+]

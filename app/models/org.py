@@ -1,0 +1,49 @@
+"""Organizations (the tenants) and the users who sign in to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column, id_column, org_column
+from app.models.states import USER_ROLES
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+        CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]*$'", name="slug_format"),
+    )
+
+    id: Mapped[int] = id_column()
+    slug: Mapped[str] = mapped_column(String(63), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Aggregates bucket days, weeks and months in this zone, not the server's.
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("org_id", "email"),
+        CheckConstraint(
+            "roles <@ ARRAY[" + ", ".join(f"'{r}'" for r in USER_ROLES) + "]::text[]",
+            name="roles_known",
+        ),
+        Index(None, "employee_id"),
+        Index(None, "customer_id"),
+    )
+
+    id: Mapped[int] = id_column()
+    org_id: Mapped[int] = org_column()
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    employee_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("customers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,53 @@
+"""Test databases on a real PostgreSQL: ``TEST_DATABASE_URL`` or an embedded server."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import URL
+
+from app.config import parse_database_url
+from app.embedded import EmbeddedPostgres
+
+_counter = itertools.count()
+
+
+class TestServer:
+    """One PostgreSQL server for the whole run; each test module asks it for databases."""
+
+    def __init__(self) -> None:
+        self._embedded: EmbeddedPostgres | None = None
+        raw = os.environ.get("TEST_DATABASE_URL")
+        if raw:
+            self.admin_url = parse_database_url(raw, "TEST_DATABASE_URL")
+        else:
+            data_dir = Path(tempfile.gettempdir()) / f"bizgraph-test-pg-{os.getuid()}"
+            self._embedded = EmbeddedPostgres(data_dir / "pgdata").start()
+            self.admin_url = self._embedded.url("postgres")
+
+    def _admin_conninfo(self) -> str:
+        return self.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def create_database(self, prefix: str = "bizgraph_test") -> URL:
+        name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(self._admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.admin_url.set(database=name)
+
+    def drop_database(self, url: URL) -> None:
+        with psycopg.connect(self._admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        if self._embedded is not None:
+            self._embedded.stop()
+
+
+def conninfo(url: URL) -> str:
+    """A libpq connection string for psycopg from a SQLAlchemy URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
