@@ -1,0 +1,56 @@
+"""How customers are read."""
+
+from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+
+CUSTOMER = Entity(
+    name="Customer",
+    table="customers",
+    fields={
+        "id": GlobalId(),
+        "number": col("number", "text"),
+        "name": col("name", "text"),
+        "kind": col("kind", "enum"),
+        "email": col("email", "text", nullable=True),
+        "phone": col("phone", "text", nullable=True),
+        "segment": col("segment", "enum"),
+        "country": col("country", "text"),
+        "billingAddress": Embedded(
+            {
+                "street": col("billing_street", "text", nullable=True),
+                "city": col("billing_city", "text", nullable=True),
+                "postalCode": col("billing_postal_code", "text", nullable=True),
+                "country": col("country", "text"),
+            }
+        ),
+        "taxId": col("tax_id", "text", nullable=True),
+        "creditLimit": col("credit_limit", "decimal"),
+        "status": col("status", "enum"),
+        "accountManager": ToOne("Employee", local="account_manager_id"),
+        "orders": ToMany("Order", remote="customer_id"),
+        "invoices": ToMany("Invoice", remote="customer_id"),
+        "version": col("version", "bigint"),
+        "createdAt": col("created_at", "datetime"),
+        "updatedAt": col("updated_at", "datetime"),
+    },
+    sorts={
+        "ID": (),
+        "NUMBER": (col("number", "text"),),
+        "NAME": (col("name", "text"),),
+        "CREATED_AT": (col("created_at", "datetime"),),
+        "CREDIT_LIMIT": (col("credit_limit", "decimal"),),
+    },
+    filters={
+        "id": ForeignId("Customer", "id"),
+        "number": col("number", "text"),
+        "name": col("name", "text"),
+        "email": col("email", "text", nullable=True),
+        "kind": col("kind", "enum"),
+        "segment": col("segment", "enum"),
+        "country": col("country", "text"),
+        "status": col("status", "enum"),
+        "creditLimit": col("credit_limit", "decimal"),
+        "createdAt": col("created_at", "datetime"),
+        "accountManagerId": ForeignId("Employee", "account_manager_id"),
+        "accountManager": ToOne("Employee", local="account_manager_id"),
+    },
+)

@@ -1,0 +1,1 @@
+"""The departments domain's SQL."""

@@ -1,0 +1,1 @@
+"""The employees domain's SQL."""

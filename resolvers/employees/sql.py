@@ -1,0 +1,76 @@
+"""How employees and their employment history are read."""
+
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+
+EMPLOYEE = Entity(
+    name="Employee",
+    table="employees",
+    fields={
+        "id": GlobalId(),
+        "number": col("number", "text"),
+        "firstName": col("first_name", "text"),
+        "lastName": col("last_name", "text"),
+        "fullName": Column("({t}.first_name || ' ' || {t}.last_name)", "text"),
+        "email": col("email", "text"),
+        "phone": col("phone", "text", nullable=True),
+        "title": col("title", "text"),
+        "status": col("status", "enum"),
+        "hiredOn": col("hired_on", "date"),
+        "endedOn": col("ended_on", "date", nullable=True),
+        "salary": col("salary", "decimal"),
+        "dateOfBirth": col("date_of_birth", "date", nullable=True),
+        "nationalId": col("national_id", "text", nullable=True),
+        "department": ToOne("Department", local="department_id"),
+        "manager": ToOne("Employee", local="manager_id"),
+        "reports": ToMany("Employee", remote="manager_id"),
+        "history": ToMany("EmploymentEvent", remote="employee_id"),
+        "managedCustomers": ToMany("Customer", remote="account_manager_id"),
+        "salesOrders": ToMany("Order", remote="sales_rep_id"),
+        "version": col("version", "bigint"),
+        "createdAt": col("created_at", "datetime"),
+        "updatedAt": col("updated_at", "datetime"),
+    },
+    sorts={
+        "ID": (),
+        "NUMBER": (col("number", "text"),),
+        "LAST_NAME": (col("last_name", "text"), col("first_name", "text")),
+        "HIRED_ON": (col("hired_on", "date"),),
+    },
+    filters={
+        "id": ForeignId("Employee", "id"),
+        "number": col("number", "text"),
+        "firstName": col("first_name", "text"),
+        "lastName": col("last_name", "text"),
+        "email": col("email", "text"),
+        "title": col("title", "text"),
+        "status": col("status", "enum"),
+        "hiredOn": col("hired_on", "date"),
+        "salary": col("salary", "decimal"),
+        "departmentId": ForeignId("Department", "department_id"),
+        "managerId": ForeignId("Employee", "manager_id"),
+        "department": ToOne("Department", local="department_id"),
+    },
+)
+
+EMPLOYMENT_EVENT = Entity(
+    name="EmploymentEvent",
+    table="employment_events",
+    fields={
+        "id": GlobalId(),
+        "kind": col("kind", "enum"),
+        "occurredAt": col("occurred_at", "datetime"),
+        "title": col("title", "text", nullable=True),
+        "salary": col("salary", "decimal", nullable=True),
+        "note": col("note", "text", nullable=True),
+        "employee": ToOne("Employee", local="employee_id"),
+        "department": ToOne("Department", local="department_id"),
+        "manager": ToOne("Employee", local="manager_id"),
+    },
+    sorts={"ID": (), "OCCURRED_AT": (col("occurred_at", "datetime"),)},
+    default_sort=("OCCURRED_AT", "ASC"),
+    filters={
+        "id": ForeignId("EmploymentEvent", "id"),
+        "kind": col("kind", "enum"),
+        "occurredAt": col("occurred_at", "datetime"),
+    },
+)

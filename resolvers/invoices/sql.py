@@ -1,0 +1,98 @@
+"""How invoices, their lines and payments are read."""
+
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+
+INVOICE = Entity(
+    name="Invoice",
+    table="invoices",
+    fields={
+        "id": GlobalId(),
+        "number": col("number", "text", nullable=True),
+        "status": col("status", "enum"),
+        "issuedAt": col("issued_at", "datetime", nullable=True),
+        "dueAt": col("due_at", "datetime", nullable=True),
+        "subtotal": col("subtotal", "decimal"),
+        "tax": col("tax", "decimal"),
+        "total": col("total", "decimal"),
+        "amountPaid": col("amount_paid", "decimal"),
+        "amountDue": Column("({t}.total - {t}.amount_paid)", "decimal"),
+        "order": ToOne("Order", local="order_id"),
+        "customer": ToOne("Customer", local="customer_id"),
+        "lines": ToMany("InvoiceLine", remote="invoice_id"),
+        "payments": ToMany("Payment", remote="invoice_id"),
+        "version": col("version", "bigint"),
+        "createdAt": col("created_at", "datetime"),
+        "updatedAt": col("updated_at", "datetime"),
+    },
+    sorts={
+        "ID": (),
+        "NUMBER": (col("number", "text", nullable=True),),
+        "ISSUED_AT": (col("issued_at", "datetime", nullable=True),),
+        "DUE_AT": (col("due_at", "datetime", nullable=True),),
+        "TOTAL": (col("total", "decimal"),),
+    },
+    filters={
+        "id": ForeignId("Invoice", "id"),
+        "number": col("number", "text", nullable=True),
+        "status": col("status", "enum"),
+        "issuedAt": col("issued_at", "datetime", nullable=True),
+        "dueAt": col("due_at", "datetime", nullable=True),
+        "total": col("total", "decimal"),
+        "amountPaid": col("amount_paid", "decimal"),
+        "customerId": ForeignId("Customer", "customer_id"),
+        "orderId": ForeignId("Order", "order_id"),
+        "customer": ToOne("Customer", local="customer_id"),
+    },
+)
+
+INVOICE_LINE = Entity(
+    name="InvoiceLine",
+    table="invoice_lines",
+    fields={
+        "id": GlobalId(),
+        "lineNo": col("line_no", "int"),
+        "sku": col("sku", "text"),
+        "description": col("description", "text"),
+        "quantity": col("quantity", "int"),
+        "unitPrice": col("unit_price", "decimal"),
+        "discount": col("discount", "decimal"),
+        "taxRate": col("tax_rate", "decimal"),
+        "lineTotal": col("line_total", "decimal"),
+        "invoice": ToOne("Invoice", local="invoice_id"),
+        "product": ToOne("Product", local="product_id"),
+    },
+    sorts={"ID": (), "LINE_NO": (col("line_no", "int"),)},
+    default_sort=("LINE_NO", "ASC"),
+    filters={
+        "id": ForeignId("InvoiceLine", "id"),
+        "sku": col("sku", "text"),
+        "productId": ForeignId("Product", "product_id"),
+    },
+)
+
+PAYMENT = Entity(
+    name="Payment",
+    table="payments",
+    fields={
+        "id": GlobalId(),
+        "amount": col("amount", "decimal"),
+        "method": col("method", "enum"),
+        "paidAt": col("paid_at", "datetime"),
+        "reference": col("reference", "text", nullable=True),
+        "invoice": ToOne("Invoice", local="invoice_id"),
+        "createdAt": col("created_at", "datetime"),
+    },
+    sorts={
+        "ID": (),
+        "PAID_AT": (col("paid_at", "datetime"),),
+        "AMOUNT": (col("amount", "decimal"),),
+    },
+    filters={
+        "id": ForeignId("Payment", "id"),
+        "amount": col("amount", "decimal"),
+        "method": col("method", "enum"),
+        "paidAt": col("paid_at", "datetime"),
+        "invoiceId": ForeignId("Invoice", "invoice_id"),
+        "invoice": ToOne("Invoice", local="invoice_id"),
+    },
+)

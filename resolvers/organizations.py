@@ -1,0 +1,13 @@
+"""Organization look-ups the server needs before serving."""
+
+from __future__ import annotations
+
+from app.db import Database
+
+
+async def first_organization_id(database: Database) -> int | None:
+    """The demo organization: the first one created."""
+    async with database.read() as connection:
+        result = await connection.exec_driver_sql("SELECT id FROM organizations ORDER BY id LIMIT 1")
+        row = result.first()
+    return None if row is None else row[0]

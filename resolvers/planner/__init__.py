@@ -1,0 +1,1 @@
+"""The query planner: one SQL statement per root field, JSON built by PostgreSQL."""

@@ -1,0 +1,131 @@
+"""How each GraphQL type maps onto SQL: the planner's only knowledge of the schema.
+
+An ``Entity`` names its table and, for every field the API exposes, how to
+produce it: a column expression, the global ID, a to-one relation or a to-many
+connection. Column templates use ``{t}`` for the table alias of the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "int", "bigint", "decimal", "datetime", "date", "bool", "enum"]
+
+SQL_TYPES: dict[str, str] = {
+    "text": "text",
+    "enum": "text",
+    "int": "integer",
+    "bigint": "bigint",
+    "decimal": "numeric",
+    "datetime": "timestamptz",
+    "date": "date",
+    "bool": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A scalar read from the row; ``sql`` is a template over the alias ``{t}``."""
+
+    sql: str
+    kind: Kind
+    nullable: bool = False
+
+    def render(self, alias: str) -> str:
+        return self.sql.format(t=alias)
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+    def as_json_value(self, alias: str) -> str:
+        """The JSON value of the column: Decimal travels as a string so no digit is lost."""
+        expr = self.render(alias)
+        return f"({expr})::text" if self.kind == "decimal" else expr
+
+
+def col(name: str, kind: Kind, nullable: bool = False) -> Column:
+    return Column("{t}." + name, kind, nullable)
+
+
+@dataclass(frozen=True)
+class GlobalId:
+    """The Relay global ID of the row (``base64("<Type>:<id>")``)."""
+
+
+@dataclass(frozen=True)
+class ForeignId:
+    """The global ID of a referenced row, without fetching it."""
+
+    target: str
+    column: str
+
+    def render(self, alias: str) -> str:
+        return f"{alias}.{self.column}"
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """A single related row: ``target.<remote> = <alias>.<local>`` (and ``where``,
+    a template over the related row's alias ``{c}``)."""
+
+    target: str
+    local: str
+    remote: str = "id"
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A value object stored in the row's own columns (e.g. an address)."""
+
+    fields: dict[str, Column]
+
+
+@dataclass(frozen=True)
+class ToMany:
+    """A connection of related rows: ``child.<remote> = <alias>.<local>``."""
+
+    target: str
+    remote: str
+    local: str = "id"
+
+
+Field = Column | GlobalId | ForeignId | ToOne | ToMany | Embedded
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: Column
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    table: str
+    fields: dict[str, Field]
+    # Sort enum value → the columns it orders by; the id is always appended as
+    # the tiebreaker so every order is total and keyset cursors are exact.
+    sorts: dict[str, tuple[Column, ...]]
+    default_sort: tuple[str, str] = ("ID", "ASC")
+    # Filter input field → what it filters on (a column, a foreign id, or a relation).
+    filters: dict[str, Column | ForeignId | ToOne] = field(default_factory=dict)
+
+
+
+ID_COLUMN = col("id", "bigint")
+
+
+class Catalog:
+    """All entities by GraphQL type name."""
+
+    def __init__(self, entities: list[Entity]) -> None:
+        self.entities = {entity.name: entity for entity in entities}
+
+    def __getitem__(self, name: str) -> Entity:
+        return self.entities[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.entities

@@ -1,0 +1,210 @@
+"""Selection tree → one SQL statement whose single value is the field's JSON.
+
+Objects are ``json_build_object`` over the row; to-one relations are scalar
+subqueries; connections are correlated subqueries over a keyset-limited page.
+PostgreSQL does all of it in one statement, however deep the selection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne
+from resolvers.planner.cursors import after_sql, cursor_sql
+from resolvers.planner.filters import FilterCompiler
+from resolvers.planner.ids import global_id_sql
+from resolvers.planner.pagination import PageLimits, PageRequest, page_request
+from resolvers.planner.selection import FieldSelection
+from resolvers.planner.sqltext import SqlParams, json_object, quote_literal
+
+# Which rows of an entity a principal sees: (entity, alias, params) → SQL predicate.
+RowScope = Callable[[Entity, str, SqlParams], str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    params: dict[str, Any]
+
+
+def org_scope(org_id: int) -> RowScope:
+    """Every organization-owned row is visible only inside its organization."""
+
+    def scope(entity: Entity, alias: str, params: SqlParams) -> str:
+        params.values.setdefault("org", org_id)
+        return f"{alias}.org_id = %(org)s"
+
+    return scope
+
+
+class Planner:
+    def __init__(self, catalog: Catalog, scope: RowScope, limits: PageLimits) -> None:
+        self.catalog = catalog
+        self.scope = scope
+        self.limits = limits
+        self.params = SqlParams()
+        self.filters = FilterCompiler(self.params, catalog.__getitem__, self._scope)
+
+    # -- root fields -------------------------------------------------------------
+
+    def one(self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False) -> Plan:
+        entity = self.catalog[type_name]
+        alias = self.params.alias()
+        obj = self.object_json(entity, alias, selection.selections, typename=typename)
+        sql = (
+            f"SELECT {obj} FROM {entity.table} {alias}"
+            f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self._scope(entity, alias)}"
+        )
+        return Plan(sql, self.params.values)
+
+    def connection(self, type_name: str, selection: FieldSelection) -> Plan:
+        entity = self.catalog[type_name]
+        return Plan(f"SELECT {self.connection_json(entity, selection, lambda a: [])}", self.params.values)
+
+    # -- building blocks -----------------------------------------------------------
+
+    def _scope(self, entity: Entity, alias: str) -> str:
+        return self.scope(entity, alias, self.params)
+
+    def object_json(
+        self, entity: Entity, alias: str, selections: tuple[FieldSelection, ...], *, typename: bool = False
+    ) -> str:
+        pairs: list[tuple[str, str]] = [("__typename", quote_literal(entity.name))] if typename else []
+        for selection in selections:
+            if selection.name == "__typename":
+                continue  # graphql-core answers it from the runtime type
+            pairs.append((selection.key, self.field_sql(entity, alias, selection)))
+        return json_object(pairs)
+
+    def field_sql(self, entity: Entity, alias: str, selection: FieldSelection) -> str:
+        field = entity.fields[selection.name]
+        if isinstance(field, Column):
+            return field.as_json_value(alias)
+        if isinstance(field, GlobalId):
+            return global_id_sql(entity.name, f"{alias}.id")
+        if isinstance(field, ForeignId):
+            ref = field.render(alias)
+            return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {global_id_sql(field.target, ref)} END"
+        if isinstance(field, ToOne):
+            return self.to_one_json(field, alias, selection)
+        if isinstance(field, Embedded):
+            return json_object(
+                [(s.key, field.fields[s.name].as_json_value(alias)) for s in selection.selections if s.name != "__typename"]
+            )
+        if isinstance(field, ToMany):
+            target = self.catalog[field.target]
+            return self.connection_json(
+                target, selection, lambda child: [f"{child}.{field.remote} = {alias}.{field.local}"]
+            )
+        raise TypeError(f"unplannable field {entity.name}.{selection.name}")
+
+    def to_one_json(self, relation: ToOne, alias: str, selection: FieldSelection) -> str:
+        target = self.catalog[relation.target]
+        inner = self.params.alias()
+        obj = self.object_json(target, inner, selection.selections)
+        extra = f" AND {relation.where.format(c=inner)}" if relation.where else ""
+        return (
+            f"(SELECT {obj} FROM {target.table} {inner}"
+            f" WHERE {inner}.{relation.remote} = {alias}.{relation.local} AND {self._scope(target, inner)}{extra})"
+        )
+
+    def _where(self, entity: Entity, alias: str, base: Callable[[str], list[str]], filter_spec: Any) -> list[str]:
+        return [*base(alias), self._scope(entity, alias), self.filters.compile(entity, alias, filter_spec)]
+
+    def connection_json(self, entity: Entity, selection: FieldSelection, base: Callable[[str], list[str]]) -> str:
+        args = selection.args
+        page = page_request(entity, args, self.limits)
+        pairs: list[tuple[str, str]] = []
+        page_alias = self.params.alias("p")
+        needs_page = False
+        for child in selection.selections:
+            if child.name == "totalCount":
+                counted = self.params.alias()
+                where = " AND ".join(self._where(entity, counted, base, args.get("filter")))
+                pairs.append((child.key, f"(SELECT count(*) FROM {entity.table} {counted} WHERE {where})"))
+            elif child.name == "edges":
+                needs_page = True
+                pairs.append((child.key, self._edges(entity, page_alias, page, child)))
+            elif child.name == "nodes":
+                needs_page = True
+                node = self.object_json(entity, page_alias, child.selections)
+                pairs.append((child.key, self._page_agg(node, page_alias, page)))
+            elif child.name == "pageInfo":
+                needs_page = True
+                pairs.append((child.key, self._page_info(entity, page_alias, page, child, base, args.get("filter"))))
+        obj = json_object(pairs)
+        if not needs_page:
+            return f"(SELECT {obj})"
+        return f"(SELECT {obj} FROM ({self._page_rows(entity, page, base, args.get('filter'))}) {page_alias})"
+
+    def _order_sql(self, page: PageRequest, alias: str) -> str:
+        return ", ".join(
+            f"{c.render(alias)} {'DESC' if d else 'ASC'}" for c, d in zip(page.columns, page.scan_descending)
+        )
+
+    def _page_rows(self, entity: Entity, page: PageRequest, base: Callable[[str], list[str]], filter_spec: Any) -> str:
+        alias = self.params.alias()
+        where = self._where(entity, alias, base, filter_spec)
+        if page.cursor is not None:
+            where.append(after_sql(page.columns, page.scan_descending, page.cursor, alias, self.params))
+        order = self._order_sql(page, alias)
+        limit = self.params.bind(page.size + 1, "bigint")
+        return (
+            f"SELECT {alias}.*, row_number() OVER (ORDER BY {order}) AS _rn FROM {entity.table} {alias}"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {limit}"
+        )
+
+    def _in_page(self, alias: str, page: PageRequest) -> str:
+        return f"{alias}._rn <= {self.params.bind(page.size, 'bigint')}"
+
+    def _page_agg(self, value: str, alias: str, page: PageRequest) -> str:
+        # Backward pages are read in reverse; edges still go out in the list's order.
+        direction = "ASC" if page.forward else "DESC"
+        return (
+            f"COALESCE(json_agg({value} ORDER BY {alias}._rn {direction})"
+            f" FILTER (WHERE {self._in_page(alias, page)}), '[]'::json)"
+        )
+
+    def _edges(self, entity: Entity, alias: str, page: PageRequest, edges: FieldSelection) -> str:
+        pairs = []
+        for child in edges.selections:
+            if child.name == "cursor":
+                pairs.append((child.key, cursor_sql(page.signature, page.columns, alias)))
+            elif child.name == "node":
+                pairs.append((child.key, self.object_json(entity, alias, child.selections)))
+        return self._page_agg(json_object(pairs), alias, page)
+
+    def _page_info(
+        self,
+        entity: Entity,
+        alias: str,
+        page: PageRequest,
+        info: FieldSelection,
+        base: Callable[[str], list[str]],
+        filter_spec: Any,
+    ) -> str:
+        more_in_scan = f"(count(*) > {self.params.bind(page.size, 'bigint')})"
+        behind = self._rows_behind_cursor(entity, page, base, filter_spec)
+        cursor = cursor_sql(page.signature, page.columns, alias)
+        in_page = self._in_page(alias, page)
+        first_of_scan = f"(array_agg({cursor} ORDER BY {alias}._rn ASC) FILTER (WHERE {in_page}))[1]"
+        last_of_scan = f"(array_agg({cursor} ORDER BY {alias}._rn DESC) FILTER (WHERE {in_page}))[1]"
+        values = {
+            "hasNextPage": more_in_scan if page.forward else behind,
+            "hasPreviousPage": behind if page.forward else more_in_scan,
+            "startCursor": first_of_scan if page.forward else last_of_scan,
+            "endCursor": last_of_scan if page.forward else first_of_scan,
+        }
+        return json_object([(child.key, values[child.name]) for child in info.selections if child.name in values])
+
+    def _rows_behind_cursor(
+        self, entity: Entity, page: PageRequest, base: Callable[[str], list[str]], filter_spec: Any
+    ) -> str:
+        """Whether rows exist on the other side of the cursor (at or before it in scan order)."""
+        if page.cursor is None:
+            return "false"
+        alias = self.params.alias()
+        where = self._where(entity, alias, base, filter_spec)
+        where.append("NOT " + after_sql(page.columns, page.scan_descending, page.cursor, alias, self.params))
+        return f"EXISTS (SELECT 1 FROM {entity.table} {alias} WHERE {' AND '.join(where)})"

@@ -1,0 +1,1 @@
+"""The products domain's SQL."""

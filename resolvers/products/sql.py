@@ -1,0 +1,40 @@
+"""How products are read."""
+
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, col
+
+PRODUCT = Entity(
+    name="Product",
+    table="products",
+    fields={
+        "id": GlobalId(),
+        "sku": col("sku", "text"),
+        "name": col("name", "text"),
+        "description": col("description", "text", nullable=True),
+        "unitPrice": col("unit_price", "decimal"),
+        "taxRate": col("tax_rate", "decimal"),
+        "stockOnHand": col("stock_on_hand", "int"),
+        "stockReserved": col("stock_reserved", "int"),
+        "stockAvailable": Column("({t}.stock_on_hand - {t}.stock_reserved)", "int"),
+        "active": col("active", "bool"),
+        "orderLines": ToMany("OrderLine", remote="product_id"),
+        "version": col("version", "bigint"),
+        "createdAt": col("created_at", "datetime"),
+        "updatedAt": col("updated_at", "datetime"),
+    },
+    sorts={
+        "ID": (),
+        "SKU": (col("sku", "text"),),
+        "NAME": (col("name", "text"),),
+        "UNIT_PRICE": (col("unit_price", "decimal"),),
+        "STOCK_ON_HAND": (col("stock_on_hand", "int"),),
+    },
+    filters={
+        "id": ForeignId("Product", "id"),
+        "sku": col("sku", "text"),
+        "name": col("name", "text"),
+        "unitPrice": col("unit_price", "decimal"),
+        "stockOnHand": col("stock_on_hand", "int"),
+        "active": col("active", "bool"),
+        "createdAt": col("created_at", "datetime"),
+    },
+)

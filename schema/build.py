@@ -1,0 +1,49 @@
+"""Assembles the schema from the domains."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from app.config import Settings
+from schema.customers.queries import CustomerQueries
+from schema.departments.queries import DepartmentQueries
+from schema.employees.queries import EmployeeQueries
+from schema.errors import ErrorCodes
+from schema.extensions import CloseTransaction
+from schema.invoices.queries import InvoiceQueries
+from schema.node import NodeQueries
+from schema.orders.queries import OrderQueries
+from schema.planned import install_planned_resolvers
+from schema.products.queries import ProductQueries
+from schema.scalars import SCALAR_OVERRIDES
+
+ROOT_QUERIES = (
+    NodeQueries,
+    CustomerQueries,
+    ProductQueries,
+    OrderQueries,
+    InvoiceQueries,
+    EmployeeQueries,
+    DepartmentQueries,
+)
+
+
+class BizgraphSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # ErrorCodes logs unexpected errors once, with the request id; expected
+        # ones (bad IDs, cursors, validation) are answers, not incidents.
+        return None
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    query = merge_types("Query", ROOT_QUERIES)
+    schema = BizgraphSchema(
+        query=query,
+        config=StrawberryConfig(disable_field_suggestions=not (settings and settings.demo)),
+        scalar_overrides=SCALAR_OVERRIDES,
+        extensions=[CloseTransaction, ErrorCodes],
+    )
+    install_planned_resolvers(schema._schema, {"Query", "Mutation", "Subscription"})
+    return schema

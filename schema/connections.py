@@ -1,0 +1,48 @@
+"""``<Type>Edge`` and ``<Type>Connection`` for each node type."""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import strawberry
+
+from schema.pagination import PageInfo
+
+
+def connection_types(node_type: type, plural: str) -> tuple[type, type]:
+    name = node_type.__name__
+    edge = strawberry.type(
+        type(
+            f"{name}Edge",
+            (),
+            {
+                "__annotations__": {"cursor": str, "node": node_type},
+                "cursor": strawberry.field(description="Opaque position of this edge; pass it to `after`/`before`."),
+                "node": strawberry.field(description=f"The {name}."),
+            },
+        ),
+        description=f"One {name} in a page, with its cursor.",
+    )
+    annotations: dict[str, Any] = {
+        "edges": List[edge],
+        "nodes": List[node_type],
+        "page_info": PageInfo,
+        "total_count": int,
+    }
+    connection = strawberry.type(
+        type(
+            f"{name}Connection",
+            (),
+            {
+                "__annotations__": annotations,
+                "edges": strawberry.field(description="The page's edges, in order."),
+                "nodes": strawberry.field(description="The page's nodes, in order (edges without cursors)."),
+                "page_info": strawberry.field(description="Where this page sits in the list."),
+                "total_count": strawberry.field(
+                    description=f"How many {plural} match the filter, over all pages (counted only when asked for)."
+                ),
+            },
+        ),
+        description=f"A page of {plural}.",
+    )
+    return edge, connection

@@ -1,0 +1,71 @@
+"""Customer types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Annotated, Optional
+
+import strawberry
+
+from schema.connections import connection_types
+from schema.node import Node
+from schema.pagination import connection_field
+
+EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
+
+
+@strawberry.enum(description="Where a customer is in its lifecycle.")
+class CustomerStatus(enum.Enum):
+    LEAD = "lead"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+@strawberry.enum(description="Whether the customer is a company or a person.")
+class CustomerKind(enum.Enum):
+    COMPANY = "company"
+    INDIVIDUAL = "individual"
+
+
+@strawberry.enum(description="The market segment a customer belongs to.")
+class CustomerSegment(enum.Enum):
+    ENTERPRISE = "enterprise"
+    MID_MARKET = "mid_market"
+    SMALL_BUSINESS = "small_business"
+    CONSUMER = "consumer"
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    street: Optional[str] = strawberry.field(description="Street and number.")
+    city: Optional[str] = strawberry.field(description="City.")
+    postal_code: Optional[str] = strawberry.field(description="Postal code.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
+@strawberry.type(description="A customer: a company or a person the organization sells to.")
+class Customer(Node):
+    number: str = strawberry.field(description="The customer number, unique in the organization.")
+    name: str = strawberry.field(description="Display name.")
+    kind: CustomerKind = strawberry.field(description="Company or individual.")
+    email: Optional[str] = strawberry.field(description="Contact email.")
+    phone: Optional[str] = strawberry.field(description="Contact phone number.")
+    segment: CustomerSegment = strawberry.field(description="Market segment.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    billing_address: Address = strawberry.field(description="Where invoices are addressed.")
+    tax_id: Optional[str] = strawberry.field(description="VAT or tax registration number.")
+    credit_limit: decimal.Decimal = strawberry.field(
+        description="Most the customer may owe (open invoices plus new orders), in the organization's currency."
+    )
+    status: CustomerStatus = strawberry.field(description="Lifecycle status.")
+    account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")
+    orders = connection_field("orders", "Order", "The customer's orders.")
+    invoices = connection_field("invoices", "Invoice", "The customer's invoices.")
+    version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
+    created_at: dt.datetime = strawberry.field(description="When the customer was created.")
+    updated_at: dt.datetime = strawberry.field(description="When the customer last changed.")
+
+
+CustomerEdge, CustomerConnection = connection_types(Customer, "customers")

@@ -1,0 +1,79 @@
+"""Employee and employment history types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Annotated, Optional
+
+import strawberry
+
+from schema.connections import connection_types
+from schema.node import Node
+from schema.pagination import connection_field
+
+DepartmentRef = Annotated["Department", strawberry.lazy("schema.departments.types")]
+
+
+@strawberry.enum(description="Employment status: ONBOARDING → ACTIVE ⇄ ON_LEAVE → TERMINATED | RETIRED.")
+class EmployeeStatus(enum.Enum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    ON_LEAVE = "on_leave"
+    TERMINATED = "terminated"
+    RETIRED = "retired"
+
+
+@strawberry.enum(description="A step in an employment's history.")
+class EmploymentEventKind(enum.Enum):
+    HIRED = "hired"
+    TRANSFERRED = "transferred"
+    PROMOTED = "promoted"
+    SALARY_CHANGED = "salary_changed"
+    LEAVE_STARTED = "leave_started"
+    LEAVE_ENDED = "leave_ended"
+    TERMINATED = "terminated"
+    RETIRED = "retired"
+
+
+@strawberry.type(description="A person employed by the organization.")
+class Employee(Node):
+    number: str = strawberry.field(description="Employee number, unique in the organization.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    full_name: str = strawberry.field(description="Given and family name.")
+    email: str = strawberry.field(description="Work email.")
+    phone: Optional[str] = strawberry.field(description="Work phone.")
+    title: str = strawberry.field(description="Job title.")
+    status: EmployeeStatus = strawberry.field(description="Employment status.")
+    hired_on: dt.date = strawberry.field(description="First day of employment.")
+    ended_on: Optional[dt.date] = strawberry.field(description="Last day, for terminated or retired employees.")
+    salary: decimal.Decimal = strawberry.field(description="Yearly gross salary in the organization's currency.")
+    date_of_birth: Optional[dt.date] = strawberry.field(description="Date of birth.")
+    national_id: Optional[str] = strawberry.field(description="National identification number.")
+    department: Optional[DepartmentRef] = strawberry.field(description="The department the employee works in.")
+    manager: Optional["Employee"] = strawberry.field(description="The employee's manager; null at the top.")
+    reports = connection_field("employees", "Employee", "Direct reports.")
+    history = connection_field("employees", "EmploymentEvent", "The employment's history, oldest first by default.")
+    managed_customers = connection_field("customers", "Customer", "Customers this employee manages.")
+    sales_orders = connection_field("orders", "Order", "Orders this employee sold.")
+    version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
+    created_at: dt.datetime = strawberry.field(description="When the record was created.")
+    updated_at: dt.datetime = strawberry.field(description="When the record last changed.")
+
+
+@strawberry.type(description="One step of an employee's lifecycle (hired, transferred, promoted, …).")
+class EmploymentEvent(Node):
+    kind: EmploymentEventKind = strawberry.field(description="What happened.")
+    occurred_at: dt.datetime = strawberry.field(description="When it took effect.")
+    title: Optional[str] = strawberry.field(description="Job title from this step on, if it changed.")
+    salary: Optional[decimal.Decimal] = strawberry.field(description="Salary from this step on, if it changed.")
+    note: Optional[str] = strawberry.field(description="Free-text note.")
+    employee: Employee = strawberry.field(description="Whose employment.")
+    department: Optional[DepartmentRef] = strawberry.field(description="Department from this step on, if it changed.")
+    manager: Optional[Employee] = strawberry.field(description="Manager from this step on, if it changed.")
+
+
+EmployeeEdge, EmployeeConnection = connection_types(Employee, "employees")
+EmploymentEventEdge, EmploymentEventConnection = connection_types(EmploymentEvent, "employment events")

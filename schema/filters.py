@@ -1,0 +1,90 @@
+"""Filter operator inputs per scalar kind (DESIGN §3): ``eq neq gt gte lt lte in nin isNull like ilike``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Any, List, Optional
+
+import strawberry
+from strawberry import UNSET
+
+
+def _describe(kind: str) -> str:
+    return f"Conditions on a {kind} value; all given conditions must hold."
+
+
+@strawberry.input(description=_describe("text"))
+class StringFilter:
+    eq: Optional[str] = strawberry.field(default=UNSET, description="Equal to.")
+    neq: Optional[str] = strawberry.field(default=UNSET, description="Not equal to.")
+    in_: Optional[List[str]] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
+    nin: Optional[List[str]] = strawberry.field(default=UNSET, description="None of (at most 1000).")
+    like: Optional[str] = strawberry.field(default=UNSET, description="SQL LIKE pattern (% and _), case-sensitive.")
+    ilike: Optional[str] = strawberry.field(default=UNSET, description="SQL ILIKE pattern, case-insensitive.")
+    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
+
+
+def _ordered_filter(name: str, python_type: Any, kind: str) -> type:
+    """An input with equality, ordering and set operators for one scalar type."""
+    namespace: dict[str, Any] = {"__annotations__": {}}
+    operators = {
+        "eq": "Equal to.",
+        "neq": "Not equal to.",
+        "gt": "Greater than.",
+        "gte": "Greater than or equal to.",
+        "lt": "Less than.",
+        "lte": "Less than or equal to.",
+    }
+    for op, description in operators.items():
+        namespace["__annotations__"][op] = Optional[python_type]
+        namespace[op] = strawberry.field(default=UNSET, description=description)
+    namespace["__annotations__"]["in_"] = Optional[List[python_type]]
+    namespace["in_"] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
+    namespace["__annotations__"]["nin"] = Optional[List[python_type]]
+    namespace["nin"] = strawberry.field(default=UNSET, description="None of (at most 1000).")
+    namespace["__annotations__"]["is_null"] = Optional[bool]
+    namespace["is_null"] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
+    return strawberry.input(type(name, (), namespace), description=_describe(kind))
+
+
+IntFilter = _ordered_filter("IntFilter", int, "whole number")
+DecimalFilter = _ordered_filter("DecimalFilter", decimal.Decimal, "decimal")
+DateTimeFilter = _ordered_filter("DateTimeFilter", dt.datetime, "date-time")
+DateFilter = _ordered_filter("DateFilter", dt.date, "date")
+
+
+@strawberry.input(description=_describe("boolean"))
+class BooleanFilter:
+    eq: Optional[bool] = strawberry.field(default=UNSET, description="Equal to.")
+    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
+
+
+@strawberry.input(description="Conditions on an ID (global IDs of the referenced type).")
+class IDFilter:
+    eq: Optional[strawberry.ID] = strawberry.field(default=UNSET, description="Equal to.")
+    neq: Optional[strawberry.ID] = strawberry.field(default=UNSET, description="Not equal to.")
+    in_: Optional[List[strawberry.ID]] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
+    nin: Optional[List[strawberry.ID]] = strawberry.field(default=UNSET, description="None of (at most 1000).")
+    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no reference; false: has one.")
+
+
+def enum_filter(enum_type: type[enum.Enum]) -> type:
+    """``<Enum>Filter`` with ``eq neq in nin isNull``."""
+    name = f"{enum_type.__name__}Filter"
+    namespace: dict[str, Any] = {
+        "__annotations__": {
+            "eq": Optional[enum_type],
+            "neq": Optional[enum_type],
+            "in_": Optional[List[enum_type]],
+            "nin": Optional[List[enum_type]],
+            "is_null": Optional[bool],
+        },
+        "eq": strawberry.field(default=UNSET, description="Equal to."),
+        "neq": strawberry.field(default=UNSET, description="Not equal to."),
+        "in_": strawberry.field(name="in", default=UNSET, description="One of."),
+        "nin": strawberry.field(default=UNSET, description="None of."),
+        "is_null": strawberry.field(default=UNSET, description="true: no value; false: has a value."),
+    }
+    return strawberry.input(type(name, (), namespace), description=f"Conditions on a {enum_type.__name__}.")

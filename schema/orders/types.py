@@ -1,0 +1,67 @@
+"""Order and order line types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Annotated, Optional
+
+import strawberry
+
+from schema.connections import connection_types
+from schema.node import Node
+from schema.pagination import connection_field
+
+CustomerRef = Annotated["Customer", strawberry.lazy("schema.customers.types")]
+EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
+InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.invoices.types")]
+ProductRef = Annotated["Product", strawberry.lazy("schema.products.types")]
+
+
+@strawberry.enum(description="Where an order is in its lifecycle: DRAFT → PLACED → (APPROVED) → FULFILLED | CANCELLED.")
+class OrderStatus(enum.Enum):
+    DRAFT = "draft"
+    PLACED = "placed"
+    APPROVED = "approved"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+@strawberry.type(description="A customer's order: lines of products, with totals that always add up.")
+class Order(Node):
+    number: str = strawberry.field(description="The order number, unique in the organization.")
+    status: OrderStatus = strawberry.field(description="Lifecycle status.")
+    placed_at: Optional[dt.datetime] = strawberry.field(description="When the order was placed; null for drafts.")
+    approved_at: Optional[dt.datetime] = strawberry.field(description="When the order was approved.")
+    fulfilled_at: Optional[dt.datetime] = strawberry.field(description="When the order was fulfilled.")
+    cancelled_at: Optional[dt.datetime] = strawberry.field(description="When the order was cancelled.")
+    subtotal: decimal.Decimal = strawberry.field(description="Sum of the line totals.")
+    tax: decimal.Decimal = strawberry.field(description="Tax on the lines.")
+    total: decimal.Decimal = strawberry.field(description="Subtotal plus tax.")
+    note: Optional[str] = strawberry.field(description="Free-text note.")
+    customer: CustomerRef = strawberry.field(description="Who ordered.")
+    sales_rep: Optional[EmployeeRef] = strawberry.field(description="The employee who sold the order.")
+    lines = connection_field("orders", "OrderLine", "The order's lines.")
+    invoice: Optional[InvoiceRef] = strawberry.field(description="The order's current (not void) invoice, if any.")
+    invoices = connection_field("invoices", "Invoice", "Every invoice of the order, including void ones.")
+    version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
+    created_at: dt.datetime = strawberry.field(description="When the order was created.")
+    updated_at: dt.datetime = strawberry.field(description="When the order last changed.")
+
+
+@strawberry.type(description="One line of an order: a quantity of a product at a price.")
+class OrderLine(Node):
+    line_no: int = strawberry.field(description="Position in the order, from 1.")
+    quantity: int = strawberry.field(description="Units ordered.")
+    unit_price: decimal.Decimal = strawberry.field(description="Price of one unit when ordered.")
+    discount: decimal.Decimal = strawberry.field(description="Discount on the line, as an amount.")
+    tax_rate: decimal.Decimal = strawberry.field(description="Tax rate applied, as a fraction.")
+    line_total: decimal.Decimal = strawberry.field(description="quantity × unit price − discount.")
+    note: Optional[str] = strawberry.field(description="Free-text note.")
+    order: Order = strawberry.field(description="The order the line belongs to.")
+    product: ProductRef = strawberry.field(description="The product ordered.")
+
+
+OrderEdge, OrderConnection = connection_types(Order, "orders")
+OrderLineEdge, OrderLineConnection = connection_types(OrderLine, "order lines")

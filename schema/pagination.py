@@ -1,0 +1,78 @@
+"""Relay connections: ``PageInfo``, sort direction, and field factories whose
+arguments are the same on every connection."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, List, Optional
+
+import strawberry
+from strawberry import UNSET
+
+from schema.context import reads
+from schema.selection import root_selection
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow the last edge of this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede the first edge of this page.")
+    start_cursor: Optional[str] = strawberry.field(description="Cursor of the first edge, if any.")
+    end_cursor: Optional[str] = strawberry.field(description="Cursor of the last edge, if any.")
+
+
+PAGINATION_HELP = (
+    " Pages forward with `first`/`after` or backward with `last`/`before`;"
+    " `first`/`last` default to 50 and may be at most 100."
+)
+
+
+def _lazy(module: str, name: str) -> Any:
+    return Annotated[name, strawberry.lazy(module)]
+
+
+def _connection_resolver(module: str, node: str, is_root: bool):
+    connection = _lazy(f"schema.{module}.types", f"{node}Connection")
+    filter_type = _lazy(f"schema.{module}.inputs", f"{node}Filter")
+    sort_type = _lazy(f"schema.{module}.inputs", f"{node}Sort")
+
+    if is_root:
+
+        async def resolve(root, info, first=UNSET, after=UNSET, last=UNSET, before=UNSET, filter=UNSET, order_by=UNSET):
+            return await reads(info).connection(node, root_selection(info))
+
+    else:
+
+        def resolve(root, info, first=UNSET, after=UNSET, last=UNSET, before=UNSET, filter=UNSET, order_by=UNSET):
+            # Planned by the root field's statement; here we only pick it out.
+            return root[info.path.key]
+
+    resolve.__annotations__ = {
+        "info": strawberry.Info,
+        "first": Optional[int],
+        "after": Optional[str],
+        "last": Optional[int],
+        "before": Optional[str],
+        "filter": Optional[filter_type],
+        "order_by": Optional[List[sort_type]],
+        # Root connections are nullable so one failing root field leaves the others' data intact.
+        "return": Optional[connection] if is_root else connection,
+    }
+    resolve.__name__ = f"resolve_{node.lower()}_connection"
+    return resolve
+
+
+def connection_field(module: str, node: str, description: str) -> Any:
+    """A nested connection, planned into its parent's SQL statement."""
+    return strawberry.field(resolver=_connection_resolver(module, node, False), description=description + PAGINATION_HELP)
+
+
+def root_connection_field(module: str, node: str, description: str) -> Any:
+    """A root connection: one SQL statement for the whole selection below it."""
+    return strawberry.field(resolver=_connection_resolver(module, node, True), description=description + PAGINATION_HELP)
