@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from app.errors import NotFound
+from resolvers.analytics.compile import TooManyGroups, compile_aggregate
+from resolvers.analytics.sql import AGGREGATES
 from resolvers.catalog import CATALOG
 from resolvers.planner.compile import Planner, RowScope
 from resolvers.planner.ids import decode_id
@@ -25,6 +27,17 @@ class ReadService:
     async def connection(self, type_name: str, selection: FieldSelection) -> dict[str, Any]:
         plan = self._planner().connection(type_name, selection)
         return await self.transaction.fetch_value(plan.sql, plan.params)
+
+    async def aggregate(self, type_name: str, selection: FieldSelection) -> list[dict[str, Any]]:
+        planner = self._planner()
+        sql = compile_aggregate(planner, AGGREGATES[type_name], selection)
+        result = await self.transaction.fetch_value(sql, planner.params.values)
+        if result["truncated"]:
+            raise TooManyGroups(
+                f"more than {self.limits.max_groups} groups: narrow the filter or group more coarsely",
+                field=["groupBy"],
+            )
+        return result["groups"]
 
     async def one(self, type_name: str, global_id: str, selection: FieldSelection) -> dict[str, Any]:
         _, pk = decode_id(global_id, type_name)

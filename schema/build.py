@@ -7,6 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.config import Settings
+from schema.analytics.queries import AnalyticsQueries
 from schema.customers.queries import CustomerQueries
 from schema.departments.queries import DepartmentQueries
 from schema.employees.queries import EmployeeQueries
@@ -27,6 +28,7 @@ ROOT_QUERIES = (
     InvoiceQueries,
     EmployeeQueries,
     DepartmentQueries,
+    AnalyticsQueries,
 )
 
 

@@ -1,0 +1,145 @@
+"""Grouped aggregates → one SQL statement.
+
+Groups by an optional time bucket (in the organization's time zone) and any
+dimensions; sums are NUMERIC, so exact; averages of money are rounded to cents.
+The statement returns the groups and whether more existed than allowed.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from app.errors import BadUserInput
+from resolvers.analytics.spec import Aggregate
+from resolvers.planner.compile import Planner
+from resolvers.planner.selection import FieldSelection
+from resolvers.planner.sqltext import json_object
+
+BUCKETS = {"DAY": "day", "WEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
+FUNCTIONS = ("sum", "avg", "min", "max")
+
+
+class TooManyGroups(BadUserInput):
+    code = "TOO_MANY_GROUPS"
+
+
+def _name(value: Any) -> str:
+    return value.name if isinstance(value, enum.Enum) else str(value)
+
+
+def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelection) -> str:
+    params = planner.params
+    entity = planner.catalog[spec.entity]
+    group_by = selection.args.get("groupBy") or {}
+    bucket = group_by.get("bucket")
+    dimensions = [spec.dimensions[_name(d)] for d in dict.fromkeys(group_by.get("dimensions") or [])]
+
+    base = params.alias()
+    # The row scope comes first: it binds the organization the time zone is read from.
+    scope = planner.scope(entity, base, params)
+    join_aliases = {name: params.alias("j") for name in spec.joins}
+
+    def render(template: str) -> str:
+        return template.format(t=base, **join_aliases)
+
+    needed = set(spec.time_joins if bucket else ()) | {j for d in dimensions for j in d.joins}
+    joins = []
+    for name in sorted(needed):
+        join = spec.joins[name]
+        target = planner.catalog[join.entity]
+        alias = join_aliases[name]
+        joins.append(
+            f" LEFT JOIN {target.table} {alias} ON {alias}.id = {base}.{join.local}"
+            f" AND {planner.scope(target, alias, params)}"
+        )
+
+    keys: list[tuple[str, str]] = []  # (output column, SQL expression)
+    if bucket is not None:
+        unit = params.bind(BUCKETS[_name(bucket)], "text")
+        if spec.time_kind == "date":
+            keys.append(("bucket", f"date_trunc({unit}, ({render(spec.time)})::timestamp)::date"))
+        else:
+            zone = f"(SELECT time_zone FROM organizations WHERE id = {params.bind(_org(params), 'bigint')})"
+            keys.append(("bucket", f"(date_trunc({unit}, {render(spec.time)}, {zone}) AT TIME ZONE {zone})::date"))
+    for i, dimension in enumerate(dimensions):
+        keys.append((f"d{i}", render(dimension.sql)))
+
+    measures = _selected_measures(selection)
+    columns = [f"{expr} AS {name}" for name, expr in keys] + ["count(*) AS n"]
+    for function, measure_name in measures:
+        measure = spec.measures[measure_name]
+        expr = render(measure.sql)
+        if function == "avg":
+            # Money averages are rounded to cents; unit counts keep four places.
+            aggregated = f"round(avg({expr}), {2 if measure.kind == 'decimal' else 4})"
+        else:
+            aggregated = f"{function}({expr})"
+        columns.append(f"{aggregated} AS {function}_{measure_name}")
+
+    where = f"{scope} AND {planner.filters.compile(entity, base, selection.args.get('filter'))}"
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    order = ", ".join(f"{i + 1} NULLS LAST" for i in range(len(keys))) or "1"
+    limit = planner.limits.max_groups
+    inner = (
+        f"SELECT {', '.join(columns)}, row_number() OVER (ORDER BY {order}) AS rn"
+        f" FROM {entity.table} {base}{''.join(joins)} WHERE {where}{group}"
+        f" ORDER BY {order} LIMIT {params.bind(limit + 1, 'bigint')}"
+    )
+    group_json = json_object(_group_pairs(planner, spec, selection, dimensions, keys))
+    within = f"g.rn <= {params.bind(limit, 'bigint')}"
+    return (
+        f"SELECT json_build_object('groups', COALESCE(json_agg({group_json} ORDER BY g.rn)"
+        f" FILTER (WHERE {within}), '[]'::json), 'truncated', count(*) > {params.bind(limit, 'bigint')})"
+        f" FROM ({inner}) g"
+    )
+
+
+def _org(params: Any) -> int:
+    return params.values["org"]
+
+
+def _selected_measures(selection: FieldSelection) -> list[tuple[str, str]]:
+    wanted: dict[tuple[str, str], None] = {}
+    for child in selection.selections:
+        if child.name in FUNCTIONS:
+            for measure in child.selections:
+                if measure.name != "__typename":
+                    wanted[(child.name, measure.name)] = None
+    return list(wanted)
+
+
+def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, str]]:
+    key_of = {d.key: (f"g.d{i}", d) for i, d in enumerate(dimensions)}
+    has_bucket = any(name == "bucket" for name, _ in keys)
+    pairs: list[tuple[str, str]] = []
+    for child in selection.selections:
+        if child.name == "__typename":
+            continue
+        if child.name == "bucket":
+            pairs.append((child.key, "g.bucket" if has_bucket else "NULL"))
+        elif child.name == "count":
+            pairs.append((child.key, "g.n"))
+        elif child.name in FUNCTIONS:
+            inner = []
+            for measure in child.selections:
+                if measure.name == "__typename":
+                    continue
+                # Every measure is a Decimal string: exact, and an int sum may exceed 32 bits.
+                inner.append((measure.key, f"(g.{child.name}_{measure.name})::text"))
+            pairs.append((child.key, json_object(inner)))
+        elif child.name in key_of:
+            column, dimension = key_of[child.name]
+            if dimension.target is None:
+                pairs.append((child.key, column))
+            else:
+                target = planner.catalog[dimension.target]
+                alias = planner.params.alias()
+                obj = planner.object_json(target, alias, child.selections)
+                pairs.append(
+                    (child.key, f"(SELECT {obj} FROM {target.table} {alias} WHERE {alias}.id = {column}"
+                     f" AND {planner.scope(target, alias, planner.params)})")
+                )
+        else:
+            pairs.append((child.key, "NULL"))  # a dimension not grouped by
+    return pairs

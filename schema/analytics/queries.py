@@ -1,0 +1,67 @@
+"""Aggregate root fields: counts, sums, averages, minimums and maximums, grouped."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import strawberry
+from strawberry import UNSET
+
+from schema.analytics.types import (
+    EmployeeGroup,
+    EmployeeGroupBy,
+    InvoiceGroup,
+    InvoiceGroupBy,
+    OrderGroup,
+    OrderGroupBy,
+    OrderLineGroup,
+    OrderLineGroupBy,
+    PaymentGroup,
+    PaymentGroupBy,
+)
+from schema.context import reads
+from schema.employees.inputs import EmployeeFilter
+from schema.invoices.inputs import InvoiceFilter, PaymentFilter
+from schema.orders.inputs import OrderFilter, OrderLineFilter
+from schema.selection import root_selection
+
+HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configurable), else TOO_MANY_GROUPS."
+
+
+@strawberry.type
+class AnalyticsQueries:
+    @strawberry.field(description="Order counts and amounts, grouped." + HELP)
+    async def orders_aggregate(
+        self, info: strawberry.Info, filter: Optional[OrderFilter] = UNSET, group_by: Optional[OrderGroupBy] = UNSET
+    ) -> Optional[List[OrderGroup]]:
+        return await reads(info).aggregate("Order", root_selection(info))
+
+    @strawberry.field(description="Invoice counts and amounts, grouped." + HELP)
+    async def invoices_aggregate(
+        self, info: strawberry.Info, filter: Optional[InvoiceFilter] = UNSET, group_by: Optional[InvoiceGroupBy] = UNSET
+    ) -> Optional[List[InvoiceGroup]]:
+        return await reads(info).aggregate("Invoice", root_selection(info))
+
+    @strawberry.field(description="Payment counts and amounts, grouped." + HELP)
+    async def payments_aggregate(
+        self, info: strawberry.Info, filter: Optional[PaymentFilter] = UNSET, group_by: Optional[PaymentGroupBy] = UNSET
+    ) -> Optional[List[PaymentGroup]]:
+        return await reads(info).aggregate("Payment", root_selection(info))
+
+    @strawberry.field(description="Order line counts, quantities and amounts, grouped." + HELP)
+    async def order_lines_aggregate(
+        self,
+        info: strawberry.Info,
+        filter: Optional[OrderLineFilter] = UNSET,
+        group_by: Optional[OrderLineGroupBy] = UNSET,
+    ) -> Optional[List[OrderLineGroup]]:
+        return await reads(info).aggregate("OrderLine", root_selection(info))
+
+    @strawberry.field(description="Employee counts and salaries, grouped." + HELP)
+    async def employees_aggregate(
+        self,
+        info: strawberry.Info,
+        filter: Optional[EmployeeFilter] = UNSET,
+        group_by: Optional[EmployeeGroupBy] = UNSET,
+    ) -> Optional[List[EmployeeGroup]]:
+        return await reads(info).aggregate("Employee", root_selection(info))
