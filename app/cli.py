@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        # Alembic announces its plugins at INFO on import; only its migrations matter here.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         return handler(args, settings)
     except BizgraphError as error:
         print(f"bizgraph: {error.message}", file=sys.stderr)

@@ -1,0 +1,51 @@
+"""Helpers for tests that speak GraphQL over HTTP and check answers with SQL."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import httpx
+import psycopg
+from sqlalchemy import event
+
+from tests.db import conninfo
+
+
+async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST a document; return the whole response body (data and errors)."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def data(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST a document that must succeed; return its data."""
+    body = await gql(client, query, variables)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+def sql(url, query: str, *params: Any) -> list[tuple]:
+    with psycopg.connect(conninfo(url)) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+@contextlib.contextmanager
+def count_statements(app) -> Iterator[list[str]]:
+    """Every statement the app sends to PostgreSQL while the block runs."""
+    engine = app.state.database.engine.sync_engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
