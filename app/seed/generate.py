@@ -1,0 +1,63 @@
+"""Every table's rows for a scale and a seed, built in memory: the organizations one
+after the other, each domain from its own random stream."""
+
+from __future__ import annotations
+
+import gc
+from typing import Callable
+
+from app.seed.common import Dataset, rng_for
+from app.seed.customers import CUSTOMER_COLUMNS, generate_customers
+from app.seed.hr import DEPARTMENT_COLUMNS, EMPLOYEE_COLUMNS, EVENT_COLUMNS, generate_hr
+from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, generate_invoices
+from app.seed.orders import LINE_COLUMNS, ORDER_COLUMNS, generate_orders
+from app.seed.orgs import ORGANIZATION_COLUMNS, ORGS, USER_COLUMNS, add_organization
+from app.seed.payments import PAYMENT_COLUMNS
+from app.seed.products import PRODUCT_COLUMNS, add_products, plan_products
+from app.seed.scales import Scale
+
+# Parents before children, which is also the order they are loaded in.
+TABLES = (
+    ("organizations", ORGANIZATION_COLUMNS),
+    ("users", USER_COLUMNS),
+    ("departments", DEPARTMENT_COLUMNS),
+    ("employees", EMPLOYEE_COLUMNS),
+    ("employment_events", EVENT_COLUMNS),
+    ("customers", CUSTOMER_COLUMNS),
+    ("products", PRODUCT_COLUMNS),
+    ("orders", ORDER_COLUMNS),
+    ("order_lines", LINE_COLUMNS),
+    ("invoices", INVOICE_COLUMNS),
+    ("invoice_lines", INVOICE_LINE_COLUMNS),
+    ("payments", PAYMENT_COLUMNS),
+)
+
+
+def work_units(scale: Scale) -> int:
+    """What ``tick`` counts up to: every order and about one invoice per order."""
+    return 2 * scale.orders
+
+
+def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
+    data = Dataset(TABLES)
+    # Millions of small tuples that live until they are loaded: the cyclic garbage
+    # collector would only walk them again and again, for nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for org in ORGS:
+            part = scale.share(org.share)
+            org_id = add_organization(data, org)
+            staff = generate_hr(data, org, org_id, part.employees, rng_for(seed, org.slug, "hr"))
+            buyers = generate_customers(data, org, org_id, part.customers, staff.account_managers,
+                                        rng_for(seed, org.slug, "customers"))
+            catalog = plan_products(data, org, part.products, rng_for(seed, org.slug, "products"))
+            plans, reserved = generate_orders(data, org_id, part.orders, buyers, catalog, staff.account_managers,
+                                              rng_for(seed, org.slug, "orders"), tick)
+            add_products(data, org_id, catalog, reserved, rng_for(seed, org.slug, "stock"))
+            tick(max(0, part.orders - len(plans)))  # orders that got no invoice
+            generate_invoices(data, org, org_id, plans, catalog, rng_for(seed, org.slug, "billing"), tick)
+    finally:
+        if enabled:
+            gc.enable()
+    return data

@@ -1,0 +1,68 @@
+"""``run_seed``: refuse or reset, generate, load, rebuild, all in one transaction."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy.engine import URL
+
+from app.errors import BizgraphError
+from app.seed import bulk
+from app.seed.copy import copy_rows
+from app.seed.generate import generate, work_units
+from app.seed.progress import Progress
+from app.seed.report import SeedReport
+from app.seed.scales import scale_named
+
+# Two seeds at once would both see an empty database; the second waits for the first.
+LOCK_KEY = 0x5EED
+
+
+class SeedRefused(BizgraphError):
+    """The database already has data and the caller did not ask to replace it."""
+
+    code = "SEED_REFUSED"
+
+
+def _conninfo(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def is_seeded(url: URL) -> bool:
+    """True when any organization exists."""
+    with psycopg.connect(_conninfo(url)) as conn:
+        return conn.execute("SELECT EXISTS (SELECT FROM organizations)").fetchone()[0]
+
+
+def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) -> SeedReport:
+    size = scale_named(scale)
+    report = SeedReport(scale=size.name, seed=seed)
+    bars = Progress(progress)
+    # One transaction: a failure (or Ctrl-C) anywhere leaves the database as it was.
+    with psycopg.connect(_conninfo(url)) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        tables = bulk.business_tables(conn)
+        found = bulk.nonempty_tables(conn, tables)
+        if found and not reset:
+            raise SeedRefused(
+                f"the database already has data (in {', '.join(found)}); "
+                "pass --reset to delete all business data and seed again"
+            )
+        with report.phase("generate"), bars.bar("generating", work_units(size), "steps") as advance:
+            data = generate(size, seed, advance)
+        report.counts = data.counts()
+        with report.phase("load"):
+            # Emptying the tables in this transaction is what lets COPY freeze the rows.
+            bulk.truncate(conn, tables)
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            loaded = list(data.rows)
+            statements = bulk.set_aside(conn, loaded)
+            with bars.bar("loading", report.total_rows, "rows") as advance:
+                for table in loaded:
+                    copy_rows(conn, table, data.columns[table], data.rows[table], advance)
+                    data.rows[table] = []  # loaded: give the memory back before the next table
+        with report.phase("indexes"), bars.bar("indexing", len(statements), "indexes") as advance:
+            bulk.restore(conn, statements, advance)
+            bulk.advance_identities(conn, loaded)
+        with report.phase("analyze"):
+            bulk.analyze(conn, tables)
+    return report
