@@ -34,12 +34,14 @@ INVARIANTS = {
         SELECT (SELECT count(*) FROM order_lines WHERE line_total <> quantity * unit_price - discount
                 OR discount < 0 OR scale(line_total) <> 2)
              + (SELECT count(*) FROM invoice_lines WHERE line_total <> quantity * unit_price - discount)""",
-    "placed_at is null exactly for drafts": "SELECT count(*) FROM orders WHERE (status = 'draft') <> (placed_at IS NULL)",
+    "placed_at is null exactly for drafts": """
+        SELECT count(*) FROM orders WHERE (status = 'draft') <> (placed_at IS NULL)""",
     "order steps are in time order": f"""
         SELECT count(*) FROM orders WHERE placed_at < created_at OR approved_at < placed_at
             OR fulfilled_at < coalesce(approved_at, placed_at) OR cancelled_at < coalesce(approved_at, placed_at)
             OR greatest(created_at, updated_at, placed_at, fulfilled_at, cancelled_at) > '{ANCHOR}'
-            OR (status = 'fulfilled') <> (fulfilled_at IS NOT NULL) OR (status = 'cancelled') <> (cancelled_at IS NOT NULL)""",
+            OR (status = 'fulfilled') <> (fulfilled_at IS NOT NULL)
+            OR (status = 'cancelled') <> (cancelled_at IS NOT NULL)""",
     "amount_paid is the sum of payments": """
         SELECT count(*) FROM invoices i LEFT JOIN (
             SELECT invoice_id, sum(amount) AS paid FROM payments GROUP BY invoice_id) p ON p.invoice_id = i.id
@@ -54,7 +56,8 @@ INVARIANTS = {
     "drafts have no number, issued invoices have one": """
         SELECT count(*) FROM invoices WHERE (status = 'draft')
             <> (number IS NULL AND year IS NULL AND seq IS NULL AND issued_at IS NULL AND due_at IS NULL)
-            OR number <> format('INV-%s-%s', year, lpad(seq::text, 6, '0')) OR due_at < issued_at + interval '14 days'""",
+            OR number <> format('INV-%s-%s', year, lpad(seq::text, 6, '0'))
+            OR due_at < issued_at + interval '14 days'""",
     "invoice numbers are gapless per organization and year, in issue order": """
         SELECT count(*) FROM (
             SELECT seq, row_number() OVER w AS expected, issued_at < lag(issued_at) OVER w AS earlier
@@ -70,8 +73,9 @@ INVARIANTS = {
         SELECT count(*) FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
         JOIN order_lines ol ON ol.order_id = i.order_id AND ol.line_no = il.line_no
         JOIN products p ON p.id = il.product_id
-        WHERE (il.product_id, il.quantity, il.unit_price, il.discount, il.tax_rate, il.line_total, il.sku, il.description)
-            <> (ol.product_id, ol.quantity, ol.unit_price, ol.discount, ol.tax_rate, ol.line_total, p.sku, p.name)""",
+        WHERE (il.product_id, il.quantity, il.unit_price, il.discount, il.tax_rate, il.line_total)
+              <> (ol.product_id, ol.quantity, ol.unit_price, ol.discount, ol.tax_rate, ol.line_total)
+            OR (il.sku, il.description) <> (p.sku, p.name)""",
     "at most one live invoice per order": """
         SELECT count(*) FROM (SELECT order_id FROM invoices WHERE status <> 'void' GROUP BY 1 HAVING count(*) > 1) d""",
     "payments come after the issue, before the anchor": f"""
@@ -96,7 +100,8 @@ INVARIANTS = {
         SELECT count(*) FROM employees e JOIN LATERAL (
             SELECT (array_agg(kind ORDER BY occurred_at, id))[1] AS first_kind,
                    (array_agg(kind ORDER BY occurred_at DESC, id DESC))[1] AS last_kind,
-                   (array_agg(salary ORDER BY occurred_at DESC, id DESC) FILTER (WHERE salary IS NOT NULL))[1] AS salary,
+                   (array_agg(salary ORDER BY occurred_at DESC, id DESC)
+                        FILTER (WHERE salary IS NOT NULL))[1] AS salary,
                    min(occurred_at)::date AS started, count(*) AS n
             FROM employment_events WHERE employee_id = e.id) h ON true
         WHERE h.first_kind <> 'hired' OR h.started <> e.hired_on OR h.salary <> e.salary

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from app.seed.careers import Career, Placement, history
 from app.seed.common import ANCHOR, ANCHOR_DAY, YEAR_DAYS, Dataset, cents, fill_pattern, quota
 from app.seed.names import UniqueEmails, person
+from app.seed.org_chart import LEAD_LEVEL, Dept, departments_for, ladder, positions
 from app.seed.orgs import OrgSpec
 from app.seed.places import COUNTRIES
 
@@ -22,46 +23,9 @@ EMPLOYEE_COLUMNS = ("id", "org_id", "number", "first_name", "last_name", "email"
 EVENT_COLUMNS = ("id", "org_id", "employee_id", "kind", "occurred_at", "department_id", "manager_id",
                  "title", "salary", "note")
 
-# (code, name, parent code, share of the staff, smallest headcount that has it, job family)
-DEPARTMENTS = (
-    ("EXEC", "Executive Office", None, 0.02, 0, "exec"),
-    ("SALES", "Sales", "EXEC", 0.12, 0, "sales"),
-    ("SALES-NA", "Sales North America", "SALES", 0.12, 40, "sales"),
-    ("SALES-INT", "International Sales", "SALES", 0.08, 150, "sales"),
-    ("ENG", "Engineering", "EXEC", 0.08, 0, "eng"),
-    ("ENG-PLAT", "Platform Engineering", "ENG", 0.12, 40, "eng"),
-    ("ENG-PROD", "Product Engineering", "ENG", 0.10, 150, "eng"),
-    ("FIN", "Finance", "EXEC", 0.05, 0, "fin"),
-    ("FIN-AR", "Accounts Receivable", "FIN", 0.04, 150, "fin"),
-    ("HR", "People & Culture", "EXEC", 0.05, 0, "hr"),
-    ("OPS", "Operations", "EXEC", 0.05, 0, "ops"),
-    ("OPS-WH", "Warehouse & Logistics", "OPS", 0.09, 40, "ops"),
-    ("OPS-CS", "Customer Support", "OPS", 0.08, 40, "support"),
-    ("MKT", "Marketing", "EXEC", 0.05, 0, "mkt"),
-)
-# Four individual levels, then the team lead.
-LADDERS = {
-    "exec": ("Executive Assistant", "Senior Executive Assistant", "Chief of Staff", "Chief of Staff", "Chief of Staff"),
-    "sales": ("Sales Development Representative", "Account Executive", "Senior Account Executive",
-              "Principal Account Executive", "Sales Manager"),
-    "eng": ("Junior Software Engineer", "Software Engineer", "Senior Software Engineer", "Staff Engineer",
-            "Engineering Manager"),
-    "fin": ("Accounting Clerk", "Accountant", "Senior Accountant", "Finance Specialist", "Finance Team Lead"),
-    "hr": ("HR Assistant", "HR Generalist", "HR Business Partner", "Senior HR Business Partner", "HR Manager"),
-    "ops": ("Warehouse Associate", "Logistics Coordinator", "Senior Logistics Coordinator",
-            "Operations Specialist", "Operations Supervisor"),
-    "support": ("Support Agent", "Support Specialist", "Senior Support Specialist", "Support Engineer",
-                "Support Team Lead"),
-    "mkt": ("Marketing Assistant", "Marketing Specialist", "Senior Marketing Specialist",
-            "Principal Marketing Manager", "Marketing Lead"),
-}
-LADDER_PAY = (42_000, 62_000, 85_000, 115_000, 125_000)  # USD; other currencies scale it
-FAMILY_PAY = {"exec": 1.1, "sales": 1.0, "eng": 1.3, "fin": 1.1, "hr": 0.95, "ops": 0.8, "support": 0.75, "mkt": 1.0}
-C_LEVEL = {"EXEC": ("Chief Executive Officer", 380_000), "FIN": ("Chief Financial Officer", 260_000),
-           "ENG": ("Chief Technology Officer", 270_000)}
 MEMBER_STATUSES = {"active": 0.76, "onboarding": 0.04, "on_leave": 0.04, "terminated": 0.12, "retired": 0.04}
 LEVEL_WEIGHTS = (0.25, 0.40, 0.25, 0.10)
-STAFF_PER_LEAD = 9
+TRANSFERRED = 0.15  # share of staff who joined in another department
 
 
 @dataclass
@@ -71,25 +35,22 @@ class Staff:
     account_managers: list[int]
 
 
-def _allocate(total: int, weights: list[float]) -> list[int]:
-    """Split ``total`` by weight, largest remainders first (no randomness: the shape of the org is fixed)."""
-    scale = total / sum(weights)
-    counts = [int(w * scale) for w in weights]
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(weights[i] * scale - counts[i]), i))
-    for i in by_remainder[: total - sum(counts)]:
-        counts[i] += 1
-    return counts
+def _hired(rng: random.Random, role: str, dept: Dept, status: str) -> date:
+    if role == "head":
+        days = 11 * YEAR_DAYS if dept.code == "EXEC" else rng.randint(2 * YEAR_DAYS, 10 * YEAR_DAYS)
+    elif role == "lead":
+        days = rng.randint(YEAR_DAYS, 8 * YEAR_DAYS)
+    elif status == "onboarding":
+        days = rng.randint(1, 40)
+    else:  # up to nine years, more of them recent
+        days = 120 + int((9 * YEAR_DAYS - 120) * rng.random() ** 1.6)
+    return ANCHOR_DAY - timedelta(days=days)
 
 
 def generate_hr(data: Dataset, org: OrgSpec, org_id: int, headcount: int, rng: random.Random) -> Staff:
-    depts = [d for d in DEPARTMENTS if headcount >= d[4]]
-    dept_ids = {d[0]: data.reserve("departments", 1) for d in depts}
-    per_dept = _allocate(max(0, headcount - len(depts)), [d[3] for d in depts])
-    # Creation order: every head (parents first), then each department's leads and staff.
-    plan: list[tuple[str, tuple]] = [("head", d) for d in depts]
-    for d, count in zip(depts, per_dept):
-        leads = count // STAFF_PER_LEAD if count >= 12 and d[5] != "exec" else 0
-        plan += [("lead", d)] * leads + [("member", d)] * (count - leads)
+    depts = departments_for(headcount)
+    dept_ids = {d.code: data.reserve("departments", 1) for d in depts}
+    plan = positions(depts, headcount)
     statuses = iter(quota(rng, sum(1 for role, _ in plan if role == "member"), MEMBER_STATUSES))
     first_id = data.reserve("employees", len(plan))
     heads: dict[str, int] = {}
@@ -99,58 +60,52 @@ def generate_hr(data: Dataset, org: OrgSpec, org_id: int, headcount: int, rng: r
     home = COUNTRIES["US" if org.people == "en" else "DE"]
     staff = Staff(account_managers=[])
     events: list[tuple] = []
-    for i, (role, d) in enumerate(plan):
+    for i, (role, dept) in enumerate(plan):
         emp_id = first_id + i
-        code, name, parent, _, _, family = d
         if role == "head":
-            heads[code] = emp_id
-            manager = heads.get(parent) if parent else None
-            title, pay = C_LEVEL.get(code) or (f"VP, {name}" if parent == "EXEC" else f"Director, {name}",
-                                               190_000 if parent == "EXEC" else 150_000)
-            ladder, level, pays, status = (title,), 0, (pay,), "active"
-            hired = ANCHOR_DAY - timedelta(days=11 * YEAR_DAYS if code == "EXEC" else rng.randint(2 * YEAR_DAYS, 10 * YEAR_DAYS))
+            heads[dept.code] = emp_id
+            manager = heads[dept.parent] if dept.parent else None
+        elif role == "member" and leads_of.get(dept.code):
+            manager = rng.choice(leads_of[dept.code])
         else:
-            manager = heads[code]
-            if role == "member" and leads_of.get(code):
-                manager = rng.choice(leads_of[code])
-            ladder = LADDERS[family]
-            pays = tuple(p * FAMILY_PAY[family] for p in LADDER_PAY)
-            status = "active" if role == "lead" else next(statuses)
-            level = 4 if role == "lead" else rng.choices(range(4), LEVEL_WEIGHTS)[0]
-            if role == "lead":
-                leads_of.setdefault(code, []).append(emp_id)
-                hired = ANCHOR_DAY - timedelta(days=rng.randint(YEAR_DAYS, 8 * YEAR_DAYS))
-            elif status == "onboarding":
-                hired = ANCHOR_DAY - timedelta(days=rng.randint(1, 40))
-            else:
-                hired = ANCHOR_DAY - timedelta(days=120 + int((9 * YEAR_DAYS - 120) * rng.random() ** 1.6))
-        ended = hired + timedelta(days=rng.randint(90, (ANCHOR_DAY - hired).days - 1)) if status in (
-            "terminated", "retired") else None
-        placement = Placement(dept_ids[code], manager, name)
+            manager = heads[dept.code]
+        if role == "lead":
+            leads_of.setdefault(dept.code, []).append(emp_id)
+        status = next(statuses) if role == "member" else "active"
+        titles, pay = ladder(role, dept)
+        if role == "member":
+            level = rng.choices(range(len(LEVEL_WEIGHTS)), LEVEL_WEIGHTS)[0]
+        else:
+            level = LEAD_LEVEL if role == "lead" else 0
+        hired = _hired(rng, role, dept, status)
+        ended = None
+        if status in ("terminated", "retired"):
+            ended = hired + timedelta(days=rng.randint(90, (ANCHOR_DAY - hired).days - 1))
         earlier = None
-        if role == "member" and status != "onboarding" and rng.random() < 0.15:
-            other = rng.choice([x for x in depts if x[0] not in (code, "EXEC")])
-            earlier = Placement(dept_ids[other[0]], heads.get(other[0]), other[1])
-        career = Career(status, hired, ended, ladder, level, tuple(p * org.salary_factor for p in pays),
-                        placement, earlier, org.work_hour_utc)
-        history_events, salary = history(rng, career)
-        events += [(e[0], emp_id, *e[1:]) for e in history_events]
+        if role == "member" and status != "onboarding" and rng.random() < TRANSFERRED:
+            other = rng.choice([d for d in depts if d.code not in (dept.code, "EXEC")])
+            earlier = Placement(dept_ids[other.code], heads[other.code], other.name)
+        career = Career(status, hired, ended, titles, level, tuple(p * org.salary_factor for p in pay),
+                        Placement(dept_ids[dept.code], manager, dept.name), earlier, org.work_hour_utc)
+        steps, salary = history(rng, career)
+        events += [(step[0], emp_id, *step[1:]) for step in steps]
         first, last = person(rng, org.people)
-        born = _birthday(rng, hired, ended if status == "retired" else None)
-        national_id = _national_id(rng, org.people, national_ids)
         created = datetime.combine(hired - timedelta(days=rng.randint(7, 30)), time(org.work_hour_utc + 1),
                                    tzinfo=timezone.utc)
         data.rows["employees"].append((
             emp_id, org_id, f"E{i + 1:05d}", first, last, emails.make(first, last),
-            f"{home.calling} {fill_pattern(rng, home.phone)}", ladder[level], placement.department_id, manager,
-            status, hired, ended, cents(salary * 100), born, national_id, len(history_events), created,
-            history_events[-1][0],
+            f"{home.calling} {fill_pattern(rng, home.phone)}", titles[level], dept_ids[dept.code], manager,
+            status, hired, ended, cents(salary * 100), _birthday(rng, hired, ended if status == "retired" else None),
+            _national_id(rng, org.people, national_ids), len(steps), created, steps[-1][0],
         ))
-        if family == "sales" and role != "head" and status in ("active", "on_leave"):
+        if dept.family == "sales" and role != "head" and status in ("active", "on_leave"):
             staff.account_managers.append(emp_id)
     if not staff.account_managers:  # a very small org: the sales heads own the accounts
-        staff.account_managers = [heads[d[0]] for d in depts if d[5] == "sales"]
-    _add_departments(data, org_id, depts, dept_ids, heads)
+        staff.account_managers = [heads[d.code] for d in depts if d.family == "sales"]
+    created = ANCHOR - timedelta(days=11 * YEAR_DAYS + 30)
+    data.rows["departments"].extend(
+        (dept_ids[d.code], org_id, d.code, d.name, dept_ids[d.parent] if d.parent else None, heads[d.code], created)
+        for d in depts)
     _add_events(data, org_id, events)
     return staff
 
@@ -162,30 +117,24 @@ def _birthday(rng: random.Random, hired: date, retired_on: date | None) -> date:
 
 
 def _national_id(rng: random.Random, people: str, taken: set[str]) -> str:
-    # US social security numbers for Acme (never 000, 666 or 9xx), German tax
-    # identification numbers (eleven digits, no leading zero) for Globex.
-    pattern = "###-##-####" if people == "en" else "##########"
+    """A US social security number for Acme (never 000, 666 or 9xx), an eleven-digit
+    German tax identification number for Globex; unique within the organization."""
     while True:
-        value = fill_pattern(rng, pattern)
-        if people != "en":
-            value = str(rng.randint(1, 9)) + value
-        elif value.startswith(("000", "666", "9")):
-            continue
+        if people == "en":
+            value = fill_pattern(rng, "###-##-####")
+            if value.startswith(("000", "666", "9")):
+                continue
+        else:
+            value = str(rng.randint(1, 9)) + fill_pattern(rng, "##########")
         if value not in taken:
             taken.add(value)
             return value
-
-
-def _add_departments(data: Dataset, org_id: int, depts: list, dept_ids: dict, heads: dict) -> None:
-    created = ANCHOR - timedelta(days=11 * YEAR_DAYS + 30)
-    for code, name, parent, *_ in depts:
-        data.rows["departments"].append(
-            (dept_ids[code], org_id, code, name, dept_ids.get(parent) if parent else None, heads[code], created))
 
 
 def _add_events(data: Dataset, org_id: int, events: list[tuple]) -> None:
     events.sort(key=lambda e: (e[0], e[1]))  # ids follow time, like a real append-only history
     first = data.reserve("employment_events", len(events))
     data.rows["employment_events"].extend(
-        (first + i, org_id, emp, kind, when, dept, mgr, title, cents(int(salary) * 100) if salary is not None else None, note)
-        for i, (when, emp, kind, dept, mgr, title, salary, note) in enumerate(events))
+        (first + i, org_id, emp, kind, when, dept, manager, title,
+         None if salary is None else cents(int(salary) * 100), note)
+        for i, (when, emp, kind, dept, manager, title, salary, note) in enumerate(events))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from itertools import accumulate
 from typing import Callable
 
 from app.seed.invoices import InvoicePlan, plan_invoices
@@ -42,6 +43,27 @@ def _status(age: int, roll: float) -> str:
     return "cancelled"
 
 
+def _timeline(status: str, created: int, b2b: bool, random_: Callable[[], float]) -> tuple:
+    """(placed, approved, fulfilled, cancelled, last change, version) in seconds before the
+    anchor: each step some time after the previous one, none after the anchor."""
+    placed = approved = fulfilled = cancelled = None
+    last, version = created, 1
+    if status != "draft":
+        placed = last = last - int(random_() * min(last, 2 * HOUR))
+        version += 1
+        # Business orders are approved before they ship; consumer orders ship straight away.
+        if status == "approved" or (b2b and (status == "fulfilled" or (status == "cancelled" and random_() < 0.5))):
+            approved = last = last - int(random_() * min(last, 2 * DAY))
+            version += 1
+        if status == "fulfilled":
+            fulfilled = last = last - int(random_() * min(last, 10 * DAY))
+            version += 1
+        elif status == "cancelled":
+            cancelled = last = last - int(random_() * min(last, 5 * DAY))
+            version += 1
+    return placed, approved, fulfilled, cancelled, last, version
+
+
 def generate_orders(
     data: Dataset,
     org_id: int,
@@ -53,11 +75,7 @@ def generate_orders(
     tick: Callable[[int], None],
 ) -> tuple[list[InvoicePlan], dict[int, int]]:
     """Write orders and lines; return the invoices to issue and the stock held by open orders."""
-    cum, total = [], 0.0
-    for buyer in buyers:
-        total += buyer.weight
-        cum.append(total)
-    picks = rng.choices(buyers, cum_weights=cum, k=count)
+    picks = rng.choices(buyers, cum_weights=list(accumulate(b.weight for b in buyers)), k=count)
     # When each order was created (seconds before the anchor), oldest first so
     # that ids and order numbers follow time.
     stamped = sorted(((b.until + int(rng.random() * (b.since - b.until)), b) for b in picks), key=lambda s: -s[0])
@@ -73,21 +91,7 @@ def generate_orders(
     for n, ((created, buyer), size) in enumerate(zip(stamped, sizes)):
         status = _status(created, random_())
         b2b = buyer.segment != "consumer"
-        # Each step happens some time after the previous one, never after the anchor.
-        placed = approved = fulfilled = cancelled = None
-        last, version = created, 1
-        if status != "draft":
-            placed = last = last - int(random_() * min(last, 2 * HOUR))
-            version += 1
-            if status == "approved" or (b2b and status == "fulfilled") or (b2b and status == "cancelled" and random_() < 0.5):
-                approved = last = last - int(random_() * min(last, 2 * DAY))
-                version += 1
-            if status == "fulfilled":
-                fulfilled = last = last - int(random_() * min(last, 10 * DAY))
-                version += 1
-            elif status == "cancelled":
-                cancelled = last = last - int(random_() * min(last, 5 * DAY))
-                version += 1
+        placed, approved, fulfilled, cancelled, last, version = _timeline(status, created, b2b, random_)
         if created > DISCONTINUED_AGO:
             pool, pool_cum = catalog.items, catalog.all_cum
         else:

@@ -43,9 +43,9 @@ def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) ->
         tables = bulk.business_tables(conn)
         found = bulk.nonempty_tables(conn, tables)
         if found and not reset:
+            shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
             raise SeedRefused(
-                f"the database already has data (in {', '.join(found)}); "
-                "pass --reset to delete all business data and seed again"
+                f"the database already has data (in {shown}); pass --reset to delete all business data and seed again"
             )
         with report.phase("generate"), bars.bar("generating", work_units(size), "steps") as advance:
             data = generate(size, seed, advance)
@@ -60,7 +60,7 @@ def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) ->
                 for table in loaded:
                     copy_rows(conn, table, data.columns[table], data.rows[table], advance)
                     data.rows[table] = []  # loaded: give the memory back before the next table
-        with report.phase("indexes"), bars.bar("indexing", len(statements), "indexes") as advance:
+        with report.phase("indexes"), bars.bar("indexes and keys", len(statements), "steps") as advance:
             bulk.restore(conn, statements, advance)
             bulk.advance_identities(conn, loaded)
         with report.phase("analyze"):
