@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -45,7 +46,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=query,
         config=StrawberryConfig(disable_field_suggestions=not (settings and settings.demo)),
         scalar_overrides=SCALAR_OVERRIDES,
-        extensions=[CloseTransaction, ErrorCodes],
+        # Parsing and validating the same document again is most of a small
+        # request's cost; both depend only on the document text.
+        # (their LRU caches live at module level, shared by every request's instance).
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), CloseTransaction, ErrorCodes],
     )
     install_planned_resolvers(schema._schema, {"Query", "Mutation", "Subscription"})
     return schema

@@ -28,7 +28,7 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
         if original.field:
             extensions["field"] = original.field
         return _with(error, error.message, extensions)
-    if isinstance(error, GraphQLSyntaxError):
+    if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
         return _with(error, error.message, {"code": "GRAPHQL_PARSE_FAILED"})
     if error.path is None:
         # Raised before execution (validation, variable coercion): it describes
@@ -58,10 +58,14 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, Any], mask: b
     )
 
 
+def classify_all(errors: list[GraphQLError] | None, request_id: str) -> list[GraphQLError] | None:
+    return None if errors is None else [classify(e, request_id) for e in errors]
+
+
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [classify(e, request_id) for e in result.errors]
+            result.errors = classify_all(result.errors, request_id)

@@ -14,7 +14,7 @@ from app.errors import BadUserInput
 from resolvers.analytics.spec import Aggregate
 from resolvers.planner.compile import Planner
 from resolvers.planner.selection import FieldSelection
-from resolvers.planner.sqltext import json_object
+from resolvers.planner.sqltext import json_object, quote_literal
 
 BUCKETS = {"DAY": "day", "WEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
 FUNCTIONS = ("sum", "avg", "min", "max")
@@ -115,8 +115,8 @@ def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, 
     pairs: list[tuple[str, str]] = []
     for child in selection.selections:
         if child.name == "__typename":
-            continue
-        if child.name == "bucket":
+            pairs.append((child.key, quote_literal(f"{spec.entity}Group")))
+        elif child.name == "bucket":
             pairs.append((child.key, "g.bucket" if has_bucket else "NULL"))
         elif child.name == "count":
             pairs.append((child.key, "g.n"))
@@ -124,6 +124,7 @@ def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, 
             inner = []
             for measure in child.selections:
                 if measure.name == "__typename":
+                    inner.append((measure.key, quote_literal(f"{spec.entity}Measures")))
                     continue
                 # Every measure is a Decimal string: exact, and an int sum may exceed 32 bits.
                 inner.append((measure.key, f"(g.{child.name}_{measure.name})::text"))

@@ -15,9 +15,9 @@ AGGREGATES: dict[str, Aggregate] = {
             "total": Measure("{t}.total", "decimal"),
         },
         dimensions={
-            "STATUS": Dimension("status", "{t}.status"),
+            "STATUS": Dimension("status", "upper({t}.status)"),
             "CUSTOMER": Dimension("customer", "{t}.customer_id", target="Customer"),
-            "CUSTOMER_SEGMENT": Dimension("customerSegment", "{customer}.segment", ("customer",)),
+            "CUSTOMER_SEGMENT": Dimension("customerSegment", "upper({customer}.segment)", ("customer",)),
             "CUSTOMER_COUNTRY": Dimension("customerCountry", "{customer}.country", ("customer",)),
             "SALES_REP": Dimension("salesRep", "{t}.sales_rep_id", target="Employee"),
             "ACCOUNT_MANAGER": Dimension(
@@ -36,9 +36,9 @@ AGGREGATES: dict[str, Aggregate] = {
             "amountDue": Measure("({t}.total - {t}.amount_paid)", "decimal"),
         },
         dimensions={
-            "STATUS": Dimension("status", "{t}.status"),
+            "STATUS": Dimension("status", "upper({t}.status)"),
             "CUSTOMER": Dimension("customer", "{t}.customer_id", target="Customer"),
-            "CUSTOMER_SEGMENT": Dimension("customerSegment", "{customer}.segment", ("customer",)),
+            "CUSTOMER_SEGMENT": Dimension("customerSegment", "upper({customer}.segment)", ("customer",)),
             "CUSTOMER_COUNTRY": Dimension("customerCountry", "{customer}.country", ("customer",)),
         },
         joins=_CUSTOMER,
@@ -48,7 +48,7 @@ AGGREGATES: dict[str, Aggregate] = {
         time="{t}.paid_at",
         time_kind="datetime",
         measures={"amount": Measure("{t}.amount", "decimal")},
-        dimensions={"METHOD": Dimension("method", "{t}.method")},
+        dimensions={"METHOD": Dimension("method", "upper({t}.method)")},
     ),
     "OrderLine": Aggregate(
         entity="OrderLine",
@@ -61,7 +61,7 @@ AGGREGATES: dict[str, Aggregate] = {
         },
         dimensions={
             "PRODUCT": Dimension("product", "{t}.product_id", target="Product"),
-            "ORDER_STATUS": Dimension("orderStatus", "{order}.status", ("order",)),
+            "ORDER_STATUS": Dimension("orderStatus", "upper({order}.status)", ("order",)),
         },
         joins={"order": Join("Order", "order_id")},
     ),
@@ -71,7 +71,7 @@ AGGREGATES: dict[str, Aggregate] = {
         time_kind="date",
         measures={"salary": Measure("{t}.salary", "decimal")},
         dimensions={
-            "STATUS": Dimension("status", "{t}.status"),
+            "STATUS": Dimension("status", "upper({t}.status)"),
             "DEPARTMENT": Dimension("department", "{t}.department_id", target="Department"),
         },
     ),

@@ -15,6 +15,7 @@ CUSTOMER = Entity(
         "segment": col("segment", "enum"),
         "country": col("country", "text"),
         "billingAddress": Embedded(
+            "Address",
             {
                 "street": col("billing_street", "text", nullable=True),
                 "city": col("billing_city", "text", nullable=True),

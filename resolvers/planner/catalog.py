@@ -40,9 +40,15 @@ class Column:
         return SQL_TYPES[self.kind]
 
     def as_json_value(self, alias: str) -> str:
-        """The JSON value of the column: Decimal travels as a string so no digit is lost."""
+        """The JSON value exactly as the API serializes it, so a response can be
+        PostgreSQL's JSON as is: Decimal as a string (no digit lost), enums as the
+        upper-case names of their stored lower-case values."""
         expr = self.render(alias)
-        return f"({expr})::text" if self.kind == "decimal" else expr
+        if self.kind == "decimal":
+            return f"({expr})::text"
+        if self.kind == "enum":
+            return f"upper({expr})"
+        return expr
 
 
 def col(name: str, kind: Kind, nullable: bool = False) -> Column:
@@ -80,6 +86,7 @@ class ToOne:
 class Embedded:
     """A value object stored in the row's own columns (e.g. an address)."""
 
+    type_name: str
     fields: dict[str, Column]
 
 

@@ -73,8 +73,9 @@ class Planner:
         pairs: list[tuple[str, str]] = [("__typename", quote_literal(entity.name))] if typename else []
         for selection in selections:
             if selection.name == "__typename":
-                continue  # graphql-core answers it from the runtime type
-            pairs.append((selection.key, self.field_sql(entity, alias, selection)))
+                pairs.append((selection.key, quote_literal(entity.name)))
+            else:
+                pairs.append((selection.key, self.field_sql(entity, alias, selection)))
         return json_object(pairs)
 
     def field_sql(self, entity: Entity, alias: str, selection: FieldSelection) -> str:
@@ -90,7 +91,10 @@ class Planner:
             return self.to_one_json(field, alias, selection)
         if isinstance(field, Embedded):
             return json_object(
-                [(s.key, field.fields[s.name].as_json_value(alias)) for s in selection.selections if s.name != "__typename"]
+                [
+                    (s.key, quote_literal(field.type_name) if s.name == "__typename" else field.fields[s.name].as_json_value(alias))
+                    for s in selection.selections
+                ]
             )
         if isinstance(field, ToMany):
             target = self.catalog[field.target]
@@ -119,7 +123,9 @@ class Planner:
         page_alias = self.params.alias("p")
         needs_page = False
         for child in selection.selections:
-            if child.name == "totalCount":
+            if child.name == "__typename":
+                pairs.append((child.key, quote_literal(f"{entity.name}Connection")))
+            elif child.name == "totalCount":
                 counted = self.params.alias()
                 where = " AND ".join(self._where(entity, counted, base, args.get("filter")))
                 pairs.append((child.key, f"(SELECT count(*) FROM {entity.table} {counted} WHERE {where})"))
@@ -169,7 +175,9 @@ class Planner:
     def _edges(self, entity: Entity, alias: str, page: PageRequest, edges: FieldSelection) -> str:
         pairs = []
         for child in edges.selections:
-            if child.name == "cursor":
+            if child.name == "__typename":
+                pairs.append((child.key, quote_literal(f"{entity.name}Edge")))
+            elif child.name == "cursor":
                 pairs.append((child.key, cursor_sql(page.signature, page.columns, alias)))
             elif child.name == "node":
                 pairs.append((child.key, self.object_json(entity, alias, child.selections)))
@@ -196,7 +204,8 @@ class Planner:
             "startCursor": first_of_scan if page.forward else last_of_scan,
             "endCursor": last_of_scan if page.forward else first_of_scan,
         }
-        return json_object([(child.key, values[child.name]) for child in info.selections if child.name in values])
+        values["__typename"] = quote_literal("PageInfo")
+        return json_object([(child.key, values[child.name]) for child in info.selections])
 
     def _rows_behind_cursor(
         self, entity: Entity, page: PageRequest, base: Callable[[str], list[str]], filter_spec: Any

@@ -97,7 +97,8 @@ class FilterCompiler:
 
 def _plain(value: Any, path: tuple[str, ...]) -> Any:
     if isinstance(value, enum.Enum):
-        return value.value
+        # API enum values are the upper-case names of the stored lower-case values.
+        return str(value.value).lower()
     if isinstance(value, Decimal) and not value.is_finite():
         raise BadUserInput("a decimal filter value must be a finite number", field=list(path))
     return value

@@ -18,23 +18,23 @@ EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
 
 @strawberry.enum(description="Where a customer is in its lifecycle.")
 class CustomerStatus(enum.Enum):
-    LEAD = "lead"
-    ACTIVE = "active"
-    INACTIVE = "inactive"
+    LEAD = "LEAD"
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
 
 
 @strawberry.enum(description="Whether the customer is a company or a person.")
 class CustomerKind(enum.Enum):
-    COMPANY = "company"
-    INDIVIDUAL = "individual"
+    COMPANY = "COMPANY"
+    INDIVIDUAL = "INDIVIDUAL"
 
 
 @strawberry.enum(description="The market segment a customer belongs to.")
 class CustomerSegment(enum.Enum):
-    ENTERPRISE = "enterprise"
-    MID_MARKET = "mid_market"
-    SMALL_BUSINESS = "small_business"
-    CONSUMER = "consumer"
+    ENTERPRISE = "ENTERPRISE"
+    MID_MARKET = "MID_MARKET"
+    SMALL_BUSINESS = "SMALL_BUSINESS"
+    CONSUMER = "CONSUMER"
 
 
 @strawberry.type(description="A postal address.")

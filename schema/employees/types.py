@@ -18,23 +18,23 @@ DepartmentRef = Annotated["Department", strawberry.lazy("schema.departments.type
 
 @strawberry.enum(description="Employment status: ONBOARDING → ACTIVE ⇄ ON_LEAVE → TERMINATED | RETIRED.")
 class EmployeeStatus(enum.Enum):
-    ONBOARDING = "onboarding"
-    ACTIVE = "active"
-    ON_LEAVE = "on_leave"
-    TERMINATED = "terminated"
-    RETIRED = "retired"
+    ONBOARDING = "ONBOARDING"
+    ACTIVE = "ACTIVE"
+    ON_LEAVE = "ON_LEAVE"
+    TERMINATED = "TERMINATED"
+    RETIRED = "RETIRED"
 
 
 @strawberry.enum(description="A step in an employment's history.")
 class EmploymentEventKind(enum.Enum):
-    HIRED = "hired"
-    TRANSFERRED = "transferred"
-    PROMOTED = "promoted"
-    SALARY_CHANGED = "salary_changed"
-    LEAVE_STARTED = "leave_started"
-    LEAVE_ENDED = "leave_ended"
-    TERMINATED = "terminated"
-    RETIRED = "retired"
+    HIRED = "HIRED"
+    TRANSFERRED = "TRANSFERRED"
+    PROMOTED = "PROMOTED"
+    SALARY_CHANGED = "SALARY_CHANGED"
+    LEAVE_STARTED = "LEAVE_STARTED"
+    LEAVE_ENDED = "LEAVE_ENDED"
+    TERMINATED = "TERMINATED"
+    RETIRED = "RETIRED"
 
 
 @strawberry.type(description="A person employed by the organization.")

@@ -20,20 +20,20 @@ ProductRef = Annotated["Product", strawberry.lazy("schema.products.types")]
 
 @strawberry.enum(description="Where an invoice is in its lifecycle: DRAFT → ISSUED → PARTIALLY_PAID → PAID | OVERDUE | VOID.")
 class InvoiceStatus(enum.Enum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    OVERDUE = "overdue"
-    VOID = "void"
+    DRAFT = "DRAFT"
+    ISSUED = "ISSUED"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    OVERDUE = "OVERDUE"
+    VOID = "VOID"
 
 
 @strawberry.enum(description="How a payment was made.")
 class PaymentMethod(enum.Enum):
-    BANK_TRANSFER = "bank_transfer"
-    CARD = "card"
-    CASH = "cash"
-    CHECK = "check"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CARD = "CARD"
+    CASH = "CASH"
+    CHECK = "CHECK"
 
 
 @strawberry.type(description="An invoice for an order; once issued its lines and totals never change.")

@@ -21,11 +21,11 @@ ProductRef = Annotated["Product", strawberry.lazy("schema.products.types")]
 
 @strawberry.enum(description="Where an order is in its lifecycle: DRAFT → PLACED → (APPROVED) → FULFILLED | CANCELLED.")
 class OrderStatus(enum.Enum):
-    DRAFT = "draft"
-    PLACED = "placed"
-    APPROVED = "approved"
-    FULFILLED = "fulfilled"
-    CANCELLED = "cancelled"
+    DRAFT = "DRAFT"
+    PLACED = "PLACED"
+    APPROVED = "APPROVED"
+    FULFILLED = "FULFILLED"
+    CANCELLED = "CANCELLED"
 
 
 @strawberry.type(description="A customer's order: lines of products, with totals that always add up.")
