@@ -42,6 +42,8 @@ class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
     log_level: str = "INFO"
     graphiql: bool = True
+    # Answer fully planned queries straight from PostgreSQL's JSON (a kill switch).
+    fast_path: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -58,6 +60,7 @@ class Settings:
             data_dir=Path(env["BIZGRAPH_DATA_DIR"]) if env.get("BIZGRAPH_DATA_DIR") else _default_data_dir(),
             log_level=env.get("BIZGRAPH_LOG_LEVEL", "INFO").upper(),
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
+            fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
         )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+
+import orjson
 from typing import Any
 
 from starlette.requests import Request
@@ -18,9 +20,41 @@ from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 from schema.context import Context
 from schema.errors import classify_all
+from schema.fastpath import FastPath
 
 
 class BizgraphGraphQL(GraphQL):
+    def __init__(self, schema: Any, *, fast_path: bool = True, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.fast_path = FastPath(schema._schema) if fast_path else None
+
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json for large results; str keeps
+        # WebSocket frames textual.
+        return orjson.dumps(data).decode()
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
+            try:
+                data = await self.fast_path.execute(
+                    request_data.query, request_data.variables, request_data.operation_name, context.reads
+                )
+            except BaseException:
+                await context.transaction.close()
+                raise
+            if data is not None:
+                await context.transaction.close()
+                return ExecutionResult(data=data, errors=None)
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
     async def get_context(self, request: Request, response: Response | Any) -> Context:
         state = request.app.state
         transaction = RequestTransaction(state.database)

@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> Starlette:
         build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
+        fast_path=settings.fast_path,
     )
 
     @asynccontextmanager
