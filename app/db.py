@@ -41,7 +41,9 @@ class Database:
             self.url,
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
-            pool_pre_ping=True,
+            # No ping per checkout: a dead connection is retried by the reader
+            # (resolvers/transaction.py), which saves a round trip per request.
+            pool_pre_ping=False,
             connect_args=_connect_args(settings),
         )
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import FieldNode
+
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 
@@ -19,4 +21,13 @@ class Context:
 
 
 def reads(info: Any) -> ReadService:
-    return info.context.reads
+    context = info.context
+    raw = getattr(info, "_raw_info", info)
+    # A lone root field needs no transaction around its one statement.
+    context.transaction.single_statement = _single_root_field(raw.operation)
+    return context.reads
+
+
+def _single_root_field(operation: Any) -> bool:
+    selections = operation.selection_set.selections
+    return len(selections) == 1 and isinstance(selections[0], FieldNode)

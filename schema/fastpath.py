@@ -102,6 +102,7 @@ class FastPath:
         if any(root.name not in PLANNED_ROOTS or _too_wide(root) for root in roots):
             return None
         data: dict[str, Any] = {}
+        reads.transaction.single_statement = len(roots) == 1
         try:
             for root in roots:
                 kind, type_name = PLANNED_ROOTS[root.name]
