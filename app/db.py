@@ -39,8 +39,10 @@ class Database:
         self.url: URL = settings.database_url
         self.engine: AsyncEngine = create_async_engine(
             self.url,
+            # A fixed pool: overflow connections are closed when returned, so under
+            # load they churn (a new backend per burst); waiting for one is cheaper.
             pool_size=settings.pool_size,
-            max_overflow=settings.pool_size,
+            max_overflow=0,
             # No ping per checkout: a dead connection is retried by the reader
             # (resolvers/transaction.py), which saves a round trip per request.
             pool_pre_ping=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -47,6 +48,11 @@ def create_app(settings: Settings) -> Starlette:
             app.state.org_id = org_id
             app.state.page_limits = page_limits(settings)
             app.state.ready = True
+            # Everything built so far lives as long as the process; moving it out
+            # of the collector's generations keeps large responses from paying to
+            # rescan it (measured: ~4 ms per 300 KB response).
+            gc.collect()
+            gc.freeze()
             yield
         finally:
             app.state.ready = False
