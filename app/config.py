@@ -91,6 +91,11 @@ def parse_database_url(raw: str, name: str) -> URL:
     return url.set(drivername="postgresql+psycopg")
 
 
+def libpq_conninfo(url: URL) -> str:
+    """The libpq connection string of a database URL, for psycopg used directly."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":

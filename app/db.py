@@ -54,7 +54,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction; every root field of a request shares it."""
+        """A read-only transaction for start-up and CLI look-ups (requests use
+        ``resolvers.transaction.RequestTransaction``)."""
         async with self.engine.connect() as connection:
             await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
             async with connection.begin():

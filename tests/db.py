@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import URL
 
-from app.config import parse_database_url
+from app.config import libpq_conninfo, parse_database_url
 from app.embedded import EmbeddedPostgres
 
 _counter = itertools.count()
@@ -30,7 +30,7 @@ class TestServer:
             self.admin_url = self._embedded.url("postgres")
 
     def _admin_conninfo(self) -> str:
-        return self.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return conninfo(self.admin_url)
 
     def create_database(self, prefix: str = "bizgraph_test") -> URL:
         name = f"{prefix}_{os.getpid()}_{next(_counter)}"
@@ -48,6 +48,4 @@ class TestServer:
             self._embedded.stop()
 
 
-def conninfo(url: URL) -> str:
-    """A libpq connection string for psycopg from a SQLAlchemy URL."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+conninfo = libpq_conninfo

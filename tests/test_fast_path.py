@@ -105,14 +105,10 @@ def _selection(rng: random.Random, object_type: GraphQLObjectType, depth: int) -
         elif named.name.endswith("Connection") and depth < 3 and rng.random() < 0.3:
             parts.append(alias + name + _connection_args(rng, named) + " " + _connection(rng, named, depth + 1))
         elif isinstance(named, GraphQLObjectType) and not named.name.endswith("Connection") and depth < 3 and rng.random() < 0.3:
-            parts.append(alias + name + " " + _object(rng, named, depth + 1))
+            parts.append(alias + name + " " + _selection(rng, named, depth + 1))
     if rng.random() < 0.1:
         parts.append("__typename")
     return "{ " + " ".join(parts or ["__typename"]) + " }"
-
-
-def _object(rng, object_type, depth):
-    return _selection(rng, object_type, depth)
 
 
 def _connection_args(rng, connection_type) -> str:

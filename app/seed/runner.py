@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.engine import URL
 
+from app.config import libpq_conninfo
 from app.errors import BizgraphError
 from app.seed import bulk
 from app.seed.copy import copy_rows
@@ -23,13 +24,9 @@ class SeedRefused(BizgraphError):
     code = "SEED_REFUSED"
 
 
-def _conninfo(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def is_seeded(url: URL) -> bool:
     """True when any organization exists."""
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(libpq_conninfo(url)) as conn:
         return conn.execute("SELECT EXISTS (SELECT FROM organizations)").fetchone()[0]
 
 
@@ -38,7 +35,7 @@ def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) ->
     report = SeedReport(scale=size.name, seed=seed)
     bars = Progress(progress)
     # One transaction: a failure (or Ctrl-C) anywhere leaves the database as it was.
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(libpq_conninfo(url)) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         tables = bulk.business_tables(conn)
         found = bulk.nonempty_tables(conn, tables)

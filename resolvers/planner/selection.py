@@ -18,13 +18,3 @@ class FieldSelection:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     selections: tuple["FieldSelection", ...] = ()
-
-    def child(self, name: str) -> "FieldSelection | None":
-        """The first selected sub-field called ``name`` (any alias)."""
-        for selection in self.selections:
-            if selection.name == name:
-                return selection
-        return None
-
-    def children(self, name: str) -> list["FieldSelection"]:
-        return [s for s in self.selections if s.name == name]
