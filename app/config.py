@@ -44,6 +44,8 @@ class Settings:
     graphiql: bool = True
     # Answer fully planned queries straight from PostgreSQL's JSON (a kill switch).
     fast_path: bool = True
+    # Roles allowed to introspect the schema outside demo mode.
+    introspection_roles: frozenset[str] = frozenset({"admin", "analyst"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -61,6 +63,7 @@ class Settings:
             log_level=env.get("BIZGRAPH_LOG_LEVEL", "INFO").upper(),
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
             fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
+            introspection_roles=_roles(env, "BIZGRAPH_INTROSPECTION_ROLES", frozenset({"admin", "analyst"})),
         )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(
@@ -107,6 +110,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _roles(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    from app.models.states import USER_ROLES
+
+    raw = env.get(name)
+    if raw is None:
+        return default
+    roles = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = sorted(roles - set(USER_ROLES))
+    if unknown:
+        raise ConfigError(f"{name}: unknown role(s) {', '.join(unknown)}; roles are {', '.join(USER_ROLES)}")
+    return roles
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -3,7 +3,7 @@
 from app.models.base import Base
 from app.models.billing import Invoice, InvoiceLine, Payment
 from app.models.hr import Department, Employee, EmploymentEvent
-from app.models.org import Organization, User
+from app.models.org import OAuthClient, Organization, User
 from app.models.sales import Customer, Order, OrderLine, Product
 from app.models.system import AuditEntry, OutboxEvent
 
@@ -25,5 +25,6 @@ __all__ = [
     "Payment",
     "Product",
     "User",
+    "OAuthClient",
     "metadata",
 ]

@@ -47,3 +47,28 @@ class User(Base):
     employee_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="SET NULL"))
     customer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("customers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
+
+
+class OAuthClient(Base):
+    """A service client of the token endpoint (OAuth2 client credentials).
+
+    ``scopes`` are the roles the client may ask for; a token carries the ones it
+    asked for. The secret is stored only as a memory-hard hash.
+    """
+
+    __tablename__ = "oauth_clients"
+    __table_args__ = (
+        CheckConstraint(
+            "scopes <@ ARRAY['admin', 'finance', 'hr', 'analyst']::text[]",
+            name="scopes_known",
+        ),
+        Index(None, "org_id"),
+    )
+
+    id: Mapped[int] = id_column()
+    org_id: Mapped[int] = org_column()
+    client_id: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    secret_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,1 @@
+"""Who is asking: tokens, principals and the policy table (DESIGN §4)."""
