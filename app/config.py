@@ -8,14 +8,19 @@ instead of showing a traceback.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.auth.issuers import TrustedIssuer, parse_trusted_issuers
 from app.errors import ConfigError
+
+DEFAULT_ISSUER = "http://127.0.0.1:8000"
 
 
 def _default_data_dir() -> Path:
@@ -39,6 +44,9 @@ class Settings:
     max_aggregate_groups: int = 1000
     statement_timeout_ms: int = 15_000
     pool_size: int = 10
+    # The role the server's connections assume, so row-level security binds them;
+    # empty when DATABASE_URL already logs in as a restricted role.
+    db_role: str = "bizgraph_app"
     data_dir: Path = field(default_factory=_default_data_dir)
     log_level: str = "INFO"
     graphiql: bool = True
@@ -46,11 +54,21 @@ class Settings:
     fast_path: bool = True
     # Roles allowed to introspect the schema outside demo mode.
     introspection_roles: frozenset[str] = frozenset({"admin", "analyst"})
+    # Access tokens: who issues them, for whom, how long they live, what signs them.
+    issuer: str = DEFAULT_ISSUER
+    audience: str = "bizgraph"
+    access_token_ttl_seconds: int = 900
+    token_leeway_seconds: int = 30
+    signing_keys: tuple[Path, ...] = ()
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         raw_url = env.get("DATABASE_URL", "").strip()
+        issuer = _issuer(env, "BIZGRAPH_ISSUER")
+        audience = env.get("BIZGRAPH_AUDIENCE", "").strip() or "bizgraph"
+        raw_trusted = env.get("BIZGRAPH_TRUSTED_ISSUERS", "").strip()
         settings = cls(
             database_url=parse_database_url(raw_url, "DATABASE_URL") if raw_url else None,
             demo=_bool(env, "BIZGRAPH_DEMO", False),
@@ -59,11 +77,20 @@ class Settings:
             max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
             statement_timeout_ms=_int(env, "BIZGRAPH_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
             pool_size=_int(env, "BIZGRAPH_POOL_SIZE", 10, minimum=1),
+            db_role=_role_name(env, "BIZGRAPH_DB_ROLE", "bizgraph_app"),
             data_dir=Path(env["BIZGRAPH_DATA_DIR"]) if env.get("BIZGRAPH_DATA_DIR") else _default_data_dir(),
             log_level=env.get("BIZGRAPH_LOG_LEVEL", "INFO").upper(),
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
             fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
             introspection_roles=_roles(env, "BIZGRAPH_INTROSPECTION_ROLES", frozenset({"admin", "analyst"})),
+            issuer=issuer,
+            audience=audience,
+            access_token_ttl_seconds=_int(env, "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS", 900, minimum=60),
+            token_leeway_seconds=_int(env, "BIZGRAPH_TOKEN_LEEWAY_SECONDS", 30, minimum=0),
+            signing_keys=_paths(env, "BIZGRAPH_SIGNING_KEYS"),
+            trusted_issuers=(
+                parse_trusted_issuers(raw_trusted, default_audience=audience, own_issuer=issuer) if raw_trusted else ()
+            ),
         )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(
@@ -99,6 +126,17 @@ def libpq_conninfo(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _role_name(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    role = raw.strip()
+    # It travels in libpq's startup options, where a space or quote would split it.
+    if role and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", role):
+        raise ConfigError(f"{name} must be a plain PostgreSQL role name (or empty), got {raw!r}")
+    return role
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -123,6 +161,22 @@ def _roles(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozen
     if unknown:
         raise ConfigError(f"{name}: unknown role(s) {', '.join(unknown)}; roles are {', '.join(USER_ROLES)}")
     return roles
+
+
+def _issuer(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_ISSUER
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http(s) URL without query or fragment, got {raw!r}")
+    # Tokens compare ``iss`` as a string: one spelling, without a trailing slash.
+    return raw.rstrip("/")
+
+
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    raw = env.get(name, "")
+    return tuple(Path(part.strip()).expanduser() for part in raw.split(",") if part.strip())
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -1,4 +1,4 @@
-"""Engine and connection factories.
+"""Engine and connection factories, and the unit of work for writes.
 
 Nothing connects at import time: ``Database`` is built by the composition root
 (``create_app``) or the CLI and disposed by them.
@@ -10,20 +10,39 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 import orjson
+import psycopg
 from psycopg.types.json import set_json_loads
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.config import Settings
+from app.errors import ConfigError
+
+# Row-level security shows a transaction only the rows of the organization named
+# by this setting (alembic 0003). ``true`` makes it LOCAL: it ends with the
+# transaction, so a pooled connection never carries one request's organization
+# into the next.
+SET_ORGANIZATION = "SELECT set_config('bizgraph.org_id', %s, true)"
 
 
-def _connect_args(settings: Settings) -> dict[str, Any]:
+def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
     # Session settings travel in the startup packet, so no request pays a
     # round trip for them. UTC makes timestamptz render with an explicit offset.
     options = f"-c TimeZone=UTC -c statement_timeout={settings.statement_timeout_ms}"
+    if role:
+        # Assumed at connect time, so every pooled connection is bound by
+        # row-level security before its first statement, at no extra round trip.
+        options += f" -c role={role}"
     return {"options": options, "application_name": "bizgraph"}
+
+
+async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under a SQLAlchemy one, for pipeline mode."""
+    pooled = await connection.get_raw_connection()
+    return pooled.driver_connection
 
 
 def _orjson_loads(data: bytes | str) -> Any:
@@ -46,8 +65,9 @@ class Database:
             # No ping per checkout: a dead connection is retried by the reader
             # (resolvers/transaction.py), which saves a round trip per request.
             pool_pre_ping=False,
-            connect_args=_connect_args(settings),
+            connect_args=_connect_args(settings, role=settings.db_role),
         )
+        self.role = settings.db_role
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)
@@ -61,11 +81,55 @@ class Database:
             async with connection.begin():
                 yield connection
 
+    @asynccontextmanager
+    async def unit_of_work(self, org_id: int) -> AsyncIterator[AsyncConnection]:
+        """One READ COMMITTED transaction scoped to ``org_id`` for a write:
+        committed when the block ends, rolled back when it raises."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="READ COMMITTED")
+            async with connection.begin():
+                # BEGIN and the organization go out together (psycopg pipelines
+                # the BEGIN it owes the open transaction); set through the driver
+                # so statement counts see only the caller's statements.
+                driver = await driver_connection(connection)
+                async with driver.pipeline():
+                    await driver.execute(SET_ORGANIZATION, (str(org_id),))
+                yield connection
+
+    async def verify_isolation(self) -> None:
+        """Refuse to serve through a role that row-level security does not bind:
+        a superuser or a BYPASSRLS role would see every organization."""
+        try:
+            async with self.engine.connect() as connection:
+                result = await connection.exec_driver_sql(
+                    "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                )
+                user, superuser, bypasses = result.one()
+        except DBAPIError as error:
+            if self.role and f'role "{self.role}"' in str(error.orig):
+                raise ConfigError(
+                    f"BIZGRAPH_DB_ROLE={self.role}: the database refused the role ({_last_line(error.orig)}); "
+                    "run `bizgraph migrate` to create it, and grant it to the user of DATABASE_URL"
+                ) from None
+            raise
+        if superuser or bypasses:
+            why = "a superuser" if superuser else "allowed to bypass row-level security (BYPASSRLS)"
+            raise ConfigError(
+                f"the server's database role {user!r} is {why}, so organizations would not be isolated: "
+                "set BIZGRAPH_DB_ROLE (default bizgraph_app) or let DATABASE_URL log in as a restricted role"
+            )
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
+def _last_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[-1].strip() if lines else type(error).__name__
+
+
 def sync_engine(url: URL, settings: Settings | None = None) -> Engine:
-    """A synchronous, unpooled engine for the CLI, migrations and seeding."""
+    """A synchronous, unpooled engine for the CLI, migrations and seeding. It
+    runs as the connecting owner: migrations create what the role may use."""
     connect_args = _connect_args(settings or Settings())
     return create_engine(url, connect_args=connect_args, poolclass=NullPool)

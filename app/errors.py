@@ -25,6 +25,22 @@ class ConfigError(BizgraphError):
     code = "CONFIG_ERROR"
 
 
+class Unauthenticated(BizgraphError):
+    """The request carries no acceptable access token: HTTP 401 with a Bearer challenge.
+
+    ``error`` is the RFC 6750 error code for the ``WWW-Authenticate`` header
+    (``invalid_token``, ``invalid_request``), or None when no token was presented
+    at all, in which case RFC 6750 says the challenge names no error.
+    """
+
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, error: str | None, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
 class BadUserInput(BizgraphError):
     """An argument value is well-typed but not acceptable (e.g. a filter value)."""
 
@@ -59,3 +75,9 @@ class NotFound(BizgraphError):
     """The entity does not exist for this principal."""
 
     code = "NOT_FOUND"
+
+
+class Forbidden(BizgraphError):
+    """The principal may not read this field (the row itself exists for it)."""
+
+    code = "FORBIDDEN"

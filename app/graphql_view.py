@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import orjson
 from typing import Any
+
+import orjson
+from graphql import GraphQLError
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -14,19 +16,30 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from app.graphiql import graphiql_assets_built, graphiql_html
-from resolvers.planner.compile import org_scope
+from app.auth.principal import Principal
+from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 from schema.context import Context
 from schema.errors import classify_all
 from schema.fastpath import FastPath
+from schema.introspection import uses_introspection
 
 
 class BizgraphGraphQL(GraphQL):
-    def __init__(self, schema: Any, *, fast_path: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        fast_path: bool = True,
+        introspection_roles: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.fast_path = FastPath(schema._schema) if fast_path else None
+        # None: everyone may introspect (demo mode).
+        self.introspection_roles = introspection_roles
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json for large results; str keeps
@@ -42,6 +55,13 @@ class BizgraphGraphQL(GraphQL):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        if not self._may_introspect(context.principal) and uses_introspection(request_data.query or ""):
+            await context.transaction.close()
+            error = GraphQLError(
+                "introspection is not allowed for your roles",
+                extensions={"code": "FORBIDDEN"},
+            )
+            return ExecutionResult(data=None, errors=[error])
         if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
             try:
                 data = await self.fast_path.execute(
@@ -55,13 +75,26 @@ class BizgraphGraphQL(GraphQL):
                 return ExecutionResult(data=data, errors=None)
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
+    def _may_introspect(self, principal: Principal) -> bool:
+        return self.introspection_roles is None or principal.has_any(self.introspection_roles)
+
     async def get_context(self, request: Request, response: Response | Any) -> Context:
         state = request.app.state
-        transaction = RequestTransaction(state.database)
-        reads = ReadService(transaction, org_scope(state.org_id), state.page_limits)
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:  # TEMPORARY until the authentication gate is wired
+            principal = Principal(org_id=state.org_id, subject="demo-admin", roles=frozenset({"admin"}))
+        transaction = RequestTransaction(state.database, principal.org_id)
+        reads = ReadService(transaction, Access(principal), state.page_limits)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = request_id
-        return Context(reads=reads, transaction=transaction, request=request, response=response, request_id=request_id)
+        return Context(
+            reads=reads,
+            transaction=transaction,
+            principal=principal,
+            request=request,
+            response=response,
+            request_id=request_id,
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Errors raised before the operation's extensions wrap up (e.g. a syntax

@@ -8,10 +8,15 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from app.auth.gate import RequireBearerToken
+from app.auth.keys import load_key_ring
+from app.auth.routes import auth_routes
+from app.auth.services import AuthServices, auth_endpoints
 from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
@@ -26,9 +31,9 @@ log = logging.getLogger("bizgraph.server")
 def create_app(settings: Settings) -> Starlette:
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set")
-    if not settings.demo:
-        # Until authentication lands, the only principal is the demo admin.
-        raise ConfigError("authentication is not configured: serve with --demo")
+    # Read now: a missing or bad key stops the start with one line, before serving.
+    signing_keys = load_key_ring(settings.signing_keys)
+    auth_endpoints(settings)
 
     graphql = BizgraphGraphQL(
         build_schema(settings),
@@ -40,11 +45,13 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(settings)
+        auth = AuthServices.build(settings, database, keys=signing_keys)
         try:
             org_id = await first_organization_id(database)
             if org_id is None:
                 raise ConfigError("the database has no organization yet: run `bizgraph seed`")
             app.state.database = database
+            app.state.auth = auth
             app.state.org_id = org_id
             app.state.page_limits = page_limits(settings)
             app.state.ready = True
@@ -56,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             app.state.ready = False
+            await auth.aclose()
             await database.dispose()
 
     async def livez(request: Request) -> PlainTextResponse:
@@ -66,9 +74,11 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # The gate wraps this route only; ``route.endpoint`` stays the GraphQL view.
+        Route("/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(RequireBearerToken)]),
         Route("/livez", livez),
         Route("/readyz", readyz),
         *graphiql_routes(),
+        *auth_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -15,6 +15,7 @@ from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
 from schema.extensions import CloseTransaction
 from schema.invoices.queries import InvoiceQueries
+from schema.me.queries import MeQueries
 from schema.node import NodeQueries
 from schema.orders.queries import OrderQueries
 from schema.planned import install_planned_resolvers
@@ -30,7 +31,13 @@ ROOT_QUERIES = (
     EmployeeQueries,
     DepartmentQueries,
     AnalyticsQueries,
+    MeQueries,
 )
+
+# Types with field functions of their own, not resolved from planner JSON.
+UNPLANNED_TYPES = {
+    "Query", "Mutation", "Subscription", "Me", "Organization", "TypePermissions", "FieldPermission", "RowScopeGrant",
+}
 
 
 class BizgraphSchema(strawberry.Schema):
@@ -51,5 +58,5 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # (their LRU caches live at module level, shared by every request's instance).
         extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), CloseTransaction, ErrorCodes],
     )
-    install_planned_resolvers(schema._schema, {"Query", "Mutation", "Subscription"})
+    install_planned_resolvers(schema._schema, UNPLANNED_TYPES)
     return schema

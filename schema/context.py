@@ -7,6 +7,7 @@ from typing import Any
 
 from graphql import FieldNode
 
+from app.auth.principal import Principal
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 
@@ -15,6 +16,7 @@ from resolvers.transaction import RequestTransaction
 class Context:
     reads: ReadService
     transaction: RequestTransaction
+    principal: Principal
     request: Any = None
     response: Any = None
     request_id: str = "-"
@@ -23,8 +25,11 @@ class Context:
 def reads(info: Any) -> ReadService:
     context = info.context
     raw = getattr(info, "_raw_info", info)
-    # A lone root field needs no transaction around its one statement.
-    context.transaction.single_statement = _single_root_field(raw.operation)
+    if len(raw.path.as_list()) == 1:
+        # A lone planned root field is one statement and needs no transaction
+        # around it; nested fields (``me { employee }``) leave the decision to
+        # their root field.
+        context.transaction.single_statement = _single_root_field(raw.operation)
     return context.reads
 
 

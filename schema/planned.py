@@ -4,6 +4,10 @@ The planner returns, for each root field, JSON keyed by response key (alias or
 name). Every field of a planned type therefore resolves by picking its response
 key out of its parent's dict — installed directly on graphql-core's fields, so
 no per-field wrapper runs.
+
+The fields the policy table names get one check more: where the planner
+withheld the value it wrote a marker key beside it, and the field resolves to
+null with a FORBIDDEN error at its path.
 """
 
 from __future__ import annotations
@@ -12,13 +16,32 @@ from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
+from app.auth import policy
+from app.errors import Forbidden
+from resolvers.planner.compile import DENIED_SUFFIX
+
 
 def _by_response_key(source: Any, info: Any, **_: Any) -> Any:
     return source.get(info.path.key)
 
 
+def _guarded_by_response_key(source: Any, info: Any, **_: Any) -> Any:
+    key = info.path.key
+    if source.get(key + DENIED_SUFFIX):
+        raise Forbidden(f"you may not read {info.parent_type.name}.{info.field_name} here")
+    return source.get(key)
+
+
 def _type_from_payload(value: Any, info: Any, abstract_type: Any) -> str:
     return value["__typename"]
+
+
+def _guarded_fields(type_name: str) -> frozenset[str]:
+    """Fields that may be withheld: the policy's sensitive fields, and the same
+    names as aggregate measures (withheld for groups too small to hide a row)."""
+    if type_name.endswith("Measures"):
+        return frozenset(policy.FIELDS.get(type_name.removesuffix("Measures"), {}))
+    return frozenset(policy.FIELDS.get(type_name, {}))
 
 
 def install_planned_resolvers(schema: GraphQLSchema, root_type_names: set[str]) -> None:
@@ -28,7 +51,8 @@ def install_planned_resolvers(schema: GraphQLSchema, root_type_names: set[str]) 
             continue
         if isinstance(named, GraphQLObjectType):
             named.is_type_of = None
-            for field in named.fields.values():
-                field.resolve = _by_response_key
+            guarded = _guarded_fields(named.name)
+            for name, field in named.fields.items():
+                field.resolve = _guarded_by_response_key if name in guarded else _by_response_key
         elif isinstance(named, GraphQLInterfaceType):
             named.resolve_type = _type_from_payload

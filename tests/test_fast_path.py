@@ -80,9 +80,9 @@ async def test_errors_and_unplanned_fields_fall_back_to_the_same_answer(client, 
     await _both(client, standard_client, query)
 
 
-def test_every_root_field_but_node_is_planned():
+def test_every_root_field_but_node_and_me_is_planned():
     query_type = build_schema()._schema.query_type
-    assert set(query_type.fields) - {"node"} == set(PLANNED_ROOTS)
+    assert set(query_type.fields) - {"node", "me"} == set(PLANNED_ROOTS)
 
 
 # -- generated queries ------------------------------------------------------------

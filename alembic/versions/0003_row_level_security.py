@@ -6,10 +6,13 @@ table only shows (and only accepts) rows of the organization named by the
 per-transaction setting ``bizgraph.org_id``. A query the planner got wrong still
 cannot cross organizations; with the setting unset, nothing is visible at all.
 
-Three SECURITY DEFINER functions are the only ways across organizations, and each
-answers one narrow question the token endpoint asks before it knows the
-organization: a login's candidates by email, a service client by its id, an
-organization by its slug.
+Four SECURITY DEFINER functions are the only ways across organizations, and each
+answers one narrow question asked before an organization is known: the token
+endpoint's (a login's candidates by email, a service client by its id, an
+organization by its slug) and the server start-up's (which organizations exist,
+by id and slug). Their ``search_path`` names ``pg_temp`` last: left out, it
+would be searched first, and a caller's temporary table could stand in for a
+real one.
 
 Revision ID: 0003
 Revises: 0002
@@ -53,7 +56,7 @@ LOGIN_CANDIDATES = """
 CREATE FUNCTION bizgraph_login_candidates(login_email text)
 RETURNS TABLE (user_id bigint, org_id bigint, org_slug text, password_hash text, roles text[],
                employee_id bigint, customer_id bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT u.id, u.org_id, o.slug, u.password_hash, u.roles, u.employee_id, u.customer_id
     FROM users u JOIN organizations o ON o.id = u.org_id
@@ -65,7 +68,7 @@ $$
 OAUTH_CLIENT = """
 CREATE FUNCTION bizgraph_oauth_client(wanted_client_id text)
 RETURNS TABLE (id bigint, org_id bigint, org_slug text, client_id text, secret_hash text, name text, scopes text[])
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT c.id, c.org_id, o.slug, c.client_id, c.secret_hash, c.name, c.scopes
     FROM oauth_clients c JOIN organizations o ON o.id = c.org_id
@@ -76,16 +79,24 @@ $$
 ORGANIZATION_BY_SLUG = """
 CREATE FUNCTION bizgraph_organization(wanted_slug text)
 RETURNS TABLE (id bigint, slug text, name text, currency text, time_zone text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT o.id, o.slug, o.name, o.currency, o.time_zone FROM organizations o WHERE o.slug = wanted_slug
 $$
+"""
+
+ORGANIZATION_LIST = """
+CREATE FUNCTION bizgraph_organizations()
+RETURNS TABLE (id bigint, slug text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$ SELECT o.id, o.slug FROM organizations o ORDER BY o.id $$
 """
 
 DEFINER_FUNCTIONS = (
     "bizgraph_login_candidates(text)",
     "bizgraph_oauth_client(text)",
     "bizgraph_organization(text)",
+    "bizgraph_organizations()",
 )
 
 
@@ -116,6 +127,7 @@ def upgrade() -> None:
     op.execute(LOGIN_CANDIDATES)
     op.execute(OAUTH_CLIENT)
     op.execute(ORGANIZATION_BY_SLUG)
+    op.execute(ORGANIZATION_LIST)
     for signature in DEFINER_FUNCTIONS:
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {APP_ROLE}")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from app.errors import BadUserInput
+from app.auth.access import readable_in_aggregate
+from app.auth.policy import SMALL_GROUP
+from app.errors import BadUserInput, Forbidden
 from resolvers.analytics.spec import Aggregate
-from resolvers.planner.compile import Planner
+from resolvers.planner.compile import DENIED_SUFFIX, Planner
 from resolvers.planner.selection import FieldSelection
 from resolvers.planner.sqltext import json_object, quote_literal
 
@@ -36,8 +38,9 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     dimensions = [spec.dimensions[_name(d)] for d in dict.fromkeys(group_by.get("dimensions") or [])]
 
     base = params.alias()
-    # The row scope comes first: it binds the organization the time zone is read from.
-    scope = planner.scope(entity, base, params)
+    scope = planner.access.aggregate_rows(entity, base, params)
+    if scope is None:
+        raise Forbidden(f"you may not aggregate {entity.name} rows")
     join_aliases = {name: params.alias("j") for name in spec.joins}
 
     def render(template: str) -> str:
@@ -51,7 +54,7 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
         alias = join_aliases[name]
         joins.append(
             f" LEFT JOIN {target.table} {alias} ON {alias}.id = {base}.{join.local}"
-            f" AND {planner.scope(target, alias, params)}"
+            f" AND {planner.scope(target, alias)}"
         )
 
     keys: list[tuple[str, str]] = []  # (output column, SQL expression)
@@ -60,7 +63,7 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
         if spec.time_kind == "date":
             keys.append(("bucket", f"date_trunc({unit}, ({render(spec.time)})::timestamp)::date"))
         else:
-            zone = f"(SELECT time_zone FROM organizations WHERE id = {params.bind(_org(params), 'bigint')})"
+            zone = f"(SELECT time_zone FROM organizations WHERE id = {params.bind(planner.access.org_id, 'bigint')})"
             keys.append(("bucket", f"(date_trunc({unit}, {render(spec.time)}, {zone}) AT TIME ZONE {zone})::date"))
     for i, dimension in enumerate(dimensions):
         keys.append((f"d{i}", render(dimension.sql)))
@@ -95,10 +98,6 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     )
 
 
-def _org(params: Any) -> int:
-    return params.values["org"]
-
-
 def _selected_measures(selection: FieldSelection) -> list[tuple[str, str]]:
     wanted: dict[tuple[str, str], None] = {}
     for child in selection.selections:
@@ -127,7 +126,16 @@ def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, 
                     inner.append((measure.key, quote_literal(f"{spec.entity}Measures")))
                     continue
                 # Every measure is a Decimal string: exact, and an int sum may exceed 32 bits.
-                inner.append((measure.key, f"(g.{child.name}_{measure.name})::text"))
+                value = f"(g.{child.name}_{measure.name})::text"
+                if not readable_in_aggregate(spec.entity, measure.name, planner.access.roles):
+                    # A field the principal cannot read row by row: only groups
+                    # large enough that no single row shows through.
+                    planner.restricted = True
+                    small = f"g.n < {planner.params.bind(SMALL_GROUP, 'bigint')}"
+                    inner.append((measure.key, f"CASE WHEN NOT ({small}) THEN {value} END"))
+                    inner.append((measure.key + DENIED_SUFFIX, small))
+                else:
+                    inner.append((measure.key, value))
             pairs.append((child.key, json_object(inner)))
         elif child.name in key_of:
             column, dimension = key_of[child.name]
@@ -139,7 +147,7 @@ def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, 
                 obj = planner.object_json(target, alias, child.selections)
                 pairs.append(
                     (child.key, f"(SELECT {obj} FROM {target.table} {alias} WHERE {alias}.id = {column}"
-                     f" AND {planner.scope(target, alias, planner.params)})")
+                     f" AND {planner.scope(target, alias)})")
                 )
         else:
             pairs.append((child.key, "NULL"))  # a dimension not grouped by

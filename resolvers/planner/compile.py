@@ -8,8 +8,12 @@ PostgreSQL does all of it in one statement, however deep the selection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import enum
 from typing import Any, Callable
 
+from app.auth.access import restricted_fields
+from app.errors import Forbidden
+from resolvers.planner.access import Access
 from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne
 from resolvers.planner.cursors import after_sql, cursor_sql
 from resolvers.planner.filters import FilterCompiler
@@ -18,33 +22,28 @@ from resolvers.planner.pagination import PageLimits, PageRequest, page_request
 from resolvers.planner.selection import FieldSelection
 from resolvers.planner.sqltext import SqlParams, json_object, quote_literal
 
-# Which rows of an entity a principal sees: (entity, alias, params) → SQL predicate.
-RowScope = Callable[[Entity, str, SqlParams], str]
+# Beside a field the principal may not read on a row, the planner writes this
+# marker key (``"salary!": true``); no GraphQL name contains "!", so it never
+# collides with a response key. The schema turns it into a FORBIDDEN error.
+DENIED_SUFFIX = "!"
 
 
 @dataclass(frozen=True)
 class Plan:
     sql: str
     params: dict[str, Any]
-
-
-def org_scope(org_id: int) -> RowScope:
-    """Every organization-owned row is visible only inside its organization."""
-
-    def scope(entity: Entity, alias: str, params: SqlParams) -> str:
-        params.values.setdefault("org", org_id)
-        return f"{alias}.org_id = %(org)s"
-
-    return scope
+    # Whether some selected field may be withheld (and needs a FORBIDDEN error).
+    restricted: bool = False
 
 
 class Planner:
-    def __init__(self, catalog: Catalog, scope: RowScope, limits: PageLimits) -> None:
+    def __init__(self, catalog: Catalog, access: Access, limits: PageLimits) -> None:
         self.catalog = catalog
-        self.scope = scope
+        self.access = access
         self.limits = limits
         self.params = SqlParams()
-        self.filters = FilterCompiler(self.params, catalog.__getitem__, self._scope)
+        self.restricted = False
+        self.filters = FilterCompiler(self.params, catalog.__getitem__, self._scope, self.filter_guard)
 
     # -- root fields -------------------------------------------------------------
 
@@ -56,16 +55,57 @@ class Planner:
             f"SELECT {obj} FROM {entity.table} {alias}"
             f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self._scope(entity, alias)}"
         )
-        return Plan(sql, self.params.values)
+        return Plan(sql, self.params.values, self.restricted)
 
     def connection(self, type_name: str, selection: FieldSelection) -> Plan:
         entity = self.catalog[type_name]
-        return Plan(f"SELECT {self.connection_json(entity, selection, lambda a: [])}", self.params.values)
+        sql = f"SELECT {self.connection_json(entity, selection, lambda a: [])}"
+        return Plan(sql, self.params.values, self.restricted)
 
-    # -- building blocks -----------------------------------------------------------
+    # -- the policy ----------------------------------------------------------------
 
     def _scope(self, entity: Entity, alias: str) -> str:
-        return self.scope(entity, alias, self.params)
+        return self.access.rows(entity, alias, self.params)
+
+    def scope(self, entity: Entity, alias: str, params: SqlParams | None = None) -> str:
+        """The principal's row predicate for ``entity`` aliased ``alias``."""
+        return self.access.rows(entity, alias, self.params)
+
+    def _guarded_pairs(self, entity: Entity, alias: str, key: str, name: str, value: str) -> list[tuple[str, str]]:
+        """The field's JSON pair, fetched only where the principal may read it."""
+        if name not in restricted_fields(entity.name):
+            return [(key, value)]
+        guard = self.access.field(entity, name, alias, self.params)
+        if not guard.restricted:
+            return [(key, value)]
+        self.restricted = True
+        if guard.readable_sql is None:  # denied on every row: never fetched
+            return [(key, "NULL"), (key + DENIED_SUFFIX, "true")]
+        readable = f"COALESCE({guard.readable_sql}, false)"
+        return [(key, f"CASE WHEN {readable} THEN {value} END"), (key + DENIED_SUFFIX, f"NOT {readable}")]
+
+    def filter_guard(self, entity: Entity, name: str, alias: str, path: tuple[str, ...]) -> str | None:
+        """A filter on a sensitive field: refused if the field is unreadable, and
+        otherwise true only on rows where it is readable, so a filter never
+        reveals what a select would withhold."""
+        field_name = _governing_field(entity, name)
+        if field_name not in restricted_fields(entity.name):
+            return None
+        guard = self.access.field(entity, field_name, alias, self.params)
+        if not guard.restricted:
+            return None
+        if guard.readable_sql is None:
+            raise Forbidden(f"you may not filter {entity.name} by `{name}`", field=list(path))
+        return f"COALESCE({guard.readable_sql}, false)"
+
+    def _check_sorts(self, entity: Entity, args: dict[str, Any]) -> None:
+        for item in args.get("orderBy") or ():
+            sort = item["field"].name if isinstance(item["field"], enum.Enum) else str(item["field"])
+            field_name = _camel(sort)
+            if field_name in restricted_fields(entity.name):
+                if self.access.field(entity, field_name, "_", self.params).restricted:
+                    # An order reveals values; it is allowed only where every value is readable.
+                    raise Forbidden(f"you may not sort {entity.name} by {sort}", field=["orderBy"])
 
     def object_json(
         self, entity: Entity, alias: str, selections: tuple[FieldSelection, ...], *, typename: bool = False
@@ -75,7 +115,8 @@ class Planner:
             if selection.name == "__typename":
                 pairs.append((selection.key, quote_literal(entity.name)))
             else:
-                pairs.append((selection.key, self.field_sql(entity, alias, selection)))
+                value = self.field_sql(entity, alias, selection)
+                pairs.extend(self._guarded_pairs(entity, alias, selection.key, selection.name, value))
         return json_object(pairs)
 
     def field_sql(self, entity: Entity, alias: str, selection: FieldSelection) -> str:
@@ -119,6 +160,7 @@ class Planner:
     def connection_json(self, entity: Entity, selection: FieldSelection, base: Callable[[str], list[str]]) -> str:
         args = selection.args
         page = page_request(entity, args, self.limits)
+        self._check_sorts(entity, args)
         pairs: list[tuple[str, str]] = []
         page_alias = self.params.alias("p")
         needs_page = False
@@ -217,3 +259,18 @@ class Planner:
         where = self._where(entity, alias, base, filter_spec)
         where.append("NOT " + after_sql(page.columns, page.scan_descending, page.cursor, alias, self.params))
         return f"EXISTS (SELECT 1 FROM {entity.table} {alias} WHERE {' AND '.join(where)})"
+
+
+def _camel(sort_name: str) -> str:
+    """A sort enum value's field: ``CREDIT_LIMIT`` → ``creditLimit``."""
+    head, *rest = sort_name.lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _governing_field(entity: Entity, filter_name: str) -> str:
+    """The field whose policy governs a filter: ``salesRepId`` → ``salesRep``."""
+    if filter_name in entity.fields:
+        return filter_name
+    if filter_name.endswith("Id") and filter_name[:-2] in entity.fields:
+        return filter_name[:-2]
+    return filter_name

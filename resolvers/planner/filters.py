@@ -24,11 +24,20 @@ _COMPARISONS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte"
 class FilterCompiler:
     """Compiles one entity's filter argument; ``resolve_entity`` follows relations."""
 
-    def __init__(self, params: SqlParams, resolve_entity: Callable[[str], Entity], scope_sql: Callable) -> None:
+    def __init__(
+        self,
+        params: SqlParams,
+        resolve_entity: Callable[[str], Entity],
+        scope_sql: Callable[[Entity, str], str],
+        field_guard: Callable[[Entity, str, str, tuple[str, ...]], str | None],
+    ) -> None:
         self.params = params
         self.resolve_entity = resolve_entity
         # scope_sql(entity, alias) → the row predicate of the principal (org and policy).
         self.scope_sql = scope_sql
+        # field_guard(entity, filter key, alias, path) → None, or the rows on which
+        # the filtered field is readable; raises if it is readable on none.
+        self.field_guard = field_guard
 
     def compile(self, entity: Entity, alias: str, spec: dict[str, Any] | None, path: tuple[str, ...] = ("filter",)) -> str:
         if not spec:
@@ -53,8 +62,10 @@ class FilterCompiler:
                 target = entity.filters[key]
                 if isinstance(target, ToOne):
                     parts.append(self._relation(target, alias, value, here))
-                else:
-                    parts.append(self._operators(target, alias, value, here))
+                    continue
+                condition = self._operators(target, alias, value, here)
+                readable = self.field_guard(entity, key, alias, here)
+                parts.append(condition if readable is None else f"({readable} AND {condition})")
         return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
 
     def _relation(self, relation: ToOne, alias: str, spec: dict[str, Any], path: tuple[str, ...]) -> str:

@@ -54,9 +54,11 @@ class Customer(Node):
     phone: Optional[str] = strawberry.field(description="Contact phone number.")
     segment: CustomerSegment = strawberry.field(description="Market segment.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
-    billing_address: Address = strawberry.field(description="Where invoices are addressed.")
+    billing_address: Optional[Address] = strawberry.field(
+        description="Where invoices are addressed; null with FORBIDDEN for roles that may not read contact details."
+    )
     tax_id: Optional[str] = strawberry.field(description="VAT or tax registration number.")
-    credit_limit: decimal.Decimal = strawberry.field(
+    credit_limit: Optional[decimal.Decimal] = strawberry.field(
         description="Most the customer may owe (open invoices plus new orders), in the organization's currency."
     )
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")

@@ -43,13 +43,16 @@ class Employee(Node):
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
     full_name: str = strawberry.field(description="Given and family name.")
-    email: str = strawberry.field(description="Work email.")
+    email: Optional[str] = strawberry.field(description="Work email; null with FORBIDDEN for analysts.")
     phone: Optional[str] = strawberry.field(description="Work phone.")
     title: str = strawberry.field(description="Job title.")
     status: EmployeeStatus = strawberry.field(description="Employment status.")
     hired_on: dt.date = strawberry.field(description="First day of employment.")
     ended_on: Optional[dt.date] = strawberry.field(description="Last day, for terminated or retired employees.")
-    salary: decimal.Decimal = strawberry.field(description="Yearly gross salary in the organization's currency.")
+    salary: Optional[decimal.Decimal] = strawberry.field(
+        description="Yearly gross salary in the organization's currency; readable by HR and admins, by managers for"
+        " their reports and by employees for themselves (null with FORBIDDEN otherwise)."
+    )
     date_of_birth: Optional[dt.date] = strawberry.field(description="Date of birth.")
     national_id: Optional[str] = strawberry.field(description="National identification number.")
     department: Optional[DepartmentRef] = strawberry.field(description="The department the employee works in.")

@@ -1,0 +1,134 @@
+"""The policy table: who may read what. The one source of truth (DESIGN §4).
+
+How to read it
+--------------
+``ROWS`` says, per type, which roles see its rows and which rows they see. A role
+not listed sees no row of that type: for that principal the rows do not exist
+(lists leave them out, ``node(id:)`` answers null), never "forbidden".
+
+``FIELDS`` names the sensitive fields only. Every field not listed here may be
+read by whoever sees the row. A listed field may be read only by the roles it
+names, each on the rows of the scope given (``SAME_ROWS`` = the rows that role
+sees anyway). Anyone else gets null and a ``FORBIDDEN`` error for that field.
+
+``AGGREGATES`` says who may aggregate a type and over which rows. Aggregates
+may sum fields a role cannot read row by row (an analyst totals salaries it
+may not see one by one), except in groups smaller than ``SMALL_GROUP``.
+
+Roles add up: a principal sees a row if any of its roles does, and reads a field
+on a row if any of its roles may read that field on that row.
+
+The scopes
+----------
+- ``ALL``: every row of the principal's organization.
+- ``OWN_ACCOUNTS``: the customers whose account manager is the principal's
+  employee record, and their orders, order lines, invoices, invoice lines and payments.
+- ``MY_REPORTS``: the employees below the principal's employee record in the
+  management tree, direct and indirect, and their employment history.
+- ``MYSELF``: the principal's own employee record and its history.
+- ``MY_CUSTOMER``: the principal's customer record and its orders, order lines,
+  invoices, invoice lines and payments.
+
+The SQL behind each scope is in ``resolvers/planner/access.py``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+ALL = "ALL"
+OWN_ACCOUNTS = "OWN_ACCOUNTS"
+MY_REPORTS = "MY_REPORTS"
+MYSELF = "MYSELF"
+MY_CUSTOMER = "MY_CUSTOMER"
+SAME_ROWS = "SAME_ROWS"
+
+SCOPES = (ALL, OWN_ACCOUNTS, MY_REPORTS, MYSELF, MY_CUSTOMER)
+
+SCOPE_DESCRIPTIONS = {
+    ALL: "every row of the organization",
+    OWN_ACCOUNTS: "the customers you manage and their orders, invoices and payments",
+    MY_REPORTS: "the employees who report to you, directly or indirectly, and their history",
+    MYSELF: "your own employee record and its history",
+    MY_CUSTOMER: "your customer account and its orders, invoices and payments",
+}
+
+# Everyone on the staff sees the directory of colleagues and departments.
+_STAFF = ("admin", "finance", "sales", "hr", "manager", "employee", "analyst")
+
+_SALES_LEDGER = {  # customers, orders, invoices, payments and their lines
+    "admin": ALL,
+    "finance": ALL,
+    "analyst": ALL,
+    "sales": OWN_ACCOUNTS,
+    "customer": MY_CUSTOMER,
+}
+
+ROWS: Mapping[str, Mapping[str, str]] = {
+    "Customer": _SALES_LEDGER,
+    "Order": _SALES_LEDGER,
+    "OrderLine": _SALES_LEDGER,
+    "Invoice": _SALES_LEDGER,
+    "InvoiceLine": _SALES_LEDGER,
+    "Payment": _SALES_LEDGER,
+    # The catalog is public to every signed-in principal, customers included.
+    "Product": {role: ALL for role in (*_STAFF, "customer")},
+    "Department": {role: ALL for role in _STAFF},
+    "Employee": {role: ALL for role in _STAFF},
+    "EmploymentEvent": {
+        "admin": ALL,
+        "hr": ALL,
+        "analyst": ALL,
+        "manager": MY_REPORTS,
+        "employee": MYSELF,
+    },
+}
+
+FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "Customer": {
+        # Contact details: the people who deal with the account, not analysts.
+        "email": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
+        "phone": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
+        "billingAddress": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
+        # Tax and credit: finance's business (and the customer's own).
+        "taxId": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},
+        "creditLimit": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},
+    },
+    "Employee": {
+        # Work contacts are the directory's point, but not data for analysis.
+        "email": {role: ALL for role in _STAFF if role != "analyst"},
+        "phone": {role: ALL for role in _STAFF if role != "analyst"},
+        "salary": {"admin": ALL, "hr": ALL, "manager": MY_REPORTS, "employee": MYSELF},
+        "dateOfBirth": {"admin": ALL, "hr": ALL, "employee": MYSELF},
+        "nationalId": {"admin": ALL, "hr": ALL, "employee": MYSELF},
+    },
+    "EmploymentEvent": {
+        "salary": {"admin": ALL, "hr": ALL, "manager": SAME_ROWS, "employee": SAME_ROWS},
+        "note": {"admin": ALL, "hr": ALL, "manager": SAME_ROWS},
+    },
+}
+
+AGGREGATES: Mapping[str, Mapping[str, str]] = {
+    "Order": {"admin": ALL, "finance": ALL, "analyst": ALL, "sales": OWN_ACCOUNTS},
+    "OrderLine": {"admin": ALL, "finance": ALL, "analyst": ALL, "sales": OWN_ACCOUNTS},
+    "Invoice": {"admin": ALL, "finance": ALL, "analyst": ALL, "sales": OWN_ACCOUNTS},
+    "Payment": {"admin": ALL, "finance": ALL, "analyst": ALL, "sales": OWN_ACCOUNTS},
+    "Employee": {"admin": ALL, "hr": ALL, "analyst": ALL, "manager": MY_REPORTS},
+}
+
+
+# Aggregates of a field a role cannot read row by row (an analyst's salary totals)
+# are withheld for groups smaller than this, so no single row can be read off a group.
+SMALL_GROUP = 5
+
+
+def _frozen(table: Mapping) -> Mapping:
+    return MappingProxyType(
+        {key: _frozen(value) if isinstance(value, Mapping) else value for key, value in table.items()}
+    )
+
+
+ROWS = _frozen(ROWS)
+FIELDS = _frozen(FIELDS)
+AGGREGATES = _frozen(AGGREGATES)
