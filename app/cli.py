@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from typing import Callable, NoReturn
 
 from app.config import Settings
 from app.errors import BizgraphError
@@ -47,17 +47,16 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.demo import prepare_demo
+    from app.demo import demo_sign_ins, prepare_demo
     from app.server import create_app
 
-    if not args.demo:
-        raise BizgraphError(
-            "authentication is not configured yet: run `bizgraph serve --demo` to serve the demo organization"
-        )
-    settings, embedded = prepare_demo(settings)
+    embedded = None
+    if args.demo:
+        settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
     try:
         app = create_app(settings)
-        print(f"bizgraph demo: open http://{args.host}:{args.port}/graphql", flush=True)
+        if args.demo:
+            print(demo_sign_ins(settings, host=args.host, port=args.port), flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), lifespan="on")
     finally:
         if embedded is not None:
@@ -65,8 +64,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.admin import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if args.password == "-" else args.password
+    user_id = create_user(settings, org=args.org, email=args.email, password=password, roles=args.role,
+                          employee_id=args.employee, customer_id=args.customer)
+    print(f"created user {user_id}: {args.email.strip()} in {args.org} as {', '.join(sorted(set(args.role)))}")
+    return 0
+
+
+def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.admin import create_client
+
+    client = create_client(settings, org=args.org, name=args.name, scopes=args.scope)
+    print(f"client_id:     {client.client_id}")
+    print(f"client_secret: {client.client_secret}")
+    print("The secret is shown only this once: store it now.", file=sys.stderr)
+    return 0
+
+
+def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.admin import issue_token
+
+    print(issue_token(settings, org=args.org, email=args.email, ttl_seconds=args.ttl).access_token)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes get the same one line as every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"bizgraph: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bizgraph", description="bizgraph: a GraphQL business data platform")
+    parser = _Parser(prog="bizgraph", description="bizgraph: a GraphQL business data platform")
     sub = parser.add_subparsers(dest="command", required=True)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade) on DATABASE_URL")
@@ -85,13 +119,42 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="serve the demo organization as its admin; without DATABASE_URL, run an embedded PostgreSQL",
+        help="migrate and seed the demo data, make a signing key if none is configured, and print demo sign-ins;"
+        " without DATABASE_URL, run an embedded PostgreSQL",
     )
     serve.set_defaults(handler=cmd_serve)
+
+    user = sub.add_parser("create-user", help="add a user who signs in with a password")
+    user.add_argument("--org", required=True, help="organization slug")
+    user.add_argument("--email", required=True)
+    user.add_argument("--password", required=True, help="the password, or - to read one line from stdin")
+    user.add_argument("--role", required=True, action="append", help="repeat for several roles")
+    link = user.add_mutually_exclusive_group()
+    link.add_argument("--employee", type=_positive_int, help="id of the employee this user is")
+    link.add_argument("--customer", type=_positive_int, help="id of the customer this user signs in for")
+    user.set_defaults(handler=cmd_create_user)
+
+    client = sub.add_parser("create-client", help="add a service client (client credentials); prints its secret once")
+    client.add_argument("--org", required=True, help="organization slug")
+    client.add_argument("--name", required=True)
+    client.add_argument("--scope", required=True, action="append", help="admin, finance, hr or analyst; repeatable")
+    client.set_defaults(handler=cmd_create_client)
+
+    token = sub.add_parser("issue-token", help="print a signed access token for a user (development)")
+    token.add_argument("--org", required=True, help="organization slug")
+    token.add_argument("--email", required=True)
+    token.add_argument("--ttl", type=_positive_int, help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS)")
+    token.set_defaults(handler=cmd_issue_token)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)
     return parser
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 def main(argv: list[str] | None = None) -> int:

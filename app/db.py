@@ -75,7 +75,8 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction for start-up and CLI look-ups (requests use
-        ``resolvers.transaction.RequestTransaction``)."""
+        ``resolvers.transaction.RequestTransaction``). It names no organization,
+        so only the definer functions of alembic 0003 answer through it."""
         async with self.engine.connect() as connection:
             await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
             async with connection.begin():

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
-
 from typing import Any
 
 import orjson
 from graphql import GraphQLError
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app.graphiql import graphiql_assets_built, graphiql_html
 from app.auth.principal import Principal
+from app.errors import Unauthenticated
+from app.graphiql import graphiql_assets_built, graphiql_html
 from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
 from resolvers.reads import ReadService
@@ -55,6 +54,8 @@ class BizgraphGraphQL(GraphQL):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        if context.principal is None:
+            raise Unauthenticated(None, "an access token is required")
         if not self._may_introspect(context.principal) and uses_introspection(request_data.query or ""):
             await context.transaction.close()
             error = GraphQLError(
@@ -80,13 +81,16 @@ class BizgraphGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response | Any) -> Context:
         state = request.app.state
-        principal: Principal | None = getattr(request.state, "principal", None)
-        if principal is None:  # TEMPORARY until the authentication gate is wired
-            principal = Principal(org_id=state.org_id, subject="demo-admin", roles=frozenset({"admin"}))
-        transaction = RequestTransaction(state.database, principal.org_id)
-        reads = ReadService(transaction, Access(principal), state.page_limits)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = request_id
+        # Set by the bearer-token gate in front of this route. The one request it
+        # lets through without a token is the GraphiQL page itself, which runs
+        # nothing; without a principal there is no way to the database at all.
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            return Context(reads=None, transaction=None, principal=None, request=request, response=response, request_id=request_id)
+        transaction = RequestTransaction(state.database, principal.org_id)
+        reads = ReadService(transaction, Access(principal), state.page_limits)
         return Context(
             reads=reads,
             transaction=transaction,

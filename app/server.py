@@ -40,6 +40,8 @@ def create_app(settings: Settings) -> Starlette:
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         fast_path=settings.fast_path,
+        # The demo is for exploring: everyone may introspect there.
+        introspection_roles=None if settings.demo else settings.introspection_roles,
     )
 
     @asynccontextmanager
@@ -47,12 +49,12 @@ def create_app(settings: Settings) -> Starlette:
         database = Database(settings)
         auth = AuthServices.build(settings, database, keys=signing_keys)
         try:
-            org_id = await first_organization_id(database)
-            if org_id is None:
+            # Refuse to serve as a role that row-level security would not hold.
+            await database.verify_isolation()
+            if await first_organization_id(database) is None:
                 raise ConfigError("the database has no organization yet: run `bizgraph seed`")
             app.state.database = database
             app.state.auth = auth
-            app.state.org_id = org_id
             app.state.page_limits = page_limits(settings)
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out

@@ -60,7 +60,7 @@ async def measure(
                 f"{w.key} × {c} bizgraph",
                 lambda: load.measure_http(
                     args.url, w.query, w.variables, c, args.warmup, args.duration, args.max_requests, args.timeout,
-                    parties,
+                    args.token, parties,
                 ),
             )
             if not args.no_floor:

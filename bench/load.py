@@ -138,11 +138,11 @@ def check_loopback(url: str) -> tuple[str, int, str]:
     return host, port, parts.path or "/"
 
 
-def graphql_request(host: str, port: int, path: str, query: str, variables: dict) -> bytes:
+def graphql_request(host: str, port: int, path: str, query: str, variables: dict, token: str) -> bytes:
     body = orjson.dumps({"query": query, "variables": variables})
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Accept: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -213,12 +213,14 @@ class HttpConnection:
                 pass
 
 
-async def post_once(url: str, query: str, variables: dict, timeout: float = 60.0) -> tuple[int, int, dict]:
+async def post_once(
+    url: str, query: str, variables: dict, token: str, timeout: float = 60.0
+) -> tuple[int, int, dict]:
     """One request: (status, body size, parsed body), for the preflight check and the data comparison."""
     host, port, path = check_loopback(url)
     connection = HttpConnection(host, port, timeout)
     try:
-        status, body = await connection.exchange(graphql_request(host, port, path, query, variables))
+        status, body = await connection.exchange(graphql_request(host, port, path, query, variables, token))
     finally:
         await connection.close()
     try:
@@ -236,10 +238,11 @@ async def measure_http(
     duration: float,
     max_requests: int,
     timeout: float,
+    token: str,
     parties: Parties = Parties(),
 ) -> Measurement:
     host, port, path = check_loopback(url)
-    requests = [graphql_request(host, port, path, query, v) for v in variables]
+    requests = [graphql_request(host, port, path, query, v, token) for v in variables]
     connections = [HttpConnection(host, port, timeout) for _ in range(concurrency)]
 
     def operation(connection: HttpConnection) -> Operation:

@@ -47,7 +47,9 @@ async def preflight(args: argparse.Namespace, dsn: str, result: WorkloadResult) 
     """One request each way: skip the workload on GraphQL errors; check the floor returns the same data."""
     workload = result.workload
     try:
-        status, size, body = await load.post_once(args.url, workload.query, workload.variables[0], args.timeout)
+        status, size, body = await load.post_once(
+            args.url, workload.query, workload.variables[0], args.token, args.timeout
+        )
     except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
         raise SystemExit(f"bench: no answer from {args.url} ({error!r}); is the server running?") from None
     if body.get("errors") or status != 200:

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from bench import cells, explain, floor, load, machine, report, statements, workloads
+from bench.auth import demo_admin_token
 from bench.preflight import preflight
 from bench.report import WorkloadResult, progress
 
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--retries", type=int, default=1, help="measure a cell again when other work used ≥ 0.2 cores (default 1)"
+    )
+    parser.add_argument(
+        "--token", help="access token to send (default: the demo admin's, from the server's /oauth/token)"
     )
     parser.add_argument("--no-floor", action="store_true", help="measure bizgraph only")
     parser.add_argument("--no-statements", action="store_true", help="skip the in-process statement count")
@@ -127,6 +131,9 @@ async def run(args: argparse.Namespace) -> int:
     ctx = workloads.load_context(dsn, args.sample)
     scale, pg = data_scale(dsn, ctx.org_id)
     results = [WorkloadResult(w) for w in workloads.build(args.workload_keys, ctx)]
+    if not args.token:
+        progress(f"asking the server for admin@{ctx.org_slug}.example's access token")
+        args.token = demo_admin_token(args.url, ctx.org_slug)
 
     for result in results:
         await preflight(args, dsn, result)
@@ -134,7 +141,7 @@ async def run(args: argparse.Namespace) -> int:
 
     if not args.no_statements and live:
         progress("counting SQL statements and round trips in-process")
-        counts = await statements.count(args.database_url, [r.workload for r in live])
+        counts = await statements.count(args.database_url, [r.workload for r in live], ctx.org_slug)
         for r in live:
             r.statements = counts.get(r.workload.key)
     if not args.no_explain:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 import httpx
@@ -145,6 +147,7 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 @contextlib.asynccontextmanager
 async def in_process_app(database_url: str) -> AsyncIterator[tuple[Any, WireProxy | None]]:
     """The app on DATABASE_URL (through the wire proxy when it is a TCP address)."""
+    from app.auth.keys import write_new_es256_key
     from app.config import Settings
     from app.server import create_app
 
@@ -161,6 +164,11 @@ async def in_process_app(database_url: str) -> AsyncIterator[tuple[Any, WireProx
     settings = replace(Settings.from_env(), demo=True, max_page_size=1000).with_database(
         url.render_as_string(hide_password=False)
     )
+    key_dir = None
+    if not settings.signing_keys:
+        # This copy only needs to accept the tokens it signs itself: a throwaway key.
+        key_dir = tempfile.TemporaryDirectory()
+        settings = replace(settings, signing_keys=(write_new_es256_key(Path(key_dir.name) / "bench.pem"),))
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -168,6 +176,21 @@ async def in_process_app(database_url: str) -> AsyncIterator[tuple[Any, WireProx
     finally:
         if proxy is not None:
             await proxy.stop()
+        if key_dir is not None:
+            key_dir.cleanup()
+
+
+async def admin_token(app: Any, org_slug: str) -> str:
+    """The demo admin's token, signed by the in-process app (the same claims the server would issue)."""
+    from resolvers.accounts import login_candidates
+
+    async with app.state.database.read() as connection:
+        [admin] = await login_candidates(connection, f"admin@{org_slug}.example")
+    token = app.state.auth.issuer.for_user(
+        user_id=admin.user_id, email=admin.email, org_id=admin.org_id, org_slug=admin.org_slug, roles=admin.roles,
+        client_id="bizgraph-dev",
+    )
+    return token.access_token
 
 
 REPEAT = 3  # requests averaged per workload; the last one's SQL is the one kept
@@ -178,10 +201,14 @@ def last_variant(workload: Workload) -> int:
     return REPEAT % len(workload.variables)
 
 
-async def count(database_url: str, workloads: list[Workload], repeat: int = REPEAT) -> dict[str, StatementCount]:
-    """Statements and round trips per request, averaged over ``repeat`` requests after a warm-up."""
+async def count(
+    database_url: str, workloads: list[Workload], org_slug: str, repeat: int = REPEAT
+) -> dict[str, StatementCount]:
+    """Statements and round trips per request, as the organization's admin, averaged over
+    ``repeat`` requests after a warm-up."""
     counts: dict[str, StatementCount] = {}
     async with in_process_app(database_url) as (app, proxy):
+        headers = {"Authorization": f"Bearer {await admin_token(app, org_slug)}"}
         engine = app.state.database.engine.sync_engine
         seen: list[tuple[str, Any]] = []
 
@@ -191,7 +218,7 @@ async def count(database_url: str, workloads: list[Workload], repeat: int = REPE
         event.listen(engine, "before_cursor_execute", record)
         transport = httpx.ASGITransport(app=app)
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench.local", headers=headers) as client:
                 for workload in workloads:
                     counts[workload.key] = await _count_one(client, workload, seen, proxy, repeat)
         finally:

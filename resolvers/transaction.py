@@ -40,12 +40,11 @@ class RequestTransaction:
     """graphql-core resolves root query fields concurrently and a connection runs
     one statement at a time, so statements are serialised by a lock."""
 
-    # TODO(lead): drop the ``None`` default once graphql_view passes the
-    # principal's organization; ``None`` sets no organization, and row-level
-    # security then shows nothing.
-    def __init__(self, database: Database, org_id: int | None = None) -> None:
+    def __init__(self, database: Database, org_id: int) -> None:
         self._database = database
-        self._org_id = None if org_id is None else str(org_id)
+        # Every transaction this opens is confined to the principal's organization
+        # by row-level security (``bizgraph.org_id``), whatever the SQL says.
+        self._org_id = str(org_id)
         self._connection: AsyncConnection | None = None
         self._driver: psycopg.AsyncConnection[Any] | None = None
         self._in_block = False  # an explicit BEGIN was sent on this connection
@@ -94,8 +93,7 @@ class RequestTransaction:
             if not self.single_statement:
                 await driver.execute(BEGIN_SNAPSHOT)
                 self._in_block = True
-            if self._org_id is not None:
-                await driver.execute(SET_ORGANIZATION, (self._org_id,))
+            await driver.execute(SET_ORGANIZATION, (self._org_id,))
             await cursor.execute(sql, params)
 
     async def _open(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:

@@ -14,9 +14,10 @@ from resolvers.transaction import RequestTransaction
 
 @dataclass
 class Context:
-    reads: ReadService
-    transaction: RequestTransaction
-    principal: Principal
+    # None only while serving the GraphiQL page, which executes nothing.
+    reads: ReadService | None
+    transaction: RequestTransaction | None
+    principal: Principal | None
     request: Any = None
     response: Any = None
     request_id: str = "-"

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL, migrated and seeded databases, and the ASGI app."""
+"""Shared fixtures: a real PostgreSQL, migrated and seeded databases, signing keys, and the
+ASGI app with a client that authenticates as the admin of the first organization (acme)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from app.auth.keys import write_new_es256_key
 from app.config import Settings
 from app.migrations import upgrade
+from tests.auth import bearer, token_for_user
 from tests.db import TestServer
 
 SEED = 7
@@ -51,8 +54,20 @@ def seeded_url(pg_server: TestServer) -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
-def demo_settings(seeded_url: URL) -> Settings:
-    return replace(Settings.from_env({}), database_url=seeded_url, demo=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory):
+    """The test app's signing key (EC P-256), made fresh for the run."""
+    return write_new_es256_key(tmp_path_factory.mktemp("keys") / "signing.pem")
+
+
+@pytest.fixture(scope="session")
+def demo_settings(seeded_url: URL, signing_key) -> Settings:
+    return replace(Settings.from_env({}), database_url=seeded_url, demo=True, signing_keys=(signing_key,))
+
+
+@pytest.fixture(scope="session")
+def admin_headers(demo_settings: Settings) -> dict[str, str]:
+    """``Authorization`` for the seeded admin of acme, the first organization."""
+    return bearer(token_for_user(demo_settings, "admin@acme.example"))
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +80,37 @@ async def app(demo_settings: Settings):
 
 
 @pytest.fixture(scope="session")
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app, admin_headers) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=admin_headers) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def accounts_settings(pg_server: TestServer, demo_settings: Settings) -> Iterator[Settings]:
+    """A second seeded database, for tests that add users and service clients (the
+    shared one stays exactly as seeded)."""
+    from app.seed import run_seed
+
+    url = pg_server.create_database("bizgraph_accounts")
+    upgrade(url)
+    run_seed(url, scale="tiny", seed=SEED, reset=False, progress=False)
+    yield replace(demo_settings, database_url=url)
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def accounts_app(accounts_settings: Settings):
+    from app.server import create_app
+
+    application = create_app(accounts_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def accounts_client(accounts_app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``accounts_app`` that sends no token unless told to."""
+    transport = httpx.ASGITransport(app=accounts_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test") as http:
         yield http

@@ -12,16 +12,32 @@ from sqlalchemy import event
 from tests.db import conninfo
 
 
-async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST a document; return the whole response body (data and errors)."""
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+# ``token=`` left out: the client's own Authorization (the ``client`` fixture sends
+# the acme admin's token).
+CLIENT_TOKEN: Any = object()
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = CLIENT_TOKEN
+) -> dict[str, Any]:
+    """POST a document; return the whole response body (data and errors).
+
+    ``token`` replaces the client's bearer token for this request; ``None`` sends none."""
+    request = client.build_request("POST", "/graphql", json={"query": query, "variables": variables or {}})
+    if token is None:
+        request.headers.pop("Authorization", None)
+    elif token is not CLIENT_TOKEN:
+        request.headers["Authorization"] = f"Bearer {token}"
+    response = await client.send(request)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def data(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+async def data(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = CLIENT_TOKEN
+) -> dict[str, Any]:
     """POST a document that must succeed; return its data."""
-    body = await gql(client, query, variables)
+    body = await gql(client, query, variables, token=token)
     assert "errors" not in body, body["errors"]
     return body["data"]
 

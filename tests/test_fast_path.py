@@ -34,12 +34,14 @@ ERRORS_AND_FALLBACKS = [
 
 
 @pytest.fixture(scope="module")
-async def standard_client(demo_settings):
+async def standard_client(demo_settings, admin_headers):
     from app.server import create_app
 
     application = create_app(replace(demo_settings, fast_path=False))
     async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://s") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://s", headers=admin_headers
+        ) as http:
             yield http
 
 

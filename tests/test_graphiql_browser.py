@@ -20,11 +20,11 @@ import pytest
 import uvicorn
 
 from app import graphiql
+from tests.auth import token_for_user
 from tests.browser import Chromium, Page, find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "{ customers(first: 5) { edges { node { id name } } } }"
-TOKEN = "explorer-test-token"
 
 
 # --- the page itself, no browser needed -----------------------------------------------------
@@ -140,32 +140,38 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(
     app, chromium_binary: str, tmp_path: Path
 ) -> None:
     assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
+    token = token_for_user(app, "admin@acme.example")
     async with _serve(app) as origin, Chromium(chromium_binary) as browser:
         page = await browser.new_page()
         try:
+            # The page itself needs no token: it is where one is pasted.
             await page.navigate(f"{origin}/graphql")
             assert await page.evaluate("document.title") == "bizgraph explorer"
+
+            # The token field: pasted once (people copy the "Bearer " along), kept, and
+            # sent as a bearer token on every request from then on.
+            await page.evaluate(
+                "(() => { const input = document.getElementById('bg-token');"
+                f" input.value = {json.dumps('Bearer ' + token)};"
+                " input.dispatchEvent(new Event('change')); })()"
+            )
+            assert await page.evaluate("localStorage.getItem('bizgraph.explorer.token')") == token
 
             result = json.loads(await _run_in_graphiql(page, QUERY))
             assert "errors" not in result, result
             nodes = [edge["node"] for edge in result["data"]["customers"]["edges"]]
             assert 1 <= len(nodes) <= 5 and all(node["id"] and node["name"] for node in nodes), result
-
-            # The token field: pasted once, sent on every later request as a bearer token.
-            await page.evaluate(
-                "(() => { const input = document.getElementById('bg-token');"
-                f" input.value = {json.dumps('Bearer ' + TOKEN)};"
-                " input.dispatchEvent(new Event('change')); })()"
-            )
-            assert await page.evaluate("localStorage.getItem('bizgraph.explorer.token')") == TOKEN
-            # Only the request matters here: the server may well refuse a made-up token.
-            await _run_in_graphiql(page, "{ __typename }")
             authorized = [
                 r for r in page.requests
-                if r["method"] == "POST" and "__typename" in r.get("postData", "")
-                and r["headers"].get("Authorization") == f"Bearer {TOKEN}"
+                if r["method"] == "POST" and "customers" in r.get("postData", "")
+                and r["headers"].get("Authorization") == f"Bearer {token}"
             ]
             assert authorized, [(r["method"], r["url"], r["headers"]) for r in page.requests]
+
+            # Cleared, the next query is refused with a message GraphiQL shows as it is.
+            await page.evaluate("document.getElementById('bg-token-clear').click()")
+            refused = json.loads(await _run_in_graphiql(page, "{ __typename }"))
+            assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", refused
         except BaseException:
             # Leave evidence for the failure report: what the page looked like and logged.
             with contextlib.suppress(Exception):

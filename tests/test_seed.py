@@ -120,7 +120,8 @@ INVARIANTS = {
 
 # Every reference, to check that both ends belong to the same organization.
 REFERENCES = [
-    ("users", "employee_id", "employees"), ("departments", "parent_id", "departments"),
+    ("users", "employee_id", "employees"), ("users", "customer_id", "customers"),
+    ("departments", "parent_id", "departments"),
     ("departments", "head_id", "employees"), ("employees", "department_id", "departments"),
     ("employees", "manager_id", "employees"), ("employment_events", "employee_id", "employees"),
     ("employment_events", "department_id", "departments"), ("employment_events", "manager_id", "employees"),
@@ -177,14 +178,19 @@ def test_two_organizations_and_the_demo_one_has_most_of_the_data(seeded_url):
     with psycopg.connect(conninfo(seeded_url)) as conn:
         orgs = conn.execute("SELECT id, slug, name, currency, time_zone FROM organizations ORDER BY id").fetchall()
         orders = dict(conn.execute("SELECT org_id, count(*) FROM orders GROUP BY 1").fetchall())
-        users = conn.execute("SELECT email, roles, password_hash FROM users ORDER BY org_id").fetchall()
+        users = conn.execute("SELECT email, roles, password_hash FROM users ORDER BY org_id, id").fetchall()
         countries = conn.execute("SELECT count(DISTINCT country) FROM customers").fetchone()[0]
         empty = conn.execute("SELECT (SELECT count(*) FROM audit_log) + (SELECT count(*) FROM outbox)").fetchone()[0]
     assert [o[1:] for o in orgs] == [("acme", "Acme Corporation", "USD", "America/New_York"),
                                      ("globex", "Globex GmbH", "EUR", "Europe/Berlin")]
     acme, globex = orgs[0][0], orgs[1][0]
     assert orders[acme] > 2 * orders[globex] > 0
-    assert users == [("admin@acme.example", ["admin"], None), ("admin@globex.example", ["admin"], None)]
+    roles = ["admin", "finance", "hr", "analyst", "sales", "manager", "employee", "customer"]
+    assert [(email, roles) for email, roles, _ in users] == [
+        (f"{role}@{slug}.example", [role]) for slug in ("acme", "globex") for role in roles
+    ]
+    # One argon2id hash of the demo password for everyone, made once per run.
+    assert len({password_hash for _, _, password_hash in users}) == 1 and users[0][2].startswith("$argon2id$")
     assert countries >= 5 and empty == 0
 
 

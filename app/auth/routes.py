@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.auth.principal import ROLES
 from app.auth.services import AuthServices
 from app.auth.token_endpoint import AUTH_METHODS, GRANT_TYPES, Lookups, TokenRequest
-from app.auth.principal import ROLES
 from resolvers import accounts
 
 MAX_FORM_BYTES = 16 * 1024  # a token request is a few hundred bytes

@@ -6,10 +6,10 @@ that allow-list *before* any key is used, which is what stops ``alg: none`` and
 the HS256-with-the-public-key trick; only then the signature, and only then the
 claims, read from the verified payload.
 
-Checking an ES256 signature costs ~90 µs here, about as much as a whole small
-GraphQL request on the fast path, so a verified token is remembered (by its
-exact string, until it expires): a client sending the same token again costs a
-dictionary look-up.
+Verifying an ES256 token costs ~110 µs on the reference machine (2 cores,
+Python 3.11), as much as a whole small GraphQL request on the fast path, so a
+verified token is remembered (by its exact string, until it expires): a client
+sending the same token again costs ~1 µs.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class Authenticator:
     def _check_times_and_audience(self, claims: dict[str, Any], audience: str, now: float) -> None:
         expires = claims.get("exp")
         if not _is_number(expires):
-            raise Unauthenticated("invalid_token", "the token has no expiry (exp)")
+            raise Unauthenticated("invalid_token", "the token has no valid expiry (exp)")
         if now >= expires + self.leeway:
             raise Unauthenticated("invalid_token", "the token has expired")
         not_before = claims.get("nbf")

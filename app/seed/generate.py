@@ -11,10 +11,11 @@ from app.seed.customers import CUSTOMER_COLUMNS, generate_customers
 from app.seed.hr import DEPARTMENT_COLUMNS, EMPLOYEE_COLUMNS, EVENT_COLUMNS, generate_hr
 from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, generate_invoices
 from app.seed.orders import LINE_COLUMNS, ORDER_COLUMNS, generate_orders
-from app.seed.orgs import ORGANIZATION_COLUMNS, ORGS, USER_COLUMNS, add_organization
+from app.seed.orgs import ORGANIZATION_COLUMNS, ORGS, add_organization
 from app.seed.payments import PAYMENT_COLUMNS
 from app.seed.products import PRODUCT_COLUMNS, add_products, plan_products
 from app.seed.scales import Scale
+from app.seed.users import USER_COLUMNS, add_demo_users, demo_password_hash
 
 # Parents before children, which is also the order they are loaded in.
 TABLES = (
@@ -40,6 +41,7 @@ def work_units(scale: Scale) -> int:
 
 def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
     data = Dataset(TABLES)
+    password_hash = demo_password_hash(seed)  # argon2 is slow on purpose: once per run
     # Millions of small tuples that live until they are loaded: the cyclic garbage
     # collector would only walk them again and again, for nothing.
     enabled = gc.isenabled()
@@ -47,7 +49,7 @@ def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
     try:
         for org in ORGS:
             part = scale.share(org.share)
-            org_id = add_organization(data, org)
+            org_id, founded = add_organization(data, org)
             staff = generate_hr(data, org, org_id, part.employees, rng_for(seed, org.slug, "hr"))
             buyers = generate_customers(data, org, org_id, part.customers, staff.account_managers,
                                         rng_for(seed, org.slug, "customers"))
@@ -57,6 +59,7 @@ def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
             add_products(data, org_id, catalog, reserved, rng_for(seed, org.slug, "stock"))
             tick(max(0, part.orders - len(plans)))  # orders that got no invoice
             generate_invoices(data, org, org_id, plans, catalog, rng_for(seed, org.slug, "billing"), tick)
+            add_demo_users(data, org, org_id, password_hash, founded)
     finally:
         if enabled:
             gc.enable()

@@ -1,15 +1,14 @@
-"""The two demo organizations and their administrators."""
+"""The two demo organizations."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.seed.common import ANCHOR, YEAR_DAYS, Dataset
 
 ORGANIZATION_COLUMNS = ("id", "slug", "name", "currency", "time_zone", "created_at")
-USER_COLUMNS = ("id", "org_id", "email", "password_hash", "roles", "created_at")
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,9 @@ ORGS = (
 )
 
 
-def add_organization(data: Dataset, org: OrgSpec) -> int:
-    """Write the organization and its admin user; return the organization's id."""
+def add_organization(data: Dataset, org: OrgSpec) -> tuple[int, datetime]:
+    """Write the organization; return its id and when it was founded."""
     org_id = data.reserve("organizations", 1)
     founded = ANCHOR - timedelta(days=12 * YEAR_DAYS + 40 * org_id)
     data.rows["organizations"].append((org_id, org.slug, org.name, org.currency, org.time_zone, founded))
-    user_id = data.reserve("users", 1)
-    data.rows["users"].append((user_id, org_id, f"admin@{org.slug}.example", None, ["admin"], founded))
-    return org_id
+    return org_id, founded
