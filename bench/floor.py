@@ -47,11 +47,12 @@ async def measure_floor(
     pool = AsyncConnectionPool(dsn, kwargs=SESSION, min_size=concurrency, max_size=concurrency, open=False)
     await pool.open(wait=True, timeout=60)
 
-    async def op(i: int) -> bool:
+    async def op(i: int) -> tuple[bool, int]:
         async with pool.connection() as conn:
             cursor = await conn.execute(sql, params[i % len(params)])
             row = await cursor.fetchone()
-        return row is not None and row[0] is not None
+        ok = row is not None and row[0] is not None
+        return ok, len(row[0]) if ok else 0
 
     operations: list[Operation] = [op] * concurrency
     try:

@@ -22,14 +22,15 @@ import orjson
 
 from bench.machine import CpuSample, CpuUse, Parties, cpu_use
 
-# One request: given the request number, perform it; True when the answer is good.
-Operation = Callable[[int], Awaitable[bool]]
+# One request: given the request number, perform it; (True when the answer is good, its size in bytes).
+Operation = Callable[[int], Awaitable[tuple[bool, int]]]
 
 
 @dataclass
 class Measurement:
     requests: int = 0
     errors: int = 0
+    response_bytes: int = 0  # summed over the recorded requests
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     cpu: CpuUse | None = None  # cores used during the window, per party
@@ -38,6 +39,14 @@ class Measurement:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def error_share(self) -> float:
+        return self.errors / self.requests if self.requests else math.nan
+
+    @property
+    def mean_bytes(self) -> float:
+        return self.response_bytes / self.requests if self.requests else math.nan
 
     def percentile(self, p: float) -> float:
         """Latency in milliseconds at percentile p (nearest rank)."""
@@ -88,16 +97,17 @@ async def closed_loop(
             measured = loop.time() >= window_start
             t0 = time.perf_counter()
             try:
-                ok = await op(i)
+                ok, size = await op(i)
             except Exception:
                 # Whatever failed (connection, timeout, a database error on the
                 # floor side), it is one failed request; the errors column shows it.
-                ok = False
+                ok, size = False, 0
             latency = time.perf_counter() - t0
             if measured:
                 result.requests += 1
                 result.latencies.append(latency)
                 result.errors += not ok
+                result.response_bytes += size
                 if result.requests >= max_requests:
                     result.capped = True
                     close_window()
@@ -246,11 +256,11 @@ async def measure_http(
     connections = [HttpConnection(host, port, timeout) for _ in range(concurrency)]
 
     def operation(connection: HttpConnection) -> Operation:
-        async def op(i: int) -> bool:
+        async def op(i: int) -> tuple[bool, int]:
             status, body = await connection.exchange(requests[i % len(requests)])
             # The body's top-level keys are only "data" and possibly "errors";
             # a search is enough and costs nothing next to parsing 300 kB.
-            return status == 200 and b'"errors"' not in body
+            return status == 200 and b'"errors"' not in body, len(body)
 
         return op
 

@@ -43,6 +43,19 @@ def cap_hint(errors: list[dict]) -> str | None:
     return None
 
 
+def error_summary(errors: list[dict]) -> str:
+    """``FORBIDDEN ×4 (customer.email, customer.phone, …)``: what a principal's answer carried."""
+    by_code: dict[str, list[str]] = {}
+    for error in errors:
+        code = str((error.get("extensions") or {}).get("code") or "no code")
+        path = ".".join(str(p) for p in error.get("path") or ()) or "–"
+        by_code.setdefault(code, []).append(path)
+    return "; ".join(
+        f"{code} ×{len(paths)} ({', '.join(paths[:4])}{', …' if len(paths) > 4 else ''})"
+        for code, paths in by_code.items()
+    )
+
+
 async def preflight(args: argparse.Namespace, dsn: str, result: WorkloadResult) -> None:
     """One request each way: skip the workload on GraphQL errors; check the floor returns the same data."""
     workload = result.workload
@@ -52,13 +65,18 @@ async def preflight(args: argparse.Namespace, dsn: str, result: WorkloadResult) 
         )
     except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
         raise SystemExit(f"bench: no answer from {args.url} ({error!r}); is the server running?") from None
-    if body.get("errors") or status != 200:
-        errors = body.get("errors") or [{"message": f"HTTP {status}"}]
-        hint = cap_hint(errors)
+    errors = body.get("errors") or ([] if status == 200 else [{"message": f"HTTP {status}"}])
+    hint = cap_hint(errors)
+    if hint or status != 200 or body.get("data") is None:
+        # No data at all: nothing worth measuring. Errors next to data (a scoped
+        # principal's FORBIDDEN fields) are what that principal gets: measured.
         result.skipped = hint or "GraphQL errors: " + "; ".join(str(e.get("message")) for e in errors)
         progress(f"{workload.key}: SKIPPED — {result.skipped}")
         progress(f"{workload.key}: full errors: {orjson.dumps(errors).decode()}")
         return
+    if errors:
+        result.answer_errors = error_summary(errors)
+        progress(f"{workload.key}: answered with data and errors, measured as is: {result.answer_errors}")
     result.response_bytes = size
     floor_text = floor.fetch(dsn, workload.floor_sql, workload.floor_params[0])
     difference = first_difference(body.get("data"), orjson.loads(floor_text) if floor_text else None)

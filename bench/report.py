@@ -22,6 +22,7 @@ class WorkloadResult:
     workload: Workload
     skipped: str | None = None  # why bizgraph was not measured
     response_bytes: int = 0
+    answer_errors: str = ""  # errors next to the data in the preflight answer (e.g. FORBIDDEN fields)
     same_data: str = "not checked"
     statements: StatementCount | None = None
     server_sql: Timing | None = None
@@ -39,6 +40,14 @@ def ms(value: float) -> str:
     if math.isnan(value):
         return "–"
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def share(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def size(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:,.0f}"
 
 
 def cores(value: float) -> str:
@@ -87,7 +96,7 @@ def _cell(measure: Measurement | None, fmt) -> str:
 def main_table(results: list[WorkloadResult], concurrencies: list[int]) -> list[str]:
     header = [
         "workload", "conns",
-        "bizgraph req/s", "p50 ms", "p99 ms",
+        "bizgraph req/s", "p50 ms", "p99 ms", "bizgraph errors %", "bizgraph bytes/resp",
         "floor req/s", "floor p50 ms", "floor p99 ms",
         "bizgraph / floor",
         "SQL stmts/req", "round trips/req",
@@ -113,6 +122,7 @@ def main_table(results: list[WorkloadResult], concurrencies: list[int]) -> list[
                         key, str(c),
                         _cell(b, lambda m: rps(m.rps)), _cell(b, lambda m: ms(m.percentile(50))),
                         _cell(b, lambda m: ms(m.percentile(99))),
+                        _cell(b, lambda m: share(m.error_share)), _cell(b, lambda m: size(m.mean_bytes)),
                         _cell(f, lambda m: rps(m.rps)), _cell(f, lambda m: ms(m.percentile(50))),
                         _cell(f, lambda m: ms(m.percentile(99))),
                         ratio(b, f),
@@ -132,6 +142,7 @@ def detail_table(results: list[WorkloadResult]) -> list[str]:
     header = [
         "workload", "what", "response bytes", "floor returns the same data",
         "PostgreSQL exec ms: bizgraph SQL / floor SQL", "planning ms: bizgraph / floor",
+        "errors in the answer",
     ]
     lines = [_row(header), _row(["---"] * len(header))]
     for result in results:
@@ -147,6 +158,7 @@ def detail_table(results: list[WorkloadResult]) -> list[str]:
                     result.same_data,
                     f"{ms(s.execution_ms) if s else '–'} / {ms(f.execution_ms) if f else '–'}",
                     f"{ms(s.planning_ms) if s else '–'} / {ms(f.planning_ms) if f else '–'}",
+                    result.answer_errors or "none",
                 ]
             )
         )

@@ -61,13 +61,7 @@ def load_context(conninfo: str, sample: int) -> DataContext:
         if org is None:
             raise SystemExit("bench: the database has no organization: run `bizgraph seed` first")
         org_id, slug, zone = org
-        # md5 order: a sample spread over the whole table, the same on every run.
-        ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM customers WHERE org_id = %s ORDER BY md5(id::text) LIMIT %s", (org_id, sample)
-            )
-        ]
+        ids = sample_customers(conn, org_id, sample)
         if not ids:
             raise SystemExit("bench: the demo organization has no customers: run `bizgraph seed` first")
         # "The last 30 days" of data anchored in the past: whole local days ending
@@ -84,6 +78,19 @@ def load_context(conninfo: str, sample: int) -> DataContext:
         if latest is None:
             raise SystemExit("bench: the demo organization has no placed orders: run `bizgraph seed` first")
     return DataContext(org_id, slug, zone, ids, since, latest)
+
+
+def sample_customers(conn: psycopg.Connection, org_id: int, sample: int, among: set[int] | None = None) -> list[int]:
+    """Up to ``sample`` customer ids in md5 order: spread over the whole table, the same on every run;
+    ``among``: only those ids (the customers the bench's principal can see)."""
+    among_sql = "" if among is None else " AND id = ANY(%(among)s)"
+    return [
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM customers WHERE org_id = %(org)s{among_sql} ORDER BY md5(id::text) LIMIT %(n)s",
+            {"org": org_id, "n": sample, "among": sorted(among or ())},
+        )
+    ]
 
 
 def q1(ctx: DataContext) -> Workload:

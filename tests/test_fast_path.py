@@ -11,6 +11,7 @@ from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectT
 
 from schema import build_schema
 from schema.fastpath import PLANNED_ROOTS
+from tests.auth import bearer, token_for_user
 
 CORPUS = [
     "{ customers(first: 5, orderBy: [{field: NAME, direction: DESC}]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename } edges { __typename cursor node { __typename id name kind segment status creditLimit createdAt billingAddress { __typename city country } } } } }",
@@ -49,10 +50,10 @@ def _view(app):
     return next(route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql")
 
 
-async def _both(client, standard_client, query, variables=None):
+async def _both(client, standard_client, query, variables=None, headers=None):
     body = {"query": query, "variables": variables or {}}
-    fast = await client.post("/graphql", json=body)
-    slow = await standard_client.post("/graphql", json=body)
+    fast = await client.post("/graphql", json=body, headers=headers)
+    slow = await standard_client.post("/graphql", json=body, headers=headers)
     assert fast.status_code == slow.status_code
     assert fast.content == slow.content, query
     return fast
@@ -75,6 +76,18 @@ async def test_corpus_is_answered_by_the_fast_path_with_identical_bytes(app, cli
     finally:
         view.fast_path.execute = original
     assert calls == [True] and "errors" not in response.json()
+
+
+SCOPED_USERS = ["sales@acme.example", "manager@acme.example", "customer@acme.example", "analyst@globex.example"]
+
+
+@pytest.mark.parametrize("email", SCOPED_USERS)
+@pytest.mark.parametrize("query", CORPUS)
+async def test_scoped_principals_get_identical_bytes_either_way(demo_settings, client, standard_client, email, query):
+    """Row scopes change the SQL, withheld fields send the query the standard way:
+    either way both apps answer a scoped principal with the same bytes."""
+    headers = bearer(token_for_user(demo_settings, email))
+    await _both(client, standard_client, query, {"n": 4, "skip": False}, headers=headers)
 
 
 @pytest.mark.parametrize("query", ERRORS_AND_FALLBACKS)
