@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import SET_ORGANIZATION
 from app.errors import BadUserInput
 
 
@@ -63,7 +64,6 @@ OAUTH_CLIENT = text(
     "SELECT id, org_id, org_slug, client_id, secret_hash, name, scopes FROM bizgraph_oauth_client(:client_id)"
 )
 ORGANIZATION = text("SELECT id, slug, name FROM bizgraph_organization(:slug)")
-SET_ORGANIZATION = text("SELECT set_config('bizgraph.org_id', :org_id, true)")
 
 
 def _candidate(email: str, row: Sequence[Any]) -> LoginCandidate:
@@ -121,7 +121,7 @@ def find_login(connection: Connection, organization: OrganizationRecord, email: 
 
 def _enter_organization(connection: Connection, org_id: int) -> None:
     # ``true``: local to this transaction, so a pooled connection never keeps it.
-    connection.execute(SET_ORGANIZATION, {"org_id": str(org_id)})
+    connection.exec_driver_sql(SET_ORGANIZATION, (str(org_id),))
 
 
 def _exists(connection: Connection, table: str, org_id: int, row_id: int) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import count_statements, data
+from tests.auth import token_for_user
+from tests.support import count_statements, data, gql
 
 DEEP = """
 query($n: Int!) {
@@ -69,3 +70,24 @@ async def test_total_count_is_computed_only_when_selected(app, client):
     with count_statements(app) as statements:
         await data(client, "{ customers(first: 5) { totalCount nodes { id } } }")
     assert "count(*)" in statements[0]
+
+
+@pytest.mark.parametrize("email", ["sales@acme.example", "manager@acme.example", "customer@acme.example"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        DEEP,
+        "query($n: Int!) { employees(first: $n) { nodes { fullName salary reports { totalCount nodes { salary } }"
+        " history { nodes { kind salary } } } } }",
+    ],
+)
+async def test_row_scopes_and_withheld_fields_cost_no_extra_statement(app, client, demo_settings, email, query):
+    """Scopes are conditions inside the one statement (the management chain is a
+    recursive subquery), and withheld fields are CASE expressions in it."""
+    token = token_for_user(demo_settings, email)
+    counts = {}
+    for n in (10, 100):
+        with count_statements(app) as statements:
+            await gql(client, query, {"n": n}, token=token)
+        counts[n] = len(statements)
+    assert counts[10] == counts[100] == 1
