@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shlex
 import subprocess
@@ -17,7 +18,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from bench import cells, explain, floor, load, machine, report, statements, workloads
-from bench.auth import demo_admin_token
+from bench.auth import demo_email, demo_token, visible_customers
 from bench.preflight import preflight
 from bench.report import WorkloadResult, progress
 
@@ -52,13 +53,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--retries", type=int, default=1, help="measure a cell again when other work used ≥ 0.2 cores (default 1)"
     )
     parser.add_argument(
-        "--token", help="access token to send (default: the demo admin's, from the server's /oauth/token)"
+        "--as",
+        dest="principal",
+        default="admin",
+        metavar="ROLE_OR_EMAIL",
+        help="the demo user to act as: a role (admin, finance, sales, hr, manager, employee, analyst, customer)"
+        " of the measured organization, or an email (default admin)",
+    )
+    parser.add_argument(
+        "--token", help="access token to send (default: the --as user's, from the server's /oauth/token)"
     )
     parser.add_argument("--no-floor", action="store_true", help="measure bizgraph only")
     parser.add_argument("--no-statements", action="store_true", help="skip the in-process statement count")
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of both SQL texts")
     parser.add_argument("--show-plans", action="store_true", help="print both EXPLAIN ANALYZE plans per workload")
     args = parser.parse_args(argv)
+    args.token_given = bool(args.token)
     if not args.database_url:
         parser.error("set DATABASE_URL or pass --database-url (the database the server serves)")
     args.workload_keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
@@ -130,10 +140,20 @@ async def run(args: argparse.Namespace) -> int:
     progress("reading the data context")
     ctx = workloads.load_context(dsn, args.sample)
     scale, pg = data_scale(dsn, ctx.org_id)
-    results = [WorkloadResult(w) for w in workloads.build(args.workload_keys, ctx)]
+    email = demo_email(args.principal, ctx.org_slug)
     if not args.token:
-        progress(f"asking the server for admin@{ctx.org_slug}.example's access token")
-        args.token = demo_admin_token(args.url, ctx.org_slug)
+        progress(f"asking the server for {email}'s access token")
+        args.token = demo_token(args.url, email)
+    # Q1 reads customers the principal can see: otherwise a scoped role only measures NOT_FOUND.
+    progress(f"listing the customers {email} can see, through the API")
+    visible, cut = visible_customers(args.url, args.token)
+    with psycopg.connect(dsn, **floor.SESSION) as conn:
+        sample = workloads.sample_customers(conn, ctx.org_id, args.sample, among=visible)
+    if not sample:
+        progress(f"{email} sees no customer: Q1 falls back to the organization's sample (expect null answers)")
+    else:
+        ctx = dataclasses.replace(ctx, customer_ids=sample)
+    results = [WorkloadResult(w) for w in workloads.build(args.workload_keys, ctx)]
 
     for result in results:
         await preflight(args, dsn, result)
@@ -141,14 +161,14 @@ async def run(args: argparse.Namespace) -> int:
 
     if not args.no_statements and live:
         progress("counting SQL statements and round trips in-process")
-        counts = await statements.count(args.database_url, [r.workload for r in live], ctx.org_slug)
+        counts = await statements.count(args.database_url, [r.workload for r in live], email)
         for r in live:
             r.statements = counts.get(r.workload.key)
     if not args.no_explain:
         progress("EXPLAIN ANALYZE of bizgraph's SQL and the floor's")
         for r in live:
             if r.statements and r.statements.sql:
-                r.server_sql = explain.explain_statements(dsn, r.statements.sql)
+                r.server_sql = explain.explain_statements(dsn, r.statements.sql, ctx.org_id)
             # The floor with the same parameters as bizgraph's kept statement (Q1: the same customer).
             params = r.workload.floor_params[statements.last_variant(r.workload)]
             r.floor_sql = explain.explain(dsn, r.workload.floor_sql, params)
@@ -170,6 +190,11 @@ async def run(args: argparse.Namespace) -> int:
         f"- server: {args.url}; statement counts from this checkout's code: {code_version()}"
         " (restart the server after the code changes, or the two disagree)",
         f"- data: demo organization '{ctx.org_slug}' (id {ctx.org_id}, {ctx.time_zone}); rows in it (all orgs): {scale}",
+        f"- principal: {email}{' (requests carry --token; statement counts and plans are this user’s)' if args.token_given else ''};"
+        f" sees {len(visible):,}{'+' if cut else ''} customers; Q1 cycles over {len(ctx.customer_ids):,} of them (md5 order)",
+        "- floor: the hand-written SQL as the organization's admin sees the data (no row scope, every field),"
+        " whoever the principal; bizgraph's plans are EXPLAINed as the server's database role under"
+        " row-level security",
         f"- Q4 window: placed_at ≥ {ctx.since.isoformat()} (newest order {ctx.latest.isoformat()})",
         f"- command: `{shlex.join(sys.orig_argv)}`",
         f"- each cell: {args.warmup:g} s warm-up, then {args.duration:g} s measured (≤ {args.max_requests:,} requests);"
