@@ -17,8 +17,10 @@ from resolvers.planner.catalog import Entity
 from resolvers.planner.sqltext import SqlParams
 
 # Templates over {t} (the row's alias); %(org)s, %(me_employee)s and %(me_customer)s
-# are bound once per statement. Subqueries are uncorrelated, so PostgreSQL runs
-# each once per statement (a hashed subplan or a semi-join), not once per row.
+# are bound once per statement. The subqueries are uncorrelated: PostgreSQL turns
+# ``x IN (…)`` into a semi-join (hashed or by index), so over a root list it runs
+# once; inside a nested relation it runs again per parent row, as primary-key
+# lookups (measured ~3 µs each: bench/results/authorization.md).
 _OWN_CUSTOMERS = (
     "(SELECT sc.id FROM customers sc WHERE sc.org_id = %(org)s AND sc.account_manager_id = %(me_employee)s)"
 )
