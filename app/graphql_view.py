@@ -65,15 +65,15 @@ class BizgraphGraphQL(GraphQL):
             return ExecutionResult(data=None, errors=[error])
         if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
             try:
-                data = await self.fast_path.execute(
+                answer = await self.fast_path.execute(
                     request_data.query, request_data.variables, request_data.operation_name, context.reads
                 )
             except BaseException:
                 await context.transaction.close()
                 raise
-            if data is not None:
+            if answer is not None:
                 await context.transaction.close()
-                return ExecutionResult(data=data, errors=None)
+                return ExecutionResult(data=answer.data, errors=answer.errors or None)
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     def _may_introspect(self, principal: Principal) -> bool:

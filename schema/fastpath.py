@@ -4,7 +4,9 @@ Every field below a planned root field is SQL-backed, and PostgreSQL already
 builds its JSON exactly as the API serializes it (enum names, Decimal strings,
 ISO timestamps, ``__typename``). For an operation made only of planned root
 fields, the planner's JSON *is* the response data; walking it field by field
-(~5 µs a field) only costs time. Anything else — errors, introspection,
+(~5 µs a field) only costs time. Fields the principal may not read come back
+null with a marker, which become the same FORBIDDEN errors the standard way
+raises (``schema/withheld.py``). Anything else — other errors, introspection,
 ``node``, mutations — returns ``None`` and goes the standard way, which also
 produces the canonical error responses. Differential tests prove both ways give
 the same bytes.
@@ -19,9 +21,11 @@ from typing import Any
 from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    get_named_type,
     parse,
     validate,
 )
@@ -31,6 +35,7 @@ from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import ReadService
 from schema.selection import SelectionReader
+from schema.withheld import collect_withheld, fits_in_one_object
 
 # Root field → how the planner answers it.
 PLANNED_ROOTS: dict[str, tuple[str, str]] = {
@@ -54,9 +59,10 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "employeesAggregate": ("aggregate", "Employee"),
 }
 
-# json_build_object takes 50 keys; wider objects are merged as jsonb, which
-# reorders keys, so such selections take the standard way.
-MAX_OBJECT_WIDTH = 50
+@dataclass(frozen=True)
+class FastAnswer:
+    data: dict[str, Any]
+    errors: list[GraphQLError]
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,8 @@ class FastPath:
 
     async def execute(
         self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None, reads: ReadService
-    ) -> dict[str, Any] | None:
-        """The response data, or ``None`` when the standard way must answer."""
+    ) -> FastAnswer | None:
+        """The response, or ``None`` when the standard way must answer."""
         if not query:
             return None
         prepared = self._prepare(query, operation_name)
@@ -99,26 +105,26 @@ class FastPath:
             return None
         reader = SelectionReader(self.schema, prepared.fragments, coerced.coerced)
         roots = reader.fields_of(self.schema.query_type, [prepared.operation.selection_set])
-        if any(root.name not in PLANNED_ROOTS or _too_wide(root) for root in roots):
+        if any(root.name not in PLANNED_ROOTS or not self._fits(root) for root in roots):
             return None
         data: dict[str, Any] = {}
         reads.transaction.single_statement = len(roots) == 1
+        reads.withheld = False
         try:
             for root in roots:
                 kind, type_name = PLANNED_ROOTS[root.name]
-                # A selection with fields the principal may not read everywhere
-                # raises before any SQL runs: only the standard way can put a
-                # FORBIDDEN error at each withheld field.
                 if kind == "connection":
-                    data[root.key] = await reads.connection(type_name, root, restricted_ok=False)
+                    data[root.key] = await reads.connection(type_name, root)
                 elif kind == "one":
-                    data[root.key] = await reads.one(type_name, root.args["id"], root, restricted_ok=False)
+                    data[root.key] = await reads.one(type_name, root.args["id"], root)
                 else:
-                    data[root.key] = await reads.aggregate(type_name, root, restricted_ok=False)
+                    data[root.key] = await reads.aggregate(type_name, root)
         except BizgraphError:
             return None
-        return data
+        # Fields the principal may not read came back null with a marker beside them.
+        errors = collect_withheld(self.schema, data, roots) if reads.withheld else []
+        return FastAnswer(data, errors)
 
-
-def _too_wide(selection: FieldSelection) -> bool:
-    return len(selection.selections) > MAX_OBJECT_WIDTH or any(_too_wide(s) for s in selection.selections)
+    def _fits(self, root: FieldSelection) -> bool:
+        named = get_named_type(self.schema.query_type.fields[root.name].type)
+        return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)

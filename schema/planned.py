@@ -25,10 +25,14 @@ def _by_response_key(source: Any, info: Any, **_: Any) -> Any:
     return source.get(info.path.key)
 
 
+def withheld_message(type_name: str, field_name: str) -> str:
+    return f"you may not read {type_name}.{field_name} here"
+
+
 def _guarded_by_response_key(source: Any, info: Any, **_: Any) -> Any:
     key = info.path.key
     if source.get(key + DENIED_SUFFIX):
-        raise Forbidden(f"you may not read {info.parent_type.name}.{info.field_name} here")
+        raise Forbidden(withheld_message(info.parent_type.name, info.field_name))
     return source.get(key)
 
 
@@ -36,7 +40,7 @@ def _type_from_payload(value: Any, info: Any, abstract_type: Any) -> str:
     return value["__typename"]
 
 
-def _guarded_fields(type_name: str) -> frozenset[str]:
+def guarded_fields(type_name: str) -> frozenset[str]:
     """Fields that may be withheld: the policy's sensitive fields, and the same
     names as aggregate measures (withheld for groups too small to hide a row)."""
     if type_name.endswith("Measures"):
@@ -51,7 +55,7 @@ def install_planned_resolvers(schema: GraphQLSchema, root_type_names: set[str]) 
             continue
         if isinstance(named, GraphQLObjectType):
             named.is_type_of = None
-            guarded = _guarded_fields(named.name)
+            guarded = guarded_fields(named.name)
             for name, field in named.fields.items():
                 field.resolve = _guarded_by_response_key if name in guarded else _by_response_key
         elif isinstance(named, GraphQLInterfaceType):

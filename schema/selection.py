@@ -48,7 +48,7 @@ class SelectionReader:
         children: tuple[FieldSelection, ...] = ()
         if isinstance(named, GraphQLObjectType):
             children = self.fields_of(named, [n.selection_set for n in nodes if n.selection_set])
-        return FieldSelection(key=key, name=name, args=args, selections=children)
+        return FieldSelection(key=key, name=name, args=args, selections=children, origin=tuple(nodes))
 
     def fields_of(self, runtime_type: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]) -> tuple[FieldSelection, ...]:
         grouped: dict[str, list[FieldNode]] = {}

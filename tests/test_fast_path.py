@@ -164,3 +164,43 @@ def _generated(seed: int) -> str:
 async def test_generated_queries_give_identical_bytes(client, standard_client, seed):
     response = await _both(client, standard_client, _generated(seed))
     assert "errors" not in response.json(), response.json()
+
+
+WITHHELD = [
+    # analysts: contact and tax fields withheld everywhere; twice-selected fields carry both locations.
+    ("analyst@acme.example", "{ customers(first: 3) { nodes { name email ...C billingAddress { city } } } } fragment C on Customer { email taxId }"),
+    # an employee reads its own salary only; errors inside nested lists keep execution order.
+    ("employee@acme.example", "{ employees(first: 6) { nodes { fullName salary reports { nodes { salary nationalId } } } } }"),
+    # analysts total salaries, except in groups too small to hide a person.
+    ("analyst@acme.example", "{ employeesAggregate(groupBy: {dimensions: [DEPARTMENT]}) { count sum { salary } department { name } } }"),
+    # two root fields, withheld fields in both.
+    ("sales@acme.example", '{ a: customers(first: 2) { nodes { creditLimit } } b: customer(id: "$ID") { taxId name } }'),
+]
+
+
+@pytest.mark.parametrize("email, query", WITHHELD)
+async def test_withheld_fields_are_answered_by_the_fast_path_with_identical_errors(
+    app, demo_settings, client, standard_client, email, query
+):
+    headers = bearer(token_for_user(demo_settings, email))
+    if "$ID" in query:
+        first = await client.post("/graphql", json={"query": "{ customers(first: 1) { nodes { id } } }"}, headers=headers)
+        query = query.replace("$ID", first.json()["data"]["customers"]["nodes"][0]["id"])
+    view = _view(app)
+    calls = []
+    original = view.fast_path.execute
+
+    async def spy(*args, **kwargs):
+        answer = await original(*args, **kwargs)
+        calls.append(answer is not None and bool(answer.errors))
+        return answer
+
+    view.fast_path.execute = spy
+    try:
+        response = await _both(client, standard_client, query, headers=headers)
+    finally:
+        view.fast_path.execute = original
+    assert calls == [True]
+    body = response.json()
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+    assert not any(key.endswith("!") for key in str(body["data"]).split("'"))

@@ -18,3 +18,6 @@ class FieldSelection:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     selections: tuple["FieldSelection", ...] = ()
+    # Where the request selected it (opaque here: the schema layer's AST nodes),
+    # so an error about this field can point at it.
+    origin: tuple[Any, ...] = field(default=(), compare=False, repr=False)
