@@ -18,6 +18,10 @@ may not see one by one), except in groups smaller than ``SMALL_GROUP``.
 Roles add up: a principal sees a row if any of its roles does, and reads a field
 on a row if any of its roles may read that field on that row.
 
+``me`` (who you are, your organization, and what this table lets you do) is open
+to every principal; the employee and customer records it links to follow the table
+like any other read.
+
 The scopes
 ----------
 - ``ALL``: every row of the principal's organization.
