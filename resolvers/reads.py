@@ -55,10 +55,11 @@ class ReadService:
         type_name, pk = decode_id(global_id, frozenset(CATALOG.entities))
         return await self._fetch_one(type_name, pk, selection_for(type_name), global_id, typename=True)
 
-    async def by_pk(self, type_name: str, pk: int, selection: FieldSelection) -> dict[str, Any] | None:
-        """The row with this key if the principal sees it (``me``'s employee and customer)."""
-        plan = self._planner().one(type_name, pk, selection)
-        return await self._run(plan)
+    async def by_pk(
+        self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False
+    ) -> dict[str, Any] | None:
+        """The row with this key if the principal sees it, else None."""
+        return await self._run(self._planner().one(type_name, pk, selection, typename=typename))
 
     async def organization(self) -> dict[str, Any]:
         """The principal's organization."""
@@ -77,8 +78,7 @@ class ReadService:
         *,
         typename: bool,
     ) -> dict[str, Any]:
-        plan = self._planner().one(type_name, pk, selection, typename=typename)
-        value = await self._run(plan)
+        value = await self.by_pk(type_name, pk, selection, typename=typename)
         if value is None:
             # The same answer whether the row is missing or outside the principal's scope.
             raise NotFound(f"no {type_name} with ID {global_id!r}")

@@ -4,7 +4,7 @@ ASGI app with a client that authenticates as the admin of the first organization
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import AsyncIterator, Callable, Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from app.config import Settings
 from app.migrations import upgrade
 from tests.auth import bearer, token_for_user
 from tests.db import TestServer
+from tests.support import running_app
 
 SEED = 7
 
@@ -71,19 +72,20 @@ def admin_headers(demo_settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-async def app(demo_settings: Settings):
-    from app.server import create_app
-
-    application = create_app(demo_settings)
-    async with application.router.lifespan_context(application):
-        yield application
+async def served(demo_settings: Settings, admin_headers):
+    async with running_app(demo_settings, admin_headers) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="session")
-async def client(app, admin_headers) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=admin_headers) as http:
-        yield http
+def app(served):
+    return served[0]
+
+
+@pytest.fixture(scope="session")
+def client(served) -> httpx.AsyncClient:
+    """Sends the acme admin's token unless a request says otherwise."""
+    return served[1]
 
 
 @pytest.fixture(scope="session")
@@ -100,17 +102,17 @@ def accounts_settings(pg_server: TestServer, demo_settings: Settings) -> Iterato
 
 
 @pytest.fixture(scope="session")
-async def accounts_app(accounts_settings: Settings):
-    from app.server import create_app
-
-    application = create_app(accounts_settings)
-    async with application.router.lifespan_context(application):
-        yield application
+async def accounts_served(accounts_settings: Settings):
+    async with running_app(accounts_settings) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="session")
-async def accounts_client(accounts_app) -> AsyncIterator[httpx.AsyncClient]:
+def accounts_app(accounts_served):
+    return accounts_served[0]
+
+
+@pytest.fixture(scope="session")
+def accounts_client(accounts_served) -> httpx.AsyncClient:
     """A client of ``accounts_app`` that sends no token unless told to."""
-    transport = httpx.ASGITransport(app=accounts_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test") as http:
-        yield http
+    return accounts_served[1]

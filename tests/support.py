@@ -65,3 +65,16 @@ def count_statements(app) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings, headers: dict[str, str] | None = None):
+    """The ASGI app for ``settings`` with its lifespan running, and a client of it
+    (sending ``headers`` with every request)."""
+    from app.server import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=headers) as http:
+            yield application, http

@@ -23,6 +23,7 @@ from app.auth.remote_keys import RemoteKeySet
 from app.auth.verify import Authenticator
 from app.errors import Unauthenticated
 from tests.auth import demo_user
+from tests.support import running_app
 
 ISSUER = "https://login.example.test/realms/bizgraph"
 QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
@@ -98,12 +99,8 @@ def _trusted(provider: IdentityProvider) -> TrustedIssuer:
 @pytest.fixture(scope="module")
 async def trusting(demo_settings, provider):
     """The app configured to trust the provider."""
-    from app.server import create_app
-
-    application = create_app(replace(demo_settings, trusted_issuers=(_trusted(provider),)))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://x") as http:
-            yield application, http
+    async with running_app(replace(demo_settings, trusted_issuers=(_trusted(provider),))) as pair:
+        yield pair
 
 
 async def test_keys_are_fetched_on_the_first_token_and_then_kept(trusting, provider):

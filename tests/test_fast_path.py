@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-import httpx
 import pytest
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
 
 from schema import build_schema
 from schema.fastpath import PLANNED_ROOTS
 from tests.auth import bearer, token_for_user
+from tests.support import running_app
 
 CORPUS = [
     "{ customers(first: 5, orderBy: [{field: NAME, direction: DESC}]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename } edges { __typename cursor node { __typename id name kind segment status creditLimit createdAt billingAddress { __typename city country } } } } }",
@@ -36,14 +36,8 @@ ERRORS_AND_FALLBACKS = [
 
 @pytest.fixture(scope="module")
 async def standard_client(demo_settings, admin_headers):
-    from app.server import create_app
-
-    application = create_app(replace(demo_settings, fast_path=False))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://s", headers=admin_headers
-        ) as http:
-            yield http
+    async with running_app(replace(demo_settings, fast_path=False), admin_headers) as (_, http):
+        yield http
 
 
 def _view(app):

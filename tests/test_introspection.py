@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import httpx
 import pytest
 
 from tests.auth import bearer, token_for
+from tests.support import running_app
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 HIDDEN_IN_A_FRAGMENT = "query { customers(first: 1) { ...F } } fragment F on CustomerConnection { __type: totalCount t: __typename }"
@@ -17,12 +17,8 @@ TYPE_LOOKUP = '{ customers(first: 1) { totalCount } t: __type(name: "Customer") 
 @pytest.fixture(scope="module")
 async def production(demo_settings):
     """The same database and keys, served outside demo mode."""
-    from app.server import create_app
-
-    application = create_app(replace(demo_settings, demo=False))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://p") as http:
-            yield application, http
+    async with running_app(replace(demo_settings, demo=False)) as pair:
+        yield pair
 
 
 async def _ask(http, app, roles, query):
@@ -53,14 +49,11 @@ async def test_other_roles_may_not(production, roles):
 
 
 async def test_the_roles_are_configurable(demo_settings):
-    from app.server import create_app
-
-    application = create_app(replace(demo_settings, demo=False, introspection_roles=frozenset({"finance"})))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://p") as http:
-            assert "errors" not in await _ask(http, application, {"finance"}, INTROSPECTION)
-            admin = await _ask(http, application, {"admin"}, INTROSPECTION)
-            assert admin["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    settings = replace(demo_settings, demo=False, introspection_roles=frozenset({"finance"}))
+    async with running_app(settings) as (application, http):
+        assert "errors" not in await _ask(http, application, {"finance"}, INTROSPECTION)
+        admin = await _ask(http, application, {"admin"}, INTROSPECTION)
+        assert admin["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_everyone_may_explore_the_demo(app, client):

@@ -8,7 +8,6 @@ import base64
 import json
 from dataclasses import replace
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from app.auth.keys import read_signing_key
 from app.seed.users import DEMO_PASSWORD
 from tests.auth import token_for_user
+from tests.support import running_app
 
 QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
 
@@ -32,12 +32,8 @@ def new_key(tmp_path_factory):
 @pytest.fixture(scope="module")
 async def rotated(demo_settings, signing_key, new_key):
     """The same database served with ``BIZGRAPH_SIGNING_KEYS=new,previous``."""
-    from app.server import create_app
-
-    application = create_app(replace(demo_settings, signing_keys=(new_key, signing_key)))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://r") as http:
-            yield http
+    async with running_app(replace(demo_settings, signing_keys=(new_key, signing_key))) as (_, http):
+        yield http
 
 
 async def _get_token(http):

@@ -383,3 +383,5 @@ async def test_me_explains_what_the_planner_enforces(app, client, world):
         client, '{ me { permissions(typeName: "Customer") { rowScopes { scope } } } }', token=_token(app, principal)
     )
     assert customer["data"]["me"]["permissions"]["rowScopes"] == []
+    unknown = await gql(client, '{ me { permissions(typeName: "Me") { typeName } } }', token=_token(app, principal))
+    assert unknown["data"]["me"]["permissions"] is None

@@ -107,20 +107,17 @@ class Access:
 
     def rows(self, entity: Entity, alias: str, params: SqlParams) -> str:
         """The rows of ``entity`` (aliased ``alias``) that exist for the principal."""
-        self._bind_principal(params)
-        scopes = row_scopes(entity.name, self.roles)
-        if not scopes:
-            return "FALSE"
-        org = f"{alias}.org_id = %(org)s"
-        scope = self._scopes_sql(entity.name, scopes, alias)
-        return org if scope == "TRUE" else f"{org} AND {scope}"
+        return self._predicate(entity, row_scopes(entity.name, self.roles), alias, params)
 
     def aggregate_rows(self, entity: Entity, alias: str, params: SqlParams) -> str | None:
         """The rows an aggregate may summarise, or None if the principal may not aggregate them."""
-        self._bind_principal(params)
         scopes = aggregate_scopes(entity.name, self.roles)
+        return self._predicate(entity, scopes, alias, params) if scopes else None
+
+    def _predicate(self, entity: Entity, scopes: frozenset[str], alias: str, params: SqlParams) -> str:
+        self._bind_principal(params)
         if not scopes:
-            return None
+            return "FALSE"
         org = f"{alias}.org_id = %(org)s"
         scope = self._scopes_sql(entity.name, scopes, alias)
         return org if scope == "TRUE" else f"{org} AND {scope}"

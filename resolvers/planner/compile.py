@@ -43,7 +43,7 @@ class Planner:
         self.limits = limits
         self.params = SqlParams()
         self.restricted = False
-        self.filters = FilterCompiler(self.params, catalog.__getitem__, self._scope, self.filter_guard)
+        self.filters = FilterCompiler(self.params, catalog.__getitem__, self.scope, self.filter_guard)
 
     # -- root fields -------------------------------------------------------------
 
@@ -53,7 +53,7 @@ class Planner:
         obj = self.object_json(entity, alias, selection.selections, typename=typename)
         sql = (
             f"SELECT {obj} FROM {entity.table} {alias}"
-            f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self._scope(entity, alias)}"
+            f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self.scope(entity, alias)}"
         )
         return Plan(sql, self.params.values, self.restricted)
 
@@ -64,10 +64,7 @@ class Planner:
 
     # -- the policy ----------------------------------------------------------------
 
-    def _scope(self, entity: Entity, alias: str) -> str:
-        return self.access.rows(entity, alias, self.params)
-
-    def scope(self, entity: Entity, alias: str, params: SqlParams | None = None) -> str:
+    def scope(self, entity: Entity, alias: str) -> str:
         """The principal's row predicate for ``entity`` aliased ``alias``."""
         return self.access.rows(entity, alias, self.params)
 
@@ -151,11 +148,11 @@ class Planner:
         extra = f" AND {relation.where.format(c=inner)}" if relation.where else ""
         return (
             f"(SELECT {obj} FROM {target.table} {inner}"
-            f" WHERE {inner}.{relation.remote} = {alias}.{relation.local} AND {self._scope(target, inner)}{extra})"
+            f" WHERE {inner}.{relation.remote} = {alias}.{relation.local} AND {self.scope(target, inner)}{extra})"
         )
 
     def _where(self, entity: Entity, alias: str, base: Callable[[str], list[str]], filter_spec: Any) -> list[str]:
-        return [*base(alias), self._scope(entity, alias), self.filters.compile(entity, alias, filter_spec)]
+        return [*base(alias), self.scope(entity, alias), self.filters.compile(entity, alias, filter_spec)]
 
     def connection_json(self, entity: Entity, selection: FieldSelection, base: Callable[[str], list[str]]) -> str:
         args = selection.args

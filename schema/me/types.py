@@ -93,7 +93,6 @@ class Organization:
 @strawberry.type(description="Who is asking: the principal of this request.")
 class Me:
     principal: strawberry.Private[Principal]
-    field_names: strawberry.Private[dict[str, list[str]]]
 
     @strawberry.field(description="The token's subject.")
     def subject(self) -> str:
@@ -132,11 +131,14 @@ class Me:
             return None
         return await reads(info).by_pk("Customer", self.principal.customer_id, root_selection(info))
 
-    @strawberry.field(description="What you may read of a type: its rows, each field, and aggregates.")
-    def permissions(self, type_name: str) -> Optional[TypePermissions]:
-        fields = self.field_names.get(type_name)
-        if fields is None:
+    @strawberry.field(
+        description="What you may read of a type: its rows, each field, and aggregates; null for a type"
+        " the policy table does not govern (e.g. `Me`)."
+    )
+    def permissions(self, info: strawberry.Info, type_name: str) -> Optional[TypePermissions]:
+        if type_name not in policy.ROWS:
             return None
+        fields = list(info._raw_info.schema.get_type(type_name).fields)
         roles = self.principal.roles
         return TypePermissions(
             type_name=type_name,
