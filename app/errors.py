@@ -81,3 +81,55 @@ class Forbidden(BizgraphError):
     """The principal may not read this field (the row itself exists for it)."""
 
     code = "FORBIDDEN"
+
+
+class CommandError(BizgraphError):
+    """A command refused for a business reason; ``code`` is one of ``USER_ERROR_CODES``."""
+
+    def __init__(self, code: str, message: str, *, field: list[str] | None = None) -> None:
+        if code not in USER_ERROR_CODES:
+            raise ValueError(f"undeclared user error code {code!r}")
+        super().__init__(message, field=field)
+        self.code = code
+
+
+class Rejected(BizgraphError):
+    """A command refused for one or more reasons, reported together (e.g. every
+    invalid input field at once). Nothing it did is kept."""
+
+    code = "REJECTED"
+
+    def __init__(self, errors: list[BizgraphError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+
+# Every code a mutation payload's ``errors`` may carry, with what it means. The
+# GraphQL enum ``UserErrorCode`` is built from this table, so codes stay stable
+# and documented in one place.
+USER_ERROR_CODES: dict[str, str] = {
+    "INVALID": "The value is not acceptable for this field.",
+    "REQUIRED": "The field needs a value.",
+    "TOO_LONG": "The text is longer than the field allows.",
+    "INVALID_EMAIL": "The value is not an email address.",
+    "TOO_MANY_DECIMALS": "The amount has more decimal places than the currency (2).",
+    "NOT_POSITIVE": "The number must be greater than zero.",
+    "NEGATIVE": "The number must not be negative.",
+    "INVALID_ID": "The ID does not decode, or names another type.",
+    "NOT_FOUND": "No such entity exists for you.",
+    "FORBIDDEN": "Your roles may not do this (to this entity).",
+    "INVALID_TRANSITION": "The entity's state does not allow this action.",
+    "CONFLICT": "The entity changed since you read it: read it again and retry with its new version.",
+    "DUPLICATE": "Another entity already uses this value.",
+    "IN_USE": "Other records still refer to this entity.",
+    "PRODUCT_INACTIVE": "The product is not sold any more.",
+    "INSUFFICIENT_STOCK": "There is not enough stock on hand.",
+    "CREDIT_LIMIT_EXCEEDED": "Open receivables plus this order exceed the customer's credit limit.",
+    "CUSTOMER_NOT_ACTIVE": "The customer is not active.",
+    "EMPTY_ORDER": "The order has no lines.",
+    "OVERPAYMENT": "The payment is more than the amount due.",
+    "HAS_PAYMENTS": "The invoice has payments recorded against it.",
+    "MANAGEMENT_CYCLE": "The change would make an employee manage themselves, directly or indirectly.",
+    "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used before with a different request.",
+    "CONSTRAINT_VIOLATION": "The change would break a rule of the data model.",
+}

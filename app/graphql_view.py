@@ -18,6 +18,7 @@ from app.errors import Unauthenticated
 from app.graphiql import graphiql_assets_built, graphiql_html
 from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
+from resolvers.commands.runner import CommandService
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 from schema.context import Context
@@ -95,6 +96,7 @@ class BizgraphGraphQL(GraphQL):
             reads=reads,
             transaction=transaction,
             principal=principal,
+            commands=CommandService(state.database, principal, state.page_limits, request_id),
             request=request,
             response=response,
             request_id=request_id,

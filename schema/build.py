@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
 from app.config import Settings
 from schema.analytics.queries import AnalyticsQueries
+from schema.customers.mutations import CustomerMutations
 from schema.customers.queries import CustomerQueries
 from schema.departments.queries import DepartmentQueries
 from schema.employees.queries import EmployeeQueries
@@ -34,10 +34,17 @@ ROOT_QUERIES = (
     MeQueries,
 )
 
+ROOT_MUTATIONS = (CustomerMutations,)
+
 # Types with field functions of their own, not resolved from planner JSON.
 UNPLANNED_TYPES = {
     "Query", "Mutation", "Subscription", "Me", "Organization", "TypePermissions", "FieldPermission", "RowScopeGrant",
 }
+
+
+def _root(name: str, parts: tuple[type, ...], description: str) -> type:
+    """One root type from the domains' parts (strawberry's merge_types, with a description)."""
+    return strawberry.type(type(name, parts[::-1], {}), description=description)
 
 
 class BizgraphSchema(strawberry.Schema):
@@ -48,9 +55,15 @@ class BizgraphSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    query = merge_types("Query", ROOT_QUERIES)
+    query = _root("Query", ROOT_QUERIES, "Reads: every entry point into the organization's data.")
+    mutation = _root(
+        "Mutation",
+        ROOT_MUTATIONS,
+        "Changes. Each field runs in one transaction and answers a payload whose errors say why it changed nothing.",
+    )
     schema = BizgraphSchema(
         query=query,
+        mutation=mutation,
         config=StrawberryConfig(disable_field_suggestions=not (settings and settings.demo)),
         scalar_overrides=SCALAR_OVERRIDES,
         # Parsing and validating the same document again is most of a small

@@ -8,6 +8,7 @@ from typing import Any
 from graphql import FieldNode
 
 from app.auth.principal import Principal
+from resolvers.commands.runner import CommandService
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 
@@ -18,6 +19,7 @@ class Context:
     reads: ReadService | None
     transaction: RequestTransaction | None
     principal: Principal | None
+    commands: CommandService | None = None
     request: Any = None
     response: Any = None
     request_id: str = "-"

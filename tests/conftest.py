@@ -116,3 +116,32 @@ def accounts_app(accounts_served):
 def accounts_client(accounts_served) -> httpx.AsyncClient:
     """A client of ``accounts_app`` that sends no token unless told to."""
     return accounts_served[1]
+
+
+@pytest.fixture(scope="session")
+def writes_settings(pg_server: TestServer, demo_settings: Settings) -> Iterator[Settings]:
+    """A seeded database of its own for the mutation tests, which change it."""
+    from app.seed import run_seed
+
+    url = pg_server.create_database("bizgraph_writes")
+    upgrade(url)
+    run_seed(url, scale="tiny", seed=SEED, reset=False, progress=False)
+    yield replace(demo_settings, database_url=url)
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def writes_served(writes_settings: Settings):
+    async with running_app(writes_settings) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="session")
+def writes_app(writes_served):
+    return writes_served[0]
+
+
+@pytest.fixture(scope="session")
+def writes_client(writes_served) -> httpx.AsyncClient:
+    """A client of ``writes_app``; every request names its token (``tests.workflow.as_user``)."""
+    return writes_served[1]

@@ -5,17 +5,19 @@ from app.models.billing import Invoice, InvoiceLine, Payment
 from app.models.hr import Department, Employee, EmploymentEvent
 from app.models.org import OAuthClient, Organization, User
 from app.models.sales import Customer, Order, OrderLine, Product
-from app.models.system import AuditEntry, OutboxEvent
+from app.models.system import AuditEntry, Counter, IdempotencyKey, OutboxEvent
 
 metadata = Base.metadata
 
 __all__ = [
     "AuditEntry",
     "Base",
+    "Counter",
     "Customer",
     "Department",
     "Employee",
     "EmploymentEvent",
+    "IdempotencyKey",
     "Invoice",
     "InvoiceLine",
     "Order",

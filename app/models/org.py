@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from decimal import Decimal
+
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, created_at_column, id_column, org_column
+from app.models.base import Base, created_at_column, id_column, money_column, org_column
 from app.models.states import USER_ROLES
 
 
@@ -16,6 +18,7 @@ class Organization(Base):
     __table_args__ = (
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]*$'", name="slug_format"),
+        CheckConstraint("order_approval_threshold >= 0", name="approval_threshold_not_negative"),
     )
 
     id: Mapped[int] = id_column()
@@ -24,6 +27,8 @@ class Organization(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     # Aggregates bucket days, weeks and months in this zone, not the server's.
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
+    # Placed orders with a total above this wait for an approval; below it, placing approves.
+    order_approval_threshold: Mapped[Decimal] = money_column(default="10000")
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -42,6 +42,7 @@ class Customer(Base):
         CheckConstraint(check_in("segment", CUSTOMER_SEGMENTS), name="segment_known"),
         CheckConstraint("country ~ '^[A-Z]{2}$'", name="country_iso"),
         CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
+        CheckConstraint("payment_terms_days BETWEEN 0 AND 365", name="payment_terms_in_range"),
         Index(None, "org_id", "name", "id"),
         Index(None, "org_id", "created_at", "id"),
         Index(None, "org_id", "credit_limit", "id"),
@@ -65,6 +66,8 @@ class Customer(Base):
     billing_postal_code: Mapped[str | None] = mapped_column(String(20))
     tax_id: Mapped[str | None] = mapped_column(String(32))
     credit_limit: Mapped[Decimal] = money_column()
+    # Days between an invoice's issue and its due date.
+    payment_terms_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default="30")
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="lead")
     account_manager_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("employees.id", ondelete="SET NULL")

@@ -1,15 +1,18 @@
-"""The audit trail and the transactional outbox."""
+"""The audit trail, the transactional outbox, idempotency keys and per-organization counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, PrimaryKeyConstraint, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, id_column, org_column
+
+# The id of the writing transaction as a plain bigint (xid8 has no SQLAlchemy type).
+CURRENT_TRANSACTION = text("(pg_current_xact_id())::text::bigint")
 
 
 class AuditEntry(Base):
@@ -33,15 +36,50 @@ class AuditEntry(Base):
 
 
 class OutboxEvent(Base):
-    """Integration events, written in the transaction of the change that caused them."""
+    """Integration events, written in the transaction of the change that caused them.
+
+    Ids are taken when a row is inserted, not when its transaction commits, so a
+    consumer paging by id alone could step over an event that commits late.
+    ``tx_id`` fixes that: events are read in (tx_id, id) order and only from
+    transactions older than every transaction still running (alembic 0004)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "org_id", "id"),)
+    __table_args__ = (
+        Index(None, "org_id", "id"),
+        Index(None, "org_id", "tx_id", "id"),
+    )
 
     id: Mapped[int] = id_column()
     org_id: Mapped[int] = org_column()
+    tx_id: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=CURRENT_TRANSACTION)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     entity_type: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class IdempotencyKey(Base):
+    """A request that may not act twice: the first one's input fingerprint and result."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "key"),)
+
+    org_id: Mapped[int] = org_column()
+    key: Mapped[str] = mapped_column(String(100), nullable=False)
+    operation: Mapped[str] = mapped_column(String(64), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    entity_type: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Counter(Base):
+    """Per-organization number sequences (invoice numbers per year must have no gaps)."""
+
+    __tablename__ = "counters"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "name"),)
+
+    org_id: Mapped[int] = org_column()
+    name: Mapped[str] = mapped_column(String(32), nullable=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -1,6 +1,6 @@
 """How customers are read."""
 
-from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
 
 CUSTOMER = Entity(
     name="Customer",
@@ -25,7 +25,9 @@ CUSTOMER = Entity(
         ),
         "taxId": col("tax_id", "text", nullable=True),
         "creditLimit": col("credit_limit", "decimal"),
+        "paymentTermsDays": col("payment_terms_days", "int"),
         "status": col("status", "enum"),
+        "availableTransitions": Transitions("Customer"),
         "accountManager": ToOne("Employee", local="account_manager_id"),
         "orders": ToMany("Order", remote="customer_id"),
         "invoices": ToMany("Invoice", remote="customer_id"),

@@ -109,6 +109,11 @@ class Access:
         """The rows of ``entity`` (aliased ``alias``) that exist for the principal."""
         return self._predicate(entity, row_scopes(entity.name, self.roles), alias, params)
 
+    def acting_rows(self, entity: Entity, roles: frozenset[str], alias: str, params: SqlParams) -> str:
+        """The rows of ``entity`` the principal may act on in any of ``roles``: the
+        rows its roles among them see (a command's row scope)."""
+        return self._predicate(entity, row_scopes(entity.name, self.roles & roles), alias, params)
+
     def aggregate_rows(self, entity: Entity, alias: str, params: SqlParams) -> str | None:
         """The rows an aggregate may summarise, or None if the principal may not aggregate them."""
         scopes = aggregate_scopes(entity.name, self.roles)

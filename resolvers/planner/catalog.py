@@ -99,7 +99,14 @@ class ToMany:
     local: str = "id"
 
 
-Field = Column | GlobalId | ForeignId | ToOne | ToMany | Embedded
+@dataclass(frozen=True)
+class Transitions:
+    """The lifecycle actions the principal may perform on the row now (``app/workflows.py``)."""
+
+    machine: str
+
+
+Field = Column | GlobalId | ForeignId | ToOne | ToMany | Embedded | Transitions
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,17 @@ import enum
 from typing import Any, Callable
 
 from app.auth.access import restricted_fields
+from app.workflows import MACHINES
 from app.errors import Forbidden
 from resolvers.planner.access import Access
-from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne
+from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions
 from resolvers.planner.cursors import after_sql, cursor_sql
 from resolvers.planner.filters import FilterCompiler
 from resolvers.planner.ids import global_id_sql
 from resolvers.planner.pagination import PageLimits, PageRequest, page_request
 from resolvers.planner.selection import FieldSelection
 from resolvers.planner.sqltext import SqlParams, json_object, quote_literal
+from resolvers.planner.transitions import available_transitions_sql
 
 # Beside a field the principal may not read on a row, the planner writes this
 # marker key (``"salary!": true``); no GraphQL name contains "!", so it never
@@ -134,6 +136,8 @@ class Planner:
                     for s in selection.selections
                 ]
             )
+        if isinstance(field, Transitions):
+            return available_transitions_sql(MACHINES[field.machine], self.access, entity, alias, self.params)
         if isinstance(field, ToMany):
             target = self.catalog[field.target]
             return self.connection_json(

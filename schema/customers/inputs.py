@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
 from typing import Annotated, List, Optional
 
@@ -52,3 +53,58 @@ class CustomerSortField(enum.Enum):
 class CustomerSort:
     field: CustomerSortField = strawberry.field(description="What to sort by.")
     direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
+
+
+@strawberry.input(description="A postal address; fields left out stay as they are.")
+class AddressInput:
+    street: Optional[str] = strawberry.field(default=UNSET, description="Street and number (up to 200 characters).")
+    city: Optional[str] = strawberry.field(default=UNSET, description="City (up to 100 characters).")
+    postal_code: Optional[str] = strawberry.field(default=UNSET, description="Postal code (up to 20 characters).")
+
+
+@strawberry.input(description="A new customer. Sales reps become the account manager of the customers they create.")
+class CreateCustomerInput:
+    name: str = strawberry.field(description="Display name (up to 200 characters).")
+    kind: CustomerKind = strawberry.field(description="Company or individual.")
+    segment: CustomerSegment = strawberry.field(description="Market segment.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    email: Optional[str] = strawberry.field(default=UNSET, description="Contact email.")
+    phone: Optional[str] = strawberry.field(default=UNSET, description="Contact phone (up to 32 characters).")
+    billing_address: Optional[AddressInput] = strawberry.field(default=UNSET, description="Billing address.")
+    tax_id: Optional[str] = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
+    credit_limit: Optional[decimal.Decimal] = strawberry.field(
+        default=UNSET, description="Most the customer may owe (finance, admin); 0 when left out."
+    )
+    payment_terms_days: Optional[int] = strawberry.field(
+        default=UNSET, description="Days from an invoice's issue to its due date (0–365; 30 when left out)."
+    )
+    account_manager_id: Optional[strawberry.ID] = strawberry.field(
+        default=UNSET, description="The employee who manages the account."
+    )
+
+
+@strawberry.input(description="Changes to a customer; fields left out stay as they are.")
+class UpdateCustomerInput:
+    id: strawberry.ID = strawberry.field(description="The customer to change.")
+    version: int = strawberry.field(description="The version you read; a stale one changes nothing (CONFLICT).")
+    name: Optional[str] = strawberry.field(default=UNSET, description="Display name.")
+    kind: Optional[CustomerKind] = strawberry.field(default=UNSET, description="Company or individual.")
+    segment: Optional[CustomerSegment] = strawberry.field(default=UNSET, description="Market segment.")
+    country: Optional[str] = strawberry.field(default=UNSET, description="ISO 3166-1 alpha-2 country code.")
+    email: Optional[str] = strawberry.field(default=UNSET, description="Contact email; null clears it.")
+    phone: Optional[str] = strawberry.field(default=UNSET, description="Contact phone; null clears it.")
+    billing_address: Optional[AddressInput] = strawberry.field(default=UNSET, description="Billing address; null clears it.")
+    tax_id: Optional[str] = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
+    credit_limit: Optional[decimal.Decimal] = strawberry.field(default=UNSET, description="Credit limit (finance, admin).")
+    payment_terms_days: Optional[int] = strawberry.field(default=UNSET, description="Payment terms in days (0–365).")
+    account_manager_id: Optional[strawberry.ID] = strawberry.field(
+        default=UNSET, description="The employee who manages the account; null leaves it unmanaged."
+    )
+
+
+@strawberry.input(description="A lifecycle action on a customer.")
+class CustomerTransitionInput:
+    id: strawberry.ID = strawberry.field(description="The customer.")
+    version: Optional[int] = strawberry.field(
+        default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
+    )

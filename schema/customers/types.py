@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import strawberry
 
+from app.workflows import CUSTOMER
 from schema.connections import connection_types
+from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
 
@@ -37,6 +39,9 @@ class CustomerSegment(enum.Enum):
     CONSUMER = "CONSUMER"
 
 
+CustomerTransition = transitions_enum(CUSTOMER, "CustomerTransition")
+
+
 @strawberry.type(description="A postal address.")
 class Address:
     street: Optional[str] = strawberry.field(description="Street and number.")
@@ -61,7 +66,11 @@ class Customer(Node):
     credit_limit: Optional[decimal.Decimal] = strawberry.field(
         description="Most the customer may owe (open invoices plus new orders), in the organization's currency."
     )
+    payment_terms_days: int = strawberry.field(description="Days from an invoice's issue to its due date.")
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")
+    available_transitions: List[CustomerTransition] = strawberry.field(
+        description="The lifecycle actions you may perform on this customer now."
+    )
     account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")
     orders = connection_field("orders", "Order", "The customer's orders.")
     invoices = connection_field("invoices", "Invoice", "The customer's invoices.")

@@ -1,0 +1,118 @@
+"""workflows: idempotency keys, counters, outbox ordering and NOTIFY, payment terms, approval threshold
+
+- ``idempotency_keys`` remembers the first result of a non-repeatable command.
+- ``counters`` holds per-organization number sequences; a counter row is locked
+  by its increment until the transaction ends, so invoice numbers per year are
+  gapless under concurrent issuing (a rolled-back issue gives its number back).
+- ``outbox.tx_id`` records the writing transaction, so consumers read events in
+  commit-safe order, and every outbox row is announced with ``NOTIFY
+  bizgraph_events`` by a trigger: PostgreSQL delivers it only if the
+  transaction commits.
+- ``customers.payment_terms_days`` and ``organizations.order_approval_threshold``
+  parameterise invoicing and order approval.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+APP_ROLE = "bizgraph_app"
+NEW_TABLES = ("idempotency_keys", "counters")
+CHANNEL = "bizgraph_events"
+
+NOTIFY_FUNCTION = f"""
+CREATE FUNCTION bizgraph_outbox_notify() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    -- Small on purpose (NOTIFY payloads stop at 8000 bytes): listeners read
+    -- the event itself from the outbox.
+    PERFORM pg_notify('{CHANNEL}', json_build_object(
+        'id', NEW.id, 'org_id', NEW.org_id, 'type', NEW.event_type,
+        'entity_type', NEW.entity_type, 'entity_id', NEW.entity_id)::text);
+    RETURN NULL;
+END
+$$
+"""
+
+
+def upgrade() -> None:
+    op.add_column(
+        "organizations",
+        sa.Column("order_approval_threshold", sa.Numeric(14, 2), server_default="10000", nullable=False),
+    )
+    op.create_check_constraint(
+        op.f("ck_organizations_approval_threshold_not_negative"), "organizations", "order_approval_threshold >= 0"
+    )
+    op.add_column("customers", sa.Column("payment_terms_days", sa.Integer(), server_default="30", nullable=False))
+    op.create_check_constraint(
+        op.f("ck_customers_payment_terms_in_range"), "customers", "payment_terms_days BETWEEN 0 AND 365"
+    )
+    op.add_column(
+        "outbox",
+        sa.Column(
+            "tx_id", sa.BigInteger(), server_default=sa.text("(pg_current_xact_id())::text::bigint"), nullable=False
+        ),
+    )
+    op.create_index(op.f("ix_outbox_org_id_tx_id_id"), "outbox", ["org_id", "tx_id", "id"], unique=False)
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("org_id", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("operation", sa.String(length=64), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("entity_type", sa.String(length=32), nullable=True),
+        sa.Column("entity_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name=op.f("fk_idempotency_keys_org_id_organizations"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("org_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_table(
+        "counters",
+        sa.Column("org_id", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name=op.f("fk_counters_org_id_organizations"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("org_id", "name", name=op.f("pk_counters")),
+    )
+    for table in NEW_TABLES:
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(
+            f"CREATE POLICY tenant_isolation ON {table}"
+            " USING (org_id = bizgraph_current_org()) WITH CHECK (org_id = bizgraph_current_org())"
+        )
+        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
+    op.execute(NOTIFY_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION bizgraph_outbox_notify()"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER outbox_notify ON outbox")
+    op.execute("DROP FUNCTION bizgraph_outbox_notify()")
+    for table in reversed(NEW_TABLES):
+        op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
+        op.execute(f"DROP POLICY tenant_isolation ON {table}")
+    op.drop_table("counters")
+    op.drop_table("idempotency_keys")
+    op.drop_index(op.f("ix_outbox_org_id_tx_id_id"), table_name="outbox")
+    op.drop_column("outbox", "tx_id")
+    op.drop_constraint(op.f("ck_customers_payment_terms_in_range"), "customers", type_="check")
+    op.drop_column("customers", "payment_terms_days")
+    op.drop_constraint(op.f("ck_organizations_approval_threshold_not_negative"), "organizations", type_="check")
+    op.drop_column("organizations", "order_approval_threshold")

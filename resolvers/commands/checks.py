@@ -1,0 +1,120 @@
+"""Input checks for commands: every problem found at once, each with its field path."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Sequence
+
+from email_validator import EmailNotValidError, validate_email
+
+from app.errors import BizgraphError, CommandError, InvalidId, Rejected
+from resolvers.planner.ids import decode_id
+
+Path = Sequence[str | int]
+
+# NUMERIC(14,2): twelve digits before the point.
+MAX_MONEY = Decimal("999999999999.99")
+MAX_QUANTITY = 1_000_000
+
+
+def path_of(path: Path) -> list[str]:
+    return [str(part) for part in path]
+
+
+class Checks:
+    """Collects the problems with one command's input; ``done`` raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[BizgraphError] = []
+
+    def fail(self, path: Path, code: str, message: str) -> None:
+        self.errors.append(CommandError(code, message, field=path_of(path)))
+
+    def done(self) -> None:
+        if self.errors:
+            raise Rejected(self.errors)
+
+    def text(self, path: Path, value: str | None, *, max_length: int, required: bool = False) -> str | None:
+        """The text trimmed of surrounding blanks; empty counts as missing."""
+        if value is None:
+            if required:
+                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+            return None
+        value = value.strip()
+        if not value:
+            if required:
+                self.fail(path, "REQUIRED", f"{path[-1]} must not be blank")
+            return None if not required else value
+        if len(value) > max_length:
+            self.fail(path, "TOO_LONG", f"{path[-1]} is longer than {max_length} characters")
+        return value
+
+    def email(self, path: Path, value: str | None, *, required: bool = False) -> str | None:
+        value = self.text(path, value, max_length=254, required=required)
+        if value is None or len(value) > 254:
+            return value
+        try:
+            # Syntax only: no DNS lookups while a transaction waits.
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            self.fail(path, "INVALID_EMAIL", f"{path[-1]} is not an email address: {error}")
+            return value
+
+    def money(self, path: Path, value: Decimal | None, *, positive: bool = False, required: bool = False) -> Decimal | None:
+        if value is None:
+            if required:
+                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+            return None
+        if not value.is_finite() or abs(value) > MAX_MONEY:
+            self.fail(path, "INVALID", f"{path[-1]} must be an amount up to {MAX_MONEY}")
+            return None
+        if value != value.quantize(Decimal("0.01")):
+            self.fail(path, "TOO_MANY_DECIMALS", f"{path[-1]} has more than 2 decimal places")
+        elif positive and value <= 0:
+            self.fail(path, "NOT_POSITIVE", f"{path[-1]} must be greater than zero")
+        elif value < 0:
+            self.fail(path, "NEGATIVE", f"{path[-1]} must not be negative")
+        return value.quantize(Decimal("0.01"))
+
+    def rate(self, path: Path, value: Decimal | None) -> Decimal | None:
+        """A tax rate as a fraction: 0 ≤ rate < 1, at most 4 decimal places."""
+        if value is None:
+            return None
+        if not value.is_finite() or value < 0 or value >= 1:
+            self.fail(path, "INVALID", f"{path[-1]} must be a fraction from 0 up to (not including) 1")
+        elif value != value.quantize(Decimal("0.0001")):
+            self.fail(path, "TOO_MANY_DECIMALS", f"{path[-1]} has more than 4 decimal places")
+        return value
+
+    def quantity(self, path: Path, value: int | None, *, required: bool = True) -> int | None:
+        if value is None:
+            if required:
+                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+            return None
+        if value <= 0:
+            self.fail(path, "NOT_POSITIVE", f"{path[-1]} must be greater than zero")
+        elif value > MAX_QUANTITY:
+            self.fail(path, "INVALID", f"{path[-1]} is larger than {MAX_QUANTITY}")
+        return value
+
+    def whole(self, path: Path, value: int | None, *, low: int, high: int) -> int | None:
+        if value is not None and not low <= value <= high:
+            self.fail(path, "INVALID", f"{path[-1]} must be between {low} and {high}")
+        return value
+
+    def global_id(self, path: Path, value: Any, type_name: str, *, required: bool = True) -> int | None:
+        """The primary key a global ID names; whether the row exists (for this
+        principal) is for the command to find out."""
+        if value is None:
+            if required:
+                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+            return None
+        try:
+            return decode_id(str(value), type_name)[1]
+        except InvalidId as error:
+            self.fail(path, "INVALID_ID", error.message)
+            return None
+
+
+def not_found(path: Path, type_name: str) -> CommandError:
+    return CommandError("NOT_FOUND", f"no {type_name} with this ID", field=path_of(path))

@@ -1,0 +1,94 @@
+"""Runs a command: one transaction per mutation field.
+
+Inside one READ COMMITTED transaction scoped to the principal's organization:
+the command checks its input and rules, changes rows and records its audit row
+and events; then the payload's entity is read with the planner on the same
+connection, so it shows exactly what the command left, under the read policy.
+Any refusal rolls everything back, audit row and events included, and becomes
+the payload's ``errors``. Deadlocks and serialization failures between
+concurrent commands are retried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
+
+from sqlalchemy.exc import DBAPIError
+
+from app.auth.principal import Principal
+from app.db import Database
+from app.errors import BizgraphError, Rejected
+from resolvers.commands.refusals import refusal, worth_retrying
+from resolvers.commands.session import WriteSession
+from resolvers.planner.pagination import PageLimits
+from resolvers.planner.selection import FieldSelection
+from resolvers.reads import ReadService
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command produced: the entity the payload shows, and plain payload values."""
+
+    type_name: str | None = None
+    pk: int | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommandResult:
+    entities: dict[str, Any] = field(default_factory=dict)  # response key → planner JSON (None: not visible)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    errors: list[BizgraphError] = field(default_factory=list)
+    withheld: bool = False
+
+
+Command = Callable[[WriteSession], Awaitable[Outcome]]
+
+
+class _SessionReads:
+    """The planner's statements, run inside the command's own transaction."""
+
+    def __init__(self, session: WriteSession) -> None:
+        self._session = session
+
+    async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
+        return await self._session.value(sql, params)
+
+
+class CommandService:
+    def __init__(self, database: Database, principal: Principal, limits: PageLimits, request_id: str = "-") -> None:
+        self.database = database
+        self.principal = principal
+        self.limits = limits
+        self.request_id = request_id
+
+    async def run(self, command: Command, selections: Mapping[str, FieldSelection]) -> CommandResult:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self._attempt(command, selections)
+            except Rejected as rejected:
+                return CommandResult(errors=list(rejected.errors))
+            except BizgraphError as error:
+                return CommandResult(errors=[error])
+            except DBAPIError as error:
+                if worth_retrying(error.orig) and attempt < ATTEMPTS:
+                    continue
+                known = refusal(error.orig)
+                if known is None:
+                    raise
+                return CommandResult(errors=[known])
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, command: Command, selections: Mapping[str, FieldSelection]) -> CommandResult:
+        async with self.database.unit_of_work(self.principal.org_id) as connection:
+            session = WriteSession(connection, self.principal, self.request_id)
+            outcome = await command(session)
+            reads = ReadService(_SessionReads(session), session.access, self.limits)  # type: ignore[arg-type]
+            entities: dict[str, Any] = {}
+            if outcome.type_name is not None and outcome.pk is not None:
+                for key, selection in selections.items():
+                    entities[key] = await reads.by_pk(outcome.type_name, outcome.pk, selection)
+            return CommandResult(entities=entities, values=outcome.values, withheld=reads.withheld)

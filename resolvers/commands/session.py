@@ -1,0 +1,151 @@
+"""One command's transaction, and the writes every command makes beside its own.
+
+A command changes its rows, then ``record``s what it did: one audit row (who,
+what, which entity, the before and after of each changed field) and the
+integration events it announces, in one statement. The outbox trigger (alembic
+0004) NOTIFYs each event, and PostgreSQL delivers a NOTIFY only when its
+transaction commits: a listener never hears of a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.auth.principal import Principal
+from resolvers.catalog import CATALOG
+from resolvers.planner.access import Access
+from resolvers.planner.sqltext import SqlParams
+
+Row = Mapping[str, Any]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_json(value: Any) -> str:
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+def changes(before: Row | None, after: Row, fields: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{field: {"before": …, "after": …}}`` for the fields whose value differs."""
+    names = fields if fields is not None else after.keys()
+    diff = {}
+    for name in names:
+        old = None if before is None else before.get(name)
+        new = after.get(name)
+        if before is None or old != new:
+            diff[name] = {"before": old, "after": new}
+    return diff
+
+
+_RECORD_AUDIT = (
+    "INSERT INTO audit_log (org_id, actor_user_id, actor, action, entity_type, entity_id, changes, request_id)"
+    " VALUES (%(org)s, (SELECT u.id FROM users u WHERE u.id = %(actor_user)s), %(actor)s, %(action)s,"
+    " %(entity_type)s, %(entity_id)s, %(changes)s::jsonb, %(request_id)s)"
+)
+_RECORD_EVENTS = (
+    "INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
+    " SELECT %(org)s, e.type, %(entity_type)s, %(entity_id)s, e.payload"
+    " FROM jsonb_to_recordset(%(events)s::jsonb) AS e(type text, payload jsonb)"
+)
+
+
+class WriteSession:
+    """The connection of one command's transaction, bound to its principal.
+
+    Statements take psycopg's ``%(name)s`` parameters; ``%(org)s`` is always bound."""
+
+    def __init__(self, connection: AsyncConnection, principal: Principal, request_id: str) -> None:
+        self.connection = connection
+        self.principal = principal
+        self.access = Access(principal)
+        self.org_id = principal.org_id
+        self.request_id = request_id
+
+    def _bind(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        bound = dict(params or {})
+        bound.setdefault("org", self.org_id)
+        return bound
+
+    async def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        result = await self.connection.exec_driver_sql(sql, self._bind(params))
+        return list(result.mappings().all())
+
+    async def row(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        result = await self.connection.exec_driver_sql(sql, self._bind(params))
+        return result.mappings().first()
+
+    async def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        result = await self.connection.exec_driver_sql(sql, self._bind(params))
+        return result.scalar()
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        result = await self.connection.exec_driver_sql(sql, self._bind(params))
+        return result.rowcount
+
+    def scope(self, type_name: str, alias: str, roles: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
+        """SQL for the rows of ``type_name`` (aliased ``alias``) the principal sees,
+        or, with ``roles``, may act on in one of those roles; and its parameters."""
+        params = SqlParams()
+        entity = CATALOG[type_name]
+        if roles is None:
+            sql = self.access.rows(entity, alias, params)
+        else:
+            sql = self.access.acting_rows(entity, roles, alias, params)
+        return sql, params.values
+
+    @property
+    def actor(self) -> str:
+        principal = self.principal
+        return principal.email or principal.client_id or principal.subject
+
+    async def record(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: int,
+        changed: Mapping[str, Any],
+        events: Iterable[tuple[str, Mapping[str, Any]]] = (),
+    ) -> None:
+        """The audit row of this change and the events it announces."""
+        params = {
+            "actor_user": self.principal.user_id,
+            "actor": self.actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "changes": to_json(changed),
+            "request_id": self.request_id[:64],
+        }
+        events = [{"type": kind, "payload": payload} for kind, payload in events]
+        if events:
+            params["events"] = to_json(events)
+            await self.execute(f"WITH audit AS ({_RECORD_AUDIT}) {_RECORD_EVENTS}", params)
+        else:
+            await self.execute(_RECORD_AUDIT, params)
+
+    async def next_number(self, counter: str, start_after_sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """The next value of a per-organization counter.
+
+        The counter's row stays locked until this transaction ends, so numbers are
+        handed out one transaction at a time and a rolled-back transaction gives
+        its number back: no gaps, no duplicates. A counter used for the first time
+        starts after ``start_after_sql`` (the highest number already in use)."""
+        bound = {"counter": counter, **(params or {})}
+        return await self.value(
+            "INSERT INTO counters AS c (org_id, name, value)"
+            f" VALUES (%(org)s, %(counter)s, COALESCE(({start_after_sql}), 0) + 1)"
+            " ON CONFLICT (org_id, name) DO UPDATE SET value = c.value + 1"
+            " RETURNING c.value",
+            bound,
+        )

@@ -1,0 +1,92 @@
+"""What every mutation shares: ``UserError``, input conversion, and running a
+command into its payload.
+
+A payload is ``{ <entity>, errors: [UserError!]! }``. Like every other object
+here it is built as JSON keyed by response keys (aliases included), so the
+entity inside it resolves exactly as it would in a query, under the same field
+policy; a payload with errors has a null entity and changed nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Awaitable, Callable, List, Optional
+
+import strawberry
+from graphql import get_named_type
+from strawberry import UNSET
+from strawberry.utils.str_converters import to_camel_case
+
+from app.errors import USER_ERROR_CODES, BizgraphError
+from resolvers.commands.runner import Outcome
+from resolvers.commands.session import WriteSession
+from schema.selection import SelectionReader
+
+UserErrorCode = strawberry.enum(
+    enum.Enum("UserErrorCode", {code: code for code in USER_ERROR_CODES}),
+    description="Why a mutation refused to act. Stable: clients may branch on it.",
+)
+
+
+@strawberry.type(description="A reason a mutation changed nothing.")
+class UserError:
+    code: UserErrorCode = strawberry.field(description="What went wrong, as a stable code.")
+    field: Optional[List[str]] = strawberry.field(
+        description="The path to the input field at fault, from the argument name (e.g. [\"input\", \"lines\", \"0\", \"quantity\"])."
+    )
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+def provided(value: Any) -> Any:
+    """An input object as plain data keyed by GraphQL field names: only the fields
+    the client sent (so "leave as is" and "set to null" stay apart), enums as
+    their stored lower-case values."""
+    if isinstance(value, enum.Enum):
+        return str(value.value).lower()
+    if isinstance(value, list):
+        return [provided(item) for item in value]
+    if hasattr(value, "__strawberry_definition__"):
+        return {
+            to_camel_case(name): provided(item)
+            for name, item in vars(value).items()
+            if item is not UNSET
+        }
+    return value
+
+
+def _error_json(error: BizgraphError, selection: Any) -> dict[str, Any]:
+    values = {"code": error.code, "field": error.field, "message": error.message, "__typename": "UserError"}
+    return {child.key: values[child.name] for child in selection.selections}
+
+
+async def run_command(
+    info: strawberry.Info, entity_field: str, command: Callable[[WriteSession], Awaitable[Outcome]]
+) -> dict[str, Any]:
+    """Run ``command`` in its own transaction and build the payload the operation selected."""
+    raw = getattr(info, "_raw_info", info)
+    payload_type = get_named_type(raw.return_type)
+    reader = SelectionReader.from_info(info)
+    selected = reader.fields_of(payload_type, [node.selection_set for node in raw.field_nodes if node.selection_set])
+    result = await info.context.commands.run(command, {s.key: s for s in selected if s.name == entity_field})
+    payload: dict[str, Any] = {}
+    for selection in selected:
+        if selection.name == "__typename":
+            payload[selection.key] = payload_type.name
+        elif selection.name == "errors":
+            payload[selection.key] = [_error_json(error, selection) for error in result.errors]
+        elif selection.name == entity_field:
+            payload[selection.key] = result.entities.get(selection.key)
+        else:
+            payload[selection.key] = None if result.errors else result.values.get(selection.name)
+    return payload
+
+
+def transitions_enum(machine: Any, name: str) -> Any:
+    """The GraphQL enum of a machine's actions (``availableTransitions``)."""
+    members = {t.name: t.name for t in machine.transitions.values()}
+    enum_type = enum.Enum(name, members)
+    return strawberry.enum(
+        enum_type,
+        description=f"An action on a {machine.entity.lower()}: "
+        + "; ".join(f"{t.name}: {t.description}" for t in machine.transitions.values()),
+    )
