@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import datetime
 from typing import Callable, NoReturn
 
 from app.config import Settings
@@ -91,6 +92,28 @@ def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from app.db import Database
+    from resolvers.invoices.sweep import sweep_organizations
+
+    settings = _require_database(settings)
+
+    async def sweep() -> list[tuple[str, int]]:
+        # The server's own pool and role: row-level security binds the sweep too.
+        database = Database(settings)
+        try:
+            await database.verify_isolation()
+            return await sweep_organizations(database, slug=args.org, as_of=args.as_of)
+        finally:
+            await database.dispose()
+
+    for slug, marked in asyncio.run(sweep()):
+        print(f"{slug}: marked {marked} invoice(s) overdue")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes get the same one line as every other error."""
 
@@ -146,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive_int, help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS)")
     token.set_defaults(handler=cmd_issue_token)
 
+    sweep = sub.add_parser("sweep-overdue", help="mark open invoices past their due date as overdue")
+    sweep.add_argument("--org", help="organization slug (default: every organization)")
+    sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
+    sweep.set_defaults(handler=cmd_sweep_overdue)
+
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)
     return parser
@@ -155,6 +183,16 @@ def _positive_int(raw: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {raw!r}")
     return int(raw)
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date-time, got {raw!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{raw!r} has no UTC offset (e.g. 2026-01-31T00:00:00Z)")
+    return moment
 
 
 def main(argv: list[str] | None = None) -> int:

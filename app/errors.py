@@ -130,6 +130,7 @@ USER_ERROR_CODES: dict[str, str] = {
     "OVERPAYMENT": "The payment is more than the amount due.",
     "HAS_PAYMENTS": "The invoice has payments recorded against it.",
     "MANAGEMENT_CYCLE": "The change would make an employee manage themselves, directly or indirectly.",
+    "HAS_REPORTS": "The employee still manages employed people: transfer them to another manager first.",
     "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used before with a different request.",
     "CONSTRAINT_VIOLATION": "The change would break a rule of the data model.",
 }

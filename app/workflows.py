@@ -99,7 +99,7 @@ ORDER = _machine(
     "Order",
     ORDER_STATUSES,
     _SELLERS,
-    _t("EDIT", ["draft"], [], _SELLERS, "Change the lines of a draft.", event=None),
+    _t("EDIT", ["draft"], [], _SELLERS, "Change the lines of a draft.", event="order.updated"),
     _t(
         "PLACE", ["draft"], ["placed", "approved"], _SELLERS,
         "Reserve the stock and submit the order; above the organization's approval threshold it waits for approval.",
@@ -149,6 +149,16 @@ CUSTOMER = _machine(
 )
 
 _EMPLOYED = ["onboarding", "active", "on_leave"]
+_FIRST_DAY_CAME = Guard(
+    "{t}.hired_on <= CURRENT_DATE", "INVALID_TRANSITION", "the employee's first day (hiredOn) is still ahead"
+)
+# Reports who have left keep their manager_id (history); only employed ones count.
+_NO_REPORTS = Guard(
+    "NOT EXISTS (SELECT 1 FROM employees gr WHERE gr.manager_id = {t}.id"
+    " AND gr.status IN ('onboarding', 'active', 'on_leave'))",
+    "HAS_REPORTS",
+    "the employee still manages employed people: transfer them to another manager first",
+)
 
 EMPLOYEE = _machine(
     "Employee",
@@ -156,14 +166,15 @@ EMPLOYEE = _machine(
     _PEOPLE,
     _t("EDIT", _EMPLOYED, [], _PEOPLE, "Change the employee's details.", event="employee.updated"),
     _t("ACTIVATE", ["onboarding"], ["active"], _PEOPLE, "The employee's first working day.",
-       event="employee.activated"),
+       _FIRST_DAY_CAME, event="employee.activated"),
     _t("TRANSFER", _EMPLOYED, [], _PEOPLE, "Move to another department and/or manager.",
        event="employee.transferred"),
     _t("CHANGE_SALARY", _EMPLOYED, [], _PEOPLE, "Change the salary.", event="employee.salary_changed"),
     _t("START_LEAVE", ["active"], ["on_leave"], _PEOPLE, "Start a leave of absence.", event="employee.leave_started"),
     _t("END_LEAVE", ["on_leave"], ["active"], _PEOPLE, "Come back from leave.", event="employee.leave_ended"),
-    _t("TERMINATE", _EMPLOYED, ["terminated"], _PEOPLE, "End the employment.", event="employee.terminated"),
-    _t("RETIRE", ["active", "on_leave"], ["retired"], _PEOPLE, "Retire.", event="employee.retired"),
+    _t("TERMINATE", _EMPLOYED, ["terminated"], _PEOPLE, "End the employment.", _NO_REPORTS,
+       event="employee.terminated"),
+    _t("RETIRE", ["active", "on_leave"], ["retired"], _PEOPLE, "Retire.", _NO_REPORTS, event="employee.retired"),
 )
 
 MACHINES: Mapping[str, Machine] = MappingProxyType({m.entity: m for m in (ORDER, INVOICE, CUSTOMER, EMPLOYEE)})

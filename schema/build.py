@@ -7,18 +7,23 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from schema.activity.queries import ActivityQueries
 from schema.analytics.queries import AnalyticsQueries
 from schema.customers.mutations import CustomerMutations
 from schema.customers.queries import CustomerQueries
 from schema.departments.queries import DepartmentQueries
+from schema.employees.mutations import EmployeeMutations
 from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
 from schema.extensions import CloseTransaction
+from schema.invoices.mutations import InvoiceMutations
 from schema.invoices.queries import InvoiceQueries
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
+from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.planned import install_planned_resolvers
+from schema.products.mutations import ProductMutations
 from schema.products.queries import ProductQueries
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -31,10 +36,11 @@ ROOT_QUERIES = (
     EmployeeQueries,
     DepartmentQueries,
     AnalyticsQueries,
+    ActivityQueries,
     MeQueries,
 )
 
-ROOT_MUTATIONS = (CustomerMutations,)
+ROOT_MUTATIONS = (CustomerMutations, EmployeeMutations, InvoiceMutations, ProductMutations, OrderMutations,)
 
 # Types with field functions of their own, not resolved from planner JSON.
 UNPLANNED_TYPES = {

@@ -57,6 +57,8 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "paymentsAggregate": ("aggregate", "Payment"),
     "orderLinesAggregate": ("aggregate", "OrderLine"),
     "employeesAggregate": ("aggregate", "Employee"),
+    "auditLog": ("connection", "AuditEntry"),
+    "events": ("connection", "IntegrationEvent"),
 }
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class World:
     parent: dict[str, dict[int, int | None]] = field(default_factory=dict)  # type → row → the row it hangs off
     manager_of: dict[int, int | None] = field(default_factory=dict)
     account_manager: dict[int, int | None] = field(default_factory=dict)
+    sales_rep: dict[int, int | None] = field(default_factory=dict)  # order → its sales rep
+    subject_type: dict[str, dict[int, str]] = field(default_factory=dict)  # audit entry / event → its entity's type
     employee: dict[str, int] = field(default_factory=dict)  # role → anchor employee
     customer: int = 0
 
@@ -71,9 +73,19 @@ class World:
             else:
                 customers = {principal["customer_id"]} if principal.get("customer_id") else set()
             return self._ledger(type_name, customers)
+        if scope in RECORD_TYPES:
+            return {pk for pk, kind in self.subject_type[type_name].items() if kind in RECORD_TYPES[scope]}
         me = principal.get("employee_id")
         if me is None:
             return set()
+        if scope == policy.TEAM_SALES:
+            team = self.reports_of(me)
+            orders = {o for o, rep in self.sales_rep.items() if rep in team}
+            if type_name == "Order":
+                return orders
+            if type_name == "Customer":
+                return {c for o, c in self.parent["Order"].items() if o in orders}
+            return {line for line, o in self.parent["OrderLine"].items() if o in orders}
         people = self.reports_of(me) if scope == policy.MY_REPORTS else {me}
         if type_name == "Employee":
             return people
@@ -92,6 +104,11 @@ class World:
             "Payment": {p for p, i in self.parent["Payment"].items() if i in invoices},
         }[type_name]
 
+
+RECORD_TYPES = {
+    policy.LEDGER_RECORDS: {"Customer", "Product", "Order", "Invoice", "Payment"},
+    policy.PEOPLE_RECORDS: {"Employee", "Department"},
+}
 
 PARENT_COLUMNS = {
     "Order": "customer_id",
@@ -113,6 +130,10 @@ def world(seeded_url) -> World:
         w.parent[type_name] = dict(sql(seeded_url, f"SELECT id, {column} FROM {table} WHERE org_id = %s", ORG))
     w.manager_of = dict(sql(seeded_url, "SELECT id, manager_id FROM employees WHERE org_id = %s", ORG))
     w.account_manager = dict(sql(seeded_url, "SELECT id, account_manager_id FROM customers WHERE org_id = %s", ORG))
+    w.sales_rep = dict(sql(seeded_url, "SELECT id, sales_rep_id FROM orders WHERE org_id = %s", ORG))
+    for type_name in ("AuditEntry", "IntegrationEvent"):
+        table = CATALOG[type_name].table
+        w.subject_type[type_name] = dict(sql(seeded_url, f"SELECT id, entity_type FROM {table} WHERE org_id = %s", ORG))
     # sales: the account manager with the most customers.
     managed: dict[int, int] = {}
     for am in w.account_manager.values():
@@ -133,6 +154,8 @@ def world(seeded_url) -> World:
         orders_of[c] = orders_of.get(c, 0) + 1
     w.customer = max(orders_of, key=lambda c: (orders_of[c], -c))
     assert len(w.reports_of(w.employee["manager"])) >= 3
+    team = w.reports_of(w.employee["manager"])
+    assert any(rep in team for rep in w.sales_rep.values()), "the manager's team must have sold something"
     return w
 
 
@@ -382,6 +405,7 @@ async def test_me_explains_what_the_planner_enforces(app, client, world):
     customer = await gql(
         client, '{ me { permissions(typeName: "Customer") { rowScopes { scope } } } }', token=_token(app, principal)
     )
-    assert customer["data"]["me"]["permissions"]["rowScopes"] == []
+    # A manager sees the customers its team sold to (to approve their orders), nothing else.
+    assert customer["data"]["me"]["permissions"]["rowScopes"] == [{"scope": "TEAM_SALES"}]
     unknown = await gql(client, '{ me { permissions(typeName: "Me") { typeName } } }', token=_token(app, principal))
     assert unknown["data"]["me"]["permissions"] is None

@@ -4,10 +4,15 @@
 - ``counters`` holds per-organization number sequences; a counter row is locked
   by its increment until the transaction ends, so invoice numbers per year are
   gapless under concurrent issuing (a rolled-back issue gives its number back).
-- ``outbox.tx_id`` records the writing transaction, so consumers read events in
-  commit-safe order, and every outbox row is announced with ``NOTIFY
-  bizgraph_events`` by a trigger: PostgreSQL delivers it only if the
-  transaction commits.
+- ``outbox.position`` orders events by commit, per organization. An id is taken
+  when a row is inserted, so ids alone let an event that commits late slip in
+  behind a consumer that already read past it. A deferred trigger, run as the
+  transaction commits, takes the organization's outbox lock (held only through
+  the commit itself), gives each new event the next position and announces it
+  with ``NOTIFY bizgraph_events``: PostgreSQL delivers a NOTIFY only if the
+  transaction commits, and a consumer paging by position never misses one.
+- ``orders.placed_at`` may stay empty on a cancelled order: a draft can be
+  cancelled without ever being placed.
 - ``customers.payment_terms_days`` and ``organizations.order_approval_threshold``
   parameterise invoicing and order approval.
 
@@ -29,15 +34,27 @@ APP_ROLE = "bizgraph_app"
 NEW_TABLES = ("idempotency_keys", "counters")
 CHANNEL = "bizgraph_events"
 
-NOTIFY_FUNCTION = f"""
-CREATE FUNCTION bizgraph_outbox_notify() RETURNS trigger
+# The advisory lock's first key: "outbox" as an int4; the second is the organization.
+OUTBOX_LOCK = 0x6F757462
+
+SEQUENCE_FUNCTION = f"""
+CREATE FUNCTION bizgraph_outbox_commit() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp
 AS $$
+DECLARE
+    assigned bigint;
 BEGIN
+    IF NEW.position IS NOT NULL THEN
+        RETURN NULL;  -- placed by a bulk load that owns the whole table (the seed)
+    END IF;
+    -- Deferred: runs as the transaction commits. The lock is released only once
+    -- the commit is visible, so positions of one organization follow commit order.
+    PERFORM pg_advisory_xact_lock({OUTBOX_LOCK}, NEW.org_id::int);
+    UPDATE outbox SET position = nextval('outbox_position_seq') WHERE id = NEW.id RETURNING position INTO assigned;
     -- Small on purpose (NOTIFY payloads stop at 8000 bytes): listeners read
     -- the event itself from the outbox.
     PERFORM pg_notify('{CHANNEL}', json_build_object(
-        'id', NEW.id, 'org_id', NEW.org_id, 'type', NEW.event_type,
+        'id', NEW.id, 'position', assigned, 'org_id', NEW.org_id, 'type', NEW.event_type,
         'entity_type', NEW.entity_type, 'entity_id', NEW.entity_id)::text);
     RETURN NULL;
 END
@@ -53,17 +70,20 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_organizations_approval_threshold_not_negative"), "organizations", "order_approval_threshold >= 0"
     )
+    op.drop_constraint(op.f("ck_orders_placed_iff_not_draft"), "orders", type_="check")
+    op.create_check_constraint(
+        op.f("ck_orders_placed_at_matches_status"),
+        "orders",
+        "CASE status WHEN 'draft' THEN placed_at IS NULL WHEN 'cancelled' THEN TRUE ELSE placed_at IS NOT NULL END",
+    )
     op.add_column("customers", sa.Column("payment_terms_days", sa.Integer(), server_default="30", nullable=False))
     op.create_check_constraint(
         op.f("ck_customers_payment_terms_in_range"), "customers", "payment_terms_days BETWEEN 0 AND 365"
     )
-    op.add_column(
-        "outbox",
-        sa.Column(
-            "tx_id", sa.BigInteger(), server_default=sa.text("(pg_current_xact_id())::text::bigint"), nullable=False
-        ),
-    )
-    op.create_index(op.f("ix_outbox_org_id_tx_id_id"), "outbox", ["org_id", "tx_id", "id"], unique=False)
+    op.execute("CREATE SEQUENCE outbox_position_seq AS bigint")
+    op.execute(f"GRANT USAGE, SELECT ON SEQUENCE outbox_position_seq TO {APP_ROLE}")
+    op.add_column("outbox", sa.Column("position", sa.BigInteger(), nullable=True))
+    op.create_index(op.f("ix_outbox_org_id_position"), "outbox", ["org_id", "position"], unique=True)
     op.create_table(
         "idempotency_keys",
         sa.Column("org_id", sa.BigInteger(), nullable=False),
@@ -96,23 +116,31 @@ def upgrade() -> None:
             " USING (org_id = bizgraph_current_org()) WITH CHECK (org_id = bizgraph_current_org())"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
-    op.execute(NOTIFY_FUNCTION)
+    op.execute(SEQUENCE_FUNCTION)
     op.execute(
-        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION bizgraph_outbox_notify()"
+        "CREATE CONSTRAINT TRIGGER outbox_commit AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW EXECUTE FUNCTION bizgraph_outbox_commit()"
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER outbox_notify ON outbox")
-    op.execute("DROP FUNCTION bizgraph_outbox_notify()")
+    op.execute("DROP TRIGGER outbox_commit ON outbox")
+    op.execute("DROP FUNCTION bizgraph_outbox_commit()")
     for table in reversed(NEW_TABLES):
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
         op.execute(f"DROP POLICY tenant_isolation ON {table}")
     op.drop_table("counters")
     op.drop_table("idempotency_keys")
-    op.drop_index(op.f("ix_outbox_org_id_tx_id_id"), table_name="outbox")
-    op.drop_column("outbox", "tx_id")
+    op.drop_index(op.f("ix_outbox_org_id_position"), table_name="outbox")
+    op.drop_column("outbox", "position")
+    op.execute("DROP SEQUENCE outbox_position_seq")
     op.drop_constraint(op.f("ck_customers_payment_terms_in_range"), "customers", type_="check")
     op.drop_column("customers", "payment_terms_days")
+    op.drop_constraint(op.f("ck_orders_placed_at_matches_status"), "orders", type_="check")
+    # The old rule wants a time on every order past draft: a cancelled draft gets its cancellation's.
+    op.execute("UPDATE orders SET placed_at = cancelled_at WHERE status = 'cancelled' AND placed_at IS NULL")
+    op.create_check_constraint(
+        op.f("ck_orders_placed_iff_not_draft"), "orders", "(status = 'draft') = (placed_at IS NULL)"
+    )
     op.drop_constraint(op.f("ck_organizations_approval_threshold_not_negative"), "organizations", type_="check")
     op.drop_column("organizations", "order_approval_threshold")

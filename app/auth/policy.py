@@ -32,6 +32,12 @@ The scopes
 - ``MYSELF``: the principal's own employee record and its history.
 - ``MY_CUSTOMER``: the principal's customer record and its orders, order lines,
   invoices, invoice lines and payments.
+- ``LEDGER_RECORDS``: audit entries and integration events about customers,
+  products, orders, invoices and payments.
+- ``PEOPLE_RECORDS``: audit entries and integration events about employees and
+  departments (they carry salaries: finance does not see them).
+- ``TEAM_SALES``: the orders (and their lines and customers) sold by the
+  employees below the principal's employee record: what a manager approves.
 
 The SQL behind each scope is in ``resolvers/planner/access.py``.
 """
@@ -46,9 +52,12 @@ OWN_ACCOUNTS = "OWN_ACCOUNTS"
 MY_REPORTS = "MY_REPORTS"
 MYSELF = "MYSELF"
 MY_CUSTOMER = "MY_CUSTOMER"
+TEAM_SALES = "TEAM_SALES"
+LEDGER_RECORDS = "LEDGER_RECORDS"
+PEOPLE_RECORDS = "PEOPLE_RECORDS"
 SAME_ROWS = "SAME_ROWS"
 
-SCOPES = (ALL, OWN_ACCOUNTS, MY_REPORTS, MYSELF, MY_CUSTOMER)
+SCOPES = (ALL, OWN_ACCOUNTS, MY_REPORTS, MYSELF, MY_CUSTOMER, TEAM_SALES, LEDGER_RECORDS, PEOPLE_RECORDS)
 
 SCOPE_DESCRIPTIONS = {
     ALL: "every row of the organization",
@@ -56,6 +65,9 @@ SCOPE_DESCRIPTIONS = {
     MY_REPORTS: "the employees who report to you, directly or indirectly, and their history",
     MYSELF: "your own employee record and its history",
     MY_CUSTOMER: "your customer account and its orders, invoices and payments",
+    TEAM_SALES: "the orders sold by the employees who report to you, directly or indirectly",
+    LEDGER_RECORDS: "the audit trail and events of customers, products, orders, invoices and payments",
+    PEOPLE_RECORDS: "the audit trail and events of employees and departments",
 }
 
 # Everyone on the staff sees the directory of colleagues and departments.
@@ -70,9 +82,10 @@ _SALES_LEDGER = {  # customers, orders, invoices, payments and their lines
 }
 
 ROWS: Mapping[str, Mapping[str, str]] = {
-    "Customer": _SALES_LEDGER,
-    "Order": _SALES_LEDGER,
-    "OrderLine": _SALES_LEDGER,
+    # Managers see (and approve) the orders their team sold, and whom they sold to.
+    "Customer": {**_SALES_LEDGER, "manager": TEAM_SALES},
+    "Order": {**_SALES_LEDGER, "manager": TEAM_SALES},
+    "OrderLine": {**_SALES_LEDGER, "manager": TEAM_SALES},
     "Invoice": _SALES_LEDGER,
     "InvoiceLine": _SALES_LEDGER,
     "Payment": _SALES_LEDGER,
@@ -87,6 +100,10 @@ ROWS: Mapping[str, Mapping[str, str]] = {
         "manager": MY_REPORTS,
         "employee": MYSELF,
     },
+    # Who changed what, and the events integrations consume: each role sees its
+    # own field's records (audit entries hold before/after values, salaries included).
+    "AuditEntry": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
+    "IntegrationEvent": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
 }
 
 FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {

@@ -114,7 +114,11 @@ class Order(Base):
         CheckConstraint(check_in("status", ORDER_STATUSES), name="status_known"),
         CheckConstraint("subtotal >= 0 AND tax >= 0", name="amounts_not_negative"),
         CheckConstraint("total = subtotal + tax", name="total_is_subtotal_plus_tax"),
-        CheckConstraint("(status = 'draft') = (placed_at IS NULL)", name="placed_iff_not_draft"),
+        # A draft was never placed; a cancelled order may have been (or not).
+        CheckConstraint(
+            "CASE status WHEN 'draft' THEN placed_at IS NULL WHEN 'cancelled' THEN TRUE ELSE placed_at IS NOT NULL END",
+            name="placed_at_matches_status",
+        ),
         Index(None, "org_id", "placed_at", "id"),
         Index(None, "org_id", "created_at", "id"),
         Index(None, "org_id", "total", "id"),

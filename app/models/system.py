@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, PrimaryKeyConstraint, String, func, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, PrimaryKeyConstraint, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, id_column, org_column
-
-# The id of the writing transaction as a plain bigint (xid8 has no SQLAlchemy type).
-CURRENT_TRANSACTION = text("(pg_current_xact_id())::text::bigint")
 
 
 class AuditEntry(Base):
@@ -40,18 +37,18 @@ class OutboxEvent(Base):
 
     Ids are taken when a row is inserted, not when its transaction commits, so a
     consumer paging by id alone could step over an event that commits late.
-    ``tx_id`` fixes that: events are read in (tx_id, id) order and only from
-    transactions older than every transaction still running (alembic 0004)."""
+    ``position`` is handed out as the transaction commits, in commit order per
+    organization (a deferred trigger, alembic 0004): consumers page by it."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "org_id", "id"),
-        Index(None, "org_id", "tx_id", "id"),
+        Index(None, "org_id", "position", unique=True),
     )
 
     id: Mapped[int] = id_column()
     org_id: Mapped[int] = org_column()
-    tx_id: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=CURRENT_TRANSACTION)
+    position: Mapped[int | None] = mapped_column(BigInteger)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     entity_type: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL
 from app.config import libpq_conninfo
 from app.errors import BizgraphError
 from app.seed import bulk
+from app.seed.activity import record_history
 from app.seed.copy import copy_rows
 from app.seed.generate import generate, work_units
 from app.seed.progress import Progress
@@ -60,6 +61,8 @@ def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) ->
         with report.phase("indexes"), bars.bar("indexes and keys", len(statements), "steps") as advance:
             bulk.restore(conn, statements, advance)
             bulk.advance_identities(conn, loaded)
+        with report.phase("history"):
+            record_history(conn)
         with report.phase("analyze"):
             bulk.analyze(conn, tables)
     return report

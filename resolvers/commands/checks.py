@@ -44,7 +44,7 @@ class Checks:
         if not value:
             if required:
                 self.fail(path, "REQUIRED", f"{path[-1]} must not be blank")
-            return None if not required else value
+            return None
         if len(value) > max_length:
             self.fail(path, "TOO_LONG", f"{path[-1]} is longer than {max_length} characters")
         return value

@@ -45,10 +45,8 @@ async def lock_for(
     params = SqlParams()
     visible = session.access.rows(entity, "t", params)
     acting = may_act(session.access, entity, step, "t", params)
-    guards = "".join(f", ({sql}) AS guard_{i}" for i, sql in enumerate(guard_sql(step, "t")))
     row = await session.row(
-        f"SELECT t.*, ({acting}) AS may_act{guards} FROM {entity.table} t"
-        f" WHERE t.id = %(pk)s AND {visible} FOR UPDATE OF t",
+        f"SELECT t.*, ({acting}) AS may_act FROM {entity.table} t WHERE t.id = %(pk)s AND {visible} FOR UPDATE OF t",
         {**params.values, "pk": pk},
     )
     if row is None:
@@ -62,9 +60,16 @@ async def lock_for(
             f"cannot {verb} a {entity_name} that is {row['status'].upper()}"
             f" (allowed from {', '.join(s.upper() for s in step.sources)})",
         )
-    for i, guard in enumerate(step.guards):
-        if not row[f"guard_{i}"]:
-            raise CommandError(guard.code, guard.message)
+    if step.guards:
+        # A statement of its own, after the lock: under READ COMMITTED it sees
+        # what committed while this one waited (an invoice issued meanwhile),
+        # which the locking statement's snapshot would not.
+        columns = ", ".join(f"({sql}) AS guard_{i}" for i, sql in enumerate(guard_sql(step, "t")))
+        passed = await session.row(f"SELECT {columns} FROM {entity.table} t WHERE t.id = %(pk)s", {"pk": pk})
+        assert passed is not None
+        for i, guard in enumerate(step.guards):
+            if not passed[f"guard_{i}"]:
+                raise CommandError(guard.code, guard.message)
     return row
 
 

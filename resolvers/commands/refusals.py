@@ -18,9 +18,12 @@ CONSTRAINTS: dict[str, tuple[str, list[str] | None, str]] = {
     "uq_products_org_id_sku": ("DUPLICATE", ["input", "sku"], "another product has this SKU"),
     "uq_employees_org_id_email": ("DUPLICATE", ["input", "email"], "another employee has this email"),
     "uq_employees_org_id_number": ("DUPLICATE", ["input", "number"], "another employee has this number"),
+    "ck_employees_not_own_manager": ("MANAGEMENT_CYCLE", ["input", "managerId"], "an employee cannot manage themselves"),
+    "ck_employees_ends_after_hire": ("INVALID", ["input", "endedOn"], "the employment cannot end before it starts"),
     "uq_customers_org_id_number": ("DUPLICATE", ["input", "number"], "another customer has this number"),
     "ck_products_stock_not_negative": ("INSUFFICIENT_STOCK", None, "stock on hand would become negative"),
     "ck_products_reserved_within_stock": ("INSUFFICIENT_STOCK", None, "not enough stock on hand"),
+    "ck_order_lines_discount_within_gross": ("INVALID", None, "a discount is more than its line's gross amount"),
     "ck_invoices_paid_within_total": ("OVERPAYMENT", ["input", "amount"], "the payment is more than the amount due"),
     "ix_invoices_order_id": ("INVALID_TRANSITION", None, "the order already has an invoice"),
     "ix_payments_org_id_idempotency_key": (

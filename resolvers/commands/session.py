@@ -59,6 +59,18 @@ _RECORD_EVENTS = (
     " FROM jsonb_to_recordset(%(events)s::jsonb) AS e(type text, payload jsonb)"
 )
 
+_RECORD_AUDITS = (
+    "INSERT INTO audit_log (org_id, actor_user_id, actor, action, entity_type, entity_id, changes, request_id)"
+    " SELECT %(org)s, (SELECT u.id FROM users u WHERE u.id = %(actor_user)s), %(actor)s, %(action)s,"
+    " %(entity_type)s, a.entity_id, a.changes, %(request_id)s"
+    " FROM jsonb_to_recordset(%(audits)s::jsonb) AS a(entity_id bigint, changes jsonb)"
+)
+_RECORD_MANY_EVENTS = (
+    "INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
+    " SELECT %(org)s, e.type, %(entity_type)s, e.entity_id, e.payload"
+    " FROM jsonb_to_recordset(%(events)s::jsonb) AS e(entity_id bigint, type text, payload jsonb)"
+)
+
 
 class WriteSession:
     """The connection of one command's transaction, bound to its principal.
@@ -133,6 +145,32 @@ class WriteSession:
             await self.execute(f"WITH audit AS ({_RECORD_AUDIT}) {_RECORD_EVENTS}", params)
         else:
             await self.execute(_RECORD_AUDIT, params)
+
+    async def record_many(
+        self,
+        action: str,
+        entity_type: str,
+        entries: Iterable[tuple[int, Mapping[str, Any], Iterable[tuple[str, Mapping[str, Any]]]]],
+    ) -> None:
+        """``record`` for many entities changed alike (a sweep): one audit row per
+        ``(entity_id, changes, events)`` entry and all their events, in one statement
+        however many entries there are."""
+        audits, events = [], []
+        for entity_id, changed, announced in entries:
+            audits.append({"entity_id": entity_id, "changes": changed})
+            events.extend({"entity_id": entity_id, "type": kind, "payload": payload} for kind, payload in announced)
+        if not audits:
+            return
+        params = {
+            "actor_user": self.principal.user_id,
+            "actor": self.actor,
+            "action": action,
+            "entity_type": entity_type,
+            "audits": to_json(audits),
+            "events": to_json(events),
+            "request_id": self.request_id[:64],
+        }
+        await self.execute(f"WITH audit AS ({_RECORD_AUDITS}) {_RECORD_MANY_EVENTS}", params)
 
     async def next_number(self, counter: str, start_after_sql: str, params: Mapping[str, Any] | None = None) -> int:
         """The next value of a per-organization counter.

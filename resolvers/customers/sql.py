@@ -31,6 +31,7 @@ CUSTOMER = Entity(
         "accountManager": ToOne("Employee", local="account_manager_id"),
         "orders": ToMany("Order", remote="customer_id"),
         "invoices": ToMany("Invoice", remote="customer_id"),
+        "history": ToMany("AuditEntry", remote="entity_id", where="{c}.entity_type = 'Customer'"),
         "version": col("version", "bigint"),
         "createdAt": col("created_at", "datetime"),
         "updatedAt": col("updated_at", "datetime"),

@@ -1,6 +1,6 @@
 """How employees and their employment history are read."""
 
-from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
 
 EMPLOYEE = Entity(
     name="Employee",
@@ -15,6 +15,7 @@ EMPLOYEE = Entity(
         "phone": col("phone", "text", nullable=True),
         "title": col("title", "text"),
         "status": col("status", "enum"),
+        "availableTransitions": Transitions("Employee"),
         "hiredOn": col("hired_on", "date"),
         "endedOn": col("ended_on", "date", nullable=True),
         "salary": col("salary", "decimal"),

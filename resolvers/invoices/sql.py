@@ -1,6 +1,6 @@
 """How invoices, their lines and payments are read."""
 
-from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, col
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
 
 INVOICE = Entity(
     name="Invoice",
@@ -16,6 +16,7 @@ INVOICE = Entity(
         "total": col("total", "decimal"),
         "amountPaid": col("amount_paid", "decimal"),
         "amountDue": Column("({t}.total - {t}.amount_paid)", "decimal"),
+        "availableTransitions": Transitions("Invoice"),
         "order": ToOne("Order", local="order_id"),
         "customer": ToOne("Customer", local="customer_id"),
         "lines": ToMany("InvoiceLine", remote="invoice_id"),

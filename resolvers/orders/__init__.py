@@ -1,1 +1,1 @@
-"""The orders domain's SQL."""
+"""The orders domain: how orders and lines are read (``sql.py``) and the order commands (``service.py``)."""

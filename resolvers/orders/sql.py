@@ -1,6 +1,6 @@
 """How orders and their lines are read."""
 
-from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, col
+from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
 
 ORDER = Entity(
     name="Order",
@@ -9,6 +9,7 @@ ORDER = Entity(
         "id": GlobalId(),
         "number": col("number", "text"),
         "status": col("status", "enum"),
+        "availableTransitions": Transitions("Order"),
         "placedAt": col("placed_at", "datetime", nullable=True),
         "approvedAt": col("approved_at", "datetime", nullable=True),
         "fulfilledAt": col("fulfilled_at", "datetime", nullable=True),

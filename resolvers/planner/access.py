@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.auth.access import ALLOWED, DENIED, FieldAccess, aggregate_scopes, field_access, row_scopes
-from app.auth.policy import ALL, MY_CUSTOMER, MY_REPORTS, MYSELF, OWN_ACCOUNTS
+from app.auth.policy import (
+    ALL,
+    LEDGER_RECORDS,
+    MY_CUSTOMER,
+    MY_REPORTS,
+    MYSELF,
+    OWN_ACCOUNTS,
+    PEOPLE_RECORDS,
+    TEAM_SALES,
+)
 from app.auth.principal import Principal
 from resolvers.planner.catalog import Entity
 from resolvers.planner.sqltext import SqlParams
@@ -37,6 +46,11 @@ _MY_REPORTS = (
     ") SELECT id FROM chain)"
 )
 
+_TEAM_ORDERS = f"(SELECT so.id FROM orders so WHERE so.org_id = %(org)s AND so.sales_rep_id IN {_MY_REPORTS})"
+
+_LEDGER_TYPES = "('Customer', 'Product', 'Order', 'Invoice', 'Payment')"
+_PEOPLE_TYPES = "('Employee', 'Department')"
+
 SCOPE_SQL: dict[str, dict[str, str]] = {
     OWN_ACCOUNTS: {
         "Customer": "{t}.account_manager_id = %(me_employee)s",
@@ -58,14 +72,34 @@ SCOPE_SQL: dict[str, dict[str, str]] = {
         "Employee": "{t}.id IN " + _MY_REPORTS,
         "EmploymentEvent": "{t}.employee_id IN " + _MY_REPORTS,
     },
+    TEAM_SALES: {
+        "Customer": f"{{t}}.id IN (SELECT so.customer_id FROM orders so WHERE so.org_id = %(org)s"
+        f" AND so.sales_rep_id IN {_MY_REPORTS})",
+        "Order": "{t}.sales_rep_id IN " + _MY_REPORTS,
+        "OrderLine": "{t}.order_id IN " + _TEAM_ORDERS,
+    },
+    LEDGER_RECORDS: {
+        "AuditEntry": "{t}.entity_type IN " + _LEDGER_TYPES,
+        "IntegrationEvent": "{t}.entity_type IN " + _LEDGER_TYPES,
+    },
+    PEOPLE_RECORDS: {
+        "AuditEntry": "{t}.entity_type IN " + _PEOPLE_TYPES,
+        "IntegrationEvent": "{t}.entity_type IN " + _PEOPLE_TYPES,
+    },
     MYSELF: {
         "Employee": "{t}.id = %(me_employee)s",
         "EmploymentEvent": "{t}.employee_id = %(me_employee)s",
     },
 }
 
-# What each scope is anchored on; without that link the scope is empty.
-_ANCHOR = {OWN_ACCOUNTS: "employee_id", MY_REPORTS: "employee_id", MYSELF: "employee_id", MY_CUSTOMER: "customer_id"}
+# What each personal scope is anchored on; without that link the scope is empty.
+_ANCHOR = {
+    OWN_ACCOUNTS: "employee_id",
+    MY_REPORTS: "employee_id",
+    MYSELF: "employee_id",
+    TEAM_SALES: "employee_id",
+    MY_CUSTOMER: "customer_id",
+}
 
 
 @dataclass(frozen=True)
@@ -98,7 +132,8 @@ class Access:
             return "TRUE"
         parts = []
         for scope in sorted(scopes):
-            if getattr(self.principal, _ANCHOR[scope]) is None:
+            anchor = _ANCHOR.get(scope)
+            if anchor is not None and getattr(self.principal, anchor) is None:
                 continue
             parts.append(SCOPE_SQL[scope][entity_name].format(t=alias))
         if not parts:

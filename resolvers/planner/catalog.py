@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["text", "int", "bigint", "decimal", "datetime", "date", "bool", "enum"]
+Kind = Literal["text", "int", "bigint", "decimal", "datetime", "date", "bool", "enum", "json"]
 
 SQL_TYPES: dict[str, str] = {
     "text": "text",
@@ -21,6 +21,7 @@ SQL_TYPES: dict[str, str] = {
     "datetime": "timestamptz",
     "date": "date",
     "bool": "boolean",
+    "json": "jsonb",
 }
 
 
@@ -92,11 +93,13 @@ class Embedded:
 
 @dataclass(frozen=True)
 class ToMany:
-    """A connection of related rows: ``child.<remote> = <alias>.<local>``."""
+    """A connection of related rows: ``child.<remote> = <alias>.<local>`` (and
+    ``where``, a template over the child's alias ``{c}``)."""
 
     target: str
     remote: str
     local: str = "id"
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class Entity:
     default_sort: tuple[str, str] = ("ID", "ASC")
     # Filter input field → what it filters on (a column, a foreign id, or a relation).
     filters: dict[str, Column | ForeignId | ToOne] = field(default_factory=dict)
+    # Rows that exist for nobody yet, whatever the policy (a template over ``{t}``).
+    where: str | None = None
 
 
 

@@ -68,7 +68,8 @@ class Planner:
 
     def scope(self, entity: Entity, alias: str) -> str:
         """The principal's row predicate for ``entity`` aliased ``alias``."""
-        return self.access.rows(entity, alias, self.params)
+        rows = self.access.rows(entity, alias, self.params)
+        return f"{rows} AND {entity.where.format(t=alias)}" if entity.where else rows
 
     def _guarded_pairs(self, entity: Entity, alias: str, key: str, name: str, value: str) -> list[tuple[str, str]]:
         """The field's JSON pair, fetched only where the principal may read it."""
@@ -141,7 +142,10 @@ class Planner:
         if isinstance(field, ToMany):
             target = self.catalog[field.target]
             return self.connection_json(
-                target, selection, lambda child: [f"{child}.{field.remote} = {alias}.{field.local}"]
+                target,
+                selection,
+                lambda child: [f"{child}.{field.remote} = {alias}.{field.local}"]
+                + ([field.where.format(c=child)] if field.where else []),
             )
         raise TypeError(f"unplannable field {entity.name}.{selection.name}")
 

@@ -1,1 +1,1 @@
-"""The products domain's SQL."""
+"""The products domain: how products are read (``sql.py``) and the product commands (``service.py``)."""

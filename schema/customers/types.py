@@ -74,6 +74,9 @@ class Customer(Node):
     account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")
     orders = connection_field("orders", "Order", "The customer's orders.")
     invoices = connection_field("invoices", "Invoice", "The customer's invoices.")
+    history = connection_field(
+        "activity", "AuditEntry", "Every change made to the customer, newest first (for the roles that read the audit log)."
+    )
     version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
     created_at: dt.datetime = strawberry.field(description="When the customer was created.")
     updated_at: dt.datetime = strawberry.field(description="When the customer last changed.")

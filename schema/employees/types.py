@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import strawberry
 
+from app.workflows import EMPLOYEE
 from schema.connections import connection_types
+from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
 
@@ -37,6 +39,9 @@ class EmploymentEventKind(enum.Enum):
     RETIRED = "RETIRED"
 
 
+EmployeeTransition = transitions_enum(EMPLOYEE, "EmployeeTransition")
+
+
 @strawberry.type(description="A person employed by the organization.")
 class Employee(Node):
     number: str = strawberry.field(description="Employee number, unique in the organization.")
@@ -47,6 +52,9 @@ class Employee(Node):
     phone: Optional[str] = strawberry.field(description="Work phone.")
     title: str = strawberry.field(description="Job title.")
     status: EmployeeStatus = strawberry.field(description="Employment status.")
+    available_transitions: List[EmployeeTransition] = strawberry.field(
+        description="The lifecycle actions you may perform on this employee now."
+    )
     hired_on: dt.date = strawberry.field(description="First day of employment.")
     ended_on: Optional[dt.date] = strawberry.field(description="Last day, for terminated or retired employees.")
     salary: Optional[decimal.Decimal] = strawberry.field(

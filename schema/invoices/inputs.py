@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import enum
 from typing import Annotated, List, Optional
 
@@ -95,3 +97,52 @@ class PaymentSortField(enum.Enum):
 class PaymentSort:
     field: PaymentSortField = strawberry.field(description="What to sort by.")
     direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
+
+
+@strawberry.input(description="Issue the invoice of an approved or fulfilled order.")
+class IssueInvoiceInput:
+    order_id: strawberry.ID = strawberry.field(
+        description="The order to invoice; it must have no invoice that is not void."
+    )
+    idempotency_key: Optional[str] = strawberry.field(
+        default=UNSET,
+        description="Makes retries safe: a repeat with the same key returns the same invoice (up to 100 characters).",
+    )
+
+
+@strawberry.input(description="Money received against an invoice.")
+class RecordPaymentInput:
+    invoice_id: strawberry.ID = strawberry.field(description="The invoice paid (issued, partially paid or overdue).")
+    amount: decimal.Decimal = strawberry.field(
+        description="Amount received: positive, at most 2 decimal places, at most the amount due."
+    )
+    method: PaymentMethod = strawberry.field(description="How it was paid.")
+    paid_at: Optional[dt.datetime] = strawberry.field(
+        default=UNSET, description="When it was paid, with a UTC offset, not in the future; now when left out."
+    )
+    reference: Optional[str] = strawberry.field(
+        default=UNSET, description="Bank or card reference (up to 64 characters)."
+    )
+    idempotency_key: Optional[str] = strawberry.field(
+        default=UNSET,
+        description="Makes retries safe: a repeat with the same key records nothing and returns the first payment.",
+    )
+
+
+@strawberry.input(description="Void an invoice that has no payments.")
+class VoidInvoiceInput:
+    id: strawberry.ID = strawberry.field(description="The invoice.")
+    version: Optional[int] = strawberry.field(
+        default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
+    )
+    reason: Optional[str] = strawberry.field(
+        default=UNSET, description="Why it is voided (up to 500 characters), kept in the audit log."
+    )
+
+
+@strawberry.input(description="Which invoices the overdue sweep looks at.")
+class SweepOverdueInvoicesInput:
+    as_of: Optional[dt.datetime] = strawberry.field(
+        default=UNSET,
+        description="Mark invoices due before this moment (not in the future); now when left out.",
+    )

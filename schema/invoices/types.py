@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import strawberry
 
+from app.workflows import INVOICE
 from schema.connections import connection_types
+from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
 
@@ -36,6 +38,9 @@ class PaymentMethod(enum.Enum):
     CHECK = "CHECK"
 
 
+InvoiceTransition = transitions_enum(INVOICE, "InvoiceTransition")
+
+
 @strawberry.type(description="An invoice for an order; once issued its lines and totals never change.")
 class Invoice(Node):
     number: Optional[str] = strawberry.field(description="Gapless number per organization and year; null while draft.")
@@ -47,6 +52,9 @@ class Invoice(Node):
     total: decimal.Decimal = strawberry.field(description="Subtotal plus tax.")
     amount_paid: decimal.Decimal = strawberry.field(description="Sum of the payments recorded.")
     amount_due: decimal.Decimal = strawberry.field(description="Total minus amount paid.")
+    available_transitions: List[InvoiceTransition] = strawberry.field(
+        description="The lifecycle actions you may perform on this invoice now."
+    )
     order: OrderRef = strawberry.field(description="The order invoiced.")
     customer: CustomerRef = strawberry.field(description="The customer billed.")
     lines = connection_field("invoices", "InvoiceLine", "The invoice's lines (a snapshot of the order).")

@@ -39,6 +39,9 @@ class RowScope(enum.Enum):
     ALL = policy.ALL
     OWN_ACCOUNTS = policy.OWN_ACCOUNTS
     MY_REPORTS = policy.MY_REPORTS
+    TEAM_SALES = policy.TEAM_SALES
+    LEDGER_RECORDS = policy.LEDGER_RECORDS
+    PEOPLE_RECORDS = policy.PEOPLE_RECORDS
     MYSELF = policy.MYSELF
     MY_CUSTOMER = policy.MY_CUSTOMER
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import strawberry
 
+from app.workflows import ORDER
 from schema.connections import connection_types
+from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
 
@@ -28,10 +30,16 @@ class OrderStatus(enum.Enum):
     CANCELLED = "CANCELLED"
 
 
+OrderTransition = transitions_enum(ORDER, "OrderTransition")
+
+
 @strawberry.type(description="A customer's order: lines of products, with totals that always add up.")
 class Order(Node):
     number: str = strawberry.field(description="The order number, unique in the organization.")
     status: OrderStatus = strawberry.field(description="Lifecycle status.")
+    available_transitions: List[OrderTransition] = strawberry.field(
+        description="The lifecycle actions you may perform on this order now."
+    )
     placed_at: Optional[dt.datetime] = strawberry.field(description="When the order was placed; null for drafts.")
     approved_at: Optional[dt.datetime] = strawberry.field(description="When the order was approved.")
     fulfilled_at: Optional[dt.datetime] = strawberry.field(description="When the order was fulfilled.")

@@ -1,0 +1,57 @@
+"""How the audit trail and the integration events are read."""
+
+from resolvers.planner.catalog import Column, Entity, GlobalId, col
+
+# The global ID of the entity a record is about (its type is in the row).
+_SUBJECT_ID = Column("encode(convert_to({t}.entity_type || ':' || {t}.entity_id, 'UTF8'), 'base64')", "text")
+
+AUDIT_ENTRY = Entity(
+    name="AuditEntry",
+    table="audit_log",
+    fields={
+        "id": GlobalId(),
+        "action": col("action", "text"),
+        "actor": col("actor", "text"),
+        "entityType": col("entity_type", "text"),
+        "entityId": _SUBJECT_ID,
+        "changes": col("changes", "json"),
+        "requestId": col("request_id", "text", nullable=True),
+        "at": col("at", "datetime"),
+    },
+    sorts={"ID": (), "AT": (col("at", "datetime"),)},
+    default_sort=("AT", "DESC"),
+    filters={
+        "action": col("action", "text"),
+        "actor": col("actor", "text"),
+        "entityType": col("entity_type", "text"),
+        "at": col("at", "datetime"),
+    },
+)
+
+# Events are read in commit order: ``position`` is handed out as each event's
+# transaction commits (alembic 0004), whereas an id is taken at insert, so a
+# consumer paging by id could step past an event that commits late with a
+# smaller id. Only the writing transaction itself sees an event without one.
+_POSITION = col("position", "bigint")
+COMMITTED = "{t}.position IS NOT NULL"
+
+INTEGRATION_EVENT = Entity(
+    name="IntegrationEvent",
+    table="outbox",
+    fields={
+        "id": GlobalId(),
+        "type": col("event_type", "text"),
+        "entityType": col("entity_type", "text"),
+        "entityId": _SUBJECT_ID,
+        "payload": col("payload", "json"),
+        "occurredAt": col("occurred_at", "datetime"),
+    },
+    sorts={"POSITION": (_POSITION,)},
+    default_sort=("POSITION", "ASC"),
+    filters={
+        "type": col("event_type", "text"),
+        "entityType": col("entity_type", "text"),
+        "occurredAt": col("occurred_at", "datetime"),
+    },
+    where=COMMITTED,
+)

@@ -1,0 +1,110 @@
+"""The employee row as the API names it, and the writes every employee command shares:
+the row update, the employment event, and the audit row with its outbox event."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from resolvers.commands.session import Row, WriteSession, changes
+from resolvers.planner.ids import encode_id
+
+# API field → column: what the audit log records, by the names clients know.
+COLUMNS = {
+    "number": "number",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "title": "title",
+    "status": "status",
+    "hiredOn": "hired_on",
+    "endedOn": "ended_on",
+    "salary": "salary",
+    "dateOfBirth": "date_of_birth",
+    "nationalId": "national_id",
+    "departmentId": "department_id",
+    "managerId": "manager_id",
+}
+EMPLOYED = ("onboarding", "active", "on_leave")
+
+
+def api(row: Row) -> dict[str, Any]:
+    return {name: row[column] for name, column in COLUMNS.items()}
+
+
+def _gid(type_name: str, pk: int | None) -> str | None:
+    return None if pk is None else encode_id(type_name, pk)
+
+
+def announcement(row: Row, **extra: Any) -> dict[str, Any]:
+    """An outbox payload: who, in which state, where in the organization. Never the
+    salary, the date of birth or the national id (outbox readers are integrations,
+    not HR); the audit row is where those changes are kept."""
+    return {
+        "id": _gid("Employee", row["id"]),
+        "number": row["number"],
+        "status": row["status"],
+        "departmentId": _gid("Department", row["department_id"]),
+        "managerId": _gid("Employee", row["manager_id"]),
+        **extra,
+    }
+
+
+async def update_row(session: WriteSession, pk: int, columns: Mapping[str, Any]) -> Row:
+    sets = "".join(f"{column} = %({column})s, " for column in columns)
+    row = await session.row(
+        f"UPDATE employees SET {sets}version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
+        {**columns, "pk": pk},
+    )
+    assert row is not None
+    return row
+
+
+# clock_timestamp(), not now(): now() is when the transaction began, and a
+# transaction that waited for the employee's row lock began before the one it
+# waited for, so its event would sort before an event that happened earlier.
+_ADD_EVENT = (
+    "INSERT INTO employment_events"
+    " (org_id, employee_id, kind, occurred_at, department_id, manager_id, title, salary, note)"
+    " VALUES (%(org)s, %(employee)s, %(kind)s, {occurred_at}, %(department)s, %(manager)s, %(title)s,"
+    " %(salary)s, %(note)s)"
+)
+
+
+async def add_event(
+    session: WriteSession,
+    employee_id: int,
+    kind: str,
+    *,
+    department_id: int | None = None,
+    manager_id: int | None = None,
+    title: str | None = None,
+    salary: Any = None,
+    note: str | None = None,
+    occurred_at_sql: str = "clock_timestamp()",
+    params: Mapping[str, Any] | None = None,
+) -> None:
+    """One step of the employment's history (``Employee.history``)."""
+    await session.execute(
+        _ADD_EVENT.format(occurred_at=occurred_at_sql),
+        {
+            "employee": employee_id, "kind": kind, "department": department_id, "manager": manager_id,
+            "title": title, "salary": salary, "note": note, **(params or {}),
+        },
+    )
+
+
+async def record(
+    session: WriteSession,
+    event: str,
+    before: Row | None,
+    after: Row,
+    *,
+    extra_changes: Mapping[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The audit row (each changed field's before and after, salary included) and
+    the outbox event ``event``; returns the changes recorded."""
+    changed = changes(None if before is None else api(before), api(after)) | dict(extra_changes or {})
+    await session.record(event, "Employee", after["id"], changed, [(event, announcement(after, **(payload or {})))])
+    return changed

@@ -1,0 +1,149 @@
+"""Order lines: checking what a client asks for, pricing it from the catalog,
+writing it, and the order's totals recomputed from its lines.
+
+A line copies the product's unit price and tax rate when it is written (a
+snapshot): later price changes never alter an existing order.
+
+Tax is rounded per line, half-up to the cent (PostgreSQL's ``round(numeric, 2)``
+rounds halves away from zero, which for these non-negative amounts is half-up,
+the same rule as the seed data): tax = Σ round(line_total × tax_rate, 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Sequence
+
+from resolvers.commands.checks import Checks, Path
+from resolvers.commands.session import Row, WriteSession, to_json
+
+ZERO = Decimal("0.00")
+MAX_LINES = 500  # per request: an order is for people to read, not a bulk import
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One line as asked for, checked for shape; ``path`` leads to it in the input."""
+
+    path: tuple[str, ...]
+    product_id: int | None
+    quantity: int | None
+    discount: Decimal
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: int
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    tax_rate: Decimal
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.quantity * self.unit_price - self.discount
+
+
+def check_discount(checks: Checks, path: Path, value: Any) -> Decimal:
+    """A discount is an amount ≥ 0; left out or null means none."""
+    if value is None:
+        return ZERO
+    return checks.money(path, value) or ZERO
+
+
+def check_line(checks: Checks, path: tuple[str, ...], data: dict[str, Any]) -> LineRequest:
+    """The line's fields; a field found wrong is None, so ``price`` does not judge it again."""
+    product_id = checks.global_id((*path, "productId"), data.get("productId"), "Product")
+    found = len(checks.errors)
+    quantity = checks.quantity((*path, "quantity"), data.get("quantity"))
+    if len(checks.errors) > found:
+        quantity = None
+    return LineRequest(path, product_id, quantity, check_discount(checks, (*path, "discount"), data.get("discount")))
+
+
+async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRequest]) -> list[PricedLine]:
+    """The lines priced from the catalog. Every problem goes to ``checks``: a product
+    of another organization (NOT_FOUND), one not sold any more (PRODUCT_INACTIVE),
+    a discount above the line's gross amount (INVALID).
+
+    The prices are read without a lock: should a price change meanwhile, the line
+    carries the price it was checked against, as if ordered a moment earlier."""
+    ids = sorted({r.product_id for r in requests if r.product_id is not None})
+    products = {
+        row["id"]: row
+        for row in await session.rows(
+            "SELECT id, sku, active, unit_price, tax_rate FROM products WHERE org_id = %(org)s AND id = ANY(%(ids)s)",
+            {"ids": ids},
+        )
+    }
+    priced = []
+    for r in requests:
+        if r.product_id is None or r.quantity is None:
+            continue  # already reported by check_line
+        product = products.get(r.product_id)
+        if product is None:
+            checks.fail((*r.path, "productId"), "NOT_FOUND", "no Product with this ID")
+            continue
+        if not product["active"]:
+            checks.fail((*r.path, "productId"), "PRODUCT_INACTIVE", f"product {product['sku']} is not sold any more")
+            continue
+        gross = r.quantity * product["unit_price"]
+        if r.discount > gross:
+            checks.fail((*r.path, "discount"), "INVALID", f"discount is more than the line's gross amount ({gross})")
+            continue
+        priced.append(PricedLine(r.product_id, product["sku"], r.quantity, product["unit_price"], r.discount,
+                                 product["tax_rate"]))
+    return priced
+
+
+async def insert(session: WriteSession, order_pk: int, lines: Sequence[PricedLine]) -> list[Row]:
+    """Append the lines to the order (numbered after its last line), in one statement."""
+    if not lines:
+        return []
+    payload = [
+        {"idx": i, "product_id": l.product_id, "quantity": l.quantity, "unit_price": l.unit_price,
+         "discount": l.discount, "tax_rate": l.tax_rate}
+        for i, l in enumerate(lines, start=1)
+    ]
+    return await session.rows(
+        "INSERT INTO order_lines (org_id, order_id, line_no, product_id, quantity, unit_price, discount, tax_rate,"
+        " line_total)"
+        " SELECT %(org)s, %(order)s,"
+        " (SELECT COALESCE(max(x.line_no), 0) FROM order_lines x WHERE x.order_id = %(order)s) + l.idx,"
+        " l.product_id, l.quantity, l.unit_price, l.discount, l.tax_rate, l.quantity * l.unit_price - l.discount"
+        " FROM jsonb_to_recordset(%(lines)s::jsonb)"
+        " AS l(idx int, product_id bigint, quantity int, unit_price numeric, discount numeric, tax_rate numeric)"
+        " ORDER BY l.idx RETURNING *",
+        {"order": order_pk, "lines": to_json(payload)},
+    )
+
+
+async def recompute_totals(session: WriteSession, order_pk: int, *, bump: bool = True) -> Row:
+    """The order's subtotal, tax and total from its lines (one statement), and, with
+    ``bump``, a new version. Tax: per line, rounded half-up to the cent."""
+    row = await session.row(
+        "UPDATE orders o SET subtotal = s.subtotal, tax = s.tax, total = s.subtotal + s.tax,"
+        " version = o.version + %(bump)s, updated_at = now()"
+        " FROM (SELECT COALESCE(sum(l.line_total), 0) AS subtotal,"
+        "       COALESCE(sum(round(l.line_total * l.tax_rate, 2)), 0) AS tax"
+        "       FROM order_lines l WHERE l.order_id = %(pk)s) s"
+        " WHERE o.id = %(pk)s RETURNING o.*",
+        {"pk": order_pk, "bump": 1 if bump else 0},
+    )
+    assert row is not None
+    return row
+
+
+def line_api(row: Row) -> dict[str, Any]:
+    """A line as the audit log keeps it."""
+    return {
+        "lineNo": row["line_no"],
+        "productId": row["product_id"],
+        "quantity": row["quantity"],
+        "unitPrice": row["unit_price"],
+        "discount": row["discount"],
+        "taxRate": row["tax_rate"],
+        "lineTotal": row["line_total"],
+    }

@@ -1,0 +1,94 @@
+"""Placing an order: the draft becomes a promise.
+
+In one transaction, with every row it depends on locked: the order (its state,
+lines and guards, via ``lock_for``), its customer (FOR SHARE: nobody deactivates
+it or lowers its credit limit meanwhile) and its products (FOR UPDATE, in id
+order). Then: is there stock for every product, does the customer's credit
+cover it, reserve the stock, and approve the order at once when its total is
+within the organization's approval threshold.
+
+With an idempotency key, a repeated request (a client retrying after a lost
+response) returns the order the first one placed and does nothing again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import CommandError
+from app.workflows import ORDER
+from resolvers.commands.checks import Checks
+from resolvers.commands.idempotency import claim, remember
+from resolvers.commands.lifecycle import lock_for
+from resolvers.commands.runner import Outcome
+from resolvers.commands.session import Row, WriteSession
+from resolvers.orders import stock
+from resolvers.orders.lines import ZERO
+from resolvers.orders.records import STATE_FIELDS, diff, summary
+
+# Invoices the customer still owes money on.
+_OPEN_RECEIVABLES = (
+    "SELECT COALESCE(sum(i.total - i.amount_paid), 0) FROM invoices i"
+    " WHERE i.org_id = %(org)s AND i.customer_id = c.id AND i.status IN ('issued', 'partially_paid', 'overdue')"
+)
+
+
+async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
+    checks = Checks()
+    pk = checks.global_id(("input", "id"), data.get("id"), "Order")
+    checks.done()
+    key = data.get("idempotencyKey")
+    if key is not None:
+        # Claimed before the order's lock: a concurrent repeat waits on the key's
+        # row until this transaction ends, then replays its outcome (or, if this
+        # one was refused, acts itself). The key is not part of what is compared.
+        request = {name: value for name, value in data.items() if name != "idempotencyKey"}
+        replay = await claim(session, key, "placeOrder", request)
+        if replay is not None:
+            return Outcome(replay.entity_type, replay.entity_id)
+    before = await lock_for(session, "Order", "PLACE", pk, version=data.get("version"))
+    problems = Checks()
+    await _check_credit(session, problems, before)
+    for product in await stock.lock(session, pk):
+        available = product["stock_on_hand"] - product["stock_reserved"]
+        if product["quantity"] > available:
+            problems.fail(
+                ("input", "lines", product["first_index"]), "INSUFFICIENT_STOCK",
+                f"{product['sku']}: {product['quantity']} ordered, {max(available, 0)} available",
+            )
+    problems.done()
+    await stock.reserve(session, pk)
+    threshold = await session.value("SELECT order_approval_threshold FROM organizations WHERE id = %(org)s")
+    status = "approved" if before["total"] <= threshold else "placed"
+    after = await session.row(
+        "UPDATE orders SET status = %(status)s, placed_at = now(),"
+        " approved_at = CASE WHEN %(approved)s THEN now() END,"
+        " version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
+        {"status": status, "approved": status == "approved", "pk": pk},
+    )
+    assert after is not None
+    events = [(ORDER["PLACE"].event, summary(after))]
+    if status == "approved":
+        events.append((ORDER["APPROVE"].event, summary(after, automatic=True)))
+    await session.record("order.placed", "Order", pk, diff(before, after, STATE_FIELDS), events)
+    if key is not None:
+        await remember(session, key, "Order", pk)
+    return Outcome("Order", pk)
+
+
+async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> None:
+    """Open receivables plus this order must stay within the customer's credit limit.
+
+    The message names no amounts: sales may place orders but not read credit limits."""
+    customer = await session.row(
+        f"SELECT c.status, c.credit_limit, ({_OPEN_RECEIVABLES}) AS open_receivables"
+        " FROM customers c WHERE c.id = %(customer)s FOR SHARE OF c",
+        {"customer": order["customer_id"]},
+    )
+    assert customer is not None  # orders.customer_id is a RESTRICT foreign key
+    if customer["status"] != "active":  # deactivated while we waited for its lock
+        problems.errors.append(CommandError("CUSTOMER_NOT_ACTIVE", "the order's customer is not active"))
+    elif (customer["open_receivables"] or ZERO) + order["total"] > customer["credit_limit"]:
+        problems.errors.append(
+            CommandError("CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit")
+        )

@@ -1,0 +1,68 @@
+"""Invoice and payment mutations."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import strawberry
+
+from resolvers.invoices import service
+from schema.invoices.inputs import IssueInvoiceInput, RecordPaymentInput, SweepOverdueInvoicesInput, VoidInvoiceInput
+from schema.invoices.types import Invoice, Payment
+from schema.mutations import UserError, provided, run_command
+
+
+@strawberry.type(description="The result of an invoice mutation.")
+class InvoicePayload:
+    invoice: Optional[Invoice] = strawberry.field(description="The invoice as the mutation left it; null on errors.")
+    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="The result of recording a payment.")
+class PaymentPayload:
+    payment: Optional[Payment] = strawberry.field(
+        description="The payment recorded (its invoice shows the new amount due); null on errors."
+    )
+    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+@strawberry.type(description="The result of the overdue sweep.")
+class SweepOverduePayload:
+    # Nullable only because a refused sweep has no count.
+    marked_overdue: Optional[int] = strawberry.field(
+        description="How many invoices the sweep marked overdue; null on errors."
+    )
+    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+
+
+@strawberry.type
+class InvoiceMutations:
+    @strawberry.mutation(
+        description="Issue the invoice of an approved or fulfilled order: the next number of the year, a snapshot of"
+        " the order's lines and totals, due after the customer's payment terms. Roles: admin, finance."
+    )
+    async def issue_invoice(self, info: strawberry.Info, input: IssueInvoiceInput) -> InvoicePayload:
+        return await run_command(info, "invoice", lambda s: service.issue(s, provided(input)))
+
+    @strawberry.mutation(
+        description="Record a payment against an invoice; it becomes PAID when nothing is due any more."
+        " Roles: admin, finance."
+    )
+    async def record_payment(self, info: strawberry.Info, input: RecordPaymentInput) -> PaymentPayload:
+        return await run_command(info, "payment", lambda s: service.record_payment(s, provided(input)))
+
+    @strawberry.mutation(
+        description="Void an invoice without payments; it keeps its number, and its order may be invoiced again."
+        " Roles: admin, finance."
+    )
+    async def void_invoice(self, info: strawberry.Info, input: VoidInvoiceInput) -> InvoicePayload:
+        return await run_command(info, "invoice", lambda s: service.void(s, provided(input)))
+
+    @strawberry.mutation(
+        description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance."
+    )
+    async def sweep_overdue_invoices(
+        self, info: strawberry.Info, input: SweepOverdueInvoicesInput
+    ) -> SweepOverduePayload:
+        # The payload has no entity, only the count.
+        return await run_command(info, "", lambda s: service.sweep_overdue(s, provided(input)))
