@@ -163,3 +163,22 @@ async def test_listeners_hear_committed_changes_only(writes_client, writes_setti
     message = json.loads(note.payload)
     assert message["type"] == "customer.created" and message["org_id"] == 1
     assert gid("Customer", message["entity_id"]) == customer
+
+
+async def test_history_of_orders_invoices_and_products_is_planned_in_the_same_statement(writes_app, writes_client, writes_settings):
+    from tests.support import count_statements
+
+    query = """{
+      orders(first: 20, filter: {status: {eq: FULFILLED}}) { nodes { number history { nodes { action entityType } } } }
+      invoices(first: 20) { nodes { history(first: 5) { nodes { action } } } }
+      products(first: 5) { nodes { history { totalCount } } }
+    }"""
+    with count_statements(writes_app) as statements:
+        result = await data(writes_client, query, token=token(writes_settings, "admin"))
+    assert len(statements) == 3  # one per root field, whatever the rows
+    orders = result["orders"]["nodes"]
+    assert orders and all({"action": "order.placed", "entityType": "Order"} in o["history"]["nodes"] for o in orders)
+    assert all(any(h["action"] == "invoice.issued" for h in i["history"]["nodes"]) for i in result["invoices"]["nodes"])
+    # Sales does not read the audit trail: the history of its own orders is empty, not an error.
+    sales = await data(writes_client, "{ orders(first: 5) { nodes { history { totalCount } } } }", token=token(writes_settings, "sales"))
+    assert {o["history"]["totalCount"] for o in sales["orders"]["nodes"]} == {0}

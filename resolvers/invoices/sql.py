@@ -21,6 +21,7 @@ INVOICE = Entity(
         "customer": ToOne("Customer", local="customer_id"),
         "lines": ToMany("InvoiceLine", remote="invoice_id"),
         "payments": ToMany("Payment", remote="invoice_id"),
+        "history": ToMany("AuditEntry", remote="entity_id", where="{c}.entity_type = 'Invoice'"),
         "version": col("version", "bigint"),
         "createdAt": col("created_at", "datetime"),
         "updatedAt": col("updated_at", "datetime"),

@@ -24,6 +24,7 @@ ORDER = Entity(
         # The order's current invoice: at most one is not void (a partial unique index).
         "invoice": ToOne("Invoice", local="id", remote="order_id", where="{c}.status <> 'void'"),
         "invoices": ToMany("Invoice", remote="order_id"),
+        "history": ToMany("AuditEntry", remote="entity_id", where="{c}.entity_type = 'Order'"),
         "version": col("version", "bigint"),
         "createdAt": col("created_at", "datetime"),
         "updatedAt": col("updated_at", "datetime"),

@@ -17,6 +17,7 @@ PRODUCT = Entity(
         "stockAvailable": Column("({t}.stock_on_hand - {t}.stock_reserved)", "int"),
         "active": col("active", "bool"),
         "orderLines": ToMany("OrderLine", remote="product_id"),
+        "history": ToMany("AuditEntry", remote="entity_id", where="{c}.entity_type = 'Product'"),
         "version": col("version", "bigint"),
         "createdAt": col("created_at", "datetime"),
         "updatedAt": col("updated_at", "datetime"),

@@ -59,6 +59,9 @@ class Invoice(Node):
     customer: CustomerRef = strawberry.field(description="The customer billed.")
     lines = connection_field("invoices", "InvoiceLine", "The invoice's lines (a snapshot of the order).")
     payments = connection_field("invoices", "Payment", "Payments against this invoice.")
+    history = connection_field(
+        "activity", "AuditEntry", "Every change made to the invoice, newest first (for the roles that read the audit log)."
+    )
     version: int = strawberry.field(description="Incremented on every change.")
     created_at: dt.datetime = strawberry.field(description="When the invoice was created.")
     updated_at: dt.datetime = strawberry.field(description="When the invoice last changed.")

@@ -53,6 +53,9 @@ class Order(Node):
     lines = connection_field("orders", "OrderLine", "The order's lines.")
     invoice: Optional[InvoiceRef] = strawberry.field(description="The order's current (not void) invoice, if any.")
     invoices = connection_field("invoices", "Invoice", "Every invoice of the order, including void ones.")
+    history = connection_field(
+        "activity", "AuditEntry", "Every change made to the order, newest first (for the roles that read the audit log)."
+    )
     version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
     created_at: dt.datetime = strawberry.field(description="When the order was created.")
     updated_at: dt.datetime = strawberry.field(description="When the order last changed.")

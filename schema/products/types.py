@@ -25,6 +25,9 @@ class Product(Node):
     stock_available: int = strawberry.field(description="Units that can still be promised: on hand minus reserved.")
     active: bool = strawberry.field(description="Whether the product can be ordered.")
     order_lines = connection_field("orders", "OrderLine", "Order lines that sold this product.")
+    history = connection_field(
+        "activity", "AuditEntry", "Every change made to the product, newest first (for the roles that read the audit log)."
+    )
     version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
     created_at: dt.datetime = strawberry.field(description="When the product was created.")
     updated_at: dt.datetime = strawberry.field(description="When the product last changed.")
