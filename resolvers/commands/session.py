@@ -172,6 +172,22 @@ class WriteSession:
         }
         await self.execute(f"WITH audit AS ({_RECORD_AUDITS}) {_RECORD_MANY_EVENTS}", params)
 
+    async def update(
+        self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()
+    ) -> Row:
+        """Set ``columns`` (and the timestamp columns ``stamps`` to now) on the row
+        ``pk`` of ``table``, at a new version; the row as it is afterwards. Column
+        names come from the services, never from a request."""
+        sets = "".join(f"{column} = %({column})s, " for column in columns)
+        sets += "".join(f"{stamp} = now(), " for stamp in stamps)
+        row = await self.row(
+            f"UPDATE {table} SET {sets}version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
+            {**columns, "pk": pk},
+        )
+        if row is None:
+            raise LookupError(f"{table} {pk} vanished under its lock")
+        return row
+
     async def next_number(self, counter: str, start_after_sql: str, params: Mapping[str, Any] | None = None) -> int:
         """The next value of a per-organization counter.
 

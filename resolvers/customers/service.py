@@ -123,7 +123,7 @@ async def update(session: WriteSession, data: dict[str, Any]) -> Outcome:
     before = await lock_for(session, "Customer", "EDIT", pk, version=data.get("version"))
     await ensure_exists(session, "Employee", values.get("accountManagerId"), ("input", "accountManagerId"))
     columns = {COLUMNS[name]: value for name, value in values.items()}
-    after = await _write(session, pk, columns)
+    after = await session.update("customers", pk, columns)
     await ensure_acting_scope(session, "Customer", pk, acting_roles(session, step.roles), ("input", "accountManagerId"))
     changed = changes(_api(before), _api(after))
     await session.record("customer.updated", "Customer", pk, changed, [(step.event, {"fields": sorted(changed)})])
@@ -137,19 +137,10 @@ async def transition(session: WriteSession, action: str, data: dict[str, Any]) -
     checks.done()
     step = CUSTOMER[action]
     before = await lock_for(session, "Customer", action, pk, version=data.get("version"))
-    after = await _write(session, pk, {"status": step.targets[0]})
+    after = await session.update("customers", pk, {"status": step.targets[0]})
     await session.record(
         step.event, "Customer", pk, changes(_api(before), _api(after), ["status"]),
         [(step.event, {"from": before["status"], "to": after["status"]})],
     )
     return Outcome("Customer", pk)
 
-
-async def _write(session: WriteSession, pk: int, columns: dict[str, Any]) -> Row:
-    sets = "".join(f"{column} = %({column})s, " for column in columns)
-    row = await session.row(
-        f"UPDATE customers SET {sets}version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
-        {**columns, "pk": pk},
-    )
-    assert row is not None
-    return row

@@ -51,13 +51,7 @@ def announcement(row: Row, **extra: Any) -> dict[str, Any]:
 
 
 async def update_row(session: WriteSession, pk: int, columns: Mapping[str, Any]) -> Row:
-    sets = "".join(f"{column} = %({column})s, " for column in columns)
-    row = await session.row(
-        f"UPDATE employees SET {sets}version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
-        {**columns, "pk": pk},
-    )
-    assert row is not None
-    return row
+    return await session.update("employees", pk, columns)
 
 
 # clock_timestamp(), not now(): now() is when the transaction began, and a

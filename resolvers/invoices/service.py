@@ -18,11 +18,6 @@ from resolvers.planner.ids import encode_id
 
 __all__ = ["issue", "record_payment", "sweep_overdue", "void"]
 
-_VOID = (
-    "UPDATE invoices SET status = %(status)s, version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *"
-)
-
-
 async def void(session: WriteSession, data: dict[str, Any]) -> Outcome:
     """Void an invoice without payments. It keeps its number (the sequence has no
     gaps), and its order may be invoiced again."""
@@ -32,8 +27,7 @@ async def void(session: WriteSession, data: dict[str, Any]) -> Outcome:
     checks.done()
     step = INVOICE["VOID"]
     before = await lock_for(session, "Invoice", "VOID", pk, version=data.get("version"))
-    after = await session.row(_VOID, {"status": step.targets[0], "pk": pk})
-    assert after is not None
+    after = await session.update("invoices", pk, {"status": step.targets[0]})
     changed = changes(invoice_api(before), invoice_api(after), ["status"])
     if reason:
         changed["reason"] = {"before": None, "after": reason}

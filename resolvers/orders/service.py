@@ -117,14 +117,7 @@ async def _lock(session: WriteSession, action: str, data: dict[str, Any], checks
 
 async def _move_to(session: WriteSession, before: Row, status: str, *stamps: str) -> Row:
     """The order in ``status``, its ``stamps`` (timestamp columns) set to now, at a new version."""
-    sets = "".join(f"{stamp} = now(), " for stamp in stamps)
-    after = await session.row(
-        f"UPDATE orders SET status = %(status)s, {sets}version = version + 1, updated_at = now()"
-        " WHERE id = %(pk)s RETURNING *",
-        {"status": status, "pk": before["id"]},
-    )
-    assert after is not None
-    return after
+    return await session.update("orders", before["id"], {"status": status}, stamps=stamps)
 
 
 async def _record(session: WriteSession, action: str, before: Row, after: Row, **extra: Any) -> None:

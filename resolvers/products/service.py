@@ -96,12 +96,7 @@ async def update(session: WriteSession, data: dict[str, Any]) -> Outcome:
     checks.done()
     before = await _lock(session, pk, data.get("version"))
     columns = {COLUMNS[name]: value for name, value in values.items()}
-    sets = "".join(f"{column} = %({column})s, " for column in columns)
-    after = await session.row(
-        f"UPDATE products SET {sets}version = version + 1, updated_at = now() WHERE id = %(pk)s RETURNING *",
-        {**columns, "pk": pk},
-    )
-    assert after is not None
+    after = await session.update("products", pk, columns)
     changed = changes(_api(before), _api(after))
     await session.record(
         "product.updated", "Product", pk, changed, [("product.updated", {"sku": after["sku"], "fields": sorted(changed)})]
