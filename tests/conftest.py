@@ -88,17 +88,22 @@ def client(served) -> httpx.AsyncClient:
     return served[1]
 
 
-@pytest.fixture(scope="session")
-def accounts_settings(pg_server: TestServer, demo_settings: Settings) -> Iterator[Settings]:
-    """A second seeded database, for tests that add users and service clients (the
-    shared one stays exactly as seeded)."""
+def _seeded_copy(pg_server: TestServer, demo_settings: Settings, name: str) -> Iterator[Settings]:
+    """Settings for a database of its own, migrated and seeded like the shared one."""
     from app.seed import run_seed
 
-    url = pg_server.create_database("bizgraph_accounts")
+    url = pg_server.create_database(name)
     upgrade(url)
     run_seed(url, scale="tiny", seed=SEED, reset=False, progress=False)
     yield replace(demo_settings, database_url=url)
     pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def accounts_settings(pg_server: TestServer, demo_settings: Settings) -> Iterator[Settings]:
+    """A second seeded database, for tests that add users and service clients (the
+    shared one stays exactly as seeded)."""
+    yield from _seeded_copy(pg_server, demo_settings, "bizgraph_accounts")
 
 
 @pytest.fixture(scope="session")
@@ -121,13 +126,7 @@ def accounts_client(accounts_served) -> httpx.AsyncClient:
 @pytest.fixture(scope="session")
 def writes_settings(pg_server: TestServer, demo_settings: Settings) -> Iterator[Settings]:
     """A seeded database of its own for the mutation tests, which change it."""
-    from app.seed import run_seed
-
-    url = pg_server.create_database("bizgraph_writes")
-    upgrade(url)
-    run_seed(url, scale="tiny", seed=SEED, reset=False, progress=False)
-    yield replace(demo_settings, database_url=url)
-    pg_server.drop_database(url)
+    yield from _seeded_copy(pg_server, demo_settings, "bizgraph_writes")
 
 
 @pytest.fixture(scope="session")
@@ -143,5 +142,5 @@ def writes_app(writes_served):
 
 @pytest.fixture(scope="session")
 def writes_client(writes_served) -> httpx.AsyncClient:
-    """A client of ``writes_app``; every request names its token (``tests.workflow.as_user``)."""
+    """A client of ``writes_app``; every request names its token (``tests.workflow.token``)."""
     return writes_served[1]
