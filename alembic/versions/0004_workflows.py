@@ -13,6 +13,11 @@
   transaction commits, and a consumer paging by position never misses one.
 - ``orders.placed_at`` may stay empty on a cancelled order: a draft can be
   cancelled without ever being placed.
+- ``order_numbers``, ``customer_numbers`` and ``employee_numbers`` hand out
+  the numbers of new orders, customers and employees: unique and increasing,
+  gaps allowed, and no lock held (a counter row would queue every creation of
+  an organization behind the one before until it commits). They start after
+  the highest number in use.
 - ``customers.payment_terms_days`` and ``organizations.order_approval_threshold``
   parameterise invoicing and order approval.
 
@@ -60,6 +65,10 @@ BEGIN
 END
 $$
 """
+
+
+# Sequence → the table and the prefix of the numbers it continues.
+NUMBER_SEQUENCES = {"order_numbers": "orders", "customer_numbers": "customers", "employee_numbers": "employees"}
 
 
 def upgrade() -> None:
@@ -116,6 +125,13 @@ def upgrade() -> None:
             " USING (org_id = bizgraph_current_org()) WITH CHECK (org_id = bizgraph_current_org())"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
+    for sequence, table in NUMBER_SEQUENCES.items():
+        op.execute(f"CREATE SEQUENCE {sequence} AS bigint")
+        op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {APP_ROLE}")
+        op.execute(
+            f"SELECT setval('{sequence}', COALESCE((SELECT max(substring(number from '[0-9]+$')::bigint)"
+            f" FROM {table}), 0) + 1, false)"
+        )
     op.execute(SEQUENCE_FUNCTION)
     op.execute(
         "CREATE CONSTRAINT TRIGGER outbox_commit AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED"
@@ -126,6 +142,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER outbox_commit ON outbox")
     op.execute("DROP FUNCTION bizgraph_outbox_commit()")
+    for sequence in NUMBER_SEQUENCES:
+        op.execute(f"DROP SEQUENCE {sequence}")
     for table in reversed(NEW_TABLES):
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
         op.execute(f"DROP POLICY tenant_isolation ON {table}")

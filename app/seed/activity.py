@@ -40,6 +40,16 @@ FROM (SELECT * FROM issued ORDER BY issued_at, id) i
 """
 
 
+# The sequences that number new orders, customers and employees (alembic 0004)
+# continue after the highest number the seed used.
+_NUMBER_SEQUENCES = {"order_numbers": "orders", "customer_numbers": "customers", "employee_numbers": "employees"}
+
+
 def record_history(conn: psycopg.Connection) -> None:
     conn.execute(_ORDERS)
     conn.execute(_INVOICES)
+    for sequence, table in _NUMBER_SEQUENCES.items():
+        conn.execute(
+            f"SELECT setval('{sequence}', COALESCE((SELECT max(substring(number from '[0-9]+$')::bigint)"
+            f" FROM {table}), 0) + 1, false)"
+        )

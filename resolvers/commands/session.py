@@ -188,6 +188,11 @@ class WriteSession:
             raise LookupError(f"{table} {pk} vanished under its lock")
         return row
 
+    async def sequence_number(self, sequence: str) -> int:
+        """The next number of a sequence (alembic 0004): unique and increasing, with
+        gaps (a rolled-back transaction does not give it back), and no lock held."""
+        return await self.value(f"SELECT nextval('{sequence}')")
+
     async def next_number(self, counter: str, start_after_sql: str, params: Mapping[str, Any] | None = None) -> int:
         """The next value of a per-organization counter.
 

@@ -36,7 +36,6 @@ COLUMNS = {
 }
 REQUIRED_ON_CREATE = ("name", "kind", "segment", "country")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_NEXT_NUMBER_AFTER = "SELECT substring(max(number) from '[0-9]+$')::bigint FROM customers WHERE org_id = %(org)s"
 
 
 def _details(checks: Checks, data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -98,7 +97,7 @@ async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
     check_writable(checks, "Customer", _sensitive_paths(values), roles)
     checks.done()
     await ensure_exists(session, "Employee", values.get("accountManagerId"), ("input", "accountManagerId"))
-    number = await session.next_number("customer", _NEXT_NUMBER_AFTER)
+    number = await session.sequence_number("customer_numbers")
     columns = {COLUMNS[name]: value for name, value in values.items()}
     columns |= {"number": f"C-{number:06d}", "org_id": session.org_id}
     names = ", ".join(columns)

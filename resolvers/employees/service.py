@@ -13,7 +13,6 @@ from resolvers.commands.session import WriteSession
 from resolvers.employees import details, tree
 from resolvers.employees.records import COLUMNS, add_event, record, update_row
 
-_NEXT_NUMBER_AFTER = "SELECT substring(max(number) from '[0-9]+$')::bigint FROM employees WHERE org_id = %(org)s"
 
 # The first day as the hire's time, but never later than now: a backdated hire
 # shows in the history on the day it took effect (as hiredOn and the seeded
@@ -60,7 +59,7 @@ async def hire(session: WriteSession, data: dict[str, Any]) -> Outcome:
     await _check_email_free(session, refs, values["email"])
     refs.done()
 
-    number = await session.next_number("employee", _NEXT_NUMBER_AFTER)
+    number = await session.sequence_number("employee_numbers")
     columns = {COLUMNS[name]: value for name, value in values.items()}
     columns |= {"number": f"E{number:05d}", "org_id": session.org_id}
     columns |= {"department_id": department, "manager_id": manager}

@@ -22,7 +22,6 @@ from resolvers.orders.records import STATE_FIELDS, diff, summary
 
 __all__ = ["add_line", "approve", "cancel", "create", "fulfil", "place", "remove_line", "update_line"]
 
-_NEXT_NUMBER_AFTER = "SELECT substring(max(number) from '[0-9]+$')::bigint FROM orders WHERE org_id = %(org)s"
 
 
 async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
@@ -47,7 +46,7 @@ async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
         checks.fail(("input", "salesRepId"), "NOT_FOUND", "no Employee with this ID")
     priced = await price(session, checks, requests)
     checks.done()
-    number = await session.next_number("order", _NEXT_NUMBER_AFTER)
+    number = await session.sequence_number("order_numbers")
     order = await session.row(
         "INSERT INTO orders (org_id, number, customer_id, sales_rep_id, note)"
         " VALUES (%(org)s, %(number)s, %(customer)s, %(rep)s, %(note)s) RETURNING id",
