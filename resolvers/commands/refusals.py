@@ -17,10 +17,11 @@ from app.errors import CommandError
 CONSTRAINTS: dict[str, tuple[str, list[str] | None, str]] = {
     "uq_products_org_id_sku": ("DUPLICATE", ["input", "sku"], "another product has this SKU"),
     "uq_employees_org_id_email": ("DUPLICATE", ["input", "email"], "another employee has this email"),
-    "uq_employees_org_id_number": ("DUPLICATE", ["input", "number"], "another employee has this number"),
+    "uq_employees_org_id_number": ("DUPLICATE", None, "another employee has this number"),
     "ck_employees_not_own_manager": ("MANAGEMENT_CYCLE", ["input", "managerId"], "an employee cannot manage themselves"),
     "ck_employees_ends_after_hire": ("INVALID", ["input", "endedOn"], "the employment cannot end before it starts"),
-    "uq_customers_org_id_number": ("DUPLICATE", ["input", "number"], "another customer has this number"),
+    "uq_customers_org_id_number": ("DUPLICATE", None, "another customer has this number"),
+    "uq_orders_org_id_number": ("DUPLICATE", None, "another order has this number"),
     "ck_products_stock_not_negative": ("INSUFFICIENT_STOCK", None, "stock on hand would become negative"),
     "ck_products_reserved_within_stock": ("INSUFFICIENT_STOCK", None, "not enough stock on hand"),
     "ck_order_lines_discount_within_gross": ("INVALID", None, "a discount is more than its line's gross amount"),
