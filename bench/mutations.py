@@ -19,31 +19,25 @@ import asyncio
 import math
 import os
 import shlex
-import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import psycopg
 
-from bench import cells, floor, load, machine, mutation_count, mutation_setup, report
+from bench import cells, floor, load, machine, mutation_count, mutation_report, mutation_setup, report
 from bench.auth import demo_email, demo_token
 from bench.load import HttpConnection, Measurement, check_loopback, closed_loop, graphql_request
+from bench.mutation_report import TITLES, CellResult, CellRun
 from bench.mutation_setup import Draft, DraftMaker, Setup, WaitProfile, WaitSampler
 from bench.report import progress
-from bench.run import data_scale, find_parties
+from bench.run import code_version, data_scale, find_parties
 from bench.workloads import global_id
 
 DEFAULT_URL = "http://127.0.0.1:8000/graphql"
 CELLS = ("place", "pay-spread", "pay-hot")
-TITLES = {
-    "place": "placeOrder (5 lines)",
-    "pay-spread": "recordPayment (spread over invoices)",
-    "pay-hot": "recordPayment (one hot invoice, contended)",
-}
 PLACE_ORDER = (
     "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {"
     " order { id status } errors { code field message } } }"
@@ -103,22 +97,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # -- one cell ------------------------------------------------------------------------
-
-
-@dataclass
-class CellRun:
-    measurement: Measurement
-    waits: WaitProfile
-    successes: int  # successful requests, warm-up included (what the database must hold)
-    verification: str
-    note: str = ""
-
-
-@dataclass
-class CellResult:
-    key: str
-    concurrency: int
-    runs: list[CellRun] = field(default_factory=list)
 
 
 class Counter:
@@ -298,32 +276,6 @@ async def with_retries(args: argparse.Namespace, label: str, once: Callable[[], 
 # -- the report ----------------------------------------------------------------------
 
 
-def checkout_commit() -> str:
-    """HEAD of this checkout, read from .git without running git."""
-    root = Path(__file__).resolve().parent.parent
-    git = root / ".git"
-    try:
-        if git.is_file():  # a worktree: "gitdir: <path>"
-            git = Path(git.read_text().split(":", 1)[1].strip())
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return f"commit {head[:7]} (detached)"
-        ref = head[5:]
-        common = git / "commondir"
-        bases = [git] + ([(git / common.read_text().strip()).resolve()] if common.exists() else [])
-        for base in bases:
-            if (base / ref).exists():
-                return f"commit {(base / ref).read_text().strip()[:7]} ({ref.rsplit('/', 1)[-1]})"
-            packed = base / "packed-refs"
-            if packed.exists():
-                for line in packed.read_text().splitlines():
-                    if line.endswith(" " + ref):
-                        return f"commit {line[:7]} ({ref.rsplit('/', 1)[-1]})"
-    except OSError:
-        pass
-    return "unknown"
-
-
 CODE_DIRS = ("app", "resolvers", "schema", "alembic")
 
 
@@ -369,131 +321,6 @@ def pg_settings(dsn: str) -> dict[str, str]:
                 " 'commit_delay', 'full_page_writes', 'jit')"
             ).fetchall()
         )
-
-
-def median(values: list[float]) -> float:
-    values = [v for v in values if v == v]
-    return statistics.median(values) if values else float("nan")
-
-
-def _cpu(runs: list[CellRun], part: str) -> float:
-    return median([getattr(r.measurement.cpu, part) for r in runs if r.measurement.cpu is not None])
-
-
-def _row(cells_: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells_) + " |"
-
-
-def results_table(results: list[CellResult], counts: dict[str, mutation_count.MutationCount]) -> list[str]:
-    header = [
-        "mutation", "conns", "req/s", "req/s per run", "p50 ms", "p95 ms", "p99 ms", "errors %",
-        "CPU cores: client / server / PG / other", "CPU ms/req", "SQL stmts/req", "round trips/req",
-    ]
-    lines = [_row(header), _row(["---"] * len(header))]
-    for r in results:
-        ms_ = [x.measurement for x in r.runs]
-        count = counts.get("place" if r.key == "place" else "pay")
-        ok_count = count is not None and not count.error
-        lines.append(
-            _row(
-                [
-                    TITLES[r.key], str(r.concurrency),
-                    report.rps(median([m.rps for m in ms_])),
-                    " / ".join(report.rps(m.rps) for m in ms_),
-                    report.ms(median([m.percentile(50) for m in ms_])),
-                    report.ms(median([m.percentile(95) for m in ms_])),
-                    report.ms(median([m.percentile(99) for m in ms_])),
-                    report.share(median([m.error_share for m in ms_])),
-                    " / ".join(report.cores(_cpu(r.runs, p)) for p in ("client", "server", "postgres", "other")),
-                    report.ms(median([_cpu_ms(m) for m in ms_])),
-                    report.count_text(count.statements) if ok_count else "–",
-                    report.count_text(count.round_trips) if ok_count else "–",
-                ]
-            )
-        )
-    return lines
-
-
-def _cpu_ms(m: Measurement) -> float:
-    if m.cpu is None or not m.rps:
-        return float("nan")
-    work = m.cpu.machine - m.cpu.other if m.cpu.other == m.cpu.other else m.cpu.machine
-    return work * 1000 / m.rps
-
-
-def waits_table(results: list[CellResult]) -> list[str]:
-    header = [
-        "mutation", "conns", "server connections open (max)", "in a transaction",
-        "on CPU / commit lock (advisory) / row lock / WAL / other wait", "idle in transaction",
-        "commit-lock wait ms/req", "row-lock wait ms/req", "WAL wait ms/req",
-    ]
-    lines = [_row(header), _row(["---"] * len(header))]
-    for r in results:
-        runs = [x for x in r.runs if x.waits.samples]
-        if not runs:
-            continue
-
-        def mean(kind: str) -> float:
-            return median([x.waits.mean(kind) for x in runs])
-
-        def per_request(kind: str) -> str:
-            # Little's law: backends waiting on average ÷ requests per second = wait per request.
-            return report.ms(median([x.waits.mean(kind) / x.measurement.rps * 1000 for x in runs if x.measurement.rps]))
-
-        busy = " / ".join(f"{mean(k):.2f}" for k in ("cpu", "advisory", "row_lock", "wal"))
-        other = mean("other_lock") + mean("other_wait") + mean("client")
-        lines.append(
-            _row(
-                [
-                    TITLES[r.key], str(r.concurrency),
-                    str(max(x.waits.max_connections for x in runs)),
-                    f"{median([x.waits.in_transaction for x in runs]):.2f}",
-                    f"{busy} / {other:.2f}", f"{mean('idle_in_tx'):.2f}",
-                    per_request("advisory"), per_request("row_lock"), per_request("wal"),
-                ]
-            )
-        )
-    return lines
-
-
-def per_run_table(results: list[CellResult]) -> list[str]:
-    header = ["mutation", "conns", "run", "req/s", "requests", "p50 ms", "p95 ms", "p99 ms", "errors",
-              "CPU cores: client / server / PG / other", "note"]
-    lines = [_row(header), _row(["---"] * len(header))]
-    for r in results:
-        for i, x in enumerate(r.runs, 1):
-            m = x.measurement
-            lines.append(
-                _row(
-                    [
-                        TITLES[r.key], str(r.concurrency), str(i), report.rps(m.rps), f"{m.requests:,}",
-                        report.ms(m.percentile(50)), report.ms(m.percentile(95)), report.ms(m.percentile(99)),
-                        str(m.errors), report.cpu_split(m, with_server=True), x.note or "",
-                    ]
-                )
-            )
-    return lines
-
-
-def statement_notes(counts: dict[str, mutation_count.MutationCount]) -> list[str]:
-    lines = []
-    names = {"create": "createOrder (5 lines)", "place": "placeOrder (5 lines)", "pay": "recordPayment"}
-    for key, count in counts.items():
-        if count.error:
-            lines.append(f"- {names[key]}: the count failed: {count.error}")
-            continue
-        trips = f", {report.count_text(count.round_trips)} round trips" if count.round_trips is not None else ""
-        lines.append(f"- **{names[key]}**: {report.count_text(count.statements)} statements{trips} per request:")
-        for i, sql in enumerate(count.sql, 1):
-            lines.append(f"  {i}. `{_shorten(sql)}`")
-        if count.wire:
-            lines.append(f"  - on the wire: {'; '.join(_shorten(w, 60) for w in count.wire)}")
-    return lines
-
-
-def _shorten(text: str, width: int = 110) -> str:
-    text = " ".join(text.split()).replace("`", "'")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # -- the order of work -------------------------------------------------------------------
@@ -552,7 +379,7 @@ async def run(args: argparse.Namespace) -> int:
     dsn = floor.conninfo(args.database_url)
     check_loopback(args.url)
     load_start = os.getloadavg()
-    commit_start = checkout_commit()
+    commit_start = code_version()
     with psycopg.connect(dsn, **floor.SESSION) as conn:
         row = conn.execute("SELECT id FROM organizations ORDER BY id LIMIT 1").fetchone()
     if row is None:
@@ -601,7 +428,7 @@ async def run(args: argparse.Namespace) -> int:
                 once = lambda r=r: measure_pay(args, dsn, setup, parties, r.concurrency, r.key == "pay-hot", email)
             r.runs.append(await with_retries(args, label, once))
     load_end = os.getloadavg()
-    commit_end = checkout_commit()
+    commit_end = code_version()
     if (stale := stale_server(parties.server)) and not any(stale in n for n in setup.notes):
         progress(f"warning: {stale}")
         setup.notes.append(f"at the end, {stale}")
@@ -633,16 +460,16 @@ async def run(args: argparse.Namespace) -> int:
         f" flight per connection; latencies client side; {args.runs} run(s), the tables give medians over runs",
         *[f"- note: {n}" for n in setup.notes],
         "",
-        *results_table(results, counts),
+        *mutation_report.results_table(results, counts),
         "",
         "Where the server's database connections were during the window (mean number of its backends, sampled"
         f" from pg_stat_activity every {args.sample_interval:g} s; the wait per request follows by Little's law):",
         "",
-        *waits_table(results),
+        *mutation_report.waits_table(results),
         "",
         "Each run:",
         "",
-        *per_run_table(results),
+        *mutation_report.per_run_table(results),
         "",
         "Database check after each cell (warm-up requests included):",
         "",
@@ -654,7 +481,7 @@ async def run(args: argparse.Namespace) -> int:
         "",
     ]
     if counts:
-        out += ["Statements of one request (in-process count, after a warm-up request):", "", *statement_notes(counts), ""]
+        out += ["Statements of one request (in-process count, after a warm-up request):", "", *mutation_report.statement_notes(counts), ""]
     print("\n".join(out))
     return 0
 

@@ -175,13 +175,14 @@ def wire_notes(results: list[WorkloadResult]) -> list[str]:
             lines.append(f"- {result.workload.key}: statement count failed: {stmts.error}")
             continue
         if stmts.wire:
-            trips = "; ".join(_shorten(t) for t in stmts.wire)
+            trips = "; ".join(shorten(t) for t in stmts.wire)
             lines.append(f"- {result.workload.key}: {trips}")
     return lines
 
 
-def _shorten(text: str, width: int = 70) -> str:
-    text = " ".join(text.split())
+def shorten(text: str, width: int = 70) -> str:
+    """One line of at most ``width`` characters, safe inside a Markdown code span."""
+    text = " ".join(text.split()).replace("`", "'")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

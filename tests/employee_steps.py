@@ -6,8 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from resolvers.planner.ids import decode_id
-from tests.workflow import data, mutate, sql, token
+from tests.workflow import data, mutate, pk, sql, token
 
 EMPLOYEE = (
     "id number status version title salary hiredOn endedOn availableTransitions"
@@ -68,10 +67,6 @@ async def hire(client, settings, role: str = "hr", **extra: Any) -> dict[str, An
 def ok(payload: dict[str, Any]) -> dict[str, Any]:
     assert payload["errors"] == [], payload["errors"]
     return payload["employee"]
-
-
-def pk(gid: str) -> int:
-    return decode_id(gid, "Employee")[1]
 
 
 def today(url) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from tests.db import conninfo
-from tests.workflow import gid, mutate, sql, token
+from tests.workflow import gid, mutate, pk, sql, token
 
 CENT = Decimal("0.01")
 _serial = itertools.count(1)
@@ -47,12 +47,6 @@ ACTIVATE_CUSTOMER = """
 mutation($input: CustomerTransitionInput!) { activateCustomer(input: $input) { customer { id } errors { code } } }"""
 
 ORG_IDS = {"acme": 1, "globex": 2}
-
-
-def pk_of(global_id: str) -> int:
-    import base64
-
-    return int(base64.b64decode(global_id).decode().partition(":")[2])
 
 
 def make_order(url: Any, org: str = "acme", *, status: str = "approved", lines: int = 2,
@@ -113,7 +107,7 @@ async def prompt_payer(client: Any, settings: Any, org: str = "acme") -> int:
     )
     assert created["errors"] == [], created
     await mutate(client, ACTIVATE_CUSTOMER, {"input": {"id": created["customer"]["id"]}}, admin)
-    return pk_of(created["customer"]["id"])
+    return pk(created["customer"]["id"], "Customer")
 
 
 async def issue(client: Any, settings: Any, order_id: int, org: str = "acme", role: str = "finance",

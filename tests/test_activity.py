@@ -4,12 +4,11 @@ events that a consumer can page through and resume without ever missing one."""
 from __future__ import annotations
 
 import asyncio
-import base64
 
 import psycopg
 
 from tests.db import conninfo
-from tests.workflow import codes, data, gid, mutate, sql, token
+from tests.workflow import codes, data, gid, mutate, pk, sql, token
 
 CREATE = """
 mutation($input: CreateCustomerInput!) {
@@ -129,7 +128,7 @@ async def test_an_event_that_commits_late_is_not_skipped(writes_client, writes_s
         fast = await _customer(writes_client, writes_settings, "Commits First")
         while_open = await _all_events(writes_client, writes_settings, after=before)
         assert [(e["node"]["type"], e["node"]["entityId"]) for e in while_open["edges"]] == [("customer.created", fast)]
-        fast_id = int(base64.b64decode(while_open["edges"][0]["node"]["id"]).decode().split(":")[1])
+        fast_id = pk(while_open["edges"][0]["node"]["id"], "IntegrationEvent")
         assert late_id < fast_id  # a consumer that had read up to fast_id by id would never see late_id
         slow.commit()
     finally:

@@ -34,7 +34,7 @@ async def _onboarding_whose_first_day_came(client, settings):
     """An ONBOARDING employee on their first day: hired for tomorrow, then a day passes."""
     url = settings.database_url
     employee = await hire(client, settings, hiredOn=str(today(url) + dt.timedelta(days=1)))
-    sql(url, "UPDATE employees SET hired_on = CURRENT_DATE WHERE id = %s RETURNING id", pk(employee["id"]))
+    sql(url, "UPDATE employees SET hired_on = CURRENT_DATE WHERE id = %s RETURNING id", pk(employee["id"], "Employee"))
     return employee
 
 
@@ -43,7 +43,7 @@ async def test_from_onboarding_to_retirement(writes_client, writes_settings):
     employee = await hire(writes_client, writes_settings, hiredOn=str(today(url) + dt.timedelta(days=3)))
     early = await run(writes_client, writes_settings, "activateEmployee", {"id": employee["id"]})
     assert codes(early) == ["INVALID_TRANSITION"]  # the first day has not come
-    sql(url, "UPDATE employees SET hired_on = CURRENT_DATE WHERE id = %s RETURNING id", pk(employee["id"]))
+    sql(url, "UPDATE employees SET hired_on = CURRENT_DATE WHERE id = %s RETURNING id", pk(employee["id"], "Employee"))
     assert (await read(writes_client, writes_settings, employee["id"]))["availableTransitions"] == ONBOARDING
 
     steps = [
@@ -68,7 +68,7 @@ async def test_from_onboarding_to_retirement(writes_client, writes_settings):
         ("SALARY_CHANGED", "Yearly review", "60000.00"),
         ("RETIRED", "Well earned", None),
     ]
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     events = sql(url, "SELECT event_type FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id", key)
     assert [e for (e,) in events] == [
         "employee.hired", "employee.activated", "employee.leave_started", "employee.leave_ended",
@@ -158,7 +158,7 @@ async def test_a_leaving_department_head_leaves_the_department_without_a_head(wr
     url = writes_settings.database_url
     (department, head) = sql(url, "SELECT id, head_id FROM departments WHERE org_id = 1 AND code = 'MKT'")[0]
     employee = await hire(writes_client, writes_settings, departmentId=gid("Department", department))
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     sql(url, "UPDATE departments SET head_id = %s WHERE id = %s RETURNING id", key, department)  # no API sets heads
     try:
         ok(await run(writes_client, writes_settings, "terminateEmployee", {"id": employee["id"], "note": "Moved on"}))
@@ -191,8 +191,8 @@ async def test_transfers_move_department_and_manager_and_say_so_in_the_history(w
         ("TRANSFERRED", {"id": gid("Department", 3)}, {"id": second["id"]}, "Reorganisation"),
         ("TRANSFERRED", {"id": gid("Department", 3)}, None, None),
     ]
-    assert audit_changes(url, pk(employee["id"]), "employee.transferred")[0] == {
-        "departmentId": {"before": 2, "after": 3}, "managerId": {"before": pk(first["id"]), "after": pk(second["id"])},
+    assert audit_changes(url, pk(employee["id"], "Employee"), "employee.transferred")[0] == {
+        "departmentId": {"before": 2, "after": 3}, "managerId": {"before": pk(first["id"], "Employee"), "after": pk(second["id"], "Employee")},
     }
 
 
@@ -225,7 +225,7 @@ async def test_transfers_keep_the_management_tree_free_of_cycles(writes_client, 
     (gone,) = sql(url, "SELECT id FROM employees WHERE org_id = 1 AND status = 'terminated' LIMIT 1")[0]
     (foreign,) = sql(url, "SELECT id FROM employees WHERE org_id = 2 AND status = 'active' LIMIT 1")[0]
     tree = "SELECT id, manager_id FROM employees WHERE id = ANY(%s) ORDER BY id"
-    keys = [pk(e["id"]) for e in (top, middle, bottom)]
+    keys = [pk(e["id"], "Employee") for e in (top, middle, bottom)]
     shape = sql(url, tree, keys)
     before = written(url)
     for manager, code in [
@@ -259,7 +259,7 @@ async def test_concurrent_transfers_cannot_close_a_loop_together(writes_client, 
 async def test_salary_changes_need_the_current_version_and_one_of_two_racers_wins(writes_client, writes_settings):
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings, salary="50000.00")
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     racers = await asyncio.gather(*[
         run(writes_client, writes_settings, "changeEmployeeSalary",
             {"id": employee["id"], "version": 1, "salary": f"5{i}000.00"})
@@ -332,7 +332,7 @@ async def test_outbox_events_never_carry_pay_or_personal_data(writes_client, wri
     for field, extra in steps:
         ok(await run(writes_client, writes_settings, field, {"id": employee["id"], **extra}))
     events = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
-                 pk(employee["id"]))
+                 pk(employee["id"], "Employee"))
     assert [e for e, _ in events] == [
         "employee.hired", "employee.updated", "employee.salary_changed", "employee.transferred",
         "employee.leave_started", "employee.leave_ended", "employee.terminated",
@@ -346,7 +346,7 @@ async def test_outbox_events_never_carry_pay_or_personal_data(writes_client, wri
     assert (transferred["managerId"], transferred["departmentId"]) == (manager["id"], gid("Department", 4))
     # The audit log keeps what the outbox may not.
     audit = sql(url, "SELECT action, changes FROM audit_log WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
-                pk(employee["id"]))
+                pk(employee["id"], "Employee"))
     assert dict(audit)["employee.salary_changed"]["salary"] == {"before": "87654.32", "after": "91234.56"}
     assert dict(audit)["employee.updated"]["nationalId"] == {"before": "ZZ-998877", "after": "ZZ-112233"}
 

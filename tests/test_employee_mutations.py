@@ -31,7 +31,7 @@ async def test_hire_numbers_the_employee_and_starts_its_history(writes_client, w
     assert employee["history"]["nodes"] == [
         {"kind": "HIRED", "title": "Data Analyst", "salary": "61000.50", "note": None, "department": None, "manager": None}
     ]
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     row = sql(url, "SELECT org_id, status, salary::text, phone, hired_on FROM employees WHERE id = %s", key)[0]
     assert row == (1, "active", "61000.50", "+49 30 1234", today(url))
     # The hire took effect at the start of its first day (today here): never later than now.
@@ -62,11 +62,11 @@ async def test_the_first_day_decides_onboarding_or_active(writes_client, writes_
     past = await hire(writes_client, writes_settings, hiredOn="2019-03-04")
     assert past["status"] == "ACTIVE"
     # A backdated hire is dated on its first day; a future one now (so onboarding steps sort after it).
-    (backdated,) = sql(url, "SELECT occurred_at FROM employment_events WHERE employee_id = %s", pk(past["id"]))[0]
+    (backdated,) = sql(url, "SELECT occurred_at FROM employment_events WHERE employee_id = %s", pk(past["id"], "Employee"))[0]
     assert backdated == dt.datetime(2019, 3, 4, tzinfo=dt.timezone.utc)
     (recorded_now,) = sql(
         url, "SELECT occurred_at BETWEEN now() - interval '1 minute' AND now()"
-        " FROM employment_events WHERE employee_id = %s", pk(ahead["id"]),
+        " FROM employment_events WHERE employee_id = %s", pk(ahead["id"], "Employee"),
     )[0]
     assert recorded_now
 
@@ -81,8 +81,8 @@ async def test_hire_into_a_department_under_a_manager(writes_client, writes_sett
     assert (event["department"], event["manager"]) == ({"id": department}, {"id": manager["id"]})
     reports = await read(writes_client, writes_settings, manager["id"], "reports { nodes { id } }")
     assert reports["reports"]["nodes"] == [{"id": employee["id"]}]
-    assert sql(url, "SELECT department_id, manager_id FROM employees WHERE id = %s", pk(employee["id"]))[0] == (
-        5, pk(manager["id"]),
+    assert sql(url, "SELECT department_id, manager_id FROM employees WHERE id = %s", pk(employee["id"], "Employee"))[0] == (
+        5, pk(manager["id"], "Employee"),
     )
 
 
@@ -92,7 +92,7 @@ async def test_hire_records_an_audit_entry_with_the_salary_and_an_event_without_
         writes_client, writes_settings, salary="73456.78", dateOfBirth="1990-02-03", nationalId="X-123-456",
         departmentId=gid("Department", 4),
     )
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     (action, actor, changes), = sql(
         url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Employee' AND entity_id = %s", key
     )
@@ -228,7 +228,7 @@ async def test_admins_hire_too(writes_client, writes_settings):
 async def test_a_new_title_is_a_promotion_and_contact_changes_are_not_history(writes_client, writes_settings):
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings, title="Analyst", phone="+1 555 0100")
-    key = pk(employee["id"])
+    key = pk(employee["id"], "Employee")
     contact = ok(await run(
         writes_client, writes_settings, "updateEmployee",
         {"id": employee["id"], "version": 1, "phone": None, "lastName": "Quist-Berg", "nationalId": "AB-1"},
@@ -276,7 +276,7 @@ async def test_bad_updates_change_nothing(writes_client, writes_settings, change
     payload = await run(writes_client, writes_settings, "updateEmployee", {"id": employee["id"], "version": 1, **change})
     assert errors(payload) == [(code, field)] and payload["employee"] is None
     assert written(url) == before
-    assert sql(url, "SELECT version FROM employees WHERE id = %s", pk(employee["id"]))[0][0] == 1
+    assert sql(url, "SELECT version FROM employees WHERE id = %s", pk(employee["id"], "Employee"))[0][0] == 1
 
 
 async def test_another_organizations_employee_does_not_exist_for_mutations(writes_client, writes_settings):

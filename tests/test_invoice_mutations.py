@@ -19,9 +19,9 @@ from resolvers.commands.runner import CommandService
 from resolvers.invoices.issuing import issue as issue_command
 from resolvers.planner.pagination import PageLimits
 from tests.db import conninfo
-from tests.invoicing import ISSUE, VOID, footprint, issue, make_order, pay, pk_of
+from tests.invoicing import ISSUE, VOID, footprint, issue, make_order, pay
 from tests.support import count_statements
-from tests.workflow import codes, count, gid, mutate, sql, token
+from tests.workflow import codes, count, gid, mutate, pk as pk_of, sql, token
 
 
 def _last_seq(url, org_id: int, year: int) -> int:

@@ -14,8 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from resolvers.planner.ids import decode_id
-from tests.workflow import codes, count, gid, mutate, sql, token
+from tests.workflow import codes, count, gid, mutate, pk, sql, token
 
 CENT = Decimal("0.01")
 ORDER_FIELDS = """id number status version subtotal tax total note placedAt approvedAt fulfilledAt cancelledAt
@@ -49,10 +48,6 @@ async def ok(client, settings, name: str, input: dict, role: str = "admin") -> d
     payload = await run(client, settings, name, input, role)
     assert payload["errors"] == [], payload["errors"]
     return payload["order"]
-
-
-def pk(global_id: str, type_name: str = "Order") -> int:
-    return decode_id(global_id, type_name)[1]
 
 
 def lines_of(order: dict) -> list[dict]:
@@ -124,12 +119,12 @@ def stock_of(url, product: dict) -> tuple[int, int]:
 
 def events_of(url, order: dict) -> list[str]:
     return [row[0] for row in sql(url, "SELECT event_type FROM outbox WHERE entity_type = 'Order' AND entity_id = %s"
-                                       " ORDER BY id", pk(order["id"]))]
+                                       " ORDER BY id", pk(order["id"], "Order"))]
 
 
 def audits_of(url, order: dict) -> list[str]:
     return [row[0] for row in sql(url, "SELECT action FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s"
-                                       " ORDER BY id", pk(order["id"]))]
+                                       " ORDER BY id", pk(order["id"], "Order"))]
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +168,11 @@ async def test_create_draft_prices_the_lines_and_adds_up_the_totals(writes_clien
         (1, 3, "19.99", "1.50", "0.1900", "58.47"), (2, 1, "10.10", "0.00", "0.0500", "10.10"),
         (3, 7, "0.35", "0.05", "0.0750", "2.40"),
     ]
-    assert sql(url, "SELECT sum(line_total) FROM order_lines WHERE order_id = %s", pk(order["id"])) == [(Decimal("70.97"),)]
+    assert sql(url, "SELECT sum(line_total) FROM order_lines WHERE order_id = %s", pk(order["id"], "Order")) == [(Decimal("70.97"),)]
     assert audits_of(url, order) == ["order.created"]
-    (changes,) = sql(url, "SELECT changes FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s", pk(order["id"]))[0]
+    (changes,) = sql(url, "SELECT changes FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s", pk(order["id"], "Order"))[0]
     assert changes["total"] == {"before": None, "after": "82.77"} and len(changes["lines"]["after"]) == 3
-    (event,) = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_type = 'Order' AND entity_id = %s", pk(order["id"]))
+    (event,) = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_type = 'Order' AND entity_id = %s", pk(order["id"], "Order"))
     assert event == ("order.created", {"number": order["number"], "status": "draft", "total": "82.77", "lines": 3})
 
 
@@ -311,11 +306,11 @@ async def test_line_edits_recompute_the_totals_and_bump_the_version(writes_clien
     assert (removed["subtotal"], removed["tax"], removed["total"]) == ("50.50", "2.53", "53.03")
     again = await ok(writes_client, writes_settings, "addOrderLine", {"orderId": order["id"], "productId": catalog["washer"]["id"], "quantity": 1})
     assert [l["lineNo"] for l in lines_of(again)] == [2, 3]  # numbers are never reused
-    assert sql(url, "SELECT total = subtotal + tax, version FROM orders WHERE id = %s", pk(order["id"])) == [(True, 5)]
+    assert sql(url, "SELECT total = subtotal + tax, version FROM orders WHERE id = %s", pk(order["id"], "Order")) == [(True, 5)]
     assert audits_of(url, order) == ["order.created", "order.line_added", "order.line_updated", "order.line_removed", "order.line_added"]
     assert events_of(url, order) == ["order.created"] + ["order.updated"] * 4
     (update_audit,) = sql(url, "SELECT changes FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s"
-                               " AND action = 'order.line_updated'", pk(order["id"]))[0]
+                               " AND action = 'order.line_updated'", pk(order["id"], "Order"))[0]
     assert update_audit["line"]["before"]["quantity"] == 3 and update_audit["line"]["after"]["quantity"] == 5
 
 
@@ -396,7 +391,7 @@ async def test_placing_reserves_stock_and_approves_up_to_the_threshold(writes_cl
     assert events_of(url, large) == ["order.created", "order.placed"]
     assert audits_of(url, small) == ["order.created", "order.placed"]
     (payload,) = sql(url, "SELECT payload FROM outbox WHERE entity_type = 'Order' AND entity_id = %s"
-                          " AND event_type = 'order.approved'", pk(small["id"]))[0]
+                          " AND event_type = 'order.approved'", pk(small["id"], "Order"))[0]
     assert payload == {"number": small["number"], "status": "approved", "total": "60.00", "automatic": True}
 
 
@@ -437,7 +432,7 @@ async def test_the_credit_limit_counts_open_invoices_and_an_invoiced_order_canno
              " SELECT 1, 'INV-1990-' || lpad(s::text, 6, '0'), 1990, s, %s, customer_id, 'issued', now(),"
              " now() + interval '30 days', 600, 0, 600, 100"
              " FROM orders, (SELECT COALESCE(max(seq), 0) + 1 AS s FROM invoices WHERE org_id = 1 AND year = 1990) n"
-             " WHERE orders.id = %s RETURNING id", pk(first["id"]), pk(first["id"]))
+             " WHERE orders.id = %s RETURNING id", pk(first["id"], "Order"), pk(first["id"], "Order"))
     second = await ok(writes_client, writes_settings, "createOrder", {"customerId": customer, "lines": [
         {"productId": hundred["id"], "quantity": 5}, {"productId": cent["id"], "quantity": 1},
     ]})
@@ -512,7 +507,7 @@ async def test_placing_with_an_idempotency_key_places_once(writes_client, writes
     assert stock_of(url, part) == (30, 4)
     assert audits_of(url, other) == ["order.created", "order.placed"]
     assert events_of(url, other) == ["order.created", "order.placed", "order.approved"]
-    assert count(url, "idempotency_keys", "key = %s AND entity_id = %s", key, pk(other["id"])) == 1
+    assert count(url, "idempotency_keys", "key = %s AND entity_id = %s", key, pk(other["id"], "Order")) == 1
 
 
 # --- approval, fulfilment, cancellation ---------------------------------------------------------------
@@ -548,7 +543,7 @@ async def test_finance_approves_and_fulfilment_moves_the_stock(writes_client, wr
     assert events_of(url, order) == ["order.created", "order.placed", "order.approved", "order.fulfilled"]
     assert audits_of(url, order) == ["order.created", "order.placed", "order.approved", "order.fulfilled"]
     (changes,) = sql(url, "SELECT changes FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s"
-                          " AND action = 'order.fulfilled'", pk(order["id"]))[0]
+                          " AND action = 'order.fulfilled'", pk(order["id"], "Order"))[0]
     assert changes["status"] == {"before": "approved", "after": "fulfilled"}
 
 
@@ -584,7 +579,7 @@ async def test_a_manager_approves_the_orders_of_its_reports_only(writes_client, 
     approved = await ok(writes_client, writes_settings, "approveOrder", {"id": team["id"]}, role="manager")
     assert approved["status"] == "APPROVED"
     (actor,) = sql(url, "SELECT actor FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s"
-                        " AND action = 'order.approved'", pk(team["id"]))[0]
+                        " AND action = 'order.approved'", pk(team["id"], "Order"))[0]
     assert actor == "manager@acme.example"
 
 
@@ -610,7 +605,7 @@ async def test_cancelling_releases_reserved_stock(writes_client, writes_settings
     assert stock_of(url, machine) == (5, 0)
     assert events_of(url, placed) == ["order.created", "order.placed", "order.cancelled"]
     (changes,) = sql(url, "SELECT changes FROM audit_log WHERE entity_type = 'Order' AND entity_id = %s"
-                          " AND action = 'order.cancelled'", pk(placed["id"]))[0]
+                          " AND action = 'order.cancelled'", pk(placed["id"], "Order"))[0]
     assert changes["status"] == {"before": "placed", "after": "cancelled"}
     assert changes["reason"] == "Customer changed their mind"
     assert codes(await run(writes_client, writes_settings, "cancelOrder", {"id": placed["id"]})) == ["INVALID_TRANSITION"]

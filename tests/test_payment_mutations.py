@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.invoicing import PAY, footprint, issue, make_order, pay, pk_of, prompt_payer
-from tests.workflow import codes, count, gid, mutate, sql, token
+from tests.invoicing import PAY, footprint, issue, make_order, pay, prompt_payer
+from tests.workflow import codes, count, gid, mutate, pk as pk_of, sql, token
 
 
 async def _invoice(client, settings, **order):

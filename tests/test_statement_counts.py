@@ -49,6 +49,21 @@ query($n: Int!) {
             " payments(first: $n) { nodes { amount invoice { order { customer { name } } lines { nodes { sku } } } } } }",
             2,
         ),
+        (
+            "query($n: Int!) { orders(first: $n) { nodes { availableTransitions history { nodes { action entityId } } } }"
+            " invoices(first: $n) { nodes { availableTransitions history { totalCount } } } }",
+            2,
+        ),
+        (
+            "query($n: Int!) { customers(first: $n) { nodes { availableTransitions paymentTermsDays history { nodes { action } } } }"
+            " employees(first: $n) { nodes { availableTransitions } } products(first: $n) { nodes { history { totalCount } } } }",
+            3,
+        ),
+        (
+            "query($n: Int!) { auditLog(first: $n) { nodes { action changes entityId } }"
+            " events(first: $n) { edges { cursor node { type entityId payload } } } }",
+            2,
+        ),
     ],
 )
 async def test_statement_count_does_not_grow_with_rows(app, client, query, roots):

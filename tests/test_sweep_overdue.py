@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.cli import main
-from tests.invoicing import SWEEP, VOID, footprint, issue, make_order, pay, pk_of, prompt_payer
+from tests.invoicing import SWEEP, VOID, footprint, issue, make_order, pay, prompt_payer
 from tests.support import count_statements
-from tests.workflow import codes, mutate, sql, token
+from tests.workflow import codes, mutate, pk as pk_of, sql, token
 
 OPEN_PAST_DUE = "org_id = %s AND status IN ('issued', 'partially_paid') AND due_at < %s"
 

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 
 from app.workflows import MACHINES
-from tests.workflow import data, gid, sql, token
+from tests.workflow import data, gid, pk, sql, token
 
 ORG = 1
 _runs = itertools.count()
@@ -127,7 +127,7 @@ class Workflows(RuleBasedStateMachine):
 
     @rule(order=orders)
     def remove_first_line(self, order):
-        found = sql(self.url, "SELECT min(id) FROM order_lines WHERE order_id = %s", _pk(order))[0][0]
+        found = sql(self.url, "SELECT min(id) FROM order_lines WHERE order_id = %s", pk(order, "Order"))[0][0]
         if found is not None:
             self._call(
                 "mutation($input: RemoveOrderLineInput!) { removeOrderLine(input: $input) { %s errors { code } } }" % ORDER,
@@ -181,7 +181,7 @@ class Workflows(RuleBasedStateMachine):
     @rule(invoice=invoices, percent=st.integers(-10, 130))
     def pay(self, invoice, percent):
         """A share of what is due: partial, in full, nothing, negative, or too much."""
-        due = sql(self.url, "SELECT coalesce(sum(total - amount_paid), 0) FROM invoices WHERE id = %s", _pk(invoice))[0][0]
+        due = sql(self.url, "SELECT coalesce(sum(total - amount_paid), 0) FROM invoices WHERE id = %s", pk(invoice, "Invoice"))[0][0]
         amount = (Decimal(due) * percent / 100).quantize(Decimal("0.01"))
         self._call(
             "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { payment { id } errors { code } } }",
@@ -276,12 +276,6 @@ class Workflows(RuleBasedStateMachine):
             self.customer_id,
         )
         return {row[0]: row[1:] for row in rows}
-
-
-def _pk(global_id: str) -> int:
-    import base64
-
-    return int(base64.b64decode(global_id).decode().split(":")[1])
 
 
 async def test_business_invariants_hold_for_any_sequence_of_commands(writes_client, writes_settings):

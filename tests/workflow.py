@@ -8,7 +8,7 @@ import httpx
 
 from tests.auth import token_for_user
 from tests.support import data, gql, sql
-from resolvers.planner.ids import encode_id
+from resolvers.planner.ids import decode_id, encode_id
 
 
 def token(settings: Any, role: str, org: str = "acme") -> str:
@@ -33,8 +33,13 @@ def gid(type_name: str, pk: int) -> str:
     return encode_id(type_name, pk)
 
 
+def pk(global_id: str, type_name: str | None = None) -> int:
+    """The primary key a global ID names (of ``type_name``, when given)."""
+    return decode_id(global_id, type_name)[1]
+
+
 def count(url: Any, table: str, where: str = "TRUE", *params: Any) -> int:
     return sql(url, f"SELECT count(*) FROM {table} WHERE {where}", *params)[0][0]
 
 
-__all__ = ["codes", "count", "data", "gid", "gql", "mutate", "sql", "token"]
+__all__ = ["codes", "count", "data", "gid", "gql", "mutate", "pk", "sql", "token"]

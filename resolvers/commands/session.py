@@ -10,6 +10,7 @@ transaction commits: a listener never hears of a change that did not happen.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -48,28 +49,31 @@ def changes(before: Row | None, after: Row, fields: Iterable[str] | None = None)
     return diff
 
 
-_RECORD_AUDIT = (
+# One statement for any number of audit rows and events: the entries travel as
+# JSON arrays, expanded in order (WITH ORDINALITY), so events keep the order a
+# command announced them in.
+_RECORD = (
+    "WITH audit AS ("
     "INSERT INTO audit_log (org_id, actor_user_id, actor, action, entity_type, entity_id, changes, request_id)"
-    " VALUES (%(org)s, (SELECT u.id FROM users u WHERE u.id = %(actor_user)s), %(actor)s, %(action)s,"
-    " %(entity_type)s, %(entity_id)s, %(changes)s::jsonb, %(request_id)s)"
-)
-_RECORD_EVENTS = (
-    "INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
-    " SELECT %(org)s, e.type, %(entity_type)s, %(entity_id)s, e.payload"
-    " FROM jsonb_to_recordset(%(events)s::jsonb) AS e(type text, payload jsonb)"
+    " SELECT %(org)s, (SELECT u.id FROM users u WHERE u.id = %(actor_user)s), %(actor)s, a.doc->>'action',"
+    " a.doc->>'entity_type', (a.doc->>'entity_id')::bigint, a.doc->'changes', %(request_id)s"
+    " FROM jsonb_array_elements(%(audits)s::jsonb) WITH ORDINALITY AS a(doc, n) ORDER BY a.n)"
+    " INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
+    " SELECT %(org)s, e.doc->>'type', e.doc->>'entity_type', (e.doc->>'entity_id')::bigint, e.doc->'payload'"
+    " FROM jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(doc, n) ORDER BY e.n"
 )
 
-_RECORD_AUDITS = (
-    "INSERT INTO audit_log (org_id, actor_user_id, actor, action, entity_type, entity_id, changes, request_id)"
-    " SELECT %(org)s, (SELECT u.id FROM users u WHERE u.id = %(actor_user)s), %(actor)s, %(action)s,"
-    " %(entity_type)s, a.entity_id, a.changes, %(request_id)s"
-    " FROM jsonb_to_recordset(%(audits)s::jsonb) AS a(entity_id bigint, changes jsonb)"
-)
-_RECORD_MANY_EVENTS = (
-    "INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
-    " SELECT %(org)s, e.type, %(entity_type)s, e.entity_id, e.payload"
-    " FROM jsonb_to_recordset(%(events)s::jsonb) AS e(entity_id bigint, type text, payload jsonb)"
-)
+
+@dataclass(frozen=True)
+class Entry:
+    """One audited change: what was done to which entity, the before and after of
+    its changed fields, and the events (type, payload) it announces."""
+
+    action: str
+    entity_type: str
+    entity_id: int
+    changes: Mapping[str, Any]
+    events: Iterable[tuple[str, Mapping[str, Any]]] = ()
 
 
 class WriteSession:
@@ -130,47 +134,33 @@ class WriteSession:
         events: Iterable[tuple[str, Mapping[str, Any]]] = (),
     ) -> None:
         """The audit row of this change and the events it announces."""
-        params = {
-            "actor_user": self.principal.user_id,
-            "actor": self.actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "changes": to_json(changed),
-            "request_id": self.request_id[:64],
-        }
-        events = [{"type": kind, "payload": payload} for kind, payload in events]
-        if events:
-            params["events"] = to_json(events)
-            await self.execute(f"WITH audit AS ({_RECORD_AUDIT}) {_RECORD_EVENTS}", params)
-        else:
-            await self.execute(_RECORD_AUDIT, params)
+        await self.record_all([Entry(action, entity_type, entity_id, changed, events)])
 
-    async def record_many(
-        self,
-        action: str,
-        entity_type: str,
-        entries: Iterable[tuple[int, Mapping[str, Any], Iterable[tuple[str, Mapping[str, Any]]]]],
-    ) -> None:
-        """``record`` for many entities changed alike (a sweep): one audit row per
-        ``(entity_id, changes, events)`` entry and all their events, in one statement
-        however many entries there are."""
+    async def record_all(self, entries: Iterable[Entry]) -> None:
+        """One audit row per entry and all their events, in one statement however
+        many entries there are (a payment and the invoice it settles; a sweep)."""
         audits, events = [], []
-        for entity_id, changed, announced in entries:
-            audits.append({"entity_id": entity_id, "changes": changed})
-            events.extend({"entity_id": entity_id, "type": kind, "payload": payload} for kind, payload in announced)
+        for entry in entries:
+            audits.append(
+                {"action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
+                 "changes": entry.changes}
+            )
+            events.extend(
+                {"type": kind, "entity_type": entry.entity_type, "entity_id": entry.entity_id, "payload": payload}
+                for kind, payload in entry.events
+            )
         if not audits:
             return
-        params = {
-            "actor_user": self.principal.user_id,
-            "actor": self.actor,
-            "action": action,
-            "entity_type": entity_type,
-            "audits": to_json(audits),
-            "events": to_json(events),
-            "request_id": self.request_id[:64],
-        }
-        await self.execute(f"WITH audit AS ({_RECORD_AUDITS}) {_RECORD_MANY_EVENTS}", params)
+        await self.execute(
+            _RECORD,
+            {
+                "actor_user": self.principal.user_id,
+                "actor": self.actor,
+                "request_id": self.request_id[:64],
+                "audits": to_json(audits),
+                "events": to_json(events),
+            },
+        )
 
     async def update(
         self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()

@@ -16,7 +16,7 @@ from resolvers.commands.lifecycle import acting_roles, check_writable, lock_for,
 from resolvers.commands.runner import Outcome
 from resolvers.commands.session import WriteSession
 from resolvers.employees import details, tree
-from resolvers.employees.records import add_event, record, update_row
+from resolvers.employees.records import add_event, record
 from resolvers.planner.ids import encode_id
 
 # Lifecycle actions → the employment event each writes (ACTIVATE writes none:
@@ -40,7 +40,7 @@ async def change_status(session: WriteSession, action: str, data: dict[str, Any]
     note = details.note(checks, data)
     checks.done()
     before = await lock_for(session, "Employee", action, pk, version=data.get("version"))
-    after = await update_row(session, pk, {"status": step.targets[0]})
+    after = await session.update("employees", pk, {"status": step.targets[0]})
     kind = _STATUS_EVENTS[action]
     if kind is not None:
         await add_event(session, pk, kind, note=note)
@@ -79,7 +79,7 @@ async def transfer(session: WriteSession, data: dict[str, Any]) -> Outcome:
         columns["manager_id"] = manager
     if all(before[column] == value for column, value in columns.items()):
         raise CommandError("INVALID", "the employee already works there, for that manager", field=["input"])
-    after = await update_row(session, pk, columns)
+    after = await session.update("employees", pk, columns)
     await add_event(
         session, pk, "transferred", department_id=after["department_id"], manager_id=after["manager_id"], note=note
     )
@@ -96,7 +96,7 @@ async def change_salary(session: WriteSession, data: dict[str, Any]) -> Outcome:
     before = await lock_for(session, "Employee", "CHANGE_SALARY", pk, version=data.get("version"))
     if before["salary"] == salary:
         raise CommandError("INVALID", "the salary already is this amount", field=["input", "salary"])
-    after = await update_row(session, pk, {"salary": salary})
+    after = await session.update("employees", pk, {"salary": salary})
     await add_event(session, pk, "salary_changed", salary=salary, note=note)
     await record(session, step.event, before, after)  # the audit row keeps before/after; the event does not
     return Outcome("Employee", pk)
@@ -117,7 +117,7 @@ async def end_employment(session: WriteSession, action: str, data: dict[str, Any
             field=["input", "endedOn"],
         )
     headed = await tree.clear_department_head(session, pk)
-    after = await update_row(session, pk, {"status": step.targets[0], "ended_on": ended_on})
+    after = await session.update("employees", pk, {"status": step.targets[0], "ended_on": ended_on})
     await add_event(session, pk, _END_EVENTS[action], note=note)
     extra = {"headOfDepartmentIds": {"before": headed, "after": []}} if headed else {}
     await record(

@@ -50,10 +50,6 @@ def announcement(row: Row, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def update_row(session: WriteSession, pk: int, columns: Mapping[str, Any]) -> Row:
-    return await session.update("employees", pk, columns)
-
-
 # clock_timestamp(), not now(): now() is when the transaction began, and a
 # transaction that waited for the employee's row lock began before the one it
 # waited for, so its event would sort before an event that happened earlier.

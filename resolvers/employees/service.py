@@ -11,7 +11,7 @@ from resolvers.commands.lifecycle import acting_roles, check_writable, lock_for,
 from resolvers.commands.runner import Outcome
 from resolvers.commands.session import WriteSession
 from resolvers.employees import details, tree
-from resolvers.employees.records import COLUMNS, add_event, record, update_row
+from resolvers.employees.records import COLUMNS, add_event, record
 
 
 # The first day as the hire's time, but never later than now: a backdated hire
@@ -99,7 +99,7 @@ async def update(session: WriteSession, data: dict[str, Any]) -> Outcome:
         await _check_email_free(session, refs, values["email"], pk)
     refs.done()
 
-    after = await update_row(session, pk, {COLUMNS[name]: value for name, value in values.items()})
+    after = await session.update("employees", pk, {COLUMNS[name]: value for name, value in values.items()})
     if after["title"] != before["title"]:
         # A new title is a step of the career; contact and personal details are not
         # (the audit row alone records them).

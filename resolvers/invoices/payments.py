@@ -10,7 +10,7 @@ from resolvers.commands.checks import Checks
 from resolvers.commands.idempotency import claim, remember
 from resolvers.commands.lifecycle import lock_for, require_role
 from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession, changes
+from resolvers.commands.session import Entry, Row, WriteSession, changes
 from resolvers.invoices.common import check_moment, invoice_api
 from resolvers.planner.ids import encode_id
 
@@ -71,8 +71,6 @@ async def record_payment(session: WriteSession, data: dict[str, Any]) -> Outcome
     )
     after = await session.row(_SETTLE, {"invoice": pk, "amount": amount, "status": status})
     assert payment is not None and after is not None
-    # One audit row per changed entity: the new payment, and the invoice it settles.
-    await session.record("payment.recorded", "Payment", payment["id"], changes(None, _payment_api(payment)))
     invoice_id = encode_id("Invoice", pk)
     amount_due = after["total"] - after["amount_paid"]
     events = [
@@ -81,8 +79,13 @@ async def record_payment(session: WriteSession, data: dict[str, Any]) -> Outcome
     ]
     if status == "paid":
         events.append(("invoice.paid", {"invoiceId": invoice_id, "number": after["number"], "total": after["total"]}))
-    await session.record(
-        step.event, "Invoice", pk, changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]), events
+    # One audit row per changed entity, the new payment and the invoice it settles, in one statement.
+    await session.record_all(
+        [
+            Entry("payment.recorded", "Payment", payment["id"], changes(None, _payment_api(payment))),
+            Entry(step.event, "Invoice", pk, changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]),
+                  events),
+        ]
     )
     if key is not None:
         await remember(session, key, "Payment", payment["id"])

@@ -19,7 +19,7 @@ from app.workflows import COMMANDS, INVOICE
 from resolvers.commands.checks import Checks
 from resolvers.commands.lifecycle import acting_roles, require_role
 from resolvers.commands.runner import CommandService, Outcome
-from resolvers.commands.session import WriteSession
+from resolvers.commands.session import Entry, WriteSession
 from resolvers.invoices.common import check_moment
 from resolvers.planner.ids import encode_id
 from resolvers.planner.pagination import PageLimits
@@ -56,18 +56,16 @@ async def sweep_overdue(session: WriteSession, data: dict[str, Any]) -> Outcome:
     marked = await session.rows(
         _MARK.replace("{conditions}", conditions), {**params, "as_of": as_of, "target": step.targets[0]}
     )
-    await session.record_many(
-        step.event,
-        "Invoice",
-        [
-            (
-                row["id"],
-                {"status": {"before": row["before"], "after": step.targets[0]}},
-                [(step.event, {"invoiceId": encode_id("Invoice", row["id"]), "number": row["number"],
-                               "amountDue": row["amount_due"]})],
-            )
-            for row in marked
-        ],
+    await session.record_all(
+        Entry(
+            step.event,
+            "Invoice",
+            row["id"],
+            {"status": {"before": row["before"], "after": step.targets[0]}},
+            [(step.event, {"invoiceId": encode_id("Invoice", row["id"]), "number": row["number"],
+                           "amountDue": row["amount_due"]})],
+        )
+        for row in marked
     )
     return Outcome(values={"markedOverdue": len(marked)})
 

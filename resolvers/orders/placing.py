@@ -13,6 +13,7 @@ response) returns the order the first one placed and does nothing again.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from app.errors import CommandError
@@ -48,7 +49,7 @@ async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
             return Outcome(replay.entity_type, replay.entity_id)
     before = await lock_for(session, "Order", "PLACE", pk, version=data.get("version"))
     problems = Checks()
-    await _check_credit(session, problems, before)
+    threshold = await _check_credit(session, problems, before)
     for product in await stock.lock(session, pk):
         available = product["stock_on_hand"] - product["stock_reserved"]
         if product["quantity"] > available:
@@ -58,7 +59,6 @@ async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
             )
     problems.done()
     await stock.reserve(session, pk)
-    threshold = await session.value("SELECT order_approval_threshold FROM organizations WHERE id = %(org)s")
     status = "approved" if before["total"] <= threshold else "placed"
     after = await session.row(
         "UPDATE orders SET status = %(status)s, placed_at = now(),"
@@ -76,12 +76,14 @@ async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
     return Outcome("Order", pk)
 
 
-async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> None:
+async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> Decimal:
     """Open receivables plus this order must stay within the customer's credit limit.
+    Answers the organization's approval threshold, read in the same round trip.
 
     The message names no amounts: sales may place orders but not read credit limits."""
     customer = await session.row(
-        f"SELECT c.status, c.credit_limit, ({_OPEN_RECEIVABLES}) AS open_receivables"
+        f"SELECT c.status, c.credit_limit, ({_OPEN_RECEIVABLES}) AS open_receivables,"
+        " (SELECT z.order_approval_threshold FROM organizations z WHERE z.id = %(org)s) AS approval_threshold"
         " FROM customers c WHERE c.id = %(customer)s FOR SHARE OF c",
         {"customer": order["customer_id"]},
     )
@@ -92,3 +94,4 @@ async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> 
         problems.errors.append(
             CommandError("CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit")
         )
+    return customer["approval_threshold"]

@@ -23,7 +23,6 @@ from resolvers.orders.records import STATE_FIELDS, diff, summary
 __all__ = ["add_line", "approve", "cancel", "create", "fulfil", "place", "remove_line", "update_line"]
 
 
-
 async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
     """A draft for a customer the principal may act for, with the lines priced now."""
     require_role(session, ORDER.creators, "create orders")
@@ -78,7 +77,7 @@ async def _check_customer(session: WriteSession, checks: Checks, pk: int | None,
 async def approve(session: WriteSession, data: dict[str, Any]) -> Outcome:
     """A placed order above the approval threshold, approved (finance, admin, or a manager of its rep)."""
     before = await _lock(session, "APPROVE", data)
-    after = await _move_to(session, before, "approved", "approved_at")
+    after = await session.update("orders", before["id"], {"status": "approved"}, stamps=["approved_at"])
     await _record(session, "APPROVE", before, after)
     return Outcome("Order", before["id"])
 
@@ -88,7 +87,7 @@ async def fulfil(session: WriteSession, data: dict[str, Any]) -> Outcome:
     before = await _lock(session, "FULFIL", data)
     await stock.lock(session, before["id"])
     await stock.ship(session, before["id"])
-    after = await _move_to(session, before, "fulfilled", "fulfilled_at")
+    after = await session.update("orders", before["id"], {"status": "fulfilled"}, stamps=["fulfilled_at"])
     await _record(session, "FULFIL", before, after)
     return Outcome("Order", before["id"])
 
@@ -102,7 +101,7 @@ async def cancel(session: WriteSession, data: dict[str, Any]) -> Outcome:
         await stock.lock(session, before["id"])
         await stock.release(session, before["id"])
     # A cancelled draft keeps placed_at empty: it never was placed.
-    after = await _move_to(session, before, "cancelled", "cancelled_at")
+    after = await session.update("orders", before["id"], {"status": "cancelled"}, stamps=["cancelled_at"])
     await _record(session, "CANCEL", before, after, reason=reason)
     return Outcome("Order", before["id"])
 
@@ -112,11 +111,6 @@ async def _lock(session: WriteSession, action: str, data: dict[str, Any], checks
     pk = checks.global_id(("input", "id"), data.get("id"), "Order")
     checks.done()
     return await lock_for(session, "Order", action, pk, version=data.get("version"))
-
-
-async def _move_to(session: WriteSession, before: Row, status: str, *stamps: str) -> Row:
-    """The order in ``status``, its ``stamps`` (timestamp columns) set to now, at a new version."""
-    return await session.update("orders", before["id"], {"status": status}, stamps=stamps)
 
 
 async def _record(session: WriteSession, action: str, before: Row, after: Row, **extra: Any) -> None:
