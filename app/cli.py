@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth.admin import create_user
+    from resolvers.accounts.admin import create_user
 
     password = sys.stdin.readline().rstrip("\n") if args.password == "-" else args.password
     user_id = create_user(settings, org=args.org, email=args.email, password=password, roles=args.role,
@@ -76,7 +76,7 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth.admin import create_client
+    from resolvers.accounts.admin import create_client
 
     client = create_client(settings, org=args.org, name=args.name, scopes=args.scope)
     print(f"client_id:     {client.client_id}")
@@ -86,7 +86,7 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth.admin import issue_token
+    from resolvers.accounts.admin import issue_token
 
     print(issue_token(settings, org=args.org, email=args.email, ttl_seconds=args.ttl).access_token)
     return 0

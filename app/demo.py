@@ -51,8 +51,8 @@ def prepare_demo(
 
 def demo_sign_ins(settings: Settings, *, host: str, port: int) -> str:
     """What to print at start: the GraphiQL address, a curl line per demo user, an admin token."""
-    from app.auth.admin import issue_token
-    from app.auth.token_endpoint import DEV_CLIENT_ID
+    from resolvers.accounts.admin import issue_token
+    from app.auth.tokens import DEV_CLIENT_ID
     from app.seed.orgs import ORGS
     from app.seed.users import DEMO_PASSWORD, DEMO_ROLES, demo_email
 

@@ -182,7 +182,7 @@ async def in_process_app(database_url: str) -> AsyncIterator[tuple[Any, WireProx
 
 async def user_token(app: Any, email: str) -> str:
     """A user's token, signed by the in-process app (the same claims the server would issue)."""
-    from resolvers.accounts import login_candidates
+    from resolvers.accounts.store import login_candidates
 
     async with app.state.database.read() as connection:
         [user] = await login_candidates(connection, email)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the GraphiQL packages pinned in explorer/package-lock.json from the npm registry and
 # copies the few browser-ready files the explorer page loads into app/static/graphiql/, which
-# bizgraph serves at /graphiql-assets/ (see app/graphiql.py). Nothing here is committed: both
+# bizgraph serves at /graphiql-assets/ (see app/http/graphiql.py). Nothing here is committed: both
 # explorer/node_modules/ and app/static/graphiql/ are git-ignored.
 #
 # Idempotent: a stamp records the lock file and this script; when it matches and every file is
@@ -13,7 +13,7 @@ DEST=app/static/graphiql
 STAMP="$DEST/.build-stamp"
 
 # Paths inside node_modules/, copied to the same relative path under $DEST. Keep in step with
-# ASSETS in app/graphiql.py (tests/test_graphiql_browser.py checks that they agree).
+# ASSETS in app/http/graphiql.py (tests/test_graphiql_browser.py checks that they agree).
 FILES=(
   react/umd/react.production.min.js
   react-dom/umd/react-dom.production.min.js

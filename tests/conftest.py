@@ -13,9 +13,9 @@ from sqlalchemy.engine import URL
 from app.auth.keys import write_new_es256_key
 from app.config import Settings
 from app.migrations import upgrade
-from tests.auth import bearer, token_for_user
-from tests.db import TestServer
-from tests.support import running_app
+from tests.support.auth import bearer, token_for_user
+from tests.support.db import TestServer
+from tests.support.graphql import running_app
 
 SEED = 7
 
@@ -142,5 +142,5 @@ def writes_app(writes_served):
 
 @pytest.fixture(scope="session")
 def writes_client(writes_served) -> httpx.AsyncClient:
-    """A client of ``writes_app``; every request names its token (``tests.workflow.token``)."""
+    """A client of ``writes_app``; every request names its token (``tests.support.workflow.token``)."""
     return writes_served[1]

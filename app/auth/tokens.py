@@ -24,6 +24,10 @@ from joserfc import jwt
 
 from app.auth.keys import KeyRing
 
+# The public client of the password grant that development sign-ins use
+# (the CLI's issue-token and the demo's curl line name it).
+DEV_CLIENT_ID = "bizgraph-dev"
+
 TOKEN_TYPE = "at+jwt"
 
 

@@ -1,0 +1,289 @@
+"""The GraphiQL explorer page, served by bizgraph itself.
+
+The page's scripts and styles come from the npm registry at set-up (``bash explorer/build.sh``
+copies them into ``app/static/graphiql/``) and are served same-origin under ``/graphiql-assets``,
+so opening the explorer makes no request to any other host. When they have not been built, the
+page loads the very same files (same versions, pinned by Subresource Integrity) from a CDN.
+
+GraphiQL 4.1 is the newest release that still ships a UMD bundle; GraphiQL 5 is ESM-only and
+needs a bundler (Monaco workers) to be served offline. React 18 is the last React with UMD files.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+logger = logging.getLogger("bizgraph.graphiql")
+
+ASSETS_MOUNT = "/graphiql-assets"
+CDN = "https://unpkg.com"
+TOKEN_STORAGE_KEY = "bizgraph.explorer.token"
+DEFAULT_QUERY = """\
+# Paste a token above if you have one; run with Ctrl-Enter or the play button.
+{
+  customers(first: 5) {
+    edges {
+      node {
+        id
+        name
+      }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file of an npm package, as the page loads it."""
+
+    package: str
+    version: str
+    file: str  # path inside the package
+    integrity: str  # SRI hash of the published file, checked by the browser on the CDN path
+
+    @property
+    def relative_path(self) -> str:
+        """Where explorer/build.sh puts it under app/static/graphiql/ (node_modules layout)."""
+        return f"{self.package}/{self.file}"
+
+    def url(self, *, local: bool) -> str:
+        if local:
+            return f"{ASSETS_MOUNT}/{self.relative_path}"
+        return f"{CDN}/{self.package}@{self.version}/{self.file}"
+
+    @property
+    def is_stylesheet(self) -> bool:
+        return self.file.endswith(".css")
+
+
+# Versions must equal explorer/package-lock.json; scripts are listed in load order (GraphiQL's
+# UMD bundle reads the React globals, the explorer plugin reads the GraphiQL global).
+ASSETS: tuple[Asset, ...] = (
+    Asset("react", "18.3.1", "umd/react.production.min.js",
+          "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z"),
+    Asset("react-dom", "18.3.1", "umd/react-dom.production.min.js",
+          "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1"),
+    Asset("graphiql", "4.1.2", "graphiql.min.js",
+          "sha384-9XdHu7ajgGJziD4J1zNBKQ842Q/+zZfDv+ib1eMhZWBH6hPAs806x+Jbcf0yNO6B"),
+    Asset("graphiql", "4.1.2", "graphiql.min.css",
+          "sha384-1el1QShFBnnXTx9x/Cprg82hZWKt0ry29OAYIXt05swbi0KcZDFoj0CWguMpopJr"),
+    Asset("@graphiql/plugin-explorer", "4.0.6", "dist/index.umd.js",
+          "sha384-gXYG2RCFRuAiKUaKTbKxOVlvr0U9z0D/V/l5jdvRSH46vQ+9cpkG2d3ByiggUYvD"),
+    Asset("@graphiql/plugin-explorer", "4.0.6", "dist/style.css",
+          "sha384-XffIsImDMwexX8UM/Bg3tss0MZOeQmZcnHzk0avUrw9ff0IQ2g9j7QLA6m2lz5D0"),
+)
+
+
+def graphiql_assets_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "static" / "graphiql"
+
+
+_warned_missing = False
+
+
+def graphiql_assets_built() -> bool:
+    """True when every asset is on disk. Checked per page load, so a build done while the
+    server runs takes effect without a restart."""
+    root = graphiql_assets_dir()
+    built = all((root / asset.relative_path).is_file() for asset in ASSETS)
+    if not built:
+        _warn_missing_once()
+    return built
+
+
+def _warn_missing_once() -> None:
+    global _warned_missing
+    if _warned_missing:
+        return
+    _warned_missing = True
+    logger.warning(
+        "GraphiQL assets are not built in %s: the explorer page falls back to loading them from "
+        "%s. Run `bash explorer/build.sh` (needs npm) to serve them locally.",
+        graphiql_assets_dir(),
+        CDN,
+    )
+
+
+class _AssetFiles(StaticFiles):
+    """StaticFiles that answers 404, not a 500 RuntimeError, while the directory is missing
+    (never built, or mid-swap in explorer/build.sh); the check runs again on the next request."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and not Path(self.directory).is_dir():
+            raise HTTPException(status_code=404)
+        await super().check_config()
+
+
+def graphiql_routes() -> list:
+    # check_dir=False: the app must start even before the assets exist; the page then uses the CDN.
+    graphiql_assets_built()  # warn at start-up rather than at the first page view
+    return [
+        Mount(
+            ASSETS_MOUNT,
+            app=_AssetFiles(directory=graphiql_assets_dir(), check_dir=False),
+            name="graphiql-assets",
+        )
+    ]
+
+
+def _js(value: object) -> str:
+    """A JSON literal that is safe inside <script>: no '</script>' or '<!--' can appear."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _asset_tags(*, local: bool) -> tuple[str, str]:
+    styles, scripts = [], []
+    for asset in ASSETS:
+        url = html.escape(asset.url(local=local))
+        # Same-origin files need no integrity check; CDN copies must be byte-identical to npm's.
+        sri = "" if local else f' integrity="{asset.integrity}" crossorigin="anonymous"'
+        if asset.is_stylesheet:
+            styles.append(f'<link rel="stylesheet" href="{url}"{sri}>')
+        else:
+            scripts.append(f'<script src="{url}"{sri}></script>')
+    return "\n    ".join(styles), "\n    ".join(scripts)
+
+
+def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
+    styles, scripts = _asset_tags(local=assets_available)
+    config = {
+        "endpoint": endpoint,
+        "defaultQuery": DEFAULT_QUERY,
+        "tokenKey": TOKEN_STORAGE_KEY,
+        "assetsFrom": ASSETS_MOUNT if assets_available else CDN,
+    }
+    return (
+        _PAGE.replace("{{styles}}", styles)
+        .replace("{{scripts}}", scripts)
+        .replace("{{config}}", _js(config))
+    )
+
+
+# Placeholders are substituted with str.replace so the CSS/JS braces need no escaping.
+_PAGE = """\
+<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>bizgraph explorer</title>
+    <!-- An inline icon, so the browser does not go looking for /favicon.ico. -->
+    <link rel="icon" href="data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><circle cx='8' cy='8' r='7' fill='%23e10098'/></svg>">
+    {{styles}}
+    <style>
+      html, body { height: 100%; margin: 0; }
+      body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; }
+      #bg-bar { display: flex; align-items: center; gap: 8px; padding: 6px 12px;
+                border-bottom: 1px solid #ddd; background: #f7f7f9; font-size: 14px; }
+      #bg-bar h1 { font-size: 15px; margin: 0 12px 0 0; }
+      #bg-token { flex: 1; max-width: 36em; font-family: ui-monospace, monospace; padding: 3px 6px; }
+      #bg-token-state { color: #666; }
+      #graphiql { flex: 1; min-height: 0; }
+      #graphiql.bg-failed { padding: 12px; color: #b00020; }
+    </style>
+  </head>
+  <body>
+    <header id="bg-bar">
+      <h1>bizgraph explorer</h1>
+      <label for="bg-token">Bearer token</label>
+      <input id="bg-token" type="password" autocomplete="off" spellcheck="false"
+             placeholder="paste an access token; it is sent as Authorization: Bearer &hellip;">
+      <button id="bg-token-show" type="button">show</button>
+      <button id="bg-token-clear" type="button">clear</button>
+      <span id="bg-token-state" aria-live="polite"></span>
+    </header>
+    <div id="graphiql">Loading&hellip;</div>
+    {{scripts}}
+    <script>
+      (function () {
+        "use strict";
+        const config = {{config}};
+        if (typeof React === "undefined" || typeof ReactDOM === "undefined" || typeof GraphiQL === "undefined") {
+          // Say so instead of leaving "Loading..." forever (e.g. CDN fallback on an offline network).
+          const pane = document.getElementById("graphiql");
+          pane.className = "bg-failed";
+          pane.textContent = "GraphiQL's scripts did not load from " +
+            config.assetsFrom + ". On the server, run `bash explorer/build.sh` to serve them locally.";
+          return;
+        }
+        const tokenInput = document.getElementById("bg-token");
+        const tokenState = document.getElementById("bg-token-state");
+
+        // The token lives in this browser's localStorage only, so it survives reloads.
+        function readToken() {
+          return (localStorage.getItem(config.tokenKey) || "").trim();
+        }
+        function saveToken(raw) {
+          // People often paste the whole header value; keep just the token.
+          const token = raw.trim().replace(/^Bearer\\s+/i, "");
+          if (token) localStorage.setItem(config.tokenKey, token);
+          else localStorage.removeItem(config.tokenKey);
+          tokenInput.value = token;
+          tokenState.textContent = token ? "token set" : "no token (anonymous)";
+        }
+
+        const httpUrl = new URL(config.endpoint, window.location.href);
+        const wsUrl = new URL(httpUrl.href);
+        wsUrl.protocol = httpUrl.protocol === "https:" ? "wss:" : "ws:";
+
+        // createFetcher speaks graphql-transport-ws for subscriptions and sends the per-request
+        // headers as the connection_init payload, so the token reaches WebSockets as well.
+        const baseFetcher = GraphiQL.createFetcher({ url: httpUrl.href, subscriptionUrl: wsUrl.href });
+
+        // A new fetcher per token: GraphiQL introspects again whenever the fetcher changes, and
+        // what a principal may see of the schema depends on its token.
+        function fetcherFor(token) {
+          return function fetcher(params, options) {
+            const headers = Object.assign({}, options && options.headers);
+            // A header typed into GraphiQL's Headers editor wins over the token field.
+            const explicit = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
+            if (token && !explicit) headers.Authorization = "Bearer " + token;
+            return baseFetcher(params, Object.assign({}, options, { headers: headers }));
+          };
+        }
+
+        const root = ReactDOM.createRoot(document.getElementById("graphiql"));
+        const plugins = [GraphiQLPluginExplorer.explorerPlugin()];
+        function render() {
+          root.render(React.createElement(GraphiQL, {
+            fetcher: fetcherFor(readToken()),
+            defaultQuery: config.defaultQuery,
+            plugins: plugins,
+            isHeadersEditorEnabled: true,
+            shouldPersistHeaders: false,
+            inputValueDeprecation: true,
+          }));
+        }
+
+        tokenInput.addEventListener("change", function () {
+          const before = readToken();
+          saveToken(tokenInput.value);
+          if (readToken() !== before) render();
+        });
+        document.getElementById("bg-token-show").addEventListener("click", function (event) {
+          const hidden = tokenInput.type === "password";
+          tokenInput.type = hidden ? "text" : "password";
+          event.target.textContent = hidden ? "hide" : "show";
+        });
+        document.getElementById("bg-token-clear").addEventListener("click", function () {
+          const before = readToken();
+          saveToken("");
+          if (before) render();
+        });
+
+        saveToken(readToken());
+        render();
+      })();
+    </script>
+  </body>
+</html>
+"""

@@ -1,0 +1,1 @@
+"""The OAuth2 authorization server: token endpoint, metadata and JWKS routes."""

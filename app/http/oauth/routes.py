@@ -1,0 +1,112 @@
+"""HTTP routes of the authorization server: the token endpoint, the JWKS and the metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.auth.principal import ROLES
+from app.http.oauth.services import AuthServices
+from app.http.oauth.token_endpoint import AUTH_METHODS, GRANT_TYPES, Lookups, TokenRequest
+from resolvers.accounts import store as accounts
+
+MAX_FORM_BYTES = 16 * 1024  # a token request is a few hundred bytes
+MAX_FORM_FIELDS = 20
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class BadForm(Exception):
+    pass
+
+
+def auth_routes() -> list[Route]:
+    return [
+        Route("/oauth/token", token, methods=["POST"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/.well-known/openid-configuration", metadata, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
+    ]
+
+
+def _services(request: Request) -> AuthServices:
+    return request.app.state.auth
+
+
+async def token(request: Request) -> Response:
+    services = _services(request)
+    try:
+        form = await _read_form(request)
+    except BadForm as error:
+        return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400, NO_STORE)
+    lookups = await _look_up(services, request, form)
+    token_request = TokenRequest(services.endpoints.token, request.headers, form, lookups)
+    # authlib is synchronous and argon2 is slow on purpose: a worker thread, and only
+    # a few at once, since every password check holds 64 MiB while it runs.
+    status, body, headers = await anyio.to_thread.run_sync(
+        services.token_server.respond, token_request, limiter=services.hashing_limiter
+    )
+    return JSONResponse(body, status, dict(headers))
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """The form body (RFC 6749 §3.2: x-www-form-urlencoded only), size-capped, each field once."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise BadForm("The body must be application/x-www-form-urlencoded.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise BadForm("The request body is too large.")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise BadForm("The body is not a valid form.") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise BadForm(f"The parameter {name!r} is repeated.")  # RFC 6749 §3.2
+        form[name] = value
+    return form
+
+
+async def _look_up(services: AuthServices, request: Request, form: dict[str, str]) -> Lookups:
+    """Read the client(s) and the login this request names, before authlib runs."""
+    basic_id, _ = extract_basic_authorization(request.headers)
+    client_ids = {cid for cid in (basic_id, form.get("client_id")) if cid}
+    username = form.get("username", "").strip() if form.get("grant_type") == "password" else ""
+    if not client_ids and not username:
+        return Lookups()
+    async with services.database.read() as connection:
+        clients = {}
+        for client_id in client_ids:
+            record = await accounts.oauth_client(connection, client_id)
+            if record is not None:
+                clients[client_id] = record
+        candidates = await accounts.login_candidates(connection, username) if username else []
+    return Lookups(clients=clients, candidates=tuple(candidates))
+
+
+async def jwks(request: Request) -> Response:
+    # Short-lived caching: a rotation shows up within minutes.
+    return JSONResponse(_services(request).keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+async def metadata(request: Request) -> Response:
+    services = _services(request)
+    document: dict[str, Any] = {
+        "issuer": services.endpoints.issuer,
+        "token_endpoint": services.endpoints.token,
+        "jwks_uri": services.endpoints.jwks,
+        "grant_types_supported": list(GRANT_TYPES),
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "scopes_supported": sorted(ROLES),
+        "response_types_supported": [],  # no authorization endpoint
+    }
+    return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,1 @@
+"""Sign-in identities (users, service clients) and the CLI's account commands."""

@@ -1,0 +1,46 @@
+"""The exported SDL is current, every type and field is described, and the layering holds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+
+from schema import build_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_schema_graphql_is_up_to_date():
+    current = build_schema().as_str() + "\n"
+    committed = (ROOT / "schema.graphql").read_text()
+    assert committed == current, "schema.graphql is stale: run `bizgraph export-schema > schema.graphql`"
+
+
+def test_every_type_and_field_has_a_description():
+    missing = []
+    for named in build_schema()._schema.type_map.values():
+        if named.name.startswith("__") or named.name in {"String", "Int", "Float", "Boolean", "ID"}:
+            continue
+        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType, GraphQLEnumType)):
+            if not named.description:
+                missing.append(named.name)
+        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
+            missing += [f"{named.name}.{name}" for name, field in named.fields.items() if not field.description]
+    assert missing == []
+
+
+def test_export_schema_command_prints_the_sdl():
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "export-schema"], capture_output=True, text=True, check=True, env={"PATH": ""}
+    )
+    assert out.stdout == (ROOT / "schema.graphql").read_text()
+
+
+def test_layering_contracts_hold():
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

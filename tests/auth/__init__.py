@@ -1,0 +1,1 @@
+"""Tokens, the token endpoint, the policy table, row-level security, tenant isolation."""

@@ -1,0 +1,1 @@
+"""Configuration, migrations and the seed."""

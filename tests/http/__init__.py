@@ -1,0 +1,1 @@
+"""The edge: HTTP errors, the introspection gate, GraphiQL in a browser."""

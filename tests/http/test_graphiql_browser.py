@@ -1,0 +1,185 @@
+"""GraphiQL as a person meets it: served by bizgraph, opened in a real (headless) Chromium that
+cannot reach any other host, running a query through GraphiQL's own run button.
+
+The app is served by uvicorn on a loopback port *on the test's event loop*: the session-scoped
+``app`` fixture entered its lifespan on that loop, and its database pool is bound to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app.http import graphiql
+from tests.support.auth import token_for_user
+from tests.support.browser import Chromium, Page, find_chromium
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY = "{ customers(first: 5) { edges { node { id name } } } }"
+
+
+# --- the page itself, no browser needed -----------------------------------------------------
+
+
+def _asset_urls(page: str) -> list[str]:
+    return re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', page)
+
+
+def test_page_with_built_assets_loads_nothing_from_other_hosts() -> None:
+    page = graphiql.graphiql_html(assets_available=True)
+    urls = _asset_urls(page)
+    assert "<title>bizgraph explorer</title>" in page
+    assert len([u for u in urls if u.startswith("/graphiql-assets/")]) == len(graphiql.ASSETS)
+    assert all(u.startswith(("/graphiql-assets/", "data:")) for u in urls), urls
+
+
+def test_cdn_fallback_pins_the_locked_versions_with_integrity() -> None:
+    lock = json.loads((REPO / "explorer" / "package-lock.json").read_text())
+    page = graphiql.graphiql_html(assets_available=False)
+    for asset in graphiql.ASSETS:
+        assert lock["packages"][f"node_modules/{asset.package}"]["version"] == asset.version
+        assert f'src="{asset.url(local=False)}" integrity="{asset.integrity}"' in page or (
+            f'href="{asset.url(local=False)}" integrity="{asset.integrity}"' in page
+        )
+
+
+def test_build_script_copies_exactly_the_assets_the_page_loads() -> None:
+    script = (REPO / "explorer" / "build.sh").read_text()
+    listed = re.search(r"^FILES=\((.*?)^\)", script, re.M | re.S)
+    assert listed, "FILES=( ... ) not found in explorer/build.sh"
+    assert set(listed.group(1).split()) == {a.relative_path for a in graphiql.ASSETS}
+
+
+def test_missing_assets_warn_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(graphiql, "graphiql_assets_dir", lambda: tmp_path)
+    monkeypatch.setattr(graphiql, "_warned_missing", False)
+    # A handler on the logger itself: the app's logging set-up may stop propagation to the root.
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append  # type: ignore[method-assign]
+    logging.getLogger("bizgraph.graphiql").addHandler(handler)
+    try:
+        assert graphiql.graphiql_assets_built() is False
+        assert graphiql.graphiql_assets_built() is False
+    finally:
+        logging.getLogger("bizgraph.graphiql").removeHandler(handler)
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert "bash explorer/build.sh" in warnings[0].getMessage()
+
+
+# --- the page in a browser -------------------------------------------------------------------
+
+
+class _InLoopServer(uvicorn.Server):
+    # uvicorn would install SIGINT/SIGTERM handlers on the main thread; leave them to pytest.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _serve(app) -> AsyncIterator[str]:
+    """Serve an ASGI app on a free loopback port; yield its origin."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts: no race for the port
+    port = sock.getsockname()[1]
+    # lifespan="off": the fixture has already started the app.
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
+    server = _InLoopServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped the server
+                raise RuntimeError("uvicorn exited before it started")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+
+
+# Editors are CodeMirror 5 instances; each wrapper element carries its editor as `.CodeMirror`.
+_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror')"
+_RESPONSE = "document.querySelector('.graphiql-response .CodeMirror')"
+_RUN = "document.querySelector('button.graphiql-execute-button')"
+
+
+async def _run_in_graphiql(page: Page, query: str) -> str:
+    """Type the query into GraphiQL, press its run button, return the result pane's text."""
+    await page.wait_for(f"!!({_EDITOR} && {_RUN})")
+    await page.evaluate(f"{_RESPONSE}.CodeMirror.setValue(''); {_EDITOR}.CodeMirror.setValue({json.dumps(query)})")
+    # GraphiQL parses the editor text in a 100 ms debounced handler that ends by saving it as
+    # `graphiql:query`; running before that would send the old operation's name and AST.
+    await page.wait_for(f"localStorage.getItem('graphiql:query') === {json.dumps(query)}")
+    await page.evaluate(f"{_RUN}.click()")
+    return await page.wait_for(f"(() => {{ const v = {_RESPONSE}.CodeMirror.getValue(); return v.trim() && v; }})()")
+
+
+@pytest.fixture
+def chromium_binary() -> str:
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("no Chromium binary on PATH (Debian: apt-get install chromium; or set $CHROMIUM)")
+    return binary
+
+
+@pytest.mark.timeout(60)
+async def test_graphiql_runs_a_query_with_no_other_host_reachable(
+    app, chromium_binary: str, tmp_path: Path
+) -> None:
+    assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
+    token = token_for_user(app, "admin@acme.example")
+    async with _serve(app) as origin, Chromium(chromium_binary) as browser:
+        page = await browser.new_page()
+        try:
+            # The page itself needs no token: it is where one is pasted.
+            await page.navigate(f"{origin}/graphql")
+            assert await page.evaluate("document.title") == "bizgraph explorer"
+
+            # The token field: pasted once (people copy the "Bearer " along), kept, and
+            # sent as a bearer token on every request from then on.
+            await page.evaluate(
+                "(() => { const input = document.getElementById('bg-token');"
+                f" input.value = {json.dumps('Bearer ' + token)};"
+                " input.dispatchEvent(new Event('change')); })()"
+            )
+            assert await page.evaluate("localStorage.getItem('bizgraph.explorer.token')") == token
+
+            result = json.loads(await _run_in_graphiql(page, QUERY))
+            assert "errors" not in result, result
+            nodes = [edge["node"] for edge in result["data"]["customers"]["edges"]]
+            assert 1 <= len(nodes) <= 5 and all(node["id"] and node["name"] for node in nodes), result
+            authorized = [
+                r for r in page.requests
+                if r["method"] == "POST" and "customers" in r.get("postData", "")
+                and r["headers"].get("Authorization") == f"Bearer {token}"
+            ]
+            assert authorized, [(r["method"], r["url"], r["headers"]) for r in page.requests]
+
+            # Cleared, the next query is refused with a message GraphiQL shows as it is.
+            await page.evaluate("document.getElementById('bg-token-clear').click()")
+            refused = json.loads(await _run_in_graphiql(page, "{ __typename }"))
+            assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", refused
+        except BaseException:
+            # Leave evidence for the failure report: what the page looked like and logged.
+            with contextlib.suppress(Exception):
+                print(f"screenshot: {await page.screenshot(tmp_path / 'graphiql.png')}")
+            print("browser console:\n" + "\n".join(page.console))
+            raise
+
+    urls = [r["url"] for r in page.requests] + page.websockets
+    foreign = [u for u in urls if not u.startswith((origin + "/", "data:", "blob:"))]
+    assert not foreign, f"the page reached beyond {origin}: {foreign}"
+    assert f"{origin}/graphiql-assets/graphiql/graphiql.min.js" in urls

@@ -1,0 +1,80 @@
+"""Helpers for tests that speak GraphQL over HTTP and check answers with SQL."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import httpx
+import psycopg
+from sqlalchemy import event
+
+from tests.support.db import conninfo
+
+
+# ``token=`` left out: the client's own Authorization (the ``client`` fixture sends
+# the acme admin's token).
+CLIENT_TOKEN: Any = object()
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = CLIENT_TOKEN
+) -> dict[str, Any]:
+    """POST a document; return the whole response body (data and errors).
+
+    ``token`` replaces the client's bearer token for this request; ``None`` sends none."""
+    request = client.build_request("POST", "/graphql", json={"query": query, "variables": variables or {}})
+    if token is None:
+        request.headers.pop("Authorization", None)
+    elif token is not CLIENT_TOKEN:
+        request.headers["Authorization"] = f"Bearer {token}"
+    response = await client.send(request)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def data(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = CLIENT_TOKEN
+) -> dict[str, Any]:
+    """POST a document that must succeed; return its data."""
+    body = await gql(client, query, variables, token=token)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+def sql(url, query: str, *params: Any) -> list[tuple]:
+    with psycopg.connect(conninfo(url)) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+@contextlib.contextmanager
+def count_statements(app) -> Iterator[list[str]]:
+    """Every statement the app sends to PostgreSQL while the block runs."""
+    engine = app.state.database.engine.sync_engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings, headers: dict[str, str] | None = None):
+    """The ASGI app for ``settings`` with its lifespan running, and a client of it
+    (sending ``headers`` with every request)."""
+    from app.server import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=headers) as http:
+            yield application, http

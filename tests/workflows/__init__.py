@@ -1,0 +1,1 @@
+"""Business commands through their mutations: lifecycles, audit, events, concurrency."""
