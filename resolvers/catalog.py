@@ -1,13 +1,13 @@
 """Every readable entity, assembled from the domains."""
 
-from resolvers.activity.sql import AUDIT_ENTRY, INTEGRATION_EVENT
-from resolvers.customers.sql import CUSTOMER
-from resolvers.departments.sql import DEPARTMENT
-from resolvers.employees.sql import EMPLOYEE, EMPLOYMENT_EVENT
-from resolvers.invoices.sql import INVOICE, INVOICE_LINE, PAYMENT
-from resolvers.orders.sql import ORDER, ORDER_LINE
+from resolvers.activity.catalog import AUDIT_ENTRY, INTEGRATION_EVENT
+from resolvers.customers.catalog import CUSTOMER
+from resolvers.departments.catalog import DEPARTMENT
+from resolvers.employees.catalog import EMPLOYEE, EMPLOYMENT_EVENT
+from resolvers.invoices.catalog import INVOICE, INVOICE_LINE, PAYMENT
+from resolvers.orders.catalog import ORDER, ORDER_LINE
 from resolvers.planner.catalog import Catalog
-from resolvers.products.sql import PRODUCT
+from resolvers.products.catalog import PRODUCT
 
 CATALOG = Catalog(
     [

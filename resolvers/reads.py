@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from app.errors import NotFound
 from resolvers.analytics.compile import TooManyGroups, compile_aggregate
-from resolvers.analytics.sql import AGGREGATES
+from resolvers.analytics.catalog import AGGREGATES
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
 from resolvers.planner.compile import Plan, Planner

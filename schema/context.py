@@ -8,7 +8,7 @@ from typing import Any
 from graphql import FieldNode
 
 from app.auth.principal import Principal
-from resolvers.commands.runner import CommandService
+from resolvers.writes.runner import CommandService
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 

@@ -18,8 +18,8 @@ from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from app.errors import USER_ERROR_CODES, BizgraphError
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import WriteSession
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession
 from schema.selection import SelectionReader
 
 UserErrorCode = strawberry.enum(

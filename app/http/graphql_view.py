@@ -18,7 +18,7 @@ from app.errors import Unauthenticated
 from app.http.graphiql import graphiql_assets_built, graphiql_html
 from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
-from resolvers.commands.runner import CommandService
+from resolvers.writes.runner import CommandService
 from resolvers.reads import ReadService
 from resolvers.transaction import RequestTransaction
 from schema.context import Context

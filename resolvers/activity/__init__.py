@@ -1,0 +1,1 @@
+"""Audit log and integration events as readable entities (``catalog.py``)."""

@@ -1,1 +1,1 @@
-"""The analytics domain's SQL."""
+"""The analytics domain: the aggregates analysts can ask for (``catalog.py``) and their SQL compiler."""

@@ -1,1 +1,1 @@
-"""The departments domain's SQL."""
+"""The departments domain: how departments are read (``catalog.py``)."""

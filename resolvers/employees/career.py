@@ -11,10 +11,10 @@ from typing import Any
 
 from app.errors import CommandError
 from app.workflows import EMPLOYEE, Transition
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import acting_roles, check_writable, lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import WriteSession
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import acting_roles, check_writable, lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession
 from resolvers.employees import details, tree
 from resolvers.employees.records import add_event, record
 from resolvers.planner.ids import encode_id

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from resolvers.commands.checks import Checks, Path
-from resolvers.commands.session import WriteSession
+from resolvers.writes.checks import Checks, Path
+from resolvers.writes.session import WriteSession
 
 MIN_AGE = 14  # at the first day of work
 NOTE_MAX = 500

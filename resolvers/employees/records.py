@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from resolvers.commands.session import Row, WriteSession, changes
+from resolvers.writes.session import Row, WriteSession, changes
 from resolvers.planner.ids import encode_id
 
 # API field → column: what the audit log records, by the names clients know.

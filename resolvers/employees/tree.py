@@ -5,8 +5,8 @@ directly or through others; a leaver leaves no one without a manager)."""
 from __future__ import annotations
 
 from app.errors import CommandError
-from resolvers.commands.checks import Checks, Path, not_found
-from resolvers.commands.session import WriteSession
+from resolvers.writes.checks import Checks, Path, not_found
+from resolvers.writes.session import WriteSession
 from resolvers.employees.records import EMPLOYED
 
 _EMPLOYED_SQL = ", ".join(f"'{status}'" for status in EMPLOYED)

@@ -1,1 +1,1 @@
-"""The invoices domain's SQL."""
+"""The invoices domain: how it is read (``catalog.py``: API fields to columns) and its business commands (``commands.py`` and the modules it draws on)."""

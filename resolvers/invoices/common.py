@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from resolvers.commands.checks import Checks, Path
-from resolvers.commands.session import Row
+from resolvers.writes.checks import Checks, Path
+from resolvers.writes.session import Row
 
 # A client's clock may run a little ahead of ours: a moment up to this far in
 # the future counts as now.

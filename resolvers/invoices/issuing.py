@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.workflows import ORDER
-from resolvers.commands.checks import Checks
-from resolvers.commands.idempotency import claim, remember
-from resolvers.commands.lifecycle import lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import WriteSession, changes
+from resolvers.writes.checks import Checks
+from resolvers.writes.idempotency import claim, remember
+from resolvers.writes.lifecycle import lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession, changes
 from resolvers.invoices.common import invoice_api
 from resolvers.planner.ids import encode_id
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from app.errors import CommandError
 from app.workflows import INVOICE
-from resolvers.commands.checks import Checks
-from resolvers.commands.idempotency import claim, remember
-from resolvers.commands.lifecycle import lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Entry, Row, WriteSession, changes
+from resolvers.writes.checks import Checks
+from resolvers.writes.idempotency import claim, remember
+from resolvers.writes.lifecycle import lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Entry, Row, WriteSession, changes
 from resolvers.invoices.common import check_moment, invoice_api
 from resolvers.planner.ids import encode_id
 

@@ -16,10 +16,10 @@ from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BizgraphError
 from app.workflows import COMMANDS, INVOICE
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import acting_roles, require_role
-from resolvers.commands.runner import CommandService, Outcome
-from resolvers.commands.session import Entry, WriteSession
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import acting_roles, require_role
+from resolvers.writes.runner import CommandService, Outcome
+from resolvers.writes.session import Entry, WriteSession
 from resolvers.invoices.common import check_moment
 from resolvers.planner.ids import encode_id
 from resolvers.planner.pagination import PageLimits

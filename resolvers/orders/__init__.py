@@ -1,1 +1,1 @@
-"""The orders domain: how orders and lines are read (``sql.py``) and the order commands (``service.py``)."""
+"""The orders domain: how it is read (``catalog.py``: API fields to columns) and its business commands (``commands.py`` and the modules it draws on)."""

@@ -13,10 +13,10 @@ from typing import Any
 
 from app.errors import CommandError
 from app.workflows import ORDER
-from resolvers.commands.checks import Checks, not_found
-from resolvers.commands.lifecycle import lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession
+from resolvers.writes.checks import Checks, not_found
+from resolvers.writes.lifecycle import lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Row, WriteSession
 from resolvers.orders.lines import check_discount, check_line, insert, line_api, price, recompute_totals
 from resolvers.orders.records import TOTAL_FIELDS, diff, summary
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
-from resolvers.commands.checks import Checks, Path
-from resolvers.commands.session import Row, WriteSession, to_json
+from resolvers.writes.checks import Checks, Path
+from resolvers.writes.session import Row, WriteSession, to_json
 
 ZERO = Decimal("0.00")
 MAX_LINES = 500  # per request: an order is for people to read, not a bulk import

@@ -18,11 +18,11 @@ from typing import Any
 
 from app.errors import CommandError
 from app.workflows import ORDER
-from resolvers.commands.checks import Checks
-from resolvers.commands.idempotency import claim, remember
-from resolvers.commands.lifecycle import lock_for
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession
+from resolvers.writes.checks import Checks
+from resolvers.writes.idempotency import claim, remember
+from resolvers.writes.lifecycle import lock_for
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Row, WriteSession
 from resolvers.orders import stock
 from resolvers.orders.lines import ZERO
 from resolvers.orders.records import STATE_FIELDS, diff, summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.commands.session import Row, changes
+from resolvers.writes.session import Row, changes
 
 # API field → column, for the audit log.
 COLUMNS = {

@@ -12,7 +12,7 @@ CONFLICT because someone placed an order meanwhile.
 
 from __future__ import annotations
 
-from resolvers.commands.session import Row, WriteSession
+from resolvers.writes.session import Row, WriteSession
 
 # Per product on the order: the units of all its lines, and the index (from 0,
 # in line number order) of its first line, to point at it in an error.

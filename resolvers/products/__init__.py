@@ -1,1 +1,1 @@
-"""The products domain: how products are read (``sql.py``) and the product commands (``service.py``)."""
+"""The products domain: how it is read (``catalog.py``: API fields to columns) and its business commands (``commands.py`` and the modules it draws on)."""

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import strawberry
 
-from resolvers.employees import career, service
+from resolvers.employees import career, commands
 from schema.employees.inputs import (
     ChangeEmployeeSalaryInput,
     EmployeeTransitionInput,
@@ -39,14 +39,14 @@ class EmployeeMutations:
         " a HIRED step in the history." + _ROLES
     )
     async def hire_employee(self, info: strawberry.Info, input: HireEmployeeInput) -> EmployeePayload:
-        return await run_command(info, "employee", lambda s: service.hire(s, provided(input)))
+        return await run_command(info, "employee", lambda s: commands.hire(s, provided(input)))
 
     @strawberry.mutation(
         description="Change an employee's details. A new title adds a PROMOTED step to the history; names, contacts"
         " and personal data change no history (the audit log records them)." + _ROLES
     )
     async def update_employee(self, info: strawberry.Info, input: UpdateEmployeeInput) -> EmployeePayload:
-        return await run_command(info, "employee", lambda s: service.update(s, provided(input)))
+        return await run_command(info, "employee", lambda s: commands.update(s, provided(input)))
 
     @strawberry.mutation(
         description="The first working day: ONBOARDING → ACTIVE, once hiredOn has come. No history step (the"

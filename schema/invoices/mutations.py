@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import strawberry
 
-from resolvers.invoices import service
+from resolvers.invoices import commands
 from schema.invoices.inputs import IssueInvoiceInput, RecordPaymentInput, SweepOverdueInvoicesInput, VoidInvoiceInput
 from schema.invoices.types import Invoice, Payment
 from schema.mutations import UserError, provided, run_command
@@ -42,21 +42,21 @@ class InvoiceMutations:
         " the order's lines and totals, due after the customer's payment terms. Roles: admin, finance."
     )
     async def issue_invoice(self, info: strawberry.Info, input: IssueInvoiceInput) -> InvoicePayload:
-        return await run_command(info, "invoice", lambda s: service.issue(s, provided(input)))
+        return await run_command(info, "invoice", lambda s: commands.issue(s, provided(input)))
 
     @strawberry.mutation(
         description="Record a payment against an invoice; it becomes PAID when nothing is due any more."
         " Roles: admin, finance."
     )
     async def record_payment(self, info: strawberry.Info, input: RecordPaymentInput) -> PaymentPayload:
-        return await run_command(info, "payment", lambda s: service.record_payment(s, provided(input)))
+        return await run_command(info, "payment", lambda s: commands.record_payment(s, provided(input)))
 
     @strawberry.mutation(
         description="Void an invoice without payments; it keeps its number, and its order may be invoiced again."
         " Roles: admin, finance."
     )
     async def void_invoice(self, info: strawberry.Info, input: VoidInvoiceInput) -> InvoicePayload:
-        return await run_command(info, "invoice", lambda s: service.void(s, provided(input)))
+        return await run_command(info, "invoice", lambda s: commands.void(s, provided(input)))
 
     @strawberry.mutation(
         description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance."
@@ -65,4 +65,4 @@ class InvoiceMutations:
         self, info: strawberry.Info, input: SweepOverdueInvoicesInput
     ) -> SweepOverduePayload:
         # The payload has no entity, only the count.
-        return await run_command(info, "", lambda s: service.sweep_overdue(s, provided(input)))
+        return await run_command(info, "", lambda s: commands.sweep_overdue(s, provided(input)))

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import strawberry
 
-from resolvers.orders import service
+from resolvers.orders import commands
 from schema.mutations import UserError, provided, run_command
 from schema.orders.inputs import (
     AddOrderLineInput,
@@ -30,19 +30,19 @@ class OrderPayload:
 class OrderMutations:
     @strawberry.mutation(description="Create a draft order, its lines priced from the catalog. Roles: admin, sales (own accounts).")
     async def create_order(self, info: strawberry.Info, input: CreateOrderInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.create(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.create(s, provided(input)))
 
     @strawberry.mutation(description="Add a line to a draft order. Roles: admin, sales (own accounts).")
     async def add_order_line(self, info: strawberry.Info, input: AddOrderLineInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.add_line(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.add_line(s, provided(input)))
 
     @strawberry.mutation(description="Change a draft order's line (quantity, discount). Roles: admin, sales (own accounts).")
     async def update_order_line(self, info: strawberry.Info, input: UpdateOrderLineInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.update_line(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.update_line(s, provided(input)))
 
     @strawberry.mutation(description="Remove a line from a draft order. Roles: admin, sales (own accounts).")
     async def remove_order_line(self, info: strawberry.Info, input: RemoveOrderLineInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.remove_line(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.remove_line(s, provided(input)))
 
     @strawberry.mutation(
         description="Place a draft: reserve its stock, check the customer's credit; approved at once up to the"
@@ -51,18 +51,18 @@ class OrderMutations:
         " Roles: admin, sales (own accounts)."
     )
     async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.place(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.place(s, provided(input)))
 
     @strawberry.mutation(description="Approve a placed order. Roles: admin, finance, manager (orders of its reports).")
     async def approve_order(self, info: strawberry.Info, input: OrderTransitionInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.approve(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.approve(s, provided(input)))
 
     @strawberry.mutation(description="Fulfil an approved order: its reserved stock leaves the warehouse. Roles: admin, sales.")
     async def fulfil_order(self, info: strawberry.Info, input: OrderTransitionInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.fulfil(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.fulfil(s, provided(input)))
 
     @strawberry.mutation(
         description="Cancel an order that is not invoiced, releasing its reserved stock. Roles: admin, sales, finance."
     )
     async def cancel_order(self, info: strawberry.Info, input: CancelOrderInput) -> OrderPayload:
-        return await run_command(info, "order", lambda s: service.cancel(s, provided(input)))
+        return await run_command(info, "order", lambda s: commands.cancel(s, provided(input)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
 
-from resolvers.analytics.sql import AGGREGATES
+from resolvers.analytics.catalog import AGGREGATES
 from resolvers.catalog import CATALOG
 from schema import build_schema
 

@@ -15,7 +15,7 @@ import pytest
 
 from app.auth.principal import Principal
 from app.errors import CommandError
-from resolvers.commands.runner import CommandService
+from resolvers.writes.runner import CommandService
 from resolvers.invoices.issuing import issue as issue_command
 from resolvers.planner.pagination import PageLimits
 from tests.support.db import conninfo

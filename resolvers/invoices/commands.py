@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.workflows import INVOICE
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import lock_for
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import WriteSession, changes
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import lock_for
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession, changes
 from resolvers.invoices.common import invoice_api
 from resolvers.invoices.issuing import issue
 from resolvers.invoices.payments import record_payment

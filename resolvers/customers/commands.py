@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from app.workflows import CUSTOMER
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import (
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import (
     acting_roles,
     check_writable,
     ensure_acting_scope,
@@ -15,8 +15,8 @@ from resolvers.commands.lifecycle import (
     lock_for,
     require_role,
 )
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession, changes
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Row, WriteSession, changes
 
 # API field → column, for the fields a client may set.
 COLUMNS = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.workflows import ORDER
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import acting_roles, lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import acting_roles, lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Row, WriteSession
 from resolvers.orders import stock
 from resolvers.orders.editing import add_line, remove_line, update_line
 from resolvers.orders.lines import MAX_LINES, check_line, insert, line_api, price, recompute_totals

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.workflows import EMPLOYEE
-from resolvers.commands.checks import Checks
-from resolvers.commands.lifecycle import acting_roles, check_writable, lock_for, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import WriteSession
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import acting_roles, check_writable, lock_for, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession
 from resolvers.employees import details, tree
 from resolvers.employees.records import COLUMNS, add_event, record
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from app.errors import CommandError
 from app.workflows import COMMANDS
-from resolvers.commands.checks import Checks, not_found
-from resolvers.commands.lifecycle import check_version, require_role
-from resolvers.commands.runner import Outcome
-from resolvers.commands.session import Row, WriteSession, changes
+from resolvers.writes.checks import Checks, not_found
+from resolvers.writes.lifecycle import check_version, require_role
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import Row, WriteSession, changes
 
 # API field → column, for the fields a client may set.
 COLUMNS = {
@@ -69,7 +69,7 @@ async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
     values = _details(checks, data, creating=True)
     checks.done()
     # Checked first for a clear answer; a concurrent insert of the same SKU is
-    # still caught by the unique constraint (resolvers/commands/refusals.py).
+    # still caught by the unique constraint (resolvers/writes/refusals.py).
     taken = await session.value(
         "SELECT 1 FROM products WHERE org_id = %(org)s AND sku = %(sku)s", {"sku": values["sku"]}
     )

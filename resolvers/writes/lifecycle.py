@@ -13,8 +13,8 @@ from app.auth.access import DENIED, field_access, restricted_fields
 from app.errors import CommandError
 from app.workflows import MACHINES, Transition
 from resolvers.catalog import CATALOG
-from resolvers.commands.checks import Checks, Path, not_found, path_of
-from resolvers.commands.session import Row, WriteSession
+from resolvers.writes.checks import Checks, Path, not_found, path_of
+from resolvers.writes.session import Row, WriteSession
 from resolvers.planner.sqltext import SqlParams
 from resolvers.planner.transitions import guard_sql, may_act
 

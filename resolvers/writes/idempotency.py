@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.errors import CommandError
-from resolvers.commands.session import WriteSession, to_json
+from resolvers.writes.session import WriteSession, to_json
 
 KEY_MAX_LENGTH = 100
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BizgraphError, Rejected
-from resolvers.commands.refusals import refusal, worth_retrying
-from resolvers.commands.session import WriteSession
+from resolvers.writes.refusals import refusal, worth_retrying
+from resolvers.writes.session import WriteSession
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import ReadService
