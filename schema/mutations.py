@@ -17,7 +17,9 @@ from graphql import get_named_type
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
-from app.errors import USER_ERROR_CODES, BizgraphError
+from app.errors import USER_ERROR_CODES, BizgraphError, CommandError, InvalidId, Rejected
+from resolvers.planner.ids import decode_id
+from resolvers.writes.inputs import UNCHANGED
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import WriteSession
 from schema.selection import SelectionReader
@@ -54,8 +56,64 @@ def provided(value: Any) -> Any:
     return value
 
 
+def input_path(field: list[str] | None) -> list[str] | None:
+    """A refusal's path in the command's domain names (``["lines", "2", "unit_price"]``)
+    as the GraphQL input names it (``["input", "lines", "2", "unitPrice"]``)."""
+    if field is None:
+        return None
+    if field[:1] == ["input"]:  # already in GraphQL terms
+        return field
+    return ["input", *(part if part.isdigit() else to_camel_case(part) for part in field)]
+
+
+class GlobalIds:
+    """Decodes the global IDs of one mutation input into keys, collecting every
+    ID that does not decode (or names another type); ``done`` refuses them
+    together, named by the domain field they were meant for."""
+
+    def __init__(self) -> None:
+        self.errors: list[BizgraphError] = []
+
+    def key(self, name: str | tuple[str | int, ...], value: Any, type_name: str) -> int:
+        """The key a required ID names (0 after a failure: ``done`` raises before it is used)."""
+        path = [str(part) for part in ((name,) if isinstance(name, str) else name)]
+        try:
+            return decode_id(str(value), type_name)[1]
+        except InvalidId as error:
+            self.errors.append(CommandError("INVALID_ID", error.message, field=path))
+            return 0
+
+    def optional(self, name: str | tuple[str | int, ...], value: Any, type_name: str) -> Any:
+        """UNSET stays UNCHANGED, null stays None, an ID becomes its key."""
+        if value is UNSET:
+            return UNCHANGED
+        if value is None:
+            return None
+        return self.key(name, value, type_name)
+
+    def done(self) -> None:
+        if self.errors:
+            raise Rejected(self.errors)
+
+
+def maybe(value: Any) -> Any:
+    """An optional input field for a command: UNSET (not sent) becomes UNCHANGED,
+    enums their stored lower-case value."""
+    if value is UNSET:
+        return UNCHANGED
+    if isinstance(value, enum.Enum):
+        return str(value.value).lower()
+    return value
+
+
+def given_or_none(value: Any) -> Any:
+    """An optional input field where "not sent" and null mean the same (enums as stored values)."""
+    value = maybe(value)
+    return None if value is UNCHANGED else value
+
+
 def _error_json(error: BizgraphError, selection: Any) -> dict[str, Any]:
-    values = {"code": error.code, "field": error.field, "message": error.message, "__typename": "UserError"}
+    values = {"code": error.code, "field": input_path(error.field), "message": error.message, "__typename": "UserError"}
     return {child.key: values[child.name] for child in selection.selections}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from resolvers.writes.checks import Checks, Path
+from resolvers.writes.checks import Checks, Path, label
 from resolvers.writes.session import Row
 
 # A client's clock may run a little ahead of ours: a moment up to this far in
@@ -35,8 +35,8 @@ def check_moment(checks: Checks, path: Path, value: dt.datetime | None) -> dt.da
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        checks.fail(path, "INVALID", f"{path[-1]} needs a UTC offset")
+        checks.fail(path, "INVALID", f"{label(path)} needs a UTC offset")
         return None
     if value > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
-        checks.fail(path, "INVALID", f"{path[-1]} is in the future")
+        checks.fail(path, "INVALID", f"{label(path)} is in the future")
     return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import CommandError
+from app.events import announce
+from app.events.invoices import INVOICE_PAID, PAYMENT_RECORDED
 from app.workflows import INVOICE
 from resolvers.writes.checks import Checks
 from resolvers.writes.idempotency import claim, remember
@@ -12,6 +14,7 @@ from resolvers.writes.lifecycle import lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import Entry, Row, WriteSession, changes
 from resolvers.invoices.common import check_moment, invoice_api
+from resolvers.invoices.inputs import RecordPayment
 from resolvers.planner.ids import encode_id
 
 _INSERT_PAYMENT = """
@@ -44,26 +47,25 @@ def _status_after(invoice: Row, paid: Any) -> str:
     return "overdue" if invoice["status"] == "overdue" else "partially_paid"
 
 
-async def record_payment(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def record_payment(session: WriteSession, command: RecordPayment) -> Outcome:
     step = INVOICE["RECORD_PAYMENT"]
     require_role(session, step.roles, "record payments")
     checks = Checks()
-    pk = checks.global_id(("input", "invoiceId"), data.get("invoiceId"), "Invoice")
-    amount = checks.money(("input", "amount"), data.get("amount"), positive=True, required=True)
-    paid_at = check_moment(checks, ("input", "paidAt"), data.get("paidAt"))
-    reference = checks.text(("input", "reference"), data.get("reference"), max_length=64)
-    method = data.get("method")
-    key = data.get("idempotencyKey")
+    amount = checks.money(("amount",), command.amount, positive=True, required=True)
+    paid_at = check_moment(checks, ("paid_at",), command.paid_at)
+    reference = checks.text(("reference",), command.reference, max_length=64)
     checks.done()
+    assert amount is not None
+    pk, method, key = command.invoice_id, command.method, command.idempotency_key
     if key is not None:
         request = {"invoiceId": pk, "amount": amount, "method": method, "paidAt": paid_at, "reference": reference}
         replay = await claim(session, key, "recordPayment", request)
         if replay is not None:
             return Outcome(replay.entity_type, replay.entity_id)
-    before = await lock_for(session, "Invoice", "RECORD_PAYMENT", pk, id_path=("input", "invoiceId"))
+    before = await lock_for(session, "Invoice", "RECORD_PAYMENT", pk, id_path=("invoice_id",))
     due = before["total"] - before["amount_paid"]
     if amount > due:
-        raise CommandError("OVERPAYMENT", f"the payment is more than the amount due ({due})", field=["input", "amount"])
+        raise CommandError("OVERPAYMENT", f"the payment is more than the amount due ({due})", field=["amount"])
     status = _status_after(before, before["amount_paid"] + amount)
     payment = await session.row(
         _INSERT_PAYMENT,
@@ -72,19 +74,25 @@ async def record_payment(session: WriteSession, data: dict[str, Any]) -> Outcome
     after = await session.row(_SETTLE, {"invoice": pk, "amount": amount, "status": status})
     assert payment is not None and after is not None
     invoice_id = encode_id("Invoice", pk)
-    amount_due = after["total"] - after["amount_paid"]
     events = [
-        (step.event, {"invoiceId": invoice_id, "paymentId": encode_id("Payment", payment["id"]),
-                      "amount": amount, "amountDue": amount_due})
+        announce(
+            PAYMENT_RECORDED,
+            {
+                "invoiceId": invoice_id,
+                "paymentId": encode_id("Payment", payment["id"]),
+                "amount": amount,
+                "amountDue": after["total"] - after["amount_paid"],
+            },
+        )
     ]
     if status == "paid":
-        events.append(("invoice.paid", {"invoiceId": invoice_id, "number": after["number"], "total": after["total"]}))
+        events.append(announce(INVOICE_PAID, {"invoiceId": invoice_id, "number": after["number"], "total": after["total"]}))
     # One audit row per changed entity, the new payment and the invoice it settles, in one statement.
     await session.record_all(
         [
             Entry("payment.recorded", "Payment", payment["id"], changes(None, _payment_api(payment))),
-            Entry(step.event, "Invoice", pk, changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]),
-                  events),
+            Entry(step.event or PAYMENT_RECORDED.name, "Invoice", pk,
+                  changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]), events),
         ]
     )
     if key is not None:

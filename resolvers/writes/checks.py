@@ -1,4 +1,7 @@
-"""Input checks for commands: every problem found at once, each with its field path."""
+"""Input checks for commands: every problem found at once, each with its field path.
+
+Paths name the command input's own fields in domain terms (``("lines", 2,
+"quantity")``); the schema layer maps them to the GraphQL input's names."""
 
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ def path_of(path: Path) -> list[str]:
     return [str(part) for part in path]
 
 
+def label(path: Path) -> str:
+    """The field a message speaks of, for people: ``unit_price`` → "unit price"."""
+    return str(path[-1]).replace("_", " ") if path else "input"
+
+
 class Checks:
     """Collects the problems with one command's input; ``done`` raises them together."""
 
@@ -38,15 +46,15 @@ class Checks:
         """The text trimmed of surrounding blanks; empty counts as missing."""
         if value is None:
             if required:
-                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+                self.fail(path, "REQUIRED", f"{label(path)} is required")
             return None
         value = value.strip()
         if not value:
             if required:
-                self.fail(path, "REQUIRED", f"{path[-1]} must not be blank")
+                self.fail(path, "REQUIRED", f"{label(path)} must not be blank")
             return None
         if len(value) > max_length:
-            self.fail(path, "TOO_LONG", f"{path[-1]} is longer than {max_length} characters")
+            self.fail(path, "TOO_LONG", f"{label(path)} is longer than {max_length} characters")
         return value
 
     def email(self, path: Path, value: str | None, *, required: bool = False) -> str | None:
@@ -57,23 +65,23 @@ class Checks:
             # Syntax only: no DNS lookups while a transaction waits.
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError as error:
-            self.fail(path, "INVALID_EMAIL", f"{path[-1]} is not an email address: {error}")
+            self.fail(path, "INVALID_EMAIL", f"{label(path)} is not an email address: {error}")
             return value
 
     def money(self, path: Path, value: Decimal | None, *, positive: bool = False, required: bool = False) -> Decimal | None:
         if value is None:
             if required:
-                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+                self.fail(path, "REQUIRED", f"{label(path)} is required")
             return None
         if not value.is_finite() or abs(value) > MAX_MONEY:
-            self.fail(path, "INVALID", f"{path[-1]} must be an amount up to {MAX_MONEY}")
+            self.fail(path, "INVALID", f"{label(path)} must be an amount up to {MAX_MONEY}")
             return None
         if value != value.quantize(Decimal("0.01")):
-            self.fail(path, "TOO_MANY_DECIMALS", f"{path[-1]} has more than 2 decimal places")
+            self.fail(path, "TOO_MANY_DECIMALS", f"{label(path)} has more than 2 decimal places")
         elif positive and value <= 0:
-            self.fail(path, "NOT_POSITIVE", f"{path[-1]} must be greater than zero")
+            self.fail(path, "NOT_POSITIVE", f"{label(path)} must be greater than zero")
         elif value < 0:
-            self.fail(path, "NEGATIVE", f"{path[-1]} must not be negative")
+            self.fail(path, "NEGATIVE", f"{label(path)} must not be negative")
         return value.quantize(Decimal("0.01"))
 
     def rate(self, path: Path, value: Decimal | None) -> Decimal | None:
@@ -81,25 +89,25 @@ class Checks:
         if value is None:
             return None
         if not value.is_finite() or value < 0 or value >= 1:
-            self.fail(path, "INVALID", f"{path[-1]} must be a fraction from 0 up to (not including) 1")
+            self.fail(path, "INVALID", f"{label(path)} must be a fraction from 0 up to (not including) 1")
         elif value != value.quantize(Decimal("0.0001")):
-            self.fail(path, "TOO_MANY_DECIMALS", f"{path[-1]} has more than 4 decimal places")
+            self.fail(path, "TOO_MANY_DECIMALS", f"{label(path)} has more than 4 decimal places")
         return value
 
     def quantity(self, path: Path, value: int | None, *, required: bool = True) -> int | None:
         if value is None:
             if required:
-                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+                self.fail(path, "REQUIRED", f"{label(path)} is required")
             return None
         if value <= 0:
-            self.fail(path, "NOT_POSITIVE", f"{path[-1]} must be greater than zero")
+            self.fail(path, "NOT_POSITIVE", f"{label(path)} must be greater than zero")
         elif value > MAX_QUANTITY:
-            self.fail(path, "INVALID", f"{path[-1]} is larger than {MAX_QUANTITY}")
+            self.fail(path, "INVALID", f"{label(path)} is larger than {MAX_QUANTITY}")
         return value
 
     def whole(self, path: Path, value: int | None, *, low: int, high: int) -> int | None:
         if value is not None and not low <= value <= high:
-            self.fail(path, "INVALID", f"{path[-1]} must be between {low} and {high}")
+            self.fail(path, "INVALID", f"{label(path)} must be between {low} and {high}")
         return value
 
     def global_id(self, path: Path, value: Any, type_name: str, *, required: bool = True) -> int | None:
@@ -107,7 +115,7 @@ class Checks:
         principal) is for the command to find out."""
         if value is None:
             if required:
-                self.fail(path, "REQUIRED", f"{path[-1]} is required")
+                self.fail(path, "REQUIRED", f"{label(path)} is required")
             return None
         try:
             return decode_id(str(value), type_name)[1]

@@ -34,7 +34,7 @@ async def lock_for(
     action: str,
     pk: int,
     *,
-    id_path: Path = ("input", "id"),
+    id_path: Path = ("id",),
     version: int | None = None,
 ) -> Row:
     """The row ``pk`` of ``entity_name``, locked, once ``action`` is known to be allowed on it."""

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.events import Announcement
 from app.auth.principal import Principal
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
@@ -73,7 +74,15 @@ class Entry:
     entity_type: str
     entity_id: int
     changes: Mapping[str, Any]
-    events: Iterable[tuple[str, Mapping[str, Any]]] = ()
+    events: Iterable[Announcement | tuple[str, Mapping[str, Any]]] = ()
+
+
+def _event_json(announced: Announcement | tuple[str, Mapping[str, Any]], entry: Entry) -> dict[str, Any]:
+    if isinstance(announced, Announcement):
+        kind, payload = announced.event.name, announced.payload
+    else:  # legacy (name, payload) pairs, until every command announces through the catalog
+        kind, payload = announced
+    return {"type": kind, "entity_type": entry.entity_type, "entity_id": entry.entity_id, "payload": payload}
 
 
 class WriteSession:
@@ -131,7 +140,7 @@ class WriteSession:
         entity_type: str,
         entity_id: int,
         changed: Mapping[str, Any],
-        events: Iterable[tuple[str, Mapping[str, Any]]] = (),
+        events: Iterable[Announcement | tuple[str, Mapping[str, Any]]] = (),
     ) -> None:
         """The audit row of this change and the events it announces."""
         await self.record_all([Entry(action, entity_type, entity_id, changed, events)])
@@ -145,10 +154,7 @@ class WriteSession:
                 {"action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
                  "changes": entry.changes}
             )
-            events.extend(
-                {"type": kind, "entity_type": entry.entity_type, "entity_id": entry.entity_id, "payload": payload}
-                for kind, payload in entry.events
-            )
+            events.extend(_event_json(announced, entry) for announced in entry.events)
         if not audits:
             return
         await self.execute(

@@ -9,7 +9,8 @@ import strawberry
 from resolvers.invoices import commands
 from schema.invoices.inputs import IssueInvoiceInput, RecordPaymentInput, SweepOverdueInvoicesInput, VoidInvoiceInput
 from schema.invoices.types import Invoice, Payment
-from schema.mutations import UserError, provided, run_command
+from resolvers.invoices.inputs import RecordPayment
+from schema.mutations import GlobalIds, UserError, given_or_none, maybe, provided, run_command
 
 
 @strawberry.type(description="The result of an invoice mutation.")
@@ -49,7 +50,7 @@ class InvoiceMutations:
         " Roles: admin, finance."
     )
     async def record_payment(self, info: strawberry.Info, input: RecordPaymentInput) -> PaymentPayload:
-        return await run_command(info, "payment", lambda s: commands.record_payment(s, provided(input)))
+        return await run_command(info, "payment", lambda s: commands.record_payment(s, _record_payment(input)))
 
     @strawberry.mutation(
         description="Void an invoice without payments; it keeps its number, and its order may be invoiced again."
@@ -66,3 +67,17 @@ class InvoiceMutations:
     ) -> SweepOverduePayload:
         # The payload has no entity, only the count.
         return await run_command(info, "", lambda s: commands.sweep_overdue(s, provided(input)))
+
+
+def _record_payment(input: RecordPaymentInput) -> RecordPayment:
+    ids = GlobalIds()
+    invoice_id = ids.key("invoice_id", input.invoice_id, "Invoice")
+    ids.done()
+    return RecordPayment(
+        invoice_id=invoice_id,
+        amount=input.amount,
+        method=maybe(input.method),
+        paid_at=given_or_none(input.paid_at),
+        reference=given_or_none(input.reference),
+        idempotency_key=given_or_none(input.idempotency_key),
+    )

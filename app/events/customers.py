@@ -1,0 +1,3 @@
+"""The customers events (declared with ``declare``; see the package docstring)."""
+
+from __future__ import annotations
