@@ -46,7 +46,7 @@ async def claim(session: WriteSession, key: str, operation: str, request: Any) -
     else the entity the first one produced."""
     if not key.strip() or len(key) > KEY_MAX_LENGTH:
         raise CommandError(
-            "INVALID", f"idempotencyKey must be 1 to {KEY_MAX_LENGTH} characters", field=["input", "idempotencyKey"]
+            "INVALID", f"idempotency key must be 1 to {KEY_MAX_LENGTH} characters", field=["idempotency_key"]
         )
     digest = fingerprint(operation, request)
     inserted = await session.value(
@@ -65,7 +65,7 @@ async def claim(session: WriteSession, key: str, operation: str, request: Any) -
         raise CommandError(
             "IDEMPOTENCY_KEY_REUSED",
             "this idempotency key was used for a different request",
-            field=["input", "idempotencyKey"],
+            field=["idempotency_key"],
         )
     return Replay(first["entity_type"], first["entity_id"])
 

@@ -79,7 +79,7 @@ def check_version(row: Row, version: int | None, entity_name: str) -> None:
         raise CommandError(
             "CONFLICT",
             f"the {entity_name} changed since version {version} (it is at version {row['version']}); read it again",
-            field=["input", "version"],
+            field=["version"],
         )
 
 

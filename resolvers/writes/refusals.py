@@ -15,20 +15,20 @@ from app.errors import CommandError
 # Constraint name → (code, field path, message). Names follow the models'
 # naming convention (app/models/base.py).
 CONSTRAINTS: dict[str, tuple[str, list[str] | None, str]] = {
-    "uq_products_org_id_sku": ("DUPLICATE", ["input", "sku"], "another product has this SKU"),
-    "uq_employees_org_id_email": ("DUPLICATE", ["input", "email"], "another employee has this email"),
+    "uq_products_org_id_sku": ("DUPLICATE", ["sku"], "another product has this SKU"),
+    "uq_employees_org_id_email": ("DUPLICATE", ["email"], "another employee has this email"),
     "uq_employees_org_id_number": ("DUPLICATE", None, "another employee has this number"),
-    "ck_employees_not_own_manager": ("MANAGEMENT_CYCLE", ["input", "managerId"], "an employee cannot manage themselves"),
-    "ck_employees_ends_after_hire": ("INVALID", ["input", "endedOn"], "the employment cannot end before it starts"),
+    "ck_employees_not_own_manager": ("MANAGEMENT_CYCLE", ["manager_id"], "an employee cannot manage themselves"),
+    "ck_employees_ends_after_hire": ("INVALID", ["ended_on"], "the employment cannot end before it starts"),
     "uq_customers_org_id_number": ("DUPLICATE", None, "another customer has this number"),
     "uq_orders_org_id_number": ("DUPLICATE", None, "another order has this number"),
     "ck_products_stock_not_negative": ("INSUFFICIENT_STOCK", None, "stock on hand would become negative"),
     "ck_products_reserved_within_stock": ("INSUFFICIENT_STOCK", None, "not enough stock on hand"),
     "ck_order_lines_discount_within_gross": ("INVALID", None, "a discount is more than its line's gross amount"),
-    "ck_invoices_paid_within_total": ("OVERPAYMENT", ["input", "amount"], "the payment is more than the amount due"),
+    "ck_invoices_paid_within_total": ("OVERPAYMENT", ["amount"], "the payment is more than the amount due"),
     "ix_invoices_order_id": ("INVALID_TRANSITION", None, "the order already has an invoice"),
     "ix_payments_org_id_idempotency_key": (
-        "IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"], "this idempotency key was used before",
+        "IDEMPOTENCY_KEY_REUSED", ["idempotency_key"], "this idempotency key was used before",
     ),
 }
 
