@@ -96,7 +96,10 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from app.db import Database
+    from app.errors import CommandError
     from resolvers.invoices.sweep import sweep_organizations
+    from resolvers.writes.checks import label
+    from schema.mutations import input_path
 
     settings = _require_database(settings)
 
@@ -106,6 +109,14 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await database.verify_isolation()
             return await sweep_organizations(database, slug=args.org, as_of=args.as_of)
+        except CommandError as refusal:
+            # The command words a refusal in domain terms ("as of is in the
+            # future"); the CLI keeps naming the moment as it always has, by the
+            # API input's name (asOf), which scripts may match on.
+            api_path = input_path(refusal.field)
+            if not refusal.field or not api_path:
+                raise
+            raise BizgraphError(refusal.message.replace(label(refusal.field), api_path[-1], 1)) from None
         finally:
             await database.dispose()
 

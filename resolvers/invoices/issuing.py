@@ -3,15 +3,15 @@ never changes afterwards (alembic 0005 makes the database refuse changes too).""
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.events import announce
+from app.events.invoices import INVOICE_ISSUED, InvoiceIssuedPayload
 from app.workflows import ORDER
-from resolvers.writes.checks import Checks
 from resolvers.writes.idempotency import claim, remember
 from resolvers.writes.lifecycle import lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import WriteSession, changes
 from resolvers.invoices.common import invoice_api
+from resolvers.invoices.inputs import IssueInvoice
 from resolvers.planner.ids import encode_id
 
 # Invoice years are the organization's calendar years (as the seed numbers them).
@@ -47,20 +47,17 @@ WHERE l.order_id = %(order)s
 """
 
 
-async def issue(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def issue_invoice(session: WriteSession, command: IssueInvoice) -> Outcome:
     step = ORDER["INVOICE"]
     require_role(session, step.roles, "issue invoices")
-    checks = Checks()
-    order_pk = checks.global_id(("input", "orderId"), data.get("orderId"), "Order")
-    key = data.get("idempotencyKey")
-    checks.done()
+    order_pk, key = command.order_id, command.idempotency_key
     if key is not None:
         replay = await claim(session, key, "issueInvoice", {"orderId": order_pk})
         if replay is not None:
             return Outcome(replay.entity_type, replay.entity_id)
     # Locks the order: a concurrent issue of the same order waits here, and the
     # partial unique index on invoices.order_id refuses it if it slips past the guard.
-    await lock_for(session, "Order", "INVOICE", order_pk, id_path=("input", "orderId"))
+    await lock_for(session, "Order", "INVOICE", order_pk, id_path=("order_id",))
     year = await session.value(_YEAR)
     # The counter row stays locked until commit: numbers go out one transaction
     # at a time, and a rolled-back issue gives its number back.
@@ -70,9 +67,12 @@ async def issue(session: WriteSession, data: dict[str, Any]) -> Outcome:
     )
     assert invoice is not None
     await session.execute(_SNAPSHOT_LINES, {"invoice": invoice["id"], "order": order_pk})
-    event = {"number": invoice["number"], "orderId": encode_id("Order", order_pk), "total": invoice["total"]}
+    issued = InvoiceIssuedPayload(
+        number=invoice["number"], orderId=encode_id("Order", order_pk), total=invoice["total"]
+    )
     await session.record(
-        "invoice.issued", "Invoice", invoice["id"], changes(None, invoice_api(invoice)), [("invoice.issued", event)]
+        INVOICE_ISSUED.name, "Invoice", invoice["id"], changes(None, invoice_api(invoice)),
+        [announce(INVOICE_ISSUED, issued)],
     )
     if key is not None:
         await remember(session, key, "Invoice", invoice["id"])

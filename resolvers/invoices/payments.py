@@ -6,7 +6,7 @@ from typing import Any
 
 from app.errors import CommandError
 from app.events import announce
-from app.events.invoices import INVOICE_PAID, PAYMENT_RECORDED
+from app.events.invoices import INVOICE_PAID, PAYMENT_RECORDED, InvoicePaidPayload, PaymentRecordedPayload
 from app.workflows import INVOICE
 from resolvers.writes.checks import Checks
 from resolvers.writes.idempotency import claim, remember
@@ -74,19 +74,16 @@ async def record_payment(session: WriteSession, command: RecordPayment) -> Outco
     after = await session.row(_SETTLE, {"invoice": pk, "amount": amount, "status": status})
     assert payment is not None and after is not None
     invoice_id = encode_id("Invoice", pk)
-    events = [
-        announce(
-            PAYMENT_RECORDED,
-            {
-                "invoiceId": invoice_id,
-                "paymentId": encode_id("Payment", payment["id"]),
-                "amount": amount,
-                "amountDue": after["total"] - after["amount_paid"],
-            },
-        )
-    ]
+    recorded = PaymentRecordedPayload(
+        invoiceId=invoice_id,
+        paymentId=encode_id("Payment", payment["id"]),
+        amount=amount,
+        amountDue=after["total"] - after["amount_paid"],
+    )
+    events = [announce(PAYMENT_RECORDED, recorded)]
     if status == "paid":
-        events.append(announce(INVOICE_PAID, {"invoiceId": invoice_id, "number": after["number"], "total": after["total"]}))
+        paid = InvoicePaidPayload(invoiceId=invoice_id, number=after["number"], total=after["total"])
+        events.append(announce(INVOICE_PAID, paid))
     # One audit row per changed entity, the new payment and the invoice it settles, in one statement.
     await session.record_all(
         [

@@ -10,17 +10,19 @@ service principal, through row-level security like any request.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BizgraphError
+from app.events import announce
+from app.events.invoices import INVOICE_OVERDUE, InvoiceOverduePayload
 from app.workflows import COMMANDS, INVOICE
 from resolvers.writes.checks import Checks
 from resolvers.writes.lifecycle import acting_roles, require_role
 from resolvers.writes.runner import CommandService, Outcome
-from resolvers.writes.session import Entry, WriteSession
+from resolvers.writes.session import Entry, Row, WriteSession
 from resolvers.invoices.common import check_moment
+from resolvers.invoices.inputs import SweepOverdueInvoices
 from resolvers.planner.ids import encode_id
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.transitions import guard_sql, in_source_state
@@ -43,10 +45,10 @@ RETURNING i.id, i.number, due.status AS before, i.total - i.amount_paid AS amoun
 """
 
 
-async def sweep_overdue(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def sweep_overdue_invoices(session: WriteSession, command: SweepOverdueInvoices) -> Outcome:
     require_role(session, COMMANDS["sweepOverdueInvoices"], "sweep overdue invoices")
     checks = Checks()
-    as_of = check_moment(checks, ("input", "asOf"), data.get("asOf"))
+    as_of = check_moment(checks, ("as_of",), command.as_of)
     checks.done()
     step = INVOICE["MARK_OVERDUE"]
     scope, params = session.scope("Invoice", "t", acting_roles(session, step.roles))
@@ -58,16 +60,21 @@ async def sweep_overdue(session: WriteSession, data: dict[str, Any]) -> Outcome:
     )
     await session.record_all(
         Entry(
-            step.event,
+            INVOICE_OVERDUE.name,
             "Invoice",
             row["id"],
             {"status": {"before": row["before"], "after": step.targets[0]}},
-            [(step.event, {"invoiceId": encode_id("Invoice", row["id"]), "number": row["number"],
-                           "amountDue": row["amount_due"]})],
+            [announce(INVOICE_OVERDUE, _overdue(row))],
         )
         for row in marked
     )
     return Outcome(values={"markedOverdue": len(marked)})
+
+
+def _overdue(row: Row) -> InvoiceOverduePayload:
+    return InvoiceOverduePayload(
+        invoiceId=encode_id("Invoice", row["id"]), number=row["number"], amountDue=row["amount_due"]
+    )
 
 
 async def sweep_organizations(
@@ -83,12 +90,12 @@ async def sweep_organizations(
         organizations = [org for org in organizations if org[1] == slug]
         if not organizations:
             raise BizgraphError(f"no organization with the slug {slug!r}")
-    data = {} if as_of is None else {"asOf": as_of}
+    command = SweepOverdueInvoices(as_of=as_of)
     report = []
     for org_id, org_slug in organizations:
         principal = Principal(org_id=org_id, subject=SWEEPER, roles=frozenset({"finance"}), kind="service")
         outcome = await CommandService(database, principal, PageLimits(), SWEEPER).run(
-            lambda session: sweep_overdue(session, data), {}
+            lambda session: sweep_overdue_invoices(session, command), {}
         )
         if outcome.errors:
             raise outcome.errors[0]

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import List, Optional
 
 import strawberry
+from strawberry import UNSET
 
 from resolvers.customers import commands
-from schema.customers.inputs import CreateCustomerInput, CustomerTransitionInput, UpdateCustomerInput
+from resolvers.customers.inputs import Address, CreateCustomer, TransitionCustomer, UpdateCustomer
+from resolvers.writes.inputs import UNCHANGED, Maybe
+from schema.customers.inputs import AddressInput, CreateCustomerInput, CustomerTransitionInput, UpdateCustomerInput
 from schema.customers.types import Customer
-from schema.mutations import UserError, provided, run_command
+from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
 
 
 @strawberry.type(description="The result of a customer mutation.")
@@ -22,20 +25,83 @@ class CustomerPayload:
 class CustomerMutations:
     @strawberry.mutation(description="Create a customer (a lead unless said otherwise). Roles: admin, sales, finance.")
     async def create_customer(self, info: strawberry.Info, input: CreateCustomerInput) -> CustomerPayload:
-        return await run_command(info, "customer", lambda s: commands.create(s, provided(input)))
+        return await run_command(info, "customer", lambda s: commands.create_customer(s, _create_customer(input)))
 
     @strawberry.mutation(description="Change a customer's details. Roles: admin, sales (own accounts), finance.")
     async def update_customer(self, info: strawberry.Info, input: UpdateCustomerInput) -> CustomerPayload:
-        return await run_command(info, "customer", lambda s: commands.update(s, provided(input)))
+        return await run_command(info, "customer", lambda s: commands.update_customer(s, _update_customer(input)))
 
     @strawberry.mutation(description="Convert a lead into an active customer.")
     async def activate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
-        return await run_command(info, "customer", lambda s: commands.transition(s, "ACTIVATE", provided(input)))
+        return await run_command(
+            info, "customer", lambda s: commands.transition_customer(s, "ACTIVATE", _transition_customer(input))
+        )
 
     @strawberry.mutation(description="Stop doing business with a customer (lead or active → inactive).")
     async def deactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
-        return await run_command(info, "customer", lambda s: commands.transition(s, "DEACTIVATE", provided(input)))
+        return await run_command(
+            info, "customer", lambda s: commands.transition_customer(s, "DEACTIVATE", _transition_customer(input))
+        )
 
     @strawberry.mutation(description="Do business with an inactive customer again. Roles: admin, finance.")
     async def reactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
-        return await run_command(info, "customer", lambda s: commands.transition(s, "REACTIVATE", provided(input)))
+        return await run_command(
+            info, "customer", lambda s: commands.transition_customer(s, "REACTIVATE", _transition_customer(input))
+        )
+
+
+def _create_customer(input: CreateCustomerInput) -> CreateCustomer:
+    ids = GlobalIds()
+    account_manager_id = ids.optional("account_manager_id", input.account_manager_id, "Employee")
+    ids.done()
+    return CreateCustomer(
+        name=input.name,
+        kind=maybe(input.kind),
+        segment=maybe(input.segment),
+        country=input.country,
+        email=maybe(input.email),
+        phone=maybe(input.phone),
+        billing_address=_address(input.billing_address),
+        tax_id=maybe(input.tax_id),
+        credit_limit=maybe(input.credit_limit),
+        payment_terms_days=maybe(input.payment_terms_days),
+        account_manager_id=account_manager_id,
+    )
+
+
+def _update_customer(input: UpdateCustomerInput) -> UpdateCustomer:
+    ids = GlobalIds()
+    pk = ids.key("id", input.id, "Customer")
+    account_manager_id = ids.optional("account_manager_id", input.account_manager_id, "Employee")
+    ids.done()
+    return UpdateCustomer(
+        id=pk,
+        version=input.version,
+        name=maybe(input.name),
+        kind=maybe(input.kind),
+        segment=maybe(input.segment),
+        country=maybe(input.country),
+        email=maybe(input.email),
+        phone=maybe(input.phone),
+        billing_address=_address(input.billing_address),
+        tax_id=maybe(input.tax_id),
+        credit_limit=maybe(input.credit_limit),
+        payment_terms_days=maybe(input.payment_terms_days),
+        account_manager_id=account_manager_id,
+    )
+
+
+def _address(input: AddressInput | None) -> Maybe[Address | None]:
+    """Not sent stays UNCHANGED, null clears the address, parts not sent stay as they are."""
+    if input is UNSET:
+        return UNCHANGED
+    if input is None:
+        return None
+    return Address(street=maybe(input.street), city=maybe(input.city), postal_code=maybe(input.postal_code))
+
+
+def _transition_customer(input: CustomerTransitionInput) -> TransitionCustomer:
+    ids = GlobalIds()
+    pk = ids.key("id", input.id, "Customer")
+    ids.done()
+    return TransitionCustomer(id=pk, version=given_or_none(input.version))

@@ -7,10 +7,10 @@ from typing import List, Optional
 import strawberry
 
 from resolvers.invoices import commands
+from resolvers.invoices.inputs import IssueInvoice, RecordPayment, SweepOverdueInvoices, VoidInvoice
 from schema.invoices.inputs import IssueInvoiceInput, RecordPaymentInput, SweepOverdueInvoicesInput, VoidInvoiceInput
 from schema.invoices.types import Invoice, Payment
-from resolvers.invoices.inputs import RecordPayment
-from schema.mutations import GlobalIds, UserError, given_or_none, maybe, provided, run_command
+from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
 
 
 @strawberry.type(description="The result of an invoice mutation.")
@@ -43,7 +43,7 @@ class InvoiceMutations:
         " the order's lines and totals, due after the customer's payment terms. Roles: admin, finance."
     )
     async def issue_invoice(self, info: strawberry.Info, input: IssueInvoiceInput) -> InvoicePayload:
-        return await run_command(info, "invoice", lambda s: commands.issue(s, provided(input)))
+        return await run_command(info, "invoice", lambda s: commands.issue_invoice(s, _issue_invoice(input)))
 
     @strawberry.mutation(
         description="Record a payment against an invoice; it becomes PAID when nothing is due any more."
@@ -57,7 +57,7 @@ class InvoiceMutations:
         " Roles: admin, finance."
     )
     async def void_invoice(self, info: strawberry.Info, input: VoidInvoiceInput) -> InvoicePayload:
-        return await run_command(info, "invoice", lambda s: commands.void(s, provided(input)))
+        return await run_command(info, "invoice", lambda s: commands.void_invoice(s, _void_invoice(input)))
 
     @strawberry.mutation(
         description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance."
@@ -66,7 +66,16 @@ class InvoiceMutations:
         self, info: strawberry.Info, input: SweepOverdueInvoicesInput
     ) -> SweepOverduePayload:
         # The payload has no entity, only the count.
-        return await run_command(info, "", lambda s: commands.sweep_overdue(s, provided(input)))
+        return await run_command(
+            info, "", lambda s: commands.sweep_overdue_invoices(s, _sweep_overdue_invoices(input))
+        )
+
+
+def _issue_invoice(input: IssueInvoiceInput) -> IssueInvoice:
+    ids = GlobalIds()
+    order_id = ids.key("order_id", input.order_id, "Order")
+    ids.done()
+    return IssueInvoice(order_id=order_id, idempotency_key=given_or_none(input.idempotency_key))
 
 
 def _record_payment(input: RecordPaymentInput) -> RecordPayment:
@@ -81,3 +90,14 @@ def _record_payment(input: RecordPaymentInput) -> RecordPayment:
         reference=given_or_none(input.reference),
         idempotency_key=given_or_none(input.idempotency_key),
     )
+
+
+def _void_invoice(input: VoidInvoiceInput) -> VoidInvoice:
+    ids = GlobalIds()
+    pk = ids.key("id", input.id, "Invoice")
+    ids.done()
+    return VoidInvoice(id=pk, version=given_or_none(input.version), reason=given_or_none(input.reason))
+
+
+def _sweep_overdue_invoices(input: SweepOverdueInvoicesInput) -> SweepOverdueInvoices:
+    return SweepOverdueInvoices(as_of=given_or_none(input.as_of))

@@ -16,7 +16,8 @@ import pytest
 from app.auth.principal import Principal
 from app.errors import CommandError
 from resolvers.writes.runner import CommandService
-from resolvers.invoices.issuing import issue as issue_command
+from resolvers.invoices.commands import issue_invoice
+from resolvers.invoices.inputs import IssueInvoice
 from resolvers.planner.pagination import PageLimits
 from tests.support.db import conninfo
 from tests.support.invoicing import ISSUE, VOID, footprint, issue, make_order, pay
@@ -146,7 +147,7 @@ async def test_a_rolled_back_issue_gives_its_number_back(writes_app, writes_clie
     taken: list[str] = []
 
     async def issue_then_fail(session):
-        outcome = await issue_command(session, {"orderId": gid("Order", order_id)})
+        outcome = await issue_invoice(session, IssueInvoice(order_id=order_id))
         taken.append(await session.value("SELECT number FROM invoices WHERE id = %(pk)s", {"pk": outcome.pk}))
         raise CommandError("CONFLICT", "something after the issue failed")
 
