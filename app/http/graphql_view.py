@@ -67,10 +67,9 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 extensions={"code": "FORBIDDEN"},
             )
             return ExecutionResult(data=None, errors=[error])
-        state = request.app.state
         # The one place an operation's database work begins and ends: closed once,
         # whether the operation answered, failed or was cancelled.
-        async with OperationScope(state.database, principal, state.page_limits, context.request_id) as scope:
+        async with self.operation_scope(request, principal, context.request_id) as scope:
             scoped = replace(context, scope=scope)
             if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
                 answer = await self.fast_path.execute(
@@ -81,6 +80,12 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             return await super().execute_single(
                 request, request_adapter, sub_response, scoped, root_value, request_data
             )
+
+    def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
+        """A new scope for one operation (a request's, or one tick of a subscription),
+        over the application's database; the caller opens and closes it."""
+        state = request.app.state
+        return OperationScope(state.database, principal, state.page_limits, request_id)
 
     def _may_introspect(self, principal: Principal) -> bool:
         return self.introspection_roles is None or principal.has_any(self.introspection_roles)
