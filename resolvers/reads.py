@@ -1,75 +1,118 @@
-"""Reads for the API: plan a selection, run its one statement, return the JSON."""
+"""Reads for the API: plan a selection, run its one statement, return the JSON.
+
+Two forms of each read: the plain one returns the JSON, for field functions
+(their guarded resolvers turn withheld fields into errors one field at a time);
+the ``read_…`` one returns a ``Read`` that also says whether the policy may have
+withheld fields in it, for callers that take the JSON as it is (the fast path,
+a command's payload) and so must find the withheld fields themselves.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from app.errors import NotFound
-from resolvers.analytics.compile import TooManyGroups, compile_aggregate
 from resolvers.analytics.catalog import AGGREGATES
+from resolvers.analytics.compile import TooManyGroups, compile_aggregate
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
 from resolvers.planner.compile import Plan, Planner
 from resolvers.planner.ids import decode_id
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
-from resolvers.transaction import RequestTransaction
+
+
+class StatementRunner(Protocol):
+    """Where the planner's statements run: the operation's read transaction, or a
+    command's own transaction."""
+
+    async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any: ...
+
+
+T = TypeVar("T")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """One planned statement's JSON."""
+
+    value: T
+    # The policy may have withheld a field: the JSON then carries marker keys
+    # ("salary!") beside the nulls, to be turned into FORBIDDEN errors.
+    withheld: bool
 
 
 class ReadService:
-    def __init__(self, transaction: RequestTransaction, access: Access, limits: PageLimits) -> None:
-        self.transaction = transaction
-        self.access = access
-        self.limits = limits
-        # Whether a read so far may have withheld a field: its JSON then carries
-        # marker keys ("salary!") that someone must turn into FORBIDDEN errors.
-        self.withheld = False
+    def __init__(self, statements: StatementRunner, access: Access, limits: PageLimits) -> None:
+        self._statements = statements
+        self._access = access
+        self._limits = limits
 
     def _planner(self) -> Planner:
-        return Planner(CATALOG, self.access, self.limits)
+        return Planner(CATALOG, self._access, self._limits)
 
-    async def _run(self, plan: Plan) -> Any:
-        self.withheld = self.withheld or plan.restricted
-        return await self.transaction.fetch_value(plan.sql, plan.params)
+    async def _run(self, plan: Plan) -> Read[Any]:
+        return Read(await self._statements.fetch_value(plan.sql, plan.params), plan.restricted)
 
-    async def connection(self, type_name: str, selection: FieldSelection) -> dict[str, Any]:
+    async def read_connection(self, type_name: str, selection: FieldSelection) -> Read[Row]:
         return await self._run(self._planner().connection(type_name, selection))
 
-    async def aggregate(self, type_name: str, selection: FieldSelection) -> list[dict[str, Any]]:
+    async def read_aggregate(self, type_name: str, selection: FieldSelection) -> Read[list[Row]]:
         planner = self._planner()
         sql = compile_aggregate(planner, AGGREGATES[type_name], selection)
-        result = await self._run(Plan(sql, planner.params.values, planner.restricted))
-        if result["truncated"]:
+        read = await self._run(Plan(sql, planner.params.values, planner.restricted))
+        if read.value["truncated"]:
             raise TooManyGroups(
-                f"more than {self.limits.max_groups} groups: narrow the filter or group more coarsely",
+                f"more than {self._limits.max_groups} groups: narrow the filter or group more coarsely",
                 field=["groupBy"],
             )
-        return result["groups"]
+        return Read(read.value["groups"], read.withheld)
 
-    async def one(self, type_name: str, global_id: str, selection: FieldSelection) -> dict[str, Any]:
+    async def read_one(self, type_name: str, global_id: str, selection: FieldSelection) -> Read[Row]:
         _, pk = decode_id(global_id, type_name)
-        return await self._fetch_one(type_name, pk, selection, global_id, typename=False)
+        return await self._read_existing(type_name, pk, selection, global_id, typename=False)
 
-    async def node(self, global_id: str, selection_for: Callable[[str], FieldSelection]) -> dict[str, Any]:
-        """Any entity by global ID; the result carries ``__typename`` for type resolution."""
-        type_name, pk = decode_id(global_id, frozenset(CATALOG.entities))
-        return await self._fetch_one(type_name, pk, selection_for(type_name), global_id, typename=True)
+    async def read_by_pk(
+        self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False
+    ) -> Read[Row | None]:
+        """The row with this key if the principal sees it, else a ``None`` value."""
+        return await self._run(self._planner().one(type_name, pk, selection, typename=typename))
+
+    async def connection(self, type_name: str, selection: FieldSelection) -> Row:
+        return (await self.read_connection(type_name, selection)).value
+
+    async def aggregate(self, type_name: str, selection: FieldSelection) -> list[Row]:
+        return (await self.read_aggregate(type_name, selection)).value
+
+    async def one(self, type_name: str, global_id: str, selection: FieldSelection) -> Row:
+        return (await self.read_one(type_name, global_id, selection)).value
 
     async def by_pk(
         self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False
-    ) -> dict[str, Any] | None:
+    ) -> Row | None:
         """The row with this key if the principal sees it, else None."""
-        return await self._run(self._planner().one(type_name, pk, selection, typename=typename))
+        return (await self.read_by_pk(type_name, pk, selection, typename=typename)).value
 
-    async def organization(self) -> dict[str, Any]:
+    async def node(self, global_id: str, selection_for: Callable[[str], FieldSelection]) -> Row:
+        """Any entity by global ID; the result carries ``__typename`` for type resolution."""
+        type_name, pk = decode_id(global_id, frozenset(CATALOG.entities))
+        read = await self._read_existing(type_name, pk, selection_for(type_name), global_id, typename=True)
+        return read.value
+
+    async def organization(self) -> Row:
         """The principal's organization."""
         sql = (
             "SELECT json_build_object('slug', slug, 'name', name, 'currency', currency, 'time_zone', time_zone)"
             " FROM organizations WHERE id = %(org)s"
         )
-        return await self.transaction.fetch_value(sql, {"org": self.access.org_id})
+        organization: Row = await self._statements.fetch_value(sql, {"org": self._access.org_id})
+        return organization
 
-    async def _fetch_one(
+    async def _read_existing(
         self,
         type_name: str,
         pk: int,
@@ -77,9 +120,9 @@ class ReadService:
         global_id: str,
         *,
         typename: bool,
-    ) -> dict[str, Any]:
-        value = await self.by_pk(type_name, pk, selection, typename=typename)
-        if value is None:
+    ) -> Read[Row]:
+        read = await self.read_by_pk(type_name, pk, selection, typename=typename)
+        if read.value is None:
             # The same answer whether the row is missing or outside the principal's scope.
             raise NotFound(f"no {type_name} with ID {global_id!r}")
-        return value
+        return Read(read.value, read.withheld)

@@ -1,4 +1,4 @@
-"""The database work of one GraphQL operation, opened on first use.
+"""The read transaction of one GraphQL operation, opened on first use.
 
 Row-level security shows a transaction only the organization named by
 ``bizgraph.org_id`` (set LOCAL, so it lives exactly as long as the transaction),
@@ -6,11 +6,11 @@ so every statement runs inside a transaction that set it. Round trips stay few
 thanks to psycopg's pipeline mode, which sends several statements before
 reading any answer:
 
-- one root field: ``set_config`` and the statement are pipelined up to a
-  single Sync. Without an explicit BEGIN, PostgreSQL runs everything up to a
+- one statement (``Mode.LONE_STATEMENT``, a lone root field): ``set_config``
+  and the statement are pipelined up to a single Sync. Without an explicit BEGIN, PostgreSQL runs everything up to a
   Sync as one implicit transaction, committed (or rolled back, after an error)
   at the Sync: one round trip, and the connection is idle again afterwards.
-- several root fields: ``BEGIN … REPEATABLE READ READ ONLY``, ``set_config``
+- several statements (``Mode.SNAPSHOT``, the default): ``BEGIN … REPEATABLE READ READ ONLY``, ``set_config``
   and the first statement share one round trip; each later statement is one
   more, and ``close`` rolls the read-only transaction back.
 
@@ -25,6 +25,7 @@ are transport and are not reported.
 from __future__ import annotations
 
 import asyncio
+import enum
 from typing import Any
 
 import psycopg
@@ -36,11 +37,24 @@ from app.db import SET_ORGANIZATION, Database, driver_connection
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
+class Mode(enum.Enum):
+    """How the operation's statements are wrapped in a transaction."""
+
+    # Several statements share one read-only snapshot, rolled back at ``close``.
+    SNAPSHOT = "snapshot"
+    # Exactly one statement: its implicit transaction ends at its Sync, no BEGIN.
+    LONE_STATEMENT = "lone statement"
+
+
+class TransactionClosed(RuntimeError):
+    """A statement after ``close``: the operation's database work is over."""
+
+
 class RequestTransaction:
     """graphql-core resolves root query fields concurrently and a connection runs
     one statement at a time, so statements are serialised by a lock."""
 
-    def __init__(self, database: Database, org_id: int) -> None:
+    def __init__(self, database: Database, org_id: int, mode: Mode = Mode.SNAPSHOT) -> None:
         self._database = database
         # Every transaction this opens is confined to the principal's organization
         # by row-level security (``bizgraph.org_id``), whatever the SQL says.
@@ -50,7 +64,13 @@ class RequestTransaction:
         self._in_block = False  # an explicit BEGIN was sent on this connection
         self._statements = 0
         self._lock = asyncio.Lock()
-        self.single_statement = False
+        self._mode = mode
+        self._closed = False
+
+    def use(self, mode: Mode) -> None:
+        """How the statements still to come are wrapped; said before the first one
+        (whoever knows the operation's shape knows it before any statement runs)."""
+        self._mode = mode
 
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
         """Run one statement and return the first column of its first row (or None)."""
@@ -71,11 +91,12 @@ class RequestTransaction:
     async def _first_row(self, sql: str, params: dict[str, Any]) -> Any:
         connection, driver = await self._open()
         sync_connection = connection.sync_connection
+        assert sync_connection is not None  # only None before connect()
         cursor = driver.cursor()
         for listener in sync_connection.dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).
             sql, params = listener(sync_connection, cursor, sql, params, None, False)
-        if self.single_statement or not self._in_block:
+        if self._mode is Mode.LONE_STATEMENT or not self._in_block:
             await self._run_with_prelude(driver, cursor, sql, params)
         else:
             await cursor.execute(sql, params)
@@ -90,13 +111,17 @@ class RequestTransaction:
         """The statement with what its transaction needs first, in one round trip
         (leaving the pipeline sends the Sync and reads every answer)."""
         async with driver.pipeline():
-            if not self.single_statement:
+            if self._mode is Mode.SNAPSHOT:
                 await driver.execute(BEGIN_SNAPSHOT)
                 self._in_block = True
             await driver.execute(SET_ORGANIZATION, (self._org_id,))
             await cursor.execute(sql, params)
 
     async def _open(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
+        if self._closed:
+            # A field function still running after its operation ended would
+            # otherwise check out a connection that nobody closes.
+            raise TransactionClosed("the operation's transaction is already closed")
         if self._connection is None or self._driver is None:
             connection = await self._database.engine.connect()
             try:
@@ -117,6 +142,9 @@ class RequestTransaction:
             await connection.close()
 
     async def close(self) -> None:
+        """Ends the transaction and gives its connection back (or discards it);
+        no statement runs after this."""
+        self._closed = True
         connection, driver = self._connection, self._driver
         if connection is None or driver is None:
             return

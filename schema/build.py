@@ -15,7 +15,6 @@ from schema.departments.queries import DepartmentQueries
 from schema.employees.mutations import EmployeeMutations
 from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
-from schema.extensions import CloseTransaction
 from schema.invoices.mutations import InvoiceMutations
 from schema.invoices.queries import InvoiceQueries
 from schema.me.queries import MeQueries
@@ -75,7 +74,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Parsing and validating the same document again is most of a small
         # request's cost; both depend only on the document text.
         # (their LRU caches live at module level, shared by every request's instance).
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), CloseTransaction, ErrorCodes],
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), ErrorCodes],
     )
     install_planned_resolvers(schema._schema, UNPLANNED_TYPES)
     return schema

@@ -5,37 +5,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode
+from graphql import FieldNode, OperationDefinitionNode
 
 from app.auth.principal import Principal
-from resolvers.writes.runner import CommandService
 from resolvers.reads import ReadService
-from resolvers.transaction import RequestTransaction
+from resolvers.scope import OperationScope
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     # None only while serving the GraphiQL page, which executes nothing.
-    reads: ReadService | None
-    transaction: RequestTransaction | None
     principal: Principal | None
-    commands: CommandService | None = None
     request: Any = None
     response: Any = None
     request_id: str = "-"
+    # The database work of the operation being executed. The view builds the
+    # context without one and hands each operation it runs a copy carrying the
+    # scope it opened for it.
+    scope: OperationScope | None = None
+
+
+def operation_scope(info: Any) -> OperationScope:
+    """The scope of the operation ``info`` belongs to."""
+    scope: OperationScope | None = info.context.scope
+    if scope is None:
+        raise RuntimeError("no operation scope: field functions run only inside one")
+    return scope
 
 
 def reads(info: Any) -> ReadService:
-    context = info.context
+    """The operation's reads; a root field first tells the scope the operation's shape."""
+    scope = operation_scope(info)
     raw = getattr(info, "_raw_info", info)
     if len(raw.path.as_list()) == 1:
-        # A lone planned root field is one statement and needs no transaction
-        # around it; nested fields (``me { employee }``) leave the decision to
-        # their root field.
-        context.transaction.single_statement = _single_root_field(raw.operation)
-    return context.reads
+        # Nested fields (``me { employee }``) leave the decision to their root field.
+        if _single_root_field(raw.operation):
+            scope.declare_lone_root_field()
+        else:
+            scope.declare_several_statements()
+    return scope.reads
 
 
-def _single_root_field(operation: Any) -> bool:
+def _single_root_field(operation: OperationDefinitionNode) -> bool:
     selections = operation.selection_set.selections
     return len(selections) == 1 and isinstance(selections[0], FieldNode)

@@ -33,7 +33,8 @@ from graphql.execution.values import get_variable_values
 
 from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
-from resolvers.reads import ReadService
+from resolvers.reads import Read, ReadService
+from resolvers.scope import OperationScope
 from schema.selection import SelectionReader
 from schema.withheld import collect_withheld, fits_in_one_object
 
@@ -76,6 +77,9 @@ class PreparedQuery:
 class FastPath:
     def __init__(self, schema: GraphQLSchema, cache_size: int = 512) -> None:
         self.schema = schema
+        if schema.query_type is None:
+            raise ValueError("the fast path answers queries: the schema needs a Query type")
+        self.query_type: GraphQLObjectType = schema.query_type
         self._prepare = lru_cache(maxsize=cache_size)(self._prepare_uncached)
 
     def _prepare_uncached(self, query: str, operation_name: str | None) -> PreparedQuery | None:
@@ -94,7 +98,7 @@ class FastPath:
         return PreparedQuery(operations[0], fragments)
 
     async def execute(
-        self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None, reads: ReadService
+        self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None, scope: OperationScope
     ) -> FastAnswer | None:
         """The response, or ``None`` when the standard way must answer."""
         if not query:
@@ -106,27 +110,35 @@ class FastPath:
         if isinstance(coerced, list):  # variable errors: reported the standard way
             return None
         reader = SelectionReader(self.schema, prepared.fragments, coerced.coerced)
-        roots = reader.fields_of(self.schema.query_type, [prepared.operation.selection_set])
+        roots = reader.fields_of(self.query_type, [prepared.operation.selection_set])
         if any(root.name not in PLANNED_ROOTS or not self._fits(root) for root in roots):
             return None
+        if len(roots) == 1:
+            scope.declare_lone_root_field()
+        else:
+            scope.declare_several_statements()
         data: dict[str, Any] = {}
-        reads.transaction.single_statement = len(roots) == 1
-        reads.withheld = False
+        withheld = False
         try:
             for root in roots:
-                kind, type_name = PLANNED_ROOTS[root.name]
-                if kind == "connection":
-                    data[root.key] = await reads.connection(type_name, root)
-                elif kind == "one":
-                    data[root.key] = await reads.one(type_name, root.args["id"], root)
-                else:
-                    data[root.key] = await reads.aggregate(type_name, root)
+                read = await _read_root(scope.reads, root)
+                data[root.key] = read.value
+                withheld = withheld or read.withheld
         except BizgraphError:
             return None
         # Fields the principal may not read came back null with a marker beside them.
-        errors = collect_withheld(self.schema, data, roots) if reads.withheld else []
+        errors = collect_withheld(self.schema, data, roots) if withheld else []
         return FastAnswer(data, errors)
 
     def _fits(self, root: FieldSelection) -> bool:
-        named = get_named_type(self.schema.query_type.fields[root.name].type)
+        named = get_named_type(self.query_type.fields[root.name].type)
         return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)
+
+
+async def _read_root(reads: ReadService, root: FieldSelection) -> Read[Any]:
+    kind, type_name = PLANNED_ROOTS[root.name]
+    if kind == "connection":
+        return await reads.read_connection(type_name, root)
+    if kind == "one":
+        return await reads.read_one(type_name, root.args["id"], root)
+    return await reads.read_aggregate(type_name, root)

@@ -22,6 +22,7 @@ from resolvers.planner.ids import decode_id
 from resolvers.writes.inputs import UNCHANGED
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import WriteSession
+from schema.context import operation_scope
 from schema.selection import SelectionReader
 
 UserErrorCode = strawberry.enum(
@@ -121,11 +122,11 @@ async def run_command(
     info: strawberry.Info, entity_field: str, command: Callable[[WriteSession], Awaitable[Outcome]]
 ) -> dict[str, Any]:
     """Run ``command`` in its own transaction and build the payload the operation selected."""
-    raw = getattr(info, "_raw_info", info)
+    raw: Any = getattr(info, "_raw_info", info)
     payload_type = get_named_type(raw.return_type)
     reader = SelectionReader.from_info(info)
     selected = reader.fields_of(payload_type, [node.selection_set for node in raw.field_nodes if node.selection_set])
-    result = await info.context.commands.run(command, {s.key: s for s in selected if s.name == entity_field})
+    result = await operation_scope(info).run_command(command, {s.key: s for s in selected if s.name == entity_field})
     payload: dict[str, Any] = {}
     for selection in selected:
         if selection.name == "__typename":

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.auth.principal import Principal
 from app.errors import Unauthenticated
 from app.http.graphiql import graphiql_assets_built, graphiql_html
-from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
-from resolvers.writes.runner import CommandService
-from resolvers.reads import ReadService
-from resolvers.transaction import RequestTransaction
+from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.errors import classify_all
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
 
+if TYPE_CHECKING:
+    # strawberry's request adapter type, from the library it builds its views on.
+    from cross_web import AsyncHTTPRequestAdapter
 
-class BizgraphGraphQL(GraphQL):
+
+class BizgraphGraphQL(GraphQL[Context, None]):
     def __init__(
         self,
         schema: Any,
@@ -49,58 +52,52 @@ class BizgraphGraphQL(GraphQL):
     async def execute_single(
         self,
         request: Request,
-        request_adapter: Any,
-        sub_response: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
         context: Context,
-        root_value: Any,
-        request_data: Any,
+        root_value: None,
+        request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        if context.principal is None:
+        principal = context.principal
+        if principal is None:
             raise Unauthenticated(None, "an access token is required")
-        if not self._may_introspect(context.principal) and uses_introspection(request_data.query or ""):
-            await context.transaction.close()
+        if not self._may_introspect(principal) and uses_introspection(request_data.query or ""):
             error = GraphQLError(
                 "introspection is not allowed for your roles",
                 extensions={"code": "FORBIDDEN"},
             )
             return ExecutionResult(data=None, errors=[error])
-        if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
-            try:
+        # The one place an operation's database work begins and ends: closed once,
+        # whether the operation answered, failed or was cancelled.
+        async with self.operation_scope(request, principal, context.request_id) as scope:
+            scoped = replace(context, scope=scope)
+            if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
                 answer = await self.fast_path.execute(
-                    request_data.query, request_data.variables, request_data.operation_name, context.reads
+                    request_data.query, request_data.variables, request_data.operation_name, scope
                 )
-            except BaseException:
-                await context.transaction.close()
-                raise
-            if answer is not None:
-                await context.transaction.close()
-                return ExecutionResult(data=answer.data, errors=answer.errors or None)
-        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+                if answer is not None:
+                    return ExecutionResult(data=answer.data, errors=answer.errors or None)
+            return await super().execute_single(
+                request, request_adapter, sub_response, scoped, root_value, request_data
+            )
+
+    def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
+        """A new scope for one operation (a request's, or one tick of a subscription),
+        over the application's database; the caller opens and closes it."""
+        state = request.app.state
+        return OperationScope(state.database, principal, state.page_limits, request_id)
 
     def _may_introspect(self, principal: Principal) -> bool:
         return self.introspection_roles is None or principal.has_any(self.introspection_roles)
 
-    async def get_context(self, request: Request, response: Response | Any) -> Context:
-        state = request.app.state
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = request_id
         # Set by the bearer-token gate in front of this route. The one request it
         # lets through without a token is the GraphiQL page itself, which runs
-        # nothing; without a principal there is no way to the database at all.
+        # nothing; without a principal no operation scope is ever opened.
         principal: Principal | None = getattr(request.state, "principal", None)
-        if principal is None:
-            return Context(reads=None, transaction=None, principal=None, request=request, response=response, request_id=request_id)
-        transaction = RequestTransaction(state.database, principal.org_id)
-        reads = ReadService(transaction, Access(principal), state.page_limits)
-        return Context(
-            reads=reads,
-            transaction=transaction,
-            principal=principal,
-            commands=CommandService(state.database, principal, state.page_limits, request_id),
-            request=request,
-            response=response,
-            request_id=request_id,
-        )
+        return Context(principal=principal, request=request, response=response, request_id=request_id)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Errors raised before the operation's extensions wrap up (e.g. a syntax

@@ -74,9 +74,10 @@ class CommandService:
             except BizgraphError as error:
                 return CommandResult(errors=[error])
             except DBAPIError as error:
-                if worth_retrying(error.orig) and attempt < ATTEMPTS:
+                cause = error.orig or error  # the driver's error (never missing for a failed statement)
+                if worth_retrying(cause) and attempt < ATTEMPTS:
                     continue
-                known = refusal(error.orig)
+                known = refusal(cause)
                 if known is None:
                     raise
                 return CommandResult(errors=[known])
@@ -86,9 +87,12 @@ class CommandService:
         async with self.database.unit_of_work(self.principal.org_id) as connection:
             session = WriteSession(connection, self.principal, self.request_id)
             outcome = await command(session)
-            reads = ReadService(_SessionReads(session), session.access, self.limits)  # type: ignore[arg-type]
+            reads = ReadService(_SessionReads(session), session.access, self.limits)
             entities: dict[str, Any] = {}
+            withheld = False
             if outcome.type_name is not None and outcome.pk is not None:
                 for key, selection in selections.items():
-                    entities[key] = await reads.by_pk(outcome.type_name, outcome.pk, selection)
-            return CommandResult(entities=entities, values=outcome.values, withheld=reads.withheld)
+                    read = await reads.read_by_pk(outcome.type_name, outcome.pk, selection)
+                    entities[key] = read.value
+                    withheld = withheld or read.withheld
+            return CommandResult(entities=entities, values=outcome.values, withheld=withheld)

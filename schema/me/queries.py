@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.context import operation_scope
 from schema.me.types import Me
 
 
@@ -12,5 +13,5 @@ class MeQueries:
     @strawberry.field(description="The principal of this request: who, in which organization, allowed what.")
     def me(self, info: strawberry.Info) -> Me:
         # Several statements may follow (organization, employee, customer).
-        info.context.transaction.single_statement = False
+        operation_scope(info).declare_several_statements()
         return Me(principal=info.context.principal)

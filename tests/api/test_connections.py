@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from app.config import Settings
 from app.db import Database
-from resolvers.transaction import RequestTransaction
+from resolvers.transaction import Mode, RequestTransaction
 from tests.support.db import conninfo
 from tests.support.graphql import count_statements, data, sql
 from tests.support.wire import counting_proxy
@@ -94,8 +94,7 @@ def _owned_by(url, org_id: int) -> int:
 
 async def test_a_lone_statement_is_one_round_trip_and_sees_only_its_organization(one_connection, seeded_url):
     database, counter = one_connection
-    transaction = RequestTransaction(database, GLOBEX)
-    transaction.single_statement = True
+    transaction = RequestTransaction(database, GLOBEX, Mode.LONE_STATEMENT)
     try:
         visible = await transaction.fetch_value(VISIBLE, {})
     finally:
@@ -119,8 +118,7 @@ async def test_several_statements_share_one_snapshot_at_one_round_trip_each_plus
 async def test_the_organization_ends_with_its_transaction(one_connection):
     database, _ = one_connection
     for single in (True, False):
-        transaction = RequestTransaction(database, GLOBEX)
-        transaction.single_statement = single
+        transaction = RequestTransaction(database, GLOBEX, Mode.LONE_STATEMENT if single else Mode.SNAPSHOT)
         await transaction.fetch_value("SELECT 1", {})
         await transaction.close()
         # The pool's only connection, as the next request would get it.
@@ -132,16 +130,14 @@ async def test_the_organization_ends_with_its_transaction(one_connection):
 
 async def test_a_cancelled_statement_does_not_poison_the_pool(one_connection):
     database, _ = one_connection
-    transaction = RequestTransaction(database, ACME)
-    transaction.single_statement = True
+    transaction = RequestTransaction(database, ACME, Mode.LONE_STATEMENT)
     task = asyncio.create_task(transaction.fetch_value("SELECT pg_sleep(5)", {}))
     await asyncio.sleep(0.2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.wait_for(transaction.close(), 2)
-    after = RequestTransaction(database, ACME)
-    after.single_statement = True
+    after = RequestTransaction(database, ACME, Mode.LONE_STATEMENT)
     try:
         assert await asyncio.wait_for(after.fetch_value(VISIBLE, {}), 2) is not None
     finally:
