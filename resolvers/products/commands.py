@@ -82,7 +82,7 @@ def _api(row: Row) -> dict[str, Any]:
 
 
 async def create_product(session: WriteSession, command: CreateProduct) -> Outcome:
-    require_role(session, COMMANDS["createProduct"], "create products")
+    require_role(session, COMMANDS["create_product"], "create products")
     checks = Checks()
     values = _details(checks, command)
     checks.done()
@@ -108,7 +108,7 @@ async def create_product(session: WriteSession, command: CreateProduct) -> Outco
 
 
 async def update_product(session: WriteSession, command: UpdateProduct) -> Outcome:
-    require_role(session, COMMANDS["updateProduct"], "change products")
+    require_role(session, COMMANDS["update_product"], "change products")
     checks = Checks()
     values = _details(checks, command)
     checks.done()
@@ -125,7 +125,7 @@ async def adjust_stock(session: WriteSession, command: AdjustStock) -> Outcome:
     """A stock count correction or a goods receipt: ``stock_on_hand += delta``.
 
     Stock promised to placed orders (``stock_reserved``) cannot be taken away."""
-    require_role(session, COMMANDS["adjustStock"], "adjust stock")
+    require_role(session, COMMANDS["adjust_stock"], "adjust stock")
     checks = Checks()
     delta = command.delta
     if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
