@@ -182,9 +182,9 @@ MACHINES: Mapping[str, Machine] = MappingProxyType({m.entity: m for m in (ORDER,
 # Commands outside the lifecycles: who may run them.
 COMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "createProduct": frozenset(_LEDGER),
-        "updateProduct": frozenset(_LEDGER),
-        "adjustStock": frozenset(_LEDGER),
+        "create_product": frozenset(_LEDGER),
+        "update_product": frozenset(_LEDGER),
+        "adjust_stock": frozenset(_LEDGER),
         "sweepOverdueInvoices": frozenset(_LEDGER),
     }
 )

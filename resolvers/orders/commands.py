@@ -1,48 +1,70 @@
 """Order commands: create a draft, edit its lines, and the lifecycle
 (draft → placed → (approved) → fulfilled | cancelled) declared in ``app/workflows.py``.
 
-Line edits are in ``editing.py``, placing (stock, credit, idempotency) in
-``placing.py``, stock movements in ``stock.py``.
+Every order command is reachable from here. Line edits are in ``editing.py``,
+placing (stock, credit, idempotency) in ``placing.py``, stock movements in
+``stock.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.events import Announcement, announce
+from app.events.orders import (
+    ORDER_APPROVED,
+    ORDER_CANCELLED,
+    ORDER_CREATED,
+    ORDER_FULFILLED,
+    OrderApprovedPayload,
+    OrderCreatedPayload,
+    OrderMovedPayload,
+)
 from app.workflows import ORDER
+from resolvers.orders import stock
+from resolvers.orders.editing import add_order_line, remove_order_line, update_order_line
+from resolvers.orders.inputs import ApproveOrder, CancelOrder, CreateOrder, FulfilOrder
+from resolvers.orders.lines import MAX_LINES, check_line, insert, line_api, price, recompute_totals
+from resolvers.orders.placing import place_order
+from resolvers.orders.records import STATE_FIELDS, diff, summary
 from resolvers.writes.checks import Checks
+from resolvers.writes.inputs import UNCHANGED
 from resolvers.writes.lifecycle import acting_roles, lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import Row, WriteSession
-from resolvers.orders import stock
-from resolvers.orders.editing import add_line, remove_line, update_line
-from resolvers.orders.lines import MAX_LINES, check_line, insert, line_api, price, recompute_totals
-from resolvers.orders.placing import place
-from resolvers.orders.records import STATE_FIELDS, diff, summary
 
-__all__ = ["add_line", "approve", "cancel", "create", "fulfil", "place", "remove_line", "update_line"]
+__all__ = [
+    "add_order_line",
+    "approve_order",
+    "cancel_order",
+    "create_order",
+    "fulfil_order",
+    "place_order",
+    "remove_order_line",
+    "update_order_line",
+]
 
 
-async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def create_order(session: WriteSession, command: CreateOrder) -> Outcome:
     """A draft for a customer the principal may act for, with the lines priced now."""
     require_role(session, ORDER.creators, "create orders")
     roles = acting_roles(session, ORDER.creators)
     checks = Checks()
-    customer_pk = checks.global_id(("input", "customerId"), data.get("customerId"), "Customer")
-    rep_pk = checks.global_id(("input", "salesRepId"), data.get("salesRepId"), "Employee", required=False)
-    if "salesRepId" not in data and "sales" in roles:
+    customer_pk = command.customer_id
+    if command.sales_rep_id is not UNCHANGED:
+        rep_pk = command.sales_rep_id
+    elif "sales" in roles:
         rep_pk = session.principal.employee_id  # a rep's order is the rep's own
-    note = checks.text(("input", "note"), data.get("note"), max_length=2000)
-    requested = data.get("lines") or []
-    if len(requested) > MAX_LINES:
-        checks.fail(("input", "lines"), "INVALID", f"an order may have at most {MAX_LINES} lines")
-    requests = [check_line(checks, ("input", "lines", str(i)), line) for i, line in enumerate(requested[:MAX_LINES])]
+    else:
+        rep_pk = None
+    note = checks.text(("note",), command.note, max_length=2000)
+    if len(command.lines) > MAX_LINES:
+        checks.fail(("lines",), "INVALID", f"an order may have at most {MAX_LINES} lines")
+    requests = [check_line(checks, ("lines", i), line) for i, line in enumerate(command.lines[:MAX_LINES])]
     # Every problem at once, the rows referred to included.
     await _check_customer(session, checks, customer_pk, roles)
     if rep_pk is not None and not await session.value(
         "SELECT 1 FROM employees WHERE id = %(pk)s AND org_id = %(org)s", {"pk": rep_pk}
     ):
-        checks.fail(("input", "salesRepId"), "NOT_FOUND", "no Employee with this ID")
+        checks.fail(("sales_rep_id",), "NOT_FOUND", "no Employee with this ID")
     priced = await price(session, checks, requests)
     checks.done()
     number = await session.sequence_number("order_numbers")
@@ -57,67 +79,65 @@ async def create(session: WriteSession, data: dict[str, Any]) -> Outcome:
     after = await recompute_totals(session, pk, bump=False)  # still version 1
     changed = diff(None, after, ("number", "status", "customerId", "salesRepId", "note", "subtotal", "tax", "total"))
     changed["lines"] = {"before": None, "after": [line_api(line) for line in lines]}
-    await session.record("order.created", "Order", pk, changed, [("order.created", summary(after, lines=len(lines)))])
+    event = announce(ORDER_CREATED, OrderCreatedPayload(**summary(after), lines=len(lines)))
+    await session.record(ORDER_CREATED.name, "Order", pk, changed, [event])
     return Outcome("Order", pk)
 
 
-async def _check_customer(session: WriteSession, checks: Checks, pk: int | None, roles: frozenset[str]) -> None:
+async def _check_customer(session: WriteSession, checks: Checks, pk: int, roles: frozenset[str]) -> None:
     """The customer exists for the principal acting in ``roles`` (sales: its own
     accounts), and is not inactive (a lead may get a draft; placing needs it active)."""
-    if pk is None:
-        return
     scope, params = session.scope("Customer", "t", roles)
     row = await session.row(f"SELECT t.status FROM customers t WHERE t.id = %(pk)s AND {scope}", {**params, "pk": pk})
     if row is None:
-        checks.fail(("input", "customerId"), "NOT_FOUND", "no Customer with this ID")
+        checks.fail(("customer_id",), "NOT_FOUND", "no Customer with this ID")
     elif row["status"] == "inactive":
-        checks.fail(("input", "customerId"), "CUSTOMER_NOT_ACTIVE", "the customer is inactive")
+        checks.fail(("customer_id",), "CUSTOMER_NOT_ACTIVE", "the customer is inactive")
 
 
-async def approve(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def approve_order(session: WriteSession, command: ApproveOrder) -> Outcome:
     """A placed order above the approval threshold, approved (finance, admin, or a manager of its rep)."""
-    before = await _lock(session, "APPROVE", data)
+    before = await lock_for(session, "Order", "APPROVE", command.id, version=command.version)
     after = await session.update("orders", before["id"], {"status": "approved"}, stamps=["approved_at"])
-    await _record(session, "APPROVE", before, after)
+    approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
+                                    previous=before["status"])
+    await _record(session, before, after, announce(ORDER_APPROVED, approval))
     return Outcome("Order", before["id"])
 
 
-async def fulfil(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def fulfil_order(session: WriteSession, command: FulfilOrder) -> Outcome:
     """Shipped: the reserved units leave the stock on hand."""
-    before = await _lock(session, "FULFIL", data)
+    before = await lock_for(session, "Order", "FULFIL", command.id, version=command.version)
     await stock.lock(session, before["id"])
     await stock.ship(session, before["id"])
     after = await session.update("orders", before["id"], {"status": "fulfilled"}, stamps=["fulfilled_at"])
-    await _record(session, "FULFIL", before, after)
+    event = announce(ORDER_FULFILLED, OrderMovedPayload(**summary(after), previous=before["status"]))
+    await _record(session, before, after, event)
     return Outcome("Order", before["id"])
 
 
-async def cancel(session: WriteSession, data: dict[str, Any]) -> Outcome:
+async def cancel_order(session: WriteSession, command: CancelOrder) -> Outcome:
     """Cancelled (not once invoiced); a placed or approved order gives its reserved stock back."""
     checks = Checks()
-    reason = checks.text(("input", "reason"), data.get("reason"), max_length=500)
-    before = await _lock(session, "CANCEL", data, checks)
+    reason = checks.text(("reason",), command.reason, max_length=500)
+    checks.done()
+    before = await lock_for(session, "Order", "CANCEL", command.id, version=command.version)
     if before["status"] in ("placed", "approved"):  # only these hold reservations
         await stock.lock(session, before["id"])
         await stock.release(session, before["id"])
     # A cancelled draft keeps placed_at empty: it never was placed.
     after = await session.update("orders", before["id"], {"status": "cancelled"}, stamps=["cancelled_at"])
-    await _record(session, "CANCEL", before, after, reason=reason)
+    event = announce(ORDER_CANCELLED, OrderMovedPayload(**summary(after), previous=before["status"]))
+    await _record(session, before, after, event, reason=reason)
     return Outcome("Order", before["id"])
 
 
-async def _lock(session: WriteSession, action: str, data: dict[str, Any], checks: Checks | None = None) -> Row:
-    checks = checks or Checks()
-    pk = checks.global_id(("input", "id"), data.get("id"), "Order")
-    checks.done()
-    return await lock_for(session, "Order", action, pk, version=data.get("version"))
-
-
-async def _record(session: WriteSession, action: str, before: Row, after: Row, **extra: Any) -> None:
-    """The audit row (state fields, plus e.g. a cancellation's reason) and the transition's event."""
-    event = ORDER[action].event
+async def _record(
+    session: WriteSession, before: Row, after: Row, event: Announcement, *, reason: str | None = None
+) -> None:
+    """The audit row, named as the event (state fields, and a cancellation's
+    reason when one was given), and the event."""
     changed = diff(before, after, STATE_FIELDS)
-    for name, value in extra.items():
-        if value is not None:
-            changed[name] = value
-    await session.record(event, "Order", before["id"], changed, [(event, summary(after, previous=before["status"]))])
+    if reason is not None:
+        changed["reason"] = reason
+    await session.record(event.event.name, "Order", before["id"], changed, [event])

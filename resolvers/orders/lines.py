@@ -11,9 +11,10 @@ the same rule as the seed data): tax = Σ round(line_total × tax_rate, 2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Protocol
 
 from resolvers.writes.checks import Checks, Path
 from resolvers.writes.session import Row, WriteSession, to_json
@@ -22,12 +23,25 @@ ZERO = Decimal("0.00")
 MAX_LINES = 500  # per request: an order is for people to read, not a bulk import
 
 
+class LineFields(Protocol):
+    """What a caller asks of a line: a new order's line, or a line added to a draft."""
+
+    @property
+    def product_id(self) -> int: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def discount(self) -> Decimal | None: ...
+
+
 @dataclass(frozen=True)
 class LineRequest:
     """One line as asked for, checked for shape; ``path`` leads to it in the input."""
 
-    path: tuple[str, ...]
-    product_id: int | None
+    path: tuple[str | int, ...]
+    product_id: int
     quantity: int | None
     discount: Decimal
 
@@ -46,21 +60,21 @@ class PricedLine:
         return self.quantity * self.unit_price - self.discount
 
 
-def check_discount(checks: Checks, path: Path, value: Any) -> Decimal:
-    """A discount is an amount ≥ 0; left out or null means none."""
+def check_discount(checks: Checks, path: Path, value: Decimal | None) -> Decimal:
+    """A discount is an amount ≥ 0; None means none."""
     if value is None:
         return ZERO
     return checks.money(path, value) or ZERO
 
 
-def check_line(checks: Checks, path: tuple[str, ...], data: dict[str, Any]) -> LineRequest:
+def check_line(checks: Checks, path: Path, line: LineFields) -> LineRequest:
     """The line's fields; a field found wrong is None, so ``price`` does not judge it again."""
-    product_id = checks.global_id((*path, "productId"), data.get("productId"), "Product")
     found = len(checks.errors)
-    quantity = checks.quantity((*path, "quantity"), data.get("quantity"))
+    quantity = checks.quantity((*path, "quantity"), line.quantity)
     if len(checks.errors) > found:
         quantity = None
-    return LineRequest(path, product_id, quantity, check_discount(checks, (*path, "discount"), data.get("discount")))
+    discount = check_discount(checks, (*path, "discount"), line.discount)
+    return LineRequest(tuple(path), line.product_id, quantity, discount)
 
 
 async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRequest]) -> list[PricedLine]:
@@ -70,7 +84,7 @@ async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRe
 
     The prices are read without a lock: should a price change meanwhile, the line
     carries the price it was checked against, as if ordered a moment earlier."""
-    ids = sorted({r.product_id for r in requests if r.product_id is not None})
+    ids = sorted({r.product_id for r in requests})
     products = {
         row["id"]: row
         for row in await session.rows(
@@ -80,14 +94,14 @@ async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRe
     }
     priced = []
     for r in requests:
-        if r.product_id is None or r.quantity is None:
+        if r.quantity is None:
             continue  # already reported by check_line
         product = products.get(r.product_id)
         if product is None:
-            checks.fail((*r.path, "productId"), "NOT_FOUND", "no Product with this ID")
+            checks.fail((*r.path, "product_id"), "NOT_FOUND", "no Product with this ID")
             continue
         if not product["active"]:
-            checks.fail((*r.path, "productId"), "PRODUCT_INACTIVE", f"product {product['sku']} is not sold any more")
+            checks.fail((*r.path, "product_id"), "PRODUCT_INACTIVE", f"product {product['sku']} is not sold any more")
             continue
         gross = r.quantity * product["unit_price"]
         if r.discount > gross:

@@ -17,15 +17,18 @@ from decimal import Decimal
 from typing import Any
 
 from app.errors import CommandError
-from app.workflows import ORDER
+from app.events import announce
+from app.events.orders import ORDER_APPROVED, ORDER_PLACED, OrderApprovedPayload, OrderPlacedPayload
+from resolvers.orders import stock
+from resolvers.orders.inputs import PlaceOrder
+from resolvers.orders.lines import ZERO
+from resolvers.orders.records import STATE_FIELDS, diff, summary
+from resolvers.planner.ids import encode_id
 from resolvers.writes.checks import Checks
 from resolvers.writes.idempotency import claim, remember
 from resolvers.writes.lifecycle import lock_for
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import Row, WriteSession
-from resolvers.orders import stock
-from resolvers.orders.lines import ZERO
-from resolvers.orders.records import STATE_FIELDS, diff, summary
 
 # Invoices the customer still owes money on.
 _OPEN_RECEIVABLES = (
@@ -34,27 +37,24 @@ _OPEN_RECEIVABLES = (
 )
 
 
-async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
-    checks = Checks()
-    pk = checks.global_id(("input", "id"), data.get("id"), "Order")
-    checks.done()
-    key = data.get("idempotencyKey")
+async def place_order(session: WriteSession, command: PlaceOrder) -> Outcome:
+    pk, key = command.id, command.idempotency_key
     if key is not None:
         # Claimed before the order's lock: a concurrent repeat waits on the key's
         # row until this transaction ends, then replays its outcome (or, if this
-        # one was refused, acts itself). The key is not part of what is compared.
-        request = {name: value for name, value in data.items() if name != "idempotencyKey"}
-        replay = await claim(session, key, "placeOrder", request)
+        # one was refused, acts itself). The key is not part of what is compared;
+        # "placeOrder" is the operation as stored keys name it.
+        replay = await claim(session, key, "placeOrder", _fingerprinted(command))
         if replay is not None:
             return Outcome(replay.entity_type, replay.entity_id)
-    before = await lock_for(session, "Order", "PLACE", pk, version=data.get("version"))
+    before = await lock_for(session, "Order", "PLACE", pk, version=command.version)
     problems = Checks()
     threshold = await _check_credit(session, problems, before)
     for product in await stock.lock(session, pk):
         available = product["stock_on_hand"] - product["stock_reserved"]
         if product["quantity"] > available:
             problems.fail(
-                ("input", "lines", product["first_index"]), "INSUFFICIENT_STOCK",
+                ("lines", product["first_index"]), "INSUFFICIENT_STOCK",
                 f"{product['sku']}: {product['quantity']} ordered, {max(available, 0)} available",
             )
     problems.done()
@@ -67,13 +67,26 @@ async def place(session: WriteSession, data: dict[str, Any]) -> Outcome:
         {"status": status, "approved": status == "approved", "pk": pk},
     )
     assert after is not None
-    events = [(ORDER["PLACE"].event, summary(after))]
+    events = [announce(ORDER_PLACED, OrderPlacedPayload(**summary(after)))]
     if status == "approved":
-        events.append((ORDER["APPROVE"].event, summary(after, automatic=True)))
-    await session.record("order.placed", "Order", pk, diff(before, after, STATE_FIELDS), events)
+        approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
+                                        automatic=True)
+        events.append(announce(ORDER_APPROVED, approval))
+    await session.record(ORDER_PLACED.name, "Order", pk, diff(before, after, STATE_FIELDS), events)
     if key is not None:
         await remember(session, key, "Order", pk)
     return Outcome("Order", pk)
+
+
+def _fingerprinted(command: PlaceOrder) -> dict[str, Any]:
+    """What a repeat must ask for to be the same request: the order and, when
+    given, the version. Keys already claimed hold hashes of this shape (the
+    order's global ID, no version when none was given): it stays, so their
+    repeats still match."""
+    request: dict[str, Any] = {"id": encode_id("Order", command.id)}
+    if command.version is not None:
+        request["version"] = command.version
+    return request
 
 
 async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> Decimal:
@@ -91,7 +104,8 @@ async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> 
     if customer["status"] != "active":  # deactivated while we waited for its lock
         problems.errors.append(CommandError("CUSTOMER_NOT_ACTIVE", "the order's customer is not active"))
     elif (customer["open_receivables"] or ZERO) + order["total"] > customer["credit_limit"]:
-        problems.errors.append(
-            CommandError("CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit")
-        )
-    return customer["approval_threshold"]
+        problems.errors.append(CommandError(
+            "CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit"
+        ))
+    threshold: Decimal = customer["approval_threshold"]
+    return threshold

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.events.orders import OrderSummary
 from resolvers.writes.session import Row, changes
 
 # API field → column, for the audit log.
@@ -35,6 +36,6 @@ def diff(before: Row | None, after: Row, fields: tuple[str, ...] | None = None) 
     return changes(None if before is None else order_api(before), order_api(after), fields)
 
 
-def summary(order: Row, **extra: Any) -> dict[str, Any]:
-    """An order in an event payload."""
-    return {"number": order["number"], "status": order["status"], "total": order["total"], **extra}
+def summary(order: Row) -> OrderSummary:
+    """An order in an event payload (each event adds its own keys)."""
+    return OrderSummary(number=order["number"], status=order["status"], total=order["total"])
