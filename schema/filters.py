@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import functools
+from types import GenericAlias
 from typing import Any, List, Optional
 
 import strawberry
 from strawberry import UNSET
+
+from resolvers.planner.catalog import Kind
 
 
 def _describe(kind: str) -> str:
@@ -70,21 +74,31 @@ class IDFilter:
     is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no reference; false: has one.")
 
 
+@functools.cache
 def enum_filter(enum_type: type[enum.Enum]) -> type:
-    """``<Enum>Filter`` with ``eq neq in nin isNull``."""
-    name = f"{enum_type.__name__}Filter"
+    """``<Enum>Filter`` with ``eq neq in nin isNull`` (one per enum, however many columns hold it)."""
+    one: object = enum_type | None
+    many: object = GenericAlias(list, (enum_type,)) | None
     namespace: dict[str, Any] = {
-        "__annotations__": {
-            "eq": Optional[enum_type],
-            "neq": Optional[enum_type],
-            "in_": Optional[List[enum_type]],
-            "nin": Optional[List[enum_type]],
-            "is_null": Optional[bool],
-        },
+        "__annotations__": {"eq": one, "neq": one, "in_": many, "nin": many, "is_null": Optional[bool]},
         "eq": strawberry.field(default=UNSET, description="Equal to."),
         "neq": strawberry.field(default=UNSET, description="Not equal to."),
         "in_": strawberry.field(name="in", default=UNSET, description="One of."),
         "nin": strawberry.field(default=UNSET, description="None of."),
         "is_null": strawberry.field(default=UNSET, description="true: no value; false: has a value."),
     }
+    name = f"{enum_type.__name__}Filter"
     return strawberry.input(type(name, (), namespace), description=f"Conditions on a {enum_type.__name__}.")
+
+
+# The operator input of each column kind of the planner's catalog; an enum
+# column's comes from ``enum_filter`` and a JSON column cannot be filtered.
+SCALAR_FILTERS: dict[Kind, type] = {
+    "text": StringFilter,
+    "int": IntFilter,
+    "bigint": IntFilter,
+    "decimal": DecimalFilter,
+    "datetime": DateTimeFilter,
+    "date": DateFilter,
+    "bool": BooleanFilter,
+}
