@@ -1,10 +1,10 @@
 """Each entity's filter and sort inputs, derived from its entry in the planner's catalog.
 
-An entity's ``filters`` become the fields of ``<Entity>Filter`` (then ``and``,
-``or`` and ``not``), its ``sorts`` the values of ``<Entity>SortField``, one key of
-``orderBy`` is ``<Entity>Sort``; the descriptions are the catalog's plain words.
-So a column becomes filterable or sortable by one entry in
-``resolvers/<domain>/catalog.py``.
+An entity's ``filters`` become the fields of ``<Entity>Filter`` (followed by
+``and``, ``or`` and ``not``) and its ``sorts`` the values of ``<Entity>SortField``,
+which ``<Entity>Sort``, one key of ``orderBy``, pairs with a direction. The
+descriptions are the catalog's plain words, so a column becomes filterable or
+sortable by one entry in ``resolvers/<domain>/catalog.py``.
 
 What only the schema knows comes from the entity's object type: an enum column
 is filtered with the enum of the object's field of the same name, and a
@@ -45,6 +45,8 @@ def filter_input(entity: Entity, object_type: type) -> Callable[[type[FilterInpu
     def derive(cls: type[FilterInput]) -> type[FilterInput]:
         if cls.__name__ != f"{entity.name}Filter":
             raise TypeError(f"the filter input of {entity.name} is named {entity.name}Filter, not {cls.__name__}")
+        if get_object_definition(object_type, strict=True).name != entity.name:
+            raise TypeError(f"{cls.__name__} takes its enums and relations from {entity.name}, not {object_type!r}")
         fields: list[tuple[str, Condition, str]] = [
             (key, _condition(entity, key, target, object_type), _described(entity, key, target))
             for key, target in entity.filters.items()
@@ -127,13 +129,13 @@ def _field_type(object_type: type, key: str) -> object:
 
 def _described(entity: Entity, key: str, target: Column | ForeignId | ToOne) -> str:
     if not target.description:
-        raise TypeError(f"the catalog gives no description for the {entity.name} filter {key!r}")
+        raise ValueError(f"the catalog gives no description for the {entity.name} filter {key!r}")
     return target.description
 
 
 def _wording(entity: Entity) -> Wording:
     if entity.wording is None:
-        raise TypeError(f"the catalog gives no wording for {entity.name}'s filter and sort inputs")
+        raise ValueError(f"the catalog gives no wording for {entity.name}'s filter and sort inputs")
     return entity.wording
 
 
