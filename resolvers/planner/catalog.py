@@ -149,10 +149,12 @@ class Entity:
     # the tiebreaker so every order is total and keyset cursors are exact.
     sorts: dict[str, tuple[Column, ...]]
     default_sort: tuple[str, str] = ("ID", "ASC")
-    # Filter input field → what it filters on (a column, a foreign id, or a relation).
+    # Filter input field → what it filters on (a column, a foreign id, or a relation),
+    # each with the description the API shows for it.
     filters: dict[str, Column | ForeignId | ToOne] = field(default_factory=dict)
     # Rows that exist for nobody yet, whatever the policy (a template over ``{t}``).
     where: str | None = None
+    # The words the schema's filter and sort inputs, derived from this entity, describe its rows with.
     wording: Wording | None = None
 
 
