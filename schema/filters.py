@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Any, List, Optional
+import functools
+from types import GenericAlias
+from typing import Any
 
 import strawberry
 from strawberry import UNSET
+
+from resolvers.planner.catalog import Kind
 
 
 def _describe(kind: str) -> str:
@@ -17,17 +21,19 @@ def _describe(kind: str) -> str:
 
 @strawberry.input(description=_describe("text"))
 class StringFilter:
-    eq: Optional[str] = strawberry.field(default=UNSET, description="Equal to.")
-    neq: Optional[str] = strawberry.field(default=UNSET, description="Not equal to.")
-    in_: Optional[List[str]] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
-    nin: Optional[List[str]] = strawberry.field(default=UNSET, description="None of (at most 1000).")
-    like: Optional[str] = strawberry.field(default=UNSET, description="SQL LIKE pattern (% and _), case-sensitive.")
-    ilike: Optional[str] = strawberry.field(default=UNSET, description="SQL ILIKE pattern, case-insensitive.")
-    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
+    eq: str | None = strawberry.field(default=UNSET, description="Equal to.")
+    neq: str | None = strawberry.field(default=UNSET, description="Not equal to.")
+    in_: list[str] | None = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
+    nin: list[str] | None = strawberry.field(default=UNSET, description="None of (at most 1000).")
+    like: str | None = strawberry.field(default=UNSET, description="SQL LIKE pattern (% and _), case-sensitive.")
+    ilike: str | None = strawberry.field(default=UNSET, description="SQL ILIKE pattern, case-insensitive.")
+    is_null: bool | None = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
 
 
-def _ordered_filter(name: str, python_type: Any, kind: str) -> type:
+def _ordered_filter(name: str, python_type: type, kind: str) -> type:
     """An input with equality, ordering and set operators for one scalar type."""
+    one: object = python_type | None
+    many: object = GenericAlias(list, (python_type,)) | None
     namespace: dict[str, Any] = {"__annotations__": {}}
     operators = {
         "eq": "Equal to.",
@@ -38,13 +44,13 @@ def _ordered_filter(name: str, python_type: Any, kind: str) -> type:
         "lte": "Less than or equal to.",
     }
     for op, description in operators.items():
-        namespace["__annotations__"][op] = Optional[python_type]
+        namespace["__annotations__"][op] = one
         namespace[op] = strawberry.field(default=UNSET, description=description)
-    namespace["__annotations__"]["in_"] = Optional[List[python_type]]
+    namespace["__annotations__"]["in_"] = many
     namespace["in_"] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
-    namespace["__annotations__"]["nin"] = Optional[List[python_type]]
+    namespace["__annotations__"]["nin"] = many
     namespace["nin"] = strawberry.field(default=UNSET, description="None of (at most 1000).")
-    namespace["__annotations__"]["is_null"] = Optional[bool]
+    namespace["__annotations__"]["is_null"] = bool | None
     namespace["is_null"] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
     return strawberry.input(type(name, (), namespace), description=_describe(kind))
 
@@ -57,34 +63,44 @@ DateFilter = _ordered_filter("DateFilter", dt.date, "date")
 
 @strawberry.input(description=_describe("boolean"))
 class BooleanFilter:
-    eq: Optional[bool] = strawberry.field(default=UNSET, description="Equal to.")
-    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
+    eq: bool | None = strawberry.field(default=UNSET, description="Equal to.")
+    is_null: bool | None = strawberry.field(default=UNSET, description="true: no value; false: has a value.")
 
 
 @strawberry.input(description="Conditions on an ID (global IDs of the referenced type).")
 class IDFilter:
-    eq: Optional[strawberry.ID] = strawberry.field(default=UNSET, description="Equal to.")
-    neq: Optional[strawberry.ID] = strawberry.field(default=UNSET, description="Not equal to.")
-    in_: Optional[List[strawberry.ID]] = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
-    nin: Optional[List[strawberry.ID]] = strawberry.field(default=UNSET, description="None of (at most 1000).")
-    is_null: Optional[bool] = strawberry.field(default=UNSET, description="true: no reference; false: has one.")
+    eq: strawberry.ID | None = strawberry.field(default=UNSET, description="Equal to.")
+    neq: strawberry.ID | None = strawberry.field(default=UNSET, description="Not equal to.")
+    in_: list[strawberry.ID] | None = strawberry.field(name="in", default=UNSET, description="One of (at most 1000).")
+    nin: list[strawberry.ID] | None = strawberry.field(default=UNSET, description="None of (at most 1000).")
+    is_null: bool | None = strawberry.field(default=UNSET, description="true: no reference; false: has one.")
 
 
+@functools.cache
 def enum_filter(enum_type: type[enum.Enum]) -> type:
-    """``<Enum>Filter`` with ``eq neq in nin isNull``."""
-    name = f"{enum_type.__name__}Filter"
+    """``<Enum>Filter`` with ``eq neq in nin isNull`` (one per enum, however many columns hold it)."""
+    one: object = enum_type | None
+    many: object = GenericAlias(list, (enum_type,)) | None
     namespace: dict[str, Any] = {
-        "__annotations__": {
-            "eq": Optional[enum_type],
-            "neq": Optional[enum_type],
-            "in_": Optional[List[enum_type]],
-            "nin": Optional[List[enum_type]],
-            "is_null": Optional[bool],
-        },
+        "__annotations__": {"eq": one, "neq": one, "in_": many, "nin": many, "is_null": bool | None},
         "eq": strawberry.field(default=UNSET, description="Equal to."),
         "neq": strawberry.field(default=UNSET, description="Not equal to."),
         "in_": strawberry.field(name="in", default=UNSET, description="One of."),
         "nin": strawberry.field(default=UNSET, description="None of."),
         "is_null": strawberry.field(default=UNSET, description="true: no value; false: has a value."),
     }
+    name = f"{enum_type.__name__}Filter"
     return strawberry.input(type(name, (), namespace), description=f"Conditions on a {enum_type.__name__}.")
+
+
+# The operator input of each column kind of the planner's catalog; an enum
+# column's comes from ``enum_filter`` and a JSON column cannot be filtered.
+SCALAR_FILTERS: dict[Kind, type] = {
+    "text": StringFilter,
+    "int": IntFilter,
+    "bigint": IntFilter,
+    "decimal": DecimalFilter,
+    "datetime": DateTimeFilter,
+    "date": DateFilter,
+    "bool": BooleanFilter,
+}

@@ -1,6 +1,6 @@
 """How the audit trail and the integration events are read."""
 
-from resolvers.planner.catalog import Column, Entity, GlobalId, col
+from resolvers.planner.catalog import Column, Entity, GlobalId, Wording, col
 
 # The global ID of the entity a record is about (its type is in the row).
 _SUBJECT_ID = Column("encode(convert_to({t}.entity_type || ':' || {t}.entity_id, 'UTF8'), 'base64')", "text")
@@ -21,11 +21,12 @@ AUDIT_ENTRY = Entity(
     sorts={"ID": (), "AT": (col("at", "datetime"),)},
     default_sort=("AT", "DESC"),
     filters={
-        "action": col("action", "text"),
-        "actor": col("actor", "text"),
-        "entityType": col("entity_type", "text"),
-        "at": col("at", "datetime"),
+        "action": col("action", "text", description="The action, e.g. `order.placed`."),
+        "actor": col("actor", "text", description="Who acted."),
+        "entityType": col("entity_type", "text", description="The entity's type, e.g. `Order`."),
+        "at": col("at", "datetime", description="When."),
     },
+    wording=Wording("audit entries"),
 )
 
 # Events are read in commit order: ``position`` is handed out as each event's
@@ -49,9 +50,14 @@ INTEGRATION_EVENT = Entity(
     sorts={"POSITION": (_POSITION,)},
     default_sort=("POSITION", "ASC"),
     filters={
-        "type": col("event_type", "text"),
-        "entityType": col("entity_type", "text"),
-        "occurredAt": col("occurred_at", "datetime"),
+        "type": col("event_type", "text", description="The event type, e.g. `invoice.paid`."),
+        "entityType": col("entity_type", "text", description="The entity's type."),
+        "occurredAt": col("occurred_at", "datetime", description="When it happened."),
     },
     where=COMMITTED,
+    wording=Wording(
+        "integration events",
+        sort_key="The order of events; there is one: the order their transactions committed in.",
+        sort_fields="The order events are read in.",
+    ),
 )

@@ -1,6 +1,6 @@
 """How customers are read."""
 
-from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
+from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, Wording, col
 
 CUSTOMER = Entity(
     name="Customer",
@@ -44,17 +44,20 @@ CUSTOMER = Entity(
         "CREDIT_LIMIT": (col("credit_limit", "decimal"),),
     },
     filters={
-        "id": ForeignId("Customer", "id"),
-        "number": col("number", "text"),
-        "name": col("name", "text"),
-        "email": col("email", "text", nullable=True),
-        "kind": col("kind", "enum"),
-        "segment": col("segment", "enum"),
-        "country": col("country", "text"),
-        "status": col("status", "enum"),
-        "creditLimit": col("credit_limit", "decimal"),
-        "createdAt": col("created_at", "datetime"),
-        "accountManagerId": ForeignId("Employee", "account_manager_id"),
-        "accountManager": ToOne("Employee", local="account_manager_id"),
+        "id": ForeignId("Customer", "id", description="The customer's ID."),
+        "number": col("number", "text", description="Customer number."),
+        "name": col("name", "text", description="Name."),
+        "email": col("email", "text", nullable=True, description="Email."),
+        "kind": col("kind", "enum", description="Company or individual."),
+        "segment": col("segment", "enum", description="Segment."),
+        "country": col("country", "text", description="Country code."),
+        "status": col("status", "enum", description="Status."),
+        "creditLimit": col("credit_limit", "decimal", description="Credit limit."),
+        "createdAt": col("created_at", "datetime", description="Creation time."),
+        "accountManagerId": ForeignId("Employee", "account_manager_id", description="Account manager's ID."),
+        "accountManager": ToOne(
+            "Employee", local="account_manager_id", description="Conditions on the account manager."
+        ),
     },
+    wording=Wording("customers"),
 )

@@ -1,6 +1,6 @@
 """How departments are read."""
 
-from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, col
+from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, Wording, col
 
 DEPARTMENT = Entity(
     name="Department",
@@ -17,9 +17,10 @@ DEPARTMENT = Entity(
     },
     sorts={"ID": (), "CODE": (col("code", "text"),), "NAME": (col("name", "text"),)},
     filters={
-        "id": ForeignId("Department", "id"),
-        "code": col("code", "text"),
-        "name": col("name", "text"),
-        "parentId": ForeignId("Department", "parent_id"),
+        "id": ForeignId("Department", "id", description="The department's ID."),
+        "code": col("code", "text", description="Code."),
+        "name": col("name", "text", description="Name."),
+        "parentId": ForeignId("Department", "parent_id", description="The parent's ID (isNull: top level)."),
     },
+    wording=Wording("departments"),
 )

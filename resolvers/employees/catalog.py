@@ -1,6 +1,6 @@
 """How employees and their employment history are read."""
 
-from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, Wording, col
 
 EMPLOYEE = Entity(
     name="Employee",
@@ -38,19 +38,20 @@ EMPLOYEE = Entity(
         "HIRED_ON": (col("hired_on", "date"),),
     },
     filters={
-        "id": ForeignId("Employee", "id"),
-        "number": col("number", "text"),
-        "firstName": col("first_name", "text"),
-        "lastName": col("last_name", "text"),
-        "email": col("email", "text"),
-        "title": col("title", "text"),
-        "status": col("status", "enum"),
-        "hiredOn": col("hired_on", "date"),
-        "salary": col("salary", "decimal"),
-        "departmentId": ForeignId("Department", "department_id"),
-        "managerId": ForeignId("Employee", "manager_id"),
-        "department": ToOne("Department", local="department_id"),
+        "id": ForeignId("Employee", "id", description="The employee's ID."),
+        "number": col("number", "text", description="Employee number."),
+        "firstName": col("first_name", "text", description="Given name."),
+        "lastName": col("last_name", "text", description="Family name."),
+        "email": col("email", "text", description="Work email."),
+        "title": col("title", "text", description="Job title."),
+        "status": col("status", "enum", description="Status."),
+        "hiredOn": col("hired_on", "date", description="Hire date."),
+        "salary": col("salary", "decimal", description="Salary."),
+        "departmentId": ForeignId("Department", "department_id", description="The department's ID."),
+        "managerId": ForeignId("Employee", "manager_id", description="The manager's ID."),
+        "department": ToOne("Department", local="department_id", description="Conditions on the department."),
     },
+    wording=Wording("employees"),
 )
 
 EMPLOYMENT_EVENT = Entity(
@@ -70,8 +71,9 @@ EMPLOYMENT_EVENT = Entity(
     sorts={"ID": (), "OCCURRED_AT": (col("occurred_at", "datetime"),)},
     default_sort=("OCCURRED_AT", "ASC"),
     filters={
-        "id": ForeignId("EmploymentEvent", "id"),
-        "kind": col("kind", "enum"),
-        "occurredAt": col("occurred_at", "datetime"),
+        "id": ForeignId("EmploymentEvent", "id", description="The event's ID."),
+        "kind": col("kind", "enum", description="Kind."),
+        "occurredAt": col("occurred_at", "datetime", description="When it took effect."),
     },
+    wording=Wording("employment events"),
 )

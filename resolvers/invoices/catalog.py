@@ -1,6 +1,6 @@
 """How invoices, their lines and payments are read."""
 
-from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, Wording, col
 
 INVOICE = Entity(
     name="Invoice",
@@ -34,17 +34,18 @@ INVOICE = Entity(
         "TOTAL": (col("total", "decimal"),),
     },
     filters={
-        "id": ForeignId("Invoice", "id"),
-        "number": col("number", "text", nullable=True),
-        "status": col("status", "enum"),
-        "issuedAt": col("issued_at", "datetime", nullable=True),
-        "dueAt": col("due_at", "datetime", nullable=True),
-        "total": col("total", "decimal"),
-        "amountPaid": col("amount_paid", "decimal"),
-        "customerId": ForeignId("Customer", "customer_id"),
-        "orderId": ForeignId("Order", "order_id"),
-        "customer": ToOne("Customer", local="customer_id"),
+        "id": ForeignId("Invoice", "id", description="The invoice's ID."),
+        "number": col("number", "text", nullable=True, description="Invoice number."),
+        "status": col("status", "enum", description="Status."),
+        "issuedAt": col("issued_at", "datetime", nullable=True, description="When issued."),
+        "dueAt": col("due_at", "datetime", nullable=True, description="When due."),
+        "total": col("total", "decimal", description="Total."),
+        "amountPaid": col("amount_paid", "decimal", description="Amount paid."),
+        "customerId": ForeignId("Customer", "customer_id", description="The customer's ID."),
+        "orderId": ForeignId("Order", "order_id", description="The order's ID."),
+        "customer": ToOne("Customer", local="customer_id", description="Conditions on the customer."),
     },
+    wording=Wording("invoices"),
 )
 
 INVOICE_LINE = Entity(
@@ -66,10 +67,11 @@ INVOICE_LINE = Entity(
     sorts={"ID": (), "LINE_NO": (col("line_no", "int"),)},
     default_sort=("LINE_NO", "ASC"),
     filters={
-        "id": ForeignId("InvoiceLine", "id"),
-        "sku": col("sku", "text"),
-        "productId": ForeignId("Product", "product_id"),
+        "id": ForeignId("InvoiceLine", "id", description="The line's ID."),
+        "sku": col("sku", "text", description="SKU."),
+        "productId": ForeignId("Product", "product_id", description="The product's ID."),
     },
+    wording=Wording("invoice lines"),
 )
 
 PAYMENT = Entity(
@@ -90,11 +92,12 @@ PAYMENT = Entity(
         "AMOUNT": (col("amount", "decimal"),),
     },
     filters={
-        "id": ForeignId("Payment", "id"),
-        "amount": col("amount", "decimal"),
-        "method": col("method", "enum"),
-        "paidAt": col("paid_at", "datetime"),
-        "invoiceId": ForeignId("Invoice", "invoice_id"),
-        "invoice": ToOne("Invoice", local="invoice_id"),
+        "id": ForeignId("Payment", "id", description="The payment's ID."),
+        "amount": col("amount", "decimal", description="Amount."),
+        "method": col("method", "enum", description="Method."),
+        "paidAt": col("paid_at", "datetime", description="When paid."),
+        "invoiceId": ForeignId("Invoice", "invoice_id", description="The invoice's ID."),
+        "invoice": ToOne("Invoice", local="invoice_id", description="Conditions on the invoice."),
     },
+    wording=Wording("payments"),
 )

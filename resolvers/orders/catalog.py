@@ -1,6 +1,6 @@
 """How orders and their lines are read."""
 
-from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, col
+from resolvers.planner.catalog import Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, Wording, col
 
 ORDER = Entity(
     name="Order",
@@ -37,17 +37,21 @@ ORDER = Entity(
         "TOTAL": (col("total", "decimal"),),
     },
     filters={
-        "id": ForeignId("Order", "id"),
-        "number": col("number", "text"),
-        "status": col("status", "enum"),
-        "placedAt": col("placed_at", "datetime", nullable=True),
-        "createdAt": col("created_at", "datetime"),
-        "subtotal": col("subtotal", "decimal"),
-        "total": col("total", "decimal"),
-        "customerId": ForeignId("Customer", "customer_id"),
-        "salesRepId": ForeignId("Employee", "sales_rep_id"),
-        "customer": ToOne("Customer", local="customer_id"),
+        "id": ForeignId("Order", "id", description="The order's ID."),
+        "number": col("number", "text", description="Order number."),
+        "status": col("status", "enum", description="Status."),
+        "placedAt": col("placed_at", "datetime", nullable=True, description="When placed."),
+        "createdAt": col("created_at", "datetime", description="When created."),
+        "subtotal": col("subtotal", "decimal", description="Subtotal."),
+        "total": col("total", "decimal", description="Total."),
+        "customerId": ForeignId("Customer", "customer_id", description="The customer's ID."),
+        "salesRepId": ForeignId("Employee", "sales_rep_id", description="The sales rep's ID."),
+        "customer": ToOne("Customer", local="customer_id", description="Conditions on the customer."),
     },
+    wording=Wording(
+        "orders",
+        sort_key="One sort key for orders; ties are broken by ID. Drafts (no placedAt) sort last ascending.",
+    ),
 )
 
 ORDER_LINE = Entity(
@@ -68,12 +72,13 @@ ORDER_LINE = Entity(
     sorts={"ID": (), "LINE_NO": (col("line_no", "int"),)},
     default_sort=("LINE_NO", "ASC"),
     filters={
-        "id": ForeignId("OrderLine", "id"),
-        "quantity": col("quantity", "int"),
-        "lineTotal": col("line_total", "decimal"),
-        "orderId": ForeignId("Order", "order_id"),
-        "productId": ForeignId("Product", "product_id"),
-        "order": ToOne("Order", local="order_id"),
-        "product": ToOne("Product", local="product_id"),
+        "id": ForeignId("OrderLine", "id", description="The line's ID."),
+        "quantity": col("quantity", "int", description="Quantity."),
+        "lineTotal": col("line_total", "decimal", description="Line total."),
+        "orderId": ForeignId("Order", "order_id", description="The order's ID."),
+        "productId": ForeignId("Product", "product_id", description="The product's ID."),
+        "order": ToOne("Order", local="order_id", description="Conditions on the order."),
+        "product": ToOne("Product", local="product_id", description="Conditions on the product."),
     },
+    wording=Wording("order lines"),
 )

@@ -27,11 +27,16 @@ SQL_TYPES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Column:
-    """A scalar read from the row; ``sql`` is a template over the alias ``{t}``."""
+    """A scalar read from the row; ``sql`` is a template over the alias ``{t}``.
+
+    ``description`` is plain text for the API's filter input field when the
+    column is one of an entity's ``filters``; the planner never reads it.
+    """
 
     sql: str
     kind: Kind
     nullable: bool = False
+    description: str | None = field(default=None, compare=False)
 
     def render(self, alias: str) -> str:
         return self.sql.format(t=alias)
@@ -52,8 +57,8 @@ class Column:
         return expr
 
 
-def col(name: str, kind: Kind, nullable: bool = False) -> Column:
-    return Column("{t}." + name, kind, nullable)
+def col(name: str, kind: Kind, nullable: bool = False, description: str | None = None) -> Column:
+    return Column("{t}." + name, kind, nullable, description)
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,11 @@ class GlobalId:
 
 @dataclass(frozen=True)
 class ForeignId:
-    """The global ID of a referenced row, without fetching it."""
+    """The global ID of a referenced row, without fetching it (``description``: as for ``Column``)."""
 
     target: str
     column: str
+    description: str | None = field(default=None, compare=False)
 
     def render(self, alias: str) -> str:
         return f"{alias}.{self.column}"
@@ -75,12 +81,13 @@ class ForeignId:
 @dataclass(frozen=True)
 class ToOne:
     """A single related row: ``target.<remote> = <alias>.<local>`` (and ``where``,
-    a template over the related row's alias ``{c}``)."""
+    a template over the related row's alias ``{c}``; ``description``: as for ``Column``)."""
 
     target: str
     local: str
     remote: str = "id"
     where: str | None = None
+    description: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,21 @@ class SortKey:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How the API speaks of an entity's rows when it describes their filter and
+    sort inputs, in plain words; the planner never reads it.
+
+    ``plural`` names the rows ("order lines"); the usual sentences are built
+    from it. ``sort_key`` (what one ``orderBy`` key is) and ``sort_fields`` (what
+    the rows can be sorted by) replace the usual sentence where it does not fit.
+    """
+
+    plural: str
+    sort_key: str | None = None
+    sort_fields: str | None = None
+
+
+@dataclass(frozen=True)
 class Entity:
     name: str
     table: str
@@ -127,11 +149,13 @@ class Entity:
     # the tiebreaker so every order is total and keyset cursors are exact.
     sorts: dict[str, tuple[Column, ...]]
     default_sort: tuple[str, str] = ("ID", "ASC")
-    # Filter input field → what it filters on (a column, a foreign id, or a relation).
+    # Filter input field → what it filters on (a column, a foreign id, or a relation),
+    # each with the description the API shows for it.
     filters: dict[str, Column | ForeignId | ToOne] = field(default_factory=dict)
     # Rows that exist for nobody yet, whatever the policy (a template over ``{t}``).
     where: str | None = None
-
+    # The words the schema's filter and sort inputs, derived from this entity, describe its rows with.
+    wording: Wording | None = None
 
 
 ID_COLUMN = col("id", "bigint")

@@ -1,6 +1,6 @@
 """How products are read."""
 
-from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, col
+from resolvers.planner.catalog import Column, Entity, ForeignId, GlobalId, ToMany, Wording, col
 
 PRODUCT = Entity(
     name="Product",
@@ -30,12 +30,13 @@ PRODUCT = Entity(
         "STOCK_ON_HAND": (col("stock_on_hand", "int"),),
     },
     filters={
-        "id": ForeignId("Product", "id"),
-        "sku": col("sku", "text"),
-        "name": col("name", "text"),
-        "unitPrice": col("unit_price", "decimal"),
-        "stockOnHand": col("stock_on_hand", "int"),
-        "active": col("active", "bool"),
-        "createdAt": col("created_at", "datetime"),
+        "id": ForeignId("Product", "id", description="The product's ID."),
+        "sku": col("sku", "text", description="SKU."),
+        "name": col("name", "text", description="Name."),
+        "unitPrice": col("unit_price", "decimal", description="Unit price."),
+        "stockOnHand": col("stock_on_hand", "int", description="Units on hand."),
+        "active": col("active", "bool", description="Whether it can be ordered."),
+        "createdAt": col("created_at", "datetime", description="Creation time."),
     },
+    wording=Wording("products"),
 )

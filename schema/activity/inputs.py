@@ -1,56 +1,23 @@
-"""Audit and event filters and sorting."""
+"""Audit entry and integration event filters and sorting, derived from their catalog entries."""
 
 from __future__ import annotations
 
-import enum
-from typing import List, Optional
-
-import strawberry
-from strawberry import UNSET
-
-from schema.filters import DateTimeFilter, StringFilter
-from schema.pagination import SortDirection
+from resolvers.activity.catalog import AUDIT_ENTRY, INTEGRATION_EVENT
+from schema.activity.types import AuditEntry, IntegrationEvent
+from schema.derived_inputs import filter_input, sort_inputs
 
 
-@strawberry.input(description="Conditions on audit entries; all given fields must hold.")
+@filter_input(AUDIT_ENTRY, AuditEntry)
 class AuditEntryFilter:
-    action: Optional[StringFilter] = strawberry.field(default=UNSET, description="The action, e.g. `order.placed`.")
-    actor: Optional[StringFilter] = strawberry.field(default=UNSET, description="Who acted.")
-    entity_type: Optional[StringFilter] = strawberry.field(default=UNSET, description="The entity's type, e.g. `Order`.")
-    at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When.")
-    and_: Optional[List["AuditEntryFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["AuditEntryFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["AuditEntryFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``AUDIT_ENTRY`` in resolvers/activity/catalog.py."""
 
 
-@strawberry.enum(description="Fields audit entries can be sorted by.")
-class AuditEntrySortField(enum.Enum):
-    ID = "ID"
-    AT = "AT"
+AuditEntrySortField, AuditEntrySort = sort_inputs(AUDIT_ENTRY)
 
 
-@strawberry.input(description="One sort key for audit entries; ties are broken by ID.")
-class AuditEntrySort:
-    field: AuditEntrySortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.DESC, description="Ascending or descending.")
-
-
-@strawberry.input(description="Conditions on integration events; all given fields must hold.")
+@filter_input(INTEGRATION_EVENT, IntegrationEvent)
 class IntegrationEventFilter:
-    type: Optional[StringFilter] = strawberry.field(default=UNSET, description="The event type, e.g. `invoice.paid`.")
-    entity_type: Optional[StringFilter] = strawberry.field(default=UNSET, description="The entity's type.")
-    occurred_at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When it happened.")
-    and_: Optional[List["IntegrationEventFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["IntegrationEventFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["IntegrationEventFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``INTEGRATION_EVENT`` in resolvers/activity/catalog.py."""
 
 
-@strawberry.enum(description="The order events are read in.")
-class IntegrationEventSortField(enum.Enum):
-    POSITION = "POSITION"
-
-
-@strawberry.input(description="The order of events; there is one: the order their transactions committed in.")
-class IntegrationEventSort:
-    field: IntegrationEventSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
+IntegrationEventSortField, IntegrationEventSort = sort_inputs(INTEGRATION_EVENT)

@@ -1,77 +1,34 @@
-"""Employee and employment event filters and sorting; the inputs of the employee mutations."""
+"""Employee and employment event filters and sorting, derived from their catalog entries; the inputs of the employee
+mutations."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
-import enum
-from typing import Annotated, List, Optional
+from typing import Optional
 
 import strawberry
 from strawberry import UNSET
 
-from schema.employees.types import EmployeeStatus, EmploymentEventKind
-from schema.filters import DateFilter, DateTimeFilter, DecimalFilter, IDFilter, StringFilter, enum_filter
-from schema.pagination import SortDirection
-
-DepartmentFilterRef = Annotated["DepartmentFilter", strawberry.lazy("schema.departments.inputs")]
-EmployeeStatusFilter = enum_filter(EmployeeStatus)
-EmploymentEventKindFilter = enum_filter(EmploymentEventKind)
+from resolvers.employees.catalog import EMPLOYEE, EMPLOYMENT_EVENT
+from schema.derived_inputs import filter_input, sort_inputs
+from schema.employees.types import Employee, EmploymentEvent
 
 
-@strawberry.input(description="Conditions on employees; all given fields must hold.")
+@filter_input(EMPLOYEE, Employee)
 class EmployeeFilter:
-    id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The employee's ID.")
-    number: Optional[StringFilter] = strawberry.field(default=UNSET, description="Employee number.")
-    first_name: Optional[StringFilter] = strawberry.field(default=UNSET, description="Given name.")
-    last_name: Optional[StringFilter] = strawberry.field(default=UNSET, description="Family name.")
-    email: Optional[StringFilter] = strawberry.field(default=UNSET, description="Work email.")
-    title: Optional[StringFilter] = strawberry.field(default=UNSET, description="Job title.")
-    status: Optional[EmployeeStatusFilter] = strawberry.field(default=UNSET, description="Status.")
-    hired_on: Optional[DateFilter] = strawberry.field(default=UNSET, description="Hire date.")
-    salary: Optional[DecimalFilter] = strawberry.field(default=UNSET, description="Salary.")
-    department_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The department's ID.")
-    manager_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The manager's ID.")
-    department: Optional[DepartmentFilterRef] = strawberry.field(default=UNSET, description="Conditions on the department.")
-    and_: Optional[List["EmployeeFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["EmployeeFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["EmployeeFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``EMPLOYEE`` in resolvers/employees/catalog.py."""
 
 
-@strawberry.enum(description="Fields employees can be sorted by.")
-class EmployeeSortField(enum.Enum):
-    ID = "ID"
-    NUMBER = "NUMBER"
-    LAST_NAME = "LAST_NAME"
-    HIRED_ON = "HIRED_ON"
+EmployeeSortField, EmployeeSort = sort_inputs(EMPLOYEE)
 
 
-@strawberry.input(description="One sort key for employees; ties are broken by ID.")
-class EmployeeSort:
-    field: EmployeeSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
-
-
-@strawberry.input(description="Conditions on employment events; all given fields must hold.")
+@filter_input(EMPLOYMENT_EVENT, EmploymentEvent)
 class EmploymentEventFilter:
-    id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The event's ID.")
-    kind: Optional[EmploymentEventKindFilter] = strawberry.field(default=UNSET, description="Kind.")
-    occurred_at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When it took effect.")
-    and_: Optional[List["EmploymentEventFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["EmploymentEventFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["EmploymentEventFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``EMPLOYMENT_EVENT`` in resolvers/employees/catalog.py."""
 
 
-@strawberry.enum(description="Fields employment events can be sorted by.")
-class EmploymentEventSortField(enum.Enum):
-    ID = "ID"
-    OCCURRED_AT = "OCCURRED_AT"
-
-
-@strawberry.input(description="One sort key for employment events; ties are broken by ID.")
-class EmploymentEventSort:
-    field: EmploymentEventSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
+EmploymentEventSortField, EmploymentEventSort = sort_inputs(EMPLOYMENT_EVENT)
 
 
 @strawberry.input(description="A new hire. HR and admins only.")

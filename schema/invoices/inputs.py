@@ -1,102 +1,42 @@
-"""Invoice, invoice line and payment filters and sorting."""
+"""Invoice, invoice line and payment filters and sorting, derived from their catalog entries; the inputs of the
+invoice mutations."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
-from typing import Annotated, List, Optional
+from typing import Optional
 
 import strawberry
 from strawberry import UNSET
 
-from schema.filters import DateTimeFilter, DecimalFilter, IDFilter, StringFilter, enum_filter
-from schema.invoices.types import InvoiceStatus, PaymentMethod
-from schema.pagination import SortDirection
-
-CustomerFilterRef = Annotated["CustomerFilter", strawberry.lazy("schema.customers.inputs")]
-InvoiceStatusFilter = enum_filter(InvoiceStatus)
-PaymentMethodFilter = enum_filter(PaymentMethod)
+from resolvers.invoices.catalog import INVOICE, INVOICE_LINE, PAYMENT
+from schema.derived_inputs import filter_input, sort_inputs
+from schema.invoices.types import Invoice, InvoiceLine, Payment, PaymentMethod
 
 
-@strawberry.input(description="Conditions on invoices; all given fields must hold.")
+@filter_input(INVOICE, Invoice)
 class InvoiceFilter:
-    id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The invoice's ID.")
-    number: Optional[StringFilter] = strawberry.field(default=UNSET, description="Invoice number.")
-    status: Optional[InvoiceStatusFilter] = strawberry.field(default=UNSET, description="Status.")
-    issued_at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When issued.")
-    due_at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When due.")
-    total: Optional[DecimalFilter] = strawberry.field(default=UNSET, description="Total.")
-    amount_paid: Optional[DecimalFilter] = strawberry.field(default=UNSET, description="Amount paid.")
-    customer_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The customer's ID.")
-    order_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The order's ID.")
-    customer: Optional[CustomerFilterRef] = strawberry.field(default=UNSET, description="Conditions on the customer.")
-    and_: Optional[List["InvoiceFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["InvoiceFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["InvoiceFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``INVOICE`` in resolvers/invoices/catalog.py."""
 
 
-@strawberry.enum(description="Fields invoices can be sorted by.")
-class InvoiceSortField(enum.Enum):
-    ID = "ID"
-    NUMBER = "NUMBER"
-    ISSUED_AT = "ISSUED_AT"
-    DUE_AT = "DUE_AT"
-    TOTAL = "TOTAL"
+InvoiceSortField, InvoiceSort = sort_inputs(INVOICE)
 
 
-@strawberry.input(description="One sort key for invoices; ties are broken by ID.")
-class InvoiceSort:
-    field: InvoiceSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
-
-
-@strawberry.input(description="Conditions on invoice lines; all given fields must hold.")
+@filter_input(INVOICE_LINE, InvoiceLine)
 class InvoiceLineFilter:
-    id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The line's ID.")
-    sku: Optional[StringFilter] = strawberry.field(default=UNSET, description="SKU.")
-    product_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The product's ID.")
-    and_: Optional[List["InvoiceLineFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["InvoiceLineFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["InvoiceLineFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``INVOICE_LINE`` in resolvers/invoices/catalog.py."""
 
 
-@strawberry.enum(description="Fields invoice lines can be sorted by.")
-class InvoiceLineSortField(enum.Enum):
-    ID = "ID"
-    LINE_NO = "LINE_NO"
+InvoiceLineSortField, InvoiceLineSort = sort_inputs(INVOICE_LINE)
 
 
-@strawberry.input(description="One sort key for invoice lines; ties are broken by ID.")
-class InvoiceLineSort:
-    field: InvoiceLineSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
-
-
-@strawberry.input(description="Conditions on payments; all given fields must hold.")
+@filter_input(PAYMENT, Payment)
 class PaymentFilter:
-    id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The payment's ID.")
-    amount: Optional[DecimalFilter] = strawberry.field(default=UNSET, description="Amount.")
-    method: Optional[PaymentMethodFilter] = strawberry.field(default=UNSET, description="Method.")
-    paid_at: Optional[DateTimeFilter] = strawberry.field(default=UNSET, description="When paid.")
-    invoice_id: Optional[IDFilter] = strawberry.field(default=UNSET, description="The invoice's ID.")
-    invoice: Optional[InvoiceFilter] = strawberry.field(default=UNSET, description="Conditions on the invoice.")
-    and_: Optional[List["PaymentFilter"]] = strawberry.field(name="and", default=UNSET, description="All of.")
-    or_: Optional[List["PaymentFilter"]] = strawberry.field(name="or", default=UNSET, description="Any of.")
-    not_: Optional["PaymentFilter"] = strawberry.field(name="not", default=UNSET, description="Not this.")
+    """Its fields are the filters of ``PAYMENT`` in resolvers/invoices/catalog.py."""
 
 
-@strawberry.enum(description="Fields payments can be sorted by.")
-class PaymentSortField(enum.Enum):
-    ID = "ID"
-    PAID_AT = "PAID_AT"
-    AMOUNT = "AMOUNT"
-
-
-@strawberry.input(description="One sort key for payments; ties are broken by ID.")
-class PaymentSort:
-    field: PaymentSortField = strawberry.field(description="What to sort by.")
-    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Ascending or descending.")
+PaymentSortField, PaymentSort = sort_inputs(PAYMENT)
 
 
 @strawberry.input(description="Issue the invoice of an approved or fulfilled order.")

@@ -1,11 +1,17 @@
-"""The schema and the planner's catalog describe the same fields, filters and sorts."""
+"""The schema and the planner's catalog describe the same fields, relations, filters and sorts.
+
+An entity's fields are declared twice, as a strawberry type and in the catalog;
+its filter and sort inputs are derived from the catalog (schema/derived_inputs.py),
+so for them this only guards that the schema uses the derived inputs.
+"""
 
 from __future__ import annotations
 
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, get_named_type
 
 from resolvers.analytics.catalog import AGGREGATES
 from resolvers.catalog import CATALOG
+from resolvers.planner.catalog import ToMany, ToOne
 from schema import build_schema
 
 SCHEMA = build_schema()._schema
@@ -16,6 +22,18 @@ def test_every_entity_field_is_planned():
         graphql_type = SCHEMA.get_type(name)
         assert isinstance(graphql_type, GraphQLObjectType), name
         assert set(graphql_type.fields) == set(entity.fields), name
+
+
+def test_every_relation_leads_to_the_type_the_schema_returns():
+    for name, entity in CATALOG.entities.items():
+        graphql_type = SCHEMA.get_type(name)
+        assert isinstance(graphql_type, GraphQLObjectType), name
+        for key, field in entity.fields.items():
+            returns = get_named_type(graphql_type.fields[key].type).name
+            if isinstance(field, ToOne):
+                assert returns == field.target, f"{name}.{key}"
+            if isinstance(field, ToMany):
+                assert returns == f"{field.target}Connection", f"{name}.{key}"
 
 
 def test_every_filter_field_and_sort_value_is_planned():
