@@ -185,6 +185,6 @@ COMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "create_product": frozenset(_LEDGER),
         "update_product": frozenset(_LEDGER),
         "adjust_stock": frozenset(_LEDGER),
-        "sweepOverdueInvoices": frozenset(_LEDGER),
+        "sweep_overdue_invoices": frozenset(_LEDGER),
     }
 )

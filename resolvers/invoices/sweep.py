@@ -46,7 +46,7 @@ RETURNING i.id, i.number, due.status AS before, i.total - i.amount_paid AS amoun
 
 
 async def sweep_overdue_invoices(session: WriteSession, command: SweepOverdueInvoices) -> Outcome:
-    require_role(session, COMMANDS["sweepOverdueInvoices"], "sweep overdue invoices")
+    require_role(session, COMMANDS["sweep_overdue_invoices"], "sweep overdue invoices")
     checks = Checks()
     as_of = check_moment(checks, ("as_of",), command.as_of)
     checks.done()
