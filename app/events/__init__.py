@@ -6,8 +6,8 @@ package), with its name, the entity it is about and its payload type, a
 IDs as strings). Payload values are what the command holds (``Decimal``,
 ``datetime``, ``date``); the outbox stores them as JSON (decimal and ISO 8601
 strings). Commands emit only through
-``announce``, which mypy checks against the declared payload type and which
-refuses, at run time too, a payload that lacks a required key or carries an
+``EVENT.announce(payload)``, which mypy checks against the declared payload type
+and which refuses, at run time too, a payload that lacks a required key or carries an
 undeclared one. What integrators, subscriptions and webhooks rely on, and the
 README's event table, come from ``CATALOG``.
 """
@@ -15,13 +15,12 @@ README's event table, come from ``CATALOG``.
 from __future__ import annotations
 
 from app.events import customers, employees, invoices, orders, products
-from app.events.catalog import CATALOG, Announcement, EventType, announce, declare
+from app.events.catalog import CATALOG, Announcement, EventType, declare
 
 __all__ = [
     "CATALOG",
     "Announcement",
     "EventType",
-    "announce",
     "customers",
     "declare",
     "employees",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, get_type_hints
+from typing import Any, Generic, NotRequired, Required, TypeVar, get_origin, get_type_hints
 
 P = TypeVar("P", bound=Mapping[str, Any])
 
@@ -23,11 +23,22 @@ class EventType(Generic[P]):
 
     @property
     def required_keys(self) -> frozenset[str]:
-        return frozenset(getattr(self.payload, "__required_keys__", frozenset()))
+        return required_keys(self.payload)
 
     @property
     def keys(self) -> frozenset[str]:
         return frozenset(get_type_hints(self.payload))
+
+    def announce(self, payload: P) -> Announcement:
+        """This event with its payload. mypy holds the payload to the declared
+        ``TypedDict``; at run time a missing or undeclared key is refused too
+        (a payload that strays from the declaration is a bug, not bad input)."""
+        keys = payload.keys()
+        missing = self.required_keys - keys
+        extra = keys - self.keys
+        if missing or extra:
+            raise TypeError(f"{self.name}: payload lacks {sorted(missing)} or has undeclared {sorted(extra)}")
+        return Announcement(self, payload)
 
 
 @dataclass(frozen=True)
@@ -46,11 +57,14 @@ def declare(name: str, entity: str, payload: type[P], description: str) -> Event
     return event
 
 
-def announce(event: EventType[P], payload: P) -> Announcement:
-    """The event with its payload; a payload that strays from the declaration is a bug."""
-    keys = payload.keys()
-    missing = event.required_keys - keys
-    extra = keys - event.keys
-    if missing or extra:
-        raise TypeError(f"{event.name}: payload lacks {sorted(missing)} or has undeclared {sorted(extra)}")
-    return Announcement(event, payload)
+def required_keys(payload: type[Any]) -> frozenset[str]:
+    """The keys a ``TypedDict`` requires, read from its annotations. This also holds
+    where they are strings (``from __future__ import annotations``), where Python
+    3.11's own ``__required_keys__`` takes ``NotRequired`` keys for required ones."""
+    total = getattr(payload, "__total__", True)
+    required = set()
+    for key, hint in get_type_hints(payload, include_extras=True).items():
+        origin = get_origin(hint)
+        if origin is Required or (total and origin is not NotRequired):
+            required.add(key)
+    return frozenset(required)

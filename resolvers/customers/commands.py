@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.events import EventType, announce
+from app.events import EventType
 from app.events.customers import (
     CUSTOMER_ACTIVATED,
     CUSTOMER_CREATED,
@@ -57,7 +57,7 @@ async def create_customer(session: WriteSession, command: CreateCustomer) -> Out
     created = CustomerCreatedPayload(number=row["number"], status=row["status"])
     await session.record(
         CUSTOMER_CREATED.name, "Customer", row["id"], changes(None, customer_api(row)),
-        [announce(CUSTOMER_CREATED, created)],
+        [CUSTOMER_CREATED.announce(created)],
     )
     return Outcome("Customer", row["id"])
 
@@ -75,7 +75,7 @@ async def update_customer(session: WriteSession, command: UpdateCustomer) -> Out
     await ensure_acting_scope(session, "Customer", pk, roles, _MANAGER_PATH)
     changed = changes(customer_api(before), customer_api(after))
     updated = CustomerUpdatedPayload(fields=sorted(changed))
-    await session.record(CUSTOMER_UPDATED.name, "Customer", pk, changed, [announce(CUSTOMER_UPDATED, updated)])
+    await session.record(CUSTOMER_UPDATED.name, "Customer", pk, changed, [CUSTOMER_UPDATED.announce(updated)])
     return Outcome("Customer", pk)
 
 
@@ -90,6 +90,6 @@ async def transition_customer(session: WriteSession, action: CustomerAction, com
     moved = CustomerStatusChangedPayload({"from": before["status"], "to": after["status"]})
     await session.record(
         event.name, "Customer", pk, changes(customer_api(before), customer_api(after), ["status"]),
-        [announce(event, moved)],
+        [event.announce(moved)],
     )
     return Outcome("Customer", pk)

@@ -3,7 +3,6 @@ overdue sweep. Each lives in its own module; voiding is small enough to live her
 
 from __future__ import annotations
 
-from app.events import announce
 from app.events.invoices import INVOICE_VOIDED, InvoiceVoidedPayload
 from app.workflows import INVOICE
 from resolvers.writes.checks import Checks
@@ -36,5 +35,5 @@ async def void_invoice(session: WriteSession, command: VoidInvoice) -> Outcome:
     voided = InvoiceVoidedPayload(
         invoiceId=encode_id("Invoice", pk), number=after["number"], orderId=encode_id("Order", after["order_id"])
     )
-    await session.record(INVOICE_VOIDED.name, "Invoice", pk, changed, [announce(INVOICE_VOIDED, voided)])
+    await session.record(INVOICE_VOIDED.name, "Invoice", pk, changed, [INVOICE_VOIDED.announce(voided)])
     return Outcome("Invoice", pk)

@@ -3,7 +3,6 @@ never changes afterwards (alembic 0005 makes the database refuse changes too).""
 
 from __future__ import annotations
 
-from app.events import announce
 from app.events.invoices import INVOICE_ISSUED, InvoiceIssuedPayload
 from app.workflows import ORDER
 from resolvers.writes.idempotency import claim, remember
@@ -72,7 +71,7 @@ async def issue_invoice(session: WriteSession, command: IssueInvoice) -> Outcome
     )
     await session.record(
         INVOICE_ISSUED.name, "Invoice", invoice["id"], changes(None, invoice_api(invoice)),
-        [announce(INVOICE_ISSUED, issued)],
+        [INVOICE_ISSUED.announce(issued)],
     )
     if key is not None:
         await remember(session, key, "Invoice", invoice["id"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import CommandError
-from app.events import announce
 from app.events.invoices import INVOICE_PAID, PAYMENT_RECORDED, InvoicePaidPayload, PaymentRecordedPayload
 from app.workflows import INVOICE
 from resolvers.writes.checks import Checks
@@ -80,10 +79,10 @@ async def record_payment(session: WriteSession, command: RecordPayment) -> Outco
         amount=amount,
         amountDue=after["total"] - after["amount_paid"],
     )
-    events = [announce(PAYMENT_RECORDED, recorded)]
+    events = [PAYMENT_RECORDED.announce(recorded)]
     if status == "paid":
         paid = InvoicePaidPayload(invoiceId=invoice_id, number=after["number"], total=after["total"])
-        events.append(announce(INVOICE_PAID, paid))
+        events.append(INVOICE_PAID.announce(paid))
     # One audit row per changed entity, the new payment and the invoice it settles, in one statement.
     await session.record_all(
         [

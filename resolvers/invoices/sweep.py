@@ -14,7 +14,6 @@ import datetime as dt
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BizgraphError
-from app.events import announce
 from app.events.invoices import INVOICE_OVERDUE, InvoiceOverduePayload
 from app.workflows import COMMANDS, INVOICE
 from resolvers.writes.checks import Checks
@@ -64,7 +63,7 @@ async def sweep_overdue_invoices(session: WriteSession, command: SweepOverdueInv
             "Invoice",
             row["id"],
             {"status": {"before": row["before"], "after": step.targets[0]}},
-            [announce(INVOICE_OVERDUE, _overdue(row))],
+            [INVOICE_OVERDUE.announce(_overdue(row))],
         )
         for row in marked
     )

@@ -8,7 +8,7 @@ placing (stock, credit, idempotency) in ``placing.py``, stock movements in
 
 from __future__ import annotations
 
-from app.events import Announcement, announce
+from app.events import Announcement
 from app.events.orders import (
     ORDER_APPROVED,
     ORDER_CANCELLED,
@@ -79,7 +79,7 @@ async def create_order(session: WriteSession, command: CreateOrder) -> Outcome:
     after = await recompute_totals(session, pk, bump=False)  # still version 1
     changed = diff(None, after, ("number", "status", "customerId", "salesRepId", "note", "subtotal", "tax", "total"))
     changed["lines"] = {"before": None, "after": [line_api(line) for line in lines]}
-    event = announce(ORDER_CREATED, OrderCreatedPayload(**summary(after), lines=len(lines)))
+    event = ORDER_CREATED.announce(OrderCreatedPayload(**summary(after), lines=len(lines)))
     await session.record(ORDER_CREATED.name, "Order", pk, changed, [event])
     return Outcome("Order", pk)
 
@@ -101,7 +101,7 @@ async def approve_order(session: WriteSession, command: ApproveOrder) -> Outcome
     after = await session.update("orders", before["id"], {"status": "approved"}, stamps=["approved_at"])
     approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
                                     previous=before["status"])
-    await _record(session, before, after, announce(ORDER_APPROVED, approval))
+    await _record(session, before, after, ORDER_APPROVED.announce(approval))
     return Outcome("Order", before["id"])
 
 
@@ -111,7 +111,7 @@ async def fulfil_order(session: WriteSession, command: FulfilOrder) -> Outcome:
     await stock.lock(session, before["id"])
     await stock.ship(session, before["id"])
     after = await session.update("orders", before["id"], {"status": "fulfilled"}, stamps=["fulfilled_at"])
-    event = announce(ORDER_FULFILLED, OrderMovedPayload(**summary(after), previous=before["status"]))
+    event = ORDER_FULFILLED.announce(OrderMovedPayload(**summary(after), previous=before["status"]))
     await _record(session, before, after, event)
     return Outcome("Order", before["id"])
 
@@ -127,7 +127,7 @@ async def cancel_order(session: WriteSession, command: CancelOrder) -> Outcome:
         await stock.release(session, before["id"])
     # A cancelled draft keeps placed_at empty: it never was placed.
     after = await session.update("orders", before["id"], {"status": "cancelled"}, stamps=["cancelled_at"])
-    event = announce(ORDER_CANCELLED, OrderMovedPayload(**summary(after), previous=before["status"]))
+    event = ORDER_CANCELLED.announce(OrderMovedPayload(**summary(after), previous=before["status"]))
     await _record(session, before, after, event, reason=reason)
     return Outcome("Order", before["id"])
 

@@ -10,7 +10,6 @@ renumbered after a removal (a line's number is how people refer to it).
 from __future__ import annotations
 
 from app.errors import CommandError
-from app.events import announce
 from app.events.orders import ORDER_UPDATED, OrderUpdatedPayload
 from app.workflows import ORDER
 from resolvers.orders.inputs import AddOrderLine, RemoveOrderLine, UpdateOrderLine
@@ -101,5 +100,5 @@ async def _finish(session: WriteSession, action: str, before: Row, old_line: Row
     }
     line_no = (new_line or old_line)["line_no"]  # type: ignore[index]
     change = action.removeprefix("order.")
-    event = announce(ORDER_UPDATED, OrderUpdatedPayload(**summary(after), change=change, lineNo=line_no))
+    event = ORDER_UPDATED.announce(OrderUpdatedPayload(**summary(after), change=change, lineNo=line_no))
     await session.record(action, "Order", before["id"], changed, [event])

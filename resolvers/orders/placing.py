@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from app.errors import CommandError
-from app.events import announce
 from app.events.orders import ORDER_APPROVED, ORDER_PLACED, OrderApprovedPayload, OrderPlacedPayload
 from resolvers.orders import stock
 from resolvers.orders.inputs import PlaceOrder
@@ -67,11 +66,11 @@ async def place_order(session: WriteSession, command: PlaceOrder) -> Outcome:
         {"status": status, "approved": status == "approved", "pk": pk},
     )
     assert after is not None
-    events = [announce(ORDER_PLACED, OrderPlacedPayload(**summary(after)))]
+    events = [ORDER_PLACED.announce(OrderPlacedPayload(**summary(after)))]
     if status == "approved":
         approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
                                         automatic=True)
-        events.append(announce(ORDER_APPROVED, approval))
+        events.append(ORDER_APPROVED.announce(approval))
     await session.record(ORDER_PLACED.name, "Order", pk, diff(before, after, STATE_FIELDS), events)
     if key is not None:
         await remember(session, key, "Order", pk)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import CommandError
-from app.events import announce
 from app.events.products import (
     PRODUCT_CREATED,
     PRODUCT_UPDATED,
@@ -100,8 +99,7 @@ async def create_product(session: WriteSession, command: CreateProduct) -> Outco
     placeholders = ", ".join(f"%({c})s" for c in columns)
     row = await session.row(f"INSERT INTO products ({names}) VALUES ({placeholders}) RETURNING *", columns)
     assert row is not None
-    event = announce(
-        PRODUCT_CREATED, ProductCreatedPayload(sku=row["sku"], unitPrice=row["unit_price"], active=row["active"])
+    event = PRODUCT_CREATED.announce(ProductCreatedPayload(sku=row["sku"], unitPrice=row["unit_price"], active=row["active"])
     )
     await session.record(PRODUCT_CREATED.name, "Product", row["id"], changes(None, _api(row)), [event])
     return Outcome("Product", row["id"])
@@ -116,7 +114,7 @@ async def update_product(session: WriteSession, command: UpdateProduct) -> Outco
     before = await _lock(session, pk, command.version)
     after = await session.update("products", pk, values)
     changed = changes(_api(before), _api(after))
-    event = announce(PRODUCT_UPDATED, ProductUpdatedPayload(sku=after["sku"], fields=sorted(changed)))
+    event = PRODUCT_UPDATED.announce(ProductUpdatedPayload(sku=after["sku"], fields=sorted(changed)))
     await session.record(PRODUCT_UPDATED.name, "Product", pk, changed, [event])
     return Outcome("Product", pk)
 
@@ -147,8 +145,7 @@ async def adjust_stock(session: WriteSession, command: AdjustStock) -> Outcome:
         "UPDATE products SET stock_on_hand = %(on_hand)s, version = version + 1, updated_at = now() WHERE id = %(pk)s",
         {"on_hand": on_hand, "pk": pk},
     )
-    event = announce(
-        STOCK_ADJUSTED, StockAdjustedPayload(sku=before["sku"], delta=delta, stockOnHand=on_hand, reason=reason)
+    event = STOCK_ADJUSTED.announce(StockAdjustedPayload(sku=before["sku"], delta=delta, stockOnHand=on_hand, reason=reason)
     )
     await session.record(
         STOCK_ADJUSTED.name, "Product", pk,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.events import CATALOG, announce
+from app.events import CATALOG
 from app.events.orders import ORDER_APPROVED, OrderApprovedPayload
 from app.workflows import ORDER
 
@@ -21,6 +21,6 @@ def test_an_approval_may_be_automatic_or_from_a_previous_state() -> None:
     summary = {"number": "SO-0000001", "status": "approved", "total": Decimal("10.00")}
     automatic = OrderApprovedPayload(number="SO-0000001", status="approved", total=Decimal("10.00"), automatic=True)
     manual = OrderApprovedPayload(number="SO-0000001", status="approved", total=Decimal("10.00"), previous="placed")
-    assert announce(ORDER_APPROVED, automatic).payload == {**summary, "automatic": True}
-    assert announce(ORDER_APPROVED, manual).payload == {**summary, "previous": "placed"}
+    assert ORDER_APPROVED.announce(automatic).payload == {**summary, "automatic": True}
+    assert ORDER_APPROVED.announce(manual).payload == {**summary, "previous": "placed"}
     assert ORDER_APPROVED.required_keys == {"number", "status", "total"}
