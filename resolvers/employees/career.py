@@ -7,124 +7,186 @@ that ``Employee.history`` shows, and records the audit row and outbox event.
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.errors import CommandError
+from app.events import announce
+from app.events.catalog import EventType
+from app.events.employees import (
+    EMPLOYEE_ACTIVATED,
+    EMPLOYEE_LEAVE_ENDED,
+    EMPLOYEE_LEAVE_STARTED,
+    EMPLOYEE_RETIRED,
+    EMPLOYEE_SALARY_CHANGED,
+    EMPLOYEE_TERMINATED,
+    EMPLOYEE_TRANSFERRED,
+    EmployeeStatusChangedPayload,
+    EmploymentEndedPayload,
+)
 from app.workflows import EMPLOYEE, Transition
-from resolvers.writes.checks import Checks
+from resolvers.employees import details, tree
+from resolvers.employees.inputs import (
+    ActivateEmployee,
+    ChangeEmployeeSalary,
+    EndEmployment,
+    EndLeave,
+    StartLeave,
+    TransferEmployee,
+)
+from resolvers.employees.records import add_event, record, summary
+from resolvers.planner.ids import encode_id
+from resolvers.writes.checks import Checks, Path, label, path_of
+from resolvers.writes.inputs import UNCHANGED
 from resolvers.writes.lifecycle import acting_roles, check_writable, lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import WriteSession
-from resolvers.employees import details, tree
-from resolvers.employees.records import add_event, record
-from resolvers.planner.ids import encode_id
 
-# Lifecycle actions → the employment event each writes (ACTIVATE writes none:
-# the history starts with the hire, and the first day is hiredOn).
-_STATUS_EVENTS = {"ACTIVATE": None, "START_LEAVE": "leave_started", "END_LEAVE": "leave_ended"}
-_END_EVENTS = {"TERMINATE": "terminated", "RETIRE": "retired"}
+_ENDED_ON: Path = ("ended_on",)
 
 
-def _start(session: WriteSession, action: str, data: dict[str, Any]) -> tuple[Transition, Checks, int | None]:
-    """The transition, a fresh ``Checks`` and the employee's key. The roles come
-    first: a role that may not act learns nothing from input checks."""
+def _start(session: WriteSession, action: str) -> Transition:
+    """The transition, once the roles may take it: a role that may not act
+    learns nothing from input checks."""
     step = EMPLOYEE[action]
     require_role(session, step.roles, f"{action.lower().replace('_', ' ')} employees")
+    return step
+
+
+async def activate_employee(session: WriteSession, command: ActivateEmployee) -> Outcome:
+    """The first working day. No employment event: the history starts with the
+    hire, and its first day is hiredOn."""
+    return await _change_status(session, "ACTIVATE", command.id, command.version, event=EMPLOYEE_ACTIVATED)
+
+
+async def start_leave(session: WriteSession, command: StartLeave) -> Outcome:
+    return await _change_status(
+        session, "START_LEAVE", command.id, command.version,
+        history_kind="leave_started", note=command.note, event=EMPLOYEE_LEAVE_STARTED,
+    )
+
+
+async def end_leave(session: WriteSession, command: EndLeave) -> Outcome:
+    return await _change_status(
+        session, "END_LEAVE", command.id, command.version, history_kind="leave_ended", event=EMPLOYEE_LEAVE_ENDED
+    )
+
+
+async def _change_status(
+    session: WriteSession,
+    action: str,
+    pk: int,
+    version: int | None,
+    *,
+    history_kind: str | None = None,
+    note: str | None = None,
+    event: EventType[EmployeeStatusChangedPayload],
+) -> Outcome:
+    """ACTIVATE, START_LEAVE or END_LEAVE: the new status, the employment event
+    ``history_kind`` (if any) and the outbox ``event``."""
+    step = _start(session, action)
     checks = Checks()
-    return step, checks, checks.global_id(("input", "id"), data.get("id"), "Employee")
-
-
-async def change_status(session: WriteSession, action: str, data: dict[str, Any]) -> Outcome:
-    """ACTIVATE, START_LEAVE or END_LEAVE."""
-    step, checks, pk = _start(session, action, data)
-    note = details.note(checks, data)
+    checked_note = details.note(checks, note)
     checks.done()
-    before = await lock_for(session, "Employee", action, pk, version=data.get("version"))
+    before = await lock_for(session, "Employee", action, pk, version=version)
     after = await session.update("employees", pk, {"status": step.targets[0]})
-    kind = _STATUS_EVENTS[action]
-    if kind is not None:
-        await add_event(session, pk, kind, note=note)
-    await record(session, step.event, before, after, payload={"from": before["status"]})
+    if history_kind is not None:
+        await add_event(session, pk, history_kind, note=checked_note)
+    changed: EmployeeStatusChangedPayload = {**summary(after), "from": before["status"]}
+    await record(session, announce(event, changed), before, after)
     return Outcome("Employee", pk)
 
 
-async def transfer(session: WriteSession, data: dict[str, Any]) -> Outcome:
-    """A new department, a new manager, or both; a field left out stays, null clears it."""
-    step, checks, pk = _start(session, "TRANSFER", data)
-    moves_department, moves_manager = "departmentId" in data, "managerId" in data
-    department_path, manager_path = ("input", "departmentId"), ("input", "managerId")
-    department = checks.global_id(department_path, data.get("departmentId"), "Department", required=False)
-    manager = checks.global_id(manager_path, data.get("managerId"), "Employee", required=False)
-    note = details.note(checks, data)
-    if not (moves_department or moves_manager):
-        checks.fail(("input",), "REQUIRED", "give departmentId, managerId or both")
+async def transfer_employee(session: WriteSession, command: TransferEmployee) -> Outcome:
+    """A new department, a new manager, or both; one left UNCHANGED stays, None clears it."""
+    _start(session, "TRANSFER")
+    pk, department, manager = command.id, command.department_id, command.manager_id
+    checks = Checks()
+    note = details.note(checks, command.note)
+    if department is UNCHANGED and manager is UNCHANGED:
+        checks.fail((), "REQUIRED", "give a department, a manager or both")
     checks.done()
 
-    if manager is not None:
+    if manager is not UNCHANGED and manager is not None:
         await tree.serialize_tree_changes(session)  # before the row lock: see its docstring
-    before = await lock_for(session, "Employee", "TRANSFER", pk, version=data.get("version"))
+    before = await lock_for(session, "Employee", "TRANSFER", pk, version=command.version)
+    columns: dict[str, int | None] = {}
     refs = Checks()
-    if moves_department:
-        await tree.check_department(session, refs, department, department_path)
-    if moves_manager:
-        await tree.check_manager(session, refs, manager, manager_path)
-    refs.done()
-    if manager is not None:
-        await tree.check_no_cycle(session, pk, manager, manager_path)
-
-    columns = {}
-    if moves_department:
+    if department is not UNCHANGED:
+        await tree.check_department(session, refs, department, ("department_id",))
         columns["department_id"] = department
-    if moves_manager:
+    if manager is not UNCHANGED:
+        await tree.check_manager(session, refs, manager, ("manager_id",))
         columns["manager_id"] = manager
+    refs.done()
+    if manager is not UNCHANGED and manager is not None:
+        await tree.check_no_cycle(session, pk, manager, ("manager_id",))
+
     if all(before[column] == value for column, value in columns.items()):
-        raise CommandError("INVALID", "the employee already works there, for that manager", field=["input"])
+        raise CommandError("INVALID", "the employee already works there, for that manager", field=[])
     after = await session.update("employees", pk, columns)
     await add_event(
         session, pk, "transferred", department_id=after["department_id"], manager_id=after["manager_id"], note=note
     )
-    await record(session, step.event, before, after)
+    await record(session, announce(EMPLOYEE_TRANSFERRED, summary(after)), before, after)
     return Outcome("Employee", pk)
 
 
-async def change_salary(session: WriteSession, data: dict[str, Any]) -> Outcome:
-    step, checks, pk = _start(session, "CHANGE_SALARY", data)
-    salary = checks.money(("input", "salary"), data.get("salary"), required=True)
-    note = details.note(checks, data)
-    check_writable(checks, "Employee", {"salary": ("input", "salary")}, acting_roles(session, step.roles))
+async def change_employee_salary(session: WriteSession, command: ChangeEmployeeSalary) -> Outcome:
+    step = _start(session, "CHANGE_SALARY")
+    pk = command.id
+    checks = Checks()
+    salary = checks.money(("salary",), command.salary, required=True)
+    note = details.note(checks, command.note)
+    check_writable(checks, "Employee", {"salary": ("salary",)}, acting_roles(session, step.roles))
     checks.done()
-    before = await lock_for(session, "Employee", "CHANGE_SALARY", pk, version=data.get("version"))
+    before = await lock_for(session, "Employee", "CHANGE_SALARY", pk, version=command.version)
     if before["salary"] == salary:
-        raise CommandError("INVALID", "the salary already is this amount", field=["input", "salary"])
+        raise CommandError("INVALID", "the salary already is this amount", field=["salary"])
     after = await session.update("employees", pk, {"salary": salary})
     await add_event(session, pk, "salary_changed", salary=salary, note=note)
-    await record(session, step.event, before, after)  # the audit row keeps before/after; the event does not
+    # The audit row keeps the salary's before and after; the event does not.
+    await record(session, announce(EMPLOYEE_SALARY_CHANGED, summary(after)), before, after)
     return Outcome("Employee", pk)
 
 
-async def end_employment(session: WriteSession, action: str, data: dict[str, Any]) -> Outcome:
+async def terminate_employee(session: WriteSession, command: EndEmployment) -> Outcome:
+    return await _end_employment(session, "TERMINATE", command, "terminated", EMPLOYEE_TERMINATED)
+
+
+async def retire_employee(session: WriteSession, command: EndEmployment) -> Outcome:
+    return await _end_employment(session, "RETIRE", command, "retired", EMPLOYEE_RETIRED)
+
+
+async def _end_employment(
+    session: WriteSession,
+    action: str,
+    command: EndEmployment,
+    history_kind: str,
+    event: EventType[EmploymentEndedPayload],
+) -> Outcome:
     """TERMINATE or RETIRE: refused while employed people report to the employee;
     the departments they head are left without a head."""
-    step, checks, pk = _start(session, action, data)
-    note = details.note(checks, data)
+    step = _start(session, action)
+    pk = command.id
+    checks = Checks()
+    note = details.note(checks, command.note)
     checks.done()
-    before = await lock_for(session, "Employee", action, pk, version=data.get("version"))
+    before = await lock_for(session, "Employee", action, pk, version=command.version)
     await tree.check_no_reports(session, pk)
-    ended_on = data.get("endedOn") or await details.today(session)
+    ended_on = command.ended_on or await details.today(session)
     if ended_on < before["hired_on"]:
         raise CommandError(
-            "INVALID", f"endedOn must not be before hiredOn ({before['hired_on'].isoformat()})",
-            field=["input", "endedOn"],
+            "INVALID",
+            f"{label(_ENDED_ON)} must not be before the first day ({before['hired_on'].isoformat()})",
+            field=path_of(_ENDED_ON),
         )
     headed = await tree.clear_department_head(session, pk)
     after = await session.update("employees", pk, {"status": step.targets[0], "ended_on": ended_on})
-    await add_event(session, pk, _END_EVENTS[action], note=note)
+    await add_event(session, pk, history_kind, note=note)
     extra = {"headOfDepartmentIds": {"before": headed, "after": []}} if headed else {}
-    await record(
-        session, step.event, before, after, extra_changes=extra,
-        payload={
-            "from": before["status"], "endedOn": ended_on,
-            "departmentsLeftWithoutHead": [encode_id("Department", d) for d in headed],
-        },
-    )
+    ended: EmploymentEndedPayload = {
+        **summary(after),
+        "from": before["status"],
+        "endedOn": ended_on,
+        "departmentsLeftWithoutHead": [encode_id("Department", d) for d in headed],
+    }
+    await record(session, announce(event, ended), before, after, extra_changes=extra)
     return Outcome("Employee", pk)

@@ -3,10 +3,13 @@ the row update, the employment event, and the audit row with its outbox event.""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from resolvers.writes.session import Row, WriteSession, changes
+from app.events import Announcement
+from app.events.employees import EmployeeSummary
 from resolvers.planner.ids import encode_id
+from resolvers.writes.session import Row, WriteSession, changes
 
 # API field → column: what the audit log records, by the names clients know.
 COLUMNS = {
@@ -36,17 +39,16 @@ def _gid(type_name: str, pk: int | None) -> str | None:
     return None if pk is None else encode_id(type_name, pk)
 
 
-def announcement(row: Row, **extra: Any) -> dict[str, Any]:
-    """An outbox payload: who, in which state, where in the organization. Never the
-    salary, the date of birth or the national id (outbox readers are integrations,
-    not HR); the audit row is where those changes are kept."""
+def summary(row: Row) -> EmployeeSummary:
+    """What every employee event carries: who, in which state, where in the
+    organization. Never the salary, the date of birth or the national id (outbox
+    readers are integrations, not HR); the audit row is where those changes are kept."""
     return {
-        "id": _gid("Employee", row["id"]),
+        "id": encode_id("Employee", row["id"]),
         "number": row["number"],
         "status": row["status"],
         "departmentId": _gid("Department", row["department_id"]),
         "managerId": _gid("Employee", row["manager_id"]),
-        **extra,
     }
 
 
@@ -86,15 +88,14 @@ async def add_event(
 
 async def record(
     session: WriteSession,
-    event: str,
+    announced: Announcement,
     before: Row | None,
     after: Row,
     *,
     extra_changes: Mapping[str, Any] | None = None,
-    payload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The audit row (each changed field's before and after, salary included) and
-    the outbox event ``event``; returns the changes recorded."""
+    """The audit row (each changed field's before and after, salary included),
+    named like the event, and the outbox event ``announced``; returns the changes recorded."""
     changed = changes(None if before is None else api(before), api(after)) | dict(extra_changes or {})
-    await session.record(event, "Employee", after["id"], changed, [(event, announcement(after, **(payload or {})))])
+    await session.record(announced.event.name, "Employee", after["id"], changed, [announced])
     return changed

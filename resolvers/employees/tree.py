@@ -5,9 +5,9 @@ directly or through others; a leaver leaves no one without a manager)."""
 from __future__ import annotations
 
 from app.errors import CommandError
-from resolvers.writes.checks import Checks, Path, not_found
-from resolvers.writes.session import WriteSession
 from resolvers.employees.records import EMPLOYED
+from resolvers.writes.checks import Checks, Path, not_found, path_of
+from resolvers.writes.session import WriteSession
 
 _EMPLOYED_SQL = ", ".join(f"'{status}'" for status in EMPLOYED)
 
@@ -66,7 +66,7 @@ async def check_no_cycle(session: WriteSession, employee: int, manager: int, pat
         raise CommandError(
             "MANAGEMENT_CYCLE",
             "the new manager is the employee or one of their reports (directly or indirectly)",
-            field=list(path),
+            field=path_of(path),
         )
 
 
