@@ -40,30 +40,11 @@ class UserError:
     message: str = strawberry.field(description="What went wrong, for people.")
 
 
-def provided(value: Any) -> Any:
-    """An input object as plain data keyed by GraphQL field names: only the fields
-    the client sent (so "leave as is" and "set to null" stay apart), enums as
-    their stored lower-case values."""
-    if isinstance(value, enum.Enum):
-        return str(value.value).lower()
-    if isinstance(value, list):
-        return [provided(item) for item in value]
-    if hasattr(value, "__strawberry_definition__"):
-        return {
-            to_camel_case(name): provided(item)
-            for name, item in vars(value).items()
-            if item is not UNSET
-        }
-    return value
-
-
 def input_path(field: list[str] | None) -> list[str] | None:
     """A refusal's path in the command's domain names (``["lines", "2", "unit_price"]``)
     as the GraphQL input names it (``["input", "lines", "2", "unitPrice"]``)."""
     if field is None:
         return None
-    if field[:1] == ["input"]:  # already in GraphQL terms
-        return field
     return ["input", *(part if part.isdigit() else to_camel_case(part) for part in field)]
 
 
@@ -100,7 +81,7 @@ class GlobalIds:
 def maybe(value: Any) -> Any:
     """An optional input field for a command: UNSET (not sent) becomes UNCHANGED,
     enums their stored lower-case value."""
-    if value is UNSET:
+    if value is UNSET or value is UNCHANGED:
         return UNCHANGED
     if isinstance(value, enum.Enum):
         return str(value.value).lower()

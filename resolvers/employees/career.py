@@ -8,7 +8,6 @@ that ``Employee.history`` shows, and records the audit row and outbox event.
 from __future__ import annotations
 
 from app.errors import CommandError
-from app.events import announce
 from app.events.catalog import EventType
 from app.events.employees import (
     EMPLOYEE_ACTIVATED,
@@ -90,7 +89,7 @@ async def _change_status(
     if history_kind is not None:
         await add_event(session, pk, history_kind, note=checked_note)
     changed: EmployeeStatusChangedPayload = {**summary(after), "from": before["status"]}
-    await record(session, announce(event, changed), before, after)
+    await record(session, event.announce(changed), before, after)
     return Outcome("Employee", pk)
 
 
@@ -125,7 +124,7 @@ async def transfer_employee(session: WriteSession, command: TransferEmployee) ->
     await add_event(
         session, pk, "transferred", department_id=after["department_id"], manager_id=after["manager_id"], note=note
     )
-    await record(session, announce(EMPLOYEE_TRANSFERRED, summary(after)), before, after)
+    await record(session, EMPLOYEE_TRANSFERRED.announce(summary(after)), before, after)
     return Outcome("Employee", pk)
 
 
@@ -143,7 +142,7 @@ async def change_employee_salary(session: WriteSession, command: ChangeEmployeeS
     after = await session.update("employees", pk, {"salary": salary})
     await add_event(session, pk, "salary_changed", salary=salary, note=note)
     # The audit row keeps the salary's before and after; the event does not.
-    await record(session, announce(EMPLOYEE_SALARY_CHANGED, summary(after)), before, after)
+    await record(session, EMPLOYEE_SALARY_CHANGED.announce(summary(after)), before, after)
     return Outcome("Employee", pk)
 
 
@@ -188,5 +187,5 @@ async def _end_employment(
         "endedOn": ended_on,
         "departmentsLeftWithoutHead": [encode_id("Department", d) for d in headed],
     }
-    await record(session, announce(event, ended), before, after, extra_changes=extra)
+    await record(session, event.announce(ended), before, after, extra_changes=extra)
     return Outcome("Employee", pk)

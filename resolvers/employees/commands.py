@@ -4,7 +4,6 @@ and imported here, so that this module is the domain's whole command surface."""
 
 from __future__ import annotations
 
-from app.events import announce
 from app.events.employees import EMPLOYEE_HIRED, EMPLOYEE_UPDATED, EmployeeHiredPayload, EmployeeUpdatedPayload
 from app.workflows import EMPLOYEE
 from resolvers.employees import details, tree
@@ -96,7 +95,7 @@ async def hire_employee(session: WriteSession, command: HireEmployee) -> Outcome
         salary=row["salary"], occurred_at_sql=_HIRED_AT, params={"hired_on": command.hired_on},
     )
     hired: EmployeeHiredPayload = {**summary(row), "hiredOn": row["hired_on"]}
-    await record(session, announce(EMPLOYEE_HIRED, hired), None, row)
+    await record(session, EMPLOYEE_HIRED.announce(hired), None, row)
     return Outcome("Employee", row["id"])
 
 
@@ -130,5 +129,5 @@ async def update_employee(session: WriteSession, command: UpdateEmployee) -> Out
         **summary(after),
         "fields": sorted(name for name, column in COLUMNS.items() if before[column] != after[column]),
     }
-    await record(session, announce(EMPLOYEE_UPDATED, updated), before, after)
+    await record(session, EMPLOYEE_UPDATED.announce(updated), before, after)
     return Outcome("Employee", pk)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from typing import TypeVar, Union
 
+from typing_extensions import TypeIs
+
 T = TypeVar("T")
 
 
@@ -25,5 +27,6 @@ UNCHANGED = Unchanged.UNCHANGED
 Maybe = Union[T, Unchanged]
 
 
-def given(value: object) -> bool:
+def given(value: T | Unchanged) -> TypeIs[T]:
+    """Whether the caller gave this field (mypy then knows it is not UNCHANGED)."""
     return value is not UNCHANGED

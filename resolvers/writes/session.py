@@ -74,15 +74,16 @@ class Entry:
     entity_type: str
     entity_id: int
     changes: Mapping[str, Any]
-    events: Iterable[Announcement | tuple[str, Mapping[str, Any]]] = ()
+    events: Iterable[Announcement] = ()
 
 
-def _event_json(announced: Announcement | tuple[str, Mapping[str, Any]], entry: Entry) -> dict[str, Any]:
-    if isinstance(announced, Announcement):
-        kind, payload = announced.event.name, announced.payload
-    else:  # legacy (name, payload) pairs, until every command announces through the catalog
-        kind, payload = announced
-    return {"type": kind, "entity_type": entry.entity_type, "entity_id": entry.entity_id, "payload": payload}
+def _event_json(announced: Announcement, entry: Entry) -> dict[str, Any]:
+    return {
+        "type": announced.event.name,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "payload": announced.payload,
+    }
 
 
 class WriteSession:
@@ -140,7 +141,7 @@ class WriteSession:
         entity_type: str,
         entity_id: int,
         changed: Mapping[str, Any],
-        events: Iterable[Announcement | tuple[str, Mapping[str, Any]]] = (),
+        events: Iterable[Announcement] = (),
     ) -> None:
         """The audit row of this change and the events it announces."""
         await self.record_all([Entry(action, entity_type, entity_id, changed, events)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.events import CATALOG, announce
+from app.events import CATALOG
 from app.events.employees import EMPLOYEE_LEAVE_STARTED
 from app.workflows import EMPLOYEE
 
@@ -43,6 +43,6 @@ def test_employee_events_carry_their_keys_all_required_and_nothing_personal(name
 def test_a_status_change_without_the_status_it_left_is_refused():
     summary = dict.fromkeys(SUMMARY, None)
     with pytest.raises(TypeError, match="from"):
-        announce(EMPLOYEE_LEAVE_STARTED, summary)
-    announced = announce(EMPLOYEE_LEAVE_STARTED, {**summary, "from": "active"})
+        EMPLOYEE_LEAVE_STARTED.announce(summary)
+    announced = EMPLOYEE_LEAVE_STARTED.announce({**summary, "from": "active"})
     assert announced.event.name == "employee.leave_started"
