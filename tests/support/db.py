@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from app.config import libpq_conninfo, parse_database_url
 from app.embedded import EmbeddedPostgres
+from tests.support.events import outbox_problems
 
 _counter = itertools.count()
 
@@ -40,8 +41,17 @@ class TestServer:
         return self.admin_url.set(database=name)
 
     def drop_database(self, url: URL) -> None:
-        with psycopg.connect(self._admin_conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        """Drops the database, after holding every event the tests left in its
+        outbox against the event catalog: an undeclared event, or a payload that
+        strays from its declared type, fails the run here."""
+        try:
+            problems = outbox_problems(conninfo(url))
+        finally:
+            with psycopg.connect(self._admin_conninfo(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        assert not problems, f"events in {url.database} that the event catalog does not declare:\n" + "\n".join(
+            problems
+        )
 
     def stop(self) -> None:
         if self._embedded is not None:
