@@ -29,7 +29,7 @@ class EventType(Generic[P]):
     def keys(self) -> frozenset[str]:
         return frozenset(get_type_hints(self.payload))
 
-    def self.announce(payload: P) -> Announcement:
+    def announce(self, payload: P) -> Announcement:
         """This event with its payload. mypy holds the payload to the declared
         ``TypedDict``; at run time a missing or undeclared key is refused too
         (a payload that strays from the declaration is a bug, not bad input)."""

@@ -1,6 +1,8 @@
 """The audit trail and integration events the seeded history would have left:
 one ``order.placed`` per placed order and one ``invoice.issued`` per issued invoice,
-so the audit log and the event feed have something to show from the start.
+so the audit log and the event feed have something to show from the start. Their
+payloads follow the event catalog (``app/events``) like the commands' own: the
+test suite holds every outbox row against it.
 
 The seed owns the whole database while it loads, so it numbers the events'
 commit positions itself, in time order (the commit trigger leaves them be)."""
@@ -19,14 +21,15 @@ WITH placed AS (
     FROM placed
 )
 INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload, occurred_at, position)
-SELECT org_id, 'order.placed', 'Order', id, jsonb_build_object('number', number, 'total', total::text), placed_at,
+SELECT org_id, 'order.placed', 'Order', id,
+       jsonb_build_object('number', number, 'status', 'placed', 'total', total::text), placed_at,
        nextval('outbox_position_seq')
 FROM (SELECT * FROM placed ORDER BY placed_at, id) p
 """
 
 _INVOICES = """
 WITH issued AS (
-    SELECT i.org_id, i.id, i.number, i.total, i.issued_at FROM invoices i WHERE i.issued_at IS NOT NULL
+    SELECT i.org_id, i.id, i.number, i.order_id, i.total, i.issued_at FROM invoices i WHERE i.issued_at IS NOT NULL
 ), audit AS (
     INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id, changes, at)
     SELECT org_id, 'seed', 'invoice.issued', 'Invoice', id,
@@ -34,7 +37,9 @@ WITH issued AS (
     FROM issued
 )
 INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload, occurred_at, position)
-SELECT org_id, 'invoice.issued', 'Invoice', id, jsonb_build_object('number', number, 'total', total::text), issued_at,
+SELECT org_id, 'invoice.issued', 'Invoice', id,
+       jsonb_build_object('number', number, 'orderId', encode(convert_to('Order:' || order_id, 'UTF8'), 'base64'),
+                          'total', total::text), issued_at,
        nextval('outbox_position_seq')
 FROM (SELECT * FROM issued ORDER BY issued_at, id) i
 """

@@ -18,6 +18,7 @@ from typing import Any, NotRequired, Required, Union, get_args, get_origin, get_
 import psycopg
 
 from app.events import CATALOG, EventType
+from app.events.catalog import required_keys
 
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 
@@ -75,7 +76,7 @@ def payload_problem(payload: Any, declared: Any) -> str | None:
     if not isinstance(payload, dict):
         return f"{payload!r} is not an object"
     hints = get_type_hints(declared, include_extras=True)
-    required = getattr(declared, "__required_keys__", frozenset())
+    required = required_keys(declared)
     missing = sorted(required - payload.keys())
     extra = sorted(payload.keys() - hints.keys())
     if missing or extra:
