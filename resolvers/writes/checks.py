@@ -39,6 +39,8 @@ class Checks:
     problem was recorded. That is why a *required* value is typed as present
     (``money(..., required=True)`` is a ``Decimal``): the only ``None`` such a
     check returns comes with a recorded problem, so ``done()`` never lets it through.
+    A caller that looks at values before ``done()`` (order lines are priced while
+    their problems are collected) keeps them as optional (``LineRequest``).
     """
 
     def __init__(self) -> None:
@@ -133,9 +135,9 @@ class Checks:
             self.fail(path, "TOO_MANY_DECIMALS", f"{label(path)} has more than 4 decimal places")
         return value
 
-    # A quantity found wrong comes back as given (order lines tell a wrong one by
-    # the problems recorded), so only a missing one is None, even when required:
-    # typed by the value, not by ``required``.
+    # Typed by the value rather than by ``required``: a quantity given comes back as
+    # given, right or wrong, and only a missing one is None. Order lines read
+    # quantities before ``done()``, so a missing one must stay visible as None.
     @overload
     def quantity(self, path: Path, value: int, *, required: bool = True) -> int: ...
 
