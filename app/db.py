@@ -7,7 +7,7 @@ Nothing connects at import time: ``Database`` is built by the composition root
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, cast
 
 import orjson
 import psycopg
@@ -42,7 +42,10 @@ def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
 async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
     """The psycopg connection under a SQLAlchemy one, for pipeline mode."""
     pooled = await connection.get_raw_connection()
-    return pooled.driver_connection
+    # SQLAlchemy types the driver's connection as Optional[Any]: it is None only
+    # once the pooled connection was invalidated, never right after checkout, and
+    # with the psycopg dialect it is a psycopg.AsyncConnection.
+    return cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
 
 
 def _orjson_loads(data: bytes | str) -> Any:
@@ -105,7 +108,9 @@ class Database:
                 result = await connection.exec_driver_sql(
                     "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
                 )
-                user, superuser, bypasses = result.one()
+                # By name: exec_driver_sql's result is typed as one column of Any.
+                row = result.mappings().one()
+                user, superuser, bypasses = row["current_user"], row["rolsuper"], row["rolbypassrls"]
         except DBAPIError as error:
             if self.role and f'role "{self.role}"' in str(error.orig):
                 raise ConfigError(
@@ -124,7 +129,7 @@ class Database:
         await self.engine.dispose()
 
 
-def _last_line(error: BaseException) -> str:
+def _last_line(error: BaseException | None) -> str:
     lines = str(error).strip().splitlines()
     return lines[-1].strip() if lines else type(error).__name__
 

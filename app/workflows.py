@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from app.models.states import CUSTOMER_STATUSES, EMPLOYEE_STATUSES, INVOICE_STATUSES, ORDER_STATUSES
 
@@ -70,7 +70,15 @@ def _machine(entity: str, states: tuple[str, ...], creators: tuple[str, ...], *t
     return Machine(entity, states, frozenset(creators), MappingProxyType({t.name: t for t in transitions}))
 
 
-def _t(name, sources, targets, roles, description, *guards: Guard, event: str | None = None) -> Transition:
+def _t(
+    name: str,
+    sources: Iterable[str],
+    targets: Iterable[str],
+    roles: Iterable[str],
+    description: str,
+    *guards: Guard,
+    event: str | None = None,
+) -> Transition:
     return Transition(name, tuple(sources), tuple(targets), frozenset(roles), description, guards, event)
 
 

@@ -9,6 +9,12 @@ import strawberry
 from schema.pagination import PageInfo
 
 
+def _list_of(item_type: Any) -> Any:
+    """``List[item_type]`` for annotations made at run time (item_type is a variable,
+    which the type checker does not take as a type unless it is declared Any)."""
+    return List[item_type]
+
+
 def connection_types(node_type: type, plural: str) -> tuple[type, type]:
     name = node_type.__name__
     edge = strawberry.type(
@@ -24,8 +30,8 @@ def connection_types(node_type: type, plural: str) -> tuple[type, type]:
         description=f"One {name} in a page, with its cursor.",
     )
     annotations: dict[str, Any] = {
-        "edges": List[edge],
-        "nodes": List[node_type],
+        "edges": _list_of(edge),
+        "nodes": _list_of(node_type),
         "page_info": PageInfo,
         "total_count": int,
     }

@@ -24,7 +24,7 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
         return error
     original = error.original_error
     if isinstance(original, BizgraphError):
-        extensions = {"code": original.code}
+        extensions: dict[str, Any] = {"code": original.code}
         if original.field:
             extensions["field"] = original.field
         return _with(error, error.message, extensions)

@@ -7,7 +7,9 @@ from typing import Any, Optional
 import strawberry
 from graphql import GraphQLObjectType
 
+from resolvers.planner.selection import FieldSelection
 from schema.context import reads
+from schema.planned import PlannedObject
 from schema.selection import SelectionReader
 
 
@@ -18,15 +20,16 @@ class Node:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Any object by its global ID; null (with a NOT_FOUND error) when it does not exist.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Optional[Node]:
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Any object by its global ID; null (with a NOT_FOUND error) when it does not exist.",
+        graphql_type=Optional[Node],
+    )
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         raw: Any = info._raw_info
         reader = SelectionReader.from_info(raw)
         sets = [n.selection_set for n in raw.field_nodes if n.selection_set]
 
-        def selection_for(type_name: str):
-            from resolvers.planner.selection import FieldSelection
-
+        def selection_for(type_name: str) -> FieldSelection:
             runtime_type = raw.schema.get_type(type_name)
             assert isinstance(runtime_type, GraphQLObjectType)
             return FieldSelection(key=raw.path.key, name="node", selections=reader.fields_of(runtime_type, sets))

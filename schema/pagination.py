@@ -4,12 +4,14 @@ arguments are the same on every connection."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Annotated, Any, List, Optional
 
 import strawberry
 from strawberry import UNSET
 
 from schema.context import reads
+from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 
@@ -37,22 +39,18 @@ def _lazy(module: str, name: str) -> Any:
     return Annotated[name, strawberry.lazy(module)]
 
 
-def _connection_resolver(module: str, node: str, is_root: bool):
-    connection = _lazy(f"schema.{module}.types", f"{node}Connection")
-    filter_type = _lazy(f"schema.{module}.inputs", f"{node}Filter")
-    sort_type = _lazy(f"schema.{module}.inputs", f"{node}Sort")
+# A connection field's function: strawberry reads its arguments and type from the
+# annotations set below; the planner reads the arguments from the selection.
+ConnectionResolver = Callable[..., Any]
 
-    if is_root:
 
-        async def resolve(root, info, first=UNSET, after=UNSET, last=UNSET, before=UNSET, filter=UNSET, order_by=UNSET):
-            return await reads(info).connection(node, root_selection(info))
-
-    else:
-
-        def resolve(root, info, first=UNSET, after=UNSET, last=UNSET, before=UNSET, filter=UNSET, order_by=UNSET):
-            # Planned by the root field's statement; here we only pick it out.
-            return root[info.path.key]
-
+def _connection_resolver(module: str, node: str, is_root: bool) -> ConnectionResolver:
+    # Types made at run time, for strawberry; declared Any so that the type checker
+    # accepts them inside the annotations below.
+    connection: Any = _lazy(f"schema.{module}.types", f"{node}Connection")
+    filter_type: Any = _lazy(f"schema.{module}.inputs", f"{node}Filter")
+    sort_type: Any = _lazy(f"schema.{module}.inputs", f"{node}Sort")
+    resolve = _root_resolver(node) if is_root else _nested_resolver()
     resolve.__annotations__ = {
         "info": strawberry.Info,
         "first": Optional[int],
@@ -65,6 +63,45 @@ def _connection_resolver(module: str, node: str, is_root: bool):
         "return": Optional[connection] if is_root else connection,
     }
     resolve.__name__ = f"resolve_{node.lower()}_connection"
+    return resolve
+
+
+# strawberry reads the arguments' types from the annotations _connection_resolver
+# sets (these here are for the type checker); each call makes a new function, since
+# those annotations and the name differ from field to field.
+def _root_resolver(node: str) -> ConnectionResolver:
+    async def resolve(
+        root: object,
+        info: strawberry.Info,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
+        filter: Any = UNSET,  # the node's Filter input
+        order_by: Any = UNSET,  # a list of the node's Sort inputs
+    ) -> PlannedObject:
+        return await reads(info).connection(node, root_selection(info))
+
+    return resolve
+
+
+def _nested_resolver() -> ConnectionResolver:
+    def resolve(
+        root: PlannedObject,
+        info: strawberry.Info,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
+        filter: Any = UNSET,  # the node's Filter input
+        order_by: Any = UNSET,  # a list of the node's Sort inputs
+    ) -> PlannedObject:
+        # Planned by the root field's statement; here we only pick it out.
+        key = info.path.key
+        assert isinstance(key, str)  # a field's response key (list indices are ints)
+        connection: PlannedObject = root[key]
+        return connection
+
     return resolve
 
 

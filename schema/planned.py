@@ -12,6 +12,7 @@ null with a FORBIDDEN error at its path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
@@ -19,6 +20,11 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 from app.auth import policy
 from app.errors import Forbidden
 from resolvers.planner.compile import DENIED_SUFFIX
+
+# An object as the planner returns it: JSON keyed by response key. Field functions
+# return it where their GraphQL type is an object type (declared with strawberry's
+# ``graphql_type``), and the resolvers installed below read it.
+PlannedObject = Mapping[str, Any]
 
 
 def _by_response_key(source: Any, info: Any, **_: Any) -> Any:
@@ -37,7 +43,8 @@ def _guarded_by_response_key(source: Any, info: Any, **_: Any) -> Any:
 
 
 def _type_from_payload(value: Any, info: Any, abstract_type: Any) -> str:
-    return value["__typename"]
+    typename: str = value["__typename"]  # selected by the planner for type resolution
+    return typename
 
 
 def guarded_fields(type_name: str) -> frozenset[str]:

@@ -29,12 +29,14 @@ def _parse_decimal(value: Any) -> decimal.Decimal:
         raise ValueError(f"{value!r} is not a decimal number") from None
     if not parsed.is_finite():
         raise ValueError(f"{value!r} is not a finite decimal number")
-    if abs(parsed.as_tuple().exponent) > 12 or parsed.adjusted() > 18:
+    exponent = parsed.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: only NaN and infinity have 'n', 'N' or 'F' here
+    if abs(exponent) > 12 or parsed.adjusted() > 18:
         raise ValueError(f"{value!r} has too many digits")
     return parsed
 
 
-def _serialize_datetime(value: Any) -> str:
+def _serialize_datetime(value: str | dt.datetime) -> str:
     if isinstance(value, str):
         return value
     if value.tzinfo is None:
@@ -54,7 +56,7 @@ def _parse_datetime(value: Any) -> dt.datetime:
     return parsed
 
 
-def _serialize_date(value: Any) -> str:
+def _serialize_date(value: str | dt.date) -> str:
     return value if isinstance(value, str) else value.isoformat()
 
 

@@ -51,6 +51,7 @@ def collect_withheld(schema: GraphQLSchema, data: dict[str, Any], roots: tuple[F
     """The FORBIDDEN errors of a planned answer, in execution order; removes the markers."""
     errors: list[GraphQLError] = []
     query_type = schema.query_type
+    assert query_type is not None  # bizgraph's schema always has a Query type
     for root in roots:
         named = get_named_type(query_type.fields[root.name].type)
         _value(data.get(root.key), named, root, [root.key], errors)

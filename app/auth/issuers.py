@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import ipaddress
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from app.errors import ConfigError
@@ -98,7 +99,15 @@ def _parse_entry(entry: object, index: int, default_audience: str) -> TrustedIss
     )
 
 
-def _text(entry: dict, name: str, where: str, *, required: bool = False) -> str | None:
+@overload
+def _text(entry: dict[str, Any], name: str, where: str, *, required: Literal[True]) -> str: ...
+
+
+@overload
+def _text(entry: dict[str, Any], name: str, where: str, *, required: bool = False) -> str | None: ...
+
+
+def _text(entry: dict[str, Any], name: str, where: str, *, required: bool = False) -> str | None:
     value = entry.get(name)
     if value is None and not required:
         return None

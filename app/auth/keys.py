@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, KeyParameters, RSAKey
 
 from app.errors import ConfigError
 
@@ -84,17 +84,22 @@ def read_signing_key(path: Path) -> SigningKey:
     if isinstance(native, ec.EllipticCurvePrivateKey):
         if not isinstance(native.curve, ec.SECP256R1):
             raise ConfigError(f"{SETTING}: {path} is an EC key on {native.curve.name}; only P-256 (ES256) is supported")
-        alg, key_class = "ES256", ECKey
+        alg = "ES256"
     elif isinstance(native, rsa.RSAPrivateKey):
         if native.key_size < MIN_RSA_BITS:
             raise ConfigError(f"{SETTING}: {path} is a {native.key_size}-bit RSA key; use at least {MIN_RSA_BITS}")
-        alg, key_class = "RS256", RSAKey
+        alg = "RS256"
     else:
         raise ConfigError(f"{SETTING}: {path} is neither an EC P-256 nor an RSA private key")
-    key = key_class.import_key(native, {"use": "sig", "alg": alg})
-    kid = key.thumbprint()
-    key = key_class.import_key(native, {"use": "sig", "alg": alg, "kid": kid})
+    kid = _jose_key(native, {"use": "sig", "alg": alg}).thumbprint()
+    key = _jose_key(native, {"use": "sig", "alg": alg, "kid": kid})
     return SigningKey(kid=kid, alg=alg, key=key, source=str(path))
+
+
+def _jose_key(native: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, parameters: KeyParameters) -> ECKey | RSAKey:
+    if isinstance(native, ec.EllipticCurvePrivateKey):
+        return ECKey.import_key(native, parameters)
+    return RSAKey.import_key(native, parameters)
 
 
 def write_new_es256_key(path: Path) -> Path:

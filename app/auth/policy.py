@@ -45,7 +45,7 @@ The SQL behind each scope is in ``resolvers/planner/access.py``.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 ALL = "ALL"
 OWN_ACCOUNTS = "OWN_ACCOUNTS"
@@ -144,7 +144,8 @@ AGGREGATES: Mapping[str, Mapping[str, str]] = {
 SMALL_GROUP = 5
 
 
-def _frozen(table: Mapping) -> Mapping:
+def _frozen(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of a table, nested tables included (their depth varies, hence ``Any``)."""
     return MappingProxyType(
         {key: _frozen(value) if isinstance(value, Mapping) else value for key, value in table.items()}
     )

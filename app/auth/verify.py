@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeGuard
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -110,6 +110,8 @@ class Authenticator:
             _check_type(header, EXTERNAL_TOKEN_TYPES, required=False)
             self._check_times_and_audience(claims, trusted.audience, now)
             slug = organization_slug(claims, trusted)
+            # __init__ refuses trusted issuers without organizations, so it is set here.
+            assert self.organizations is not None
             org_id = await self.organizations.id_for(slug)
             if org_id is None:
                 raise Unauthenticated("invalid_token", f"no organization {slug!r} here")
@@ -199,5 +201,5 @@ def _check_type(header: dict[str, Any], allowed: frozenset[str] | set[str], *, r
         raise Unauthenticated("invalid_token", "the token is not an access token (typ)")
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -12,6 +12,7 @@ page is where a person pastes one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import parse_qs
 
 import orjson
@@ -40,7 +41,8 @@ class RequireBearerToken:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
+    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]  # as ASGI defines them
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

@@ -123,7 +123,7 @@ class _AssetFiles(StaticFiles):
         await super().check_config()
 
 
-def graphiql_routes() -> list:
+def graphiql_routes() -> list[Mount]:
     # check_dir=False: the app must start even before the assets exist; the page then uses the CDN.
     graphiql_assets_built()  # warn at start-up rather than at the first page view
     return [

@@ -23,7 +23,8 @@ def nonempty_tables(conn: psycopg.Connection, tables: Sequence[str]) -> list[str
     found = []
     for table in tables:
         query = sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(table))
-        if conn.execute(query).fetchone()[0]:
+        row = conn.execute(query).fetchone()  # EXISTS always answers one row
+        if row is not None and row[0]:
             found.append(table)
     return found
 

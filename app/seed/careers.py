@@ -9,8 +9,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from app.seed.common import ANCHOR_DAY, YEAR_DAYS
 
-# (occurred_at, kind, department_id, manager_id, title, salary in whole units, note)
-Event = tuple[datetime, str, "int | None", "int | None", "str | None", "int | None", "str | None"]
+# (occurred_at, kind, department_id, manager_id, title, salary in whole units, note);
+# the salary is a float while raises and rounding to hundreds work on it.
+Event = tuple[datetime, str, "int | None", "int | None", "str | None", "float | None", "str | None"]
 
 LEAVING_NOTES = {"terminated": ("Resigned", "Position eliminated", "Contract ended"), "retired": ("Retirement",)}
 
@@ -31,7 +32,7 @@ class Career:
     ended: date | None
     ladder: tuple[str, ...]  # titles from the first level up
     final_level: int
-    pay: tuple[int, ...]  # yearly pay per ladder level, whole currency units
+    pay: tuple[float, ...]  # yearly pay per ladder level, in currency units
     placement: Placement
     earlier_placement: Placement | None  # set when they transferred into their department
     hour_utc: int
@@ -50,7 +51,8 @@ def history(rng: random.Random, c: Career) -> tuple[list[Event], int]:
     promotions = min(c.final_level, rng.randint(0, years // 2)) if years >= 2 else 0
     level = c.final_level - promotions
     transfer_year = rng.randint(1, years) if c.earlier_placement and years >= 1 else None
-    start = c.earlier_placement if transfer_year else c.placement
+    # A transfer year is drawn only for someone with an earlier placement.
+    start = c.earlier_placement if transfer_year and c.earlier_placement else c.placement
     salary = round(c.pay[level] * rng.uniform(0.9, 1.1), -2)
     events: list[Event] = [
         (_when(c.hired, c.hour_utc), "hired", start.department_id, start.manager_id, c.ladder[level], salary, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Sequence
+from typing import Any, Sequence
 
 # Every date is relative to this instant, never to now(): the same seed gives the
 # same bytes whenever it runs.
@@ -13,6 +13,10 @@ ANCHOR = datetime(2026, 10, 31, tzinfo=timezone.utc)
 ANCHOR_DAY: date = ANCHOR.date()
 DAY = 86_400
 YEAR_DAYS = 365
+
+# One table row, its values in column order. Rows mix every column type (ids, text,
+# money, times, arrays) and some are read back by position, hence ``Any``.
+Row = tuple[Any, ...]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -87,7 +91,7 @@ class Dataset:
 
     def __init__(self, tables: Sequence[tuple[str, tuple[str, ...]]]) -> None:
         self.columns: dict[str, tuple[str, ...]] = dict(tables)
-        self.rows: dict[str, list[tuple]] = {name: [] for name, _ in tables}
+        self.rows: dict[str, list[Row]] = {name: [] for name, _ in tables}
         self._next_id: dict[str, int] = {name: 1 for name, _ in tables}
 
     def reserve(self, table: str, count: int) -> int:

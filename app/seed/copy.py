@@ -7,6 +7,8 @@ from typing import Callable, Sequence
 import psycopg
 from psycopg import sql
 
+from app.seed.common import Row
+
 BATCH = 20_000  # rows between progress updates
 
 
@@ -17,7 +19,7 @@ def column_types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -
         " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
         (table,),
     ).fetchall()
-    oids = dict(rows)
+    oids: dict[str, int] = dict(rows)
     return [oids[column] for column in columns]
 
 
@@ -25,7 +27,7 @@ def copy_rows(
     conn: psycopg.Connection,
     table: str,
     columns: Sequence[str],
-    rows: Sequence[tuple],
+    rows: Sequence[Row],
     advance: Callable[[int], None],
 ) -> None:
     """COPY ``rows`` into ``table``. FREEZE writes them already frozen (no hint-bit

@@ -44,7 +44,7 @@ def generate_customers(
     segments = quota(rng, count, SEGMENTS)
     statuses = quota(rng, count, STATUSES)
     codes, weights = list(org.countries), list(org.countries.values())
-    people: list[tuple] = []
+    people: list[tuple[int, str, str, int | None]] = []  # (created, segment, status, churned)
     for segment, status in zip(segments, statuses):
         # Ages in seconds before the anchor; an inactive customer stopped buying at some point.
         if status == "lead":
@@ -82,6 +82,7 @@ def generate_customers(
         elif status == "active":
             version, updated = 2, created - rng.randint(0, min(created, 30 * DAY))
         else:
+            assert churned is not None  # only an inactive customer churned, and every one did
             version, updated = 3, churned
         rows.append((cid, org_id, f"C-{i + 1:06d}", name, "individual" if individual else "company", email,
                      phone(rng, country), segment, country.code, street, city, postal, tax_id, credit, status,

@@ -16,6 +16,9 @@ from app.seed.org_chart import LEAD_LEVEL, Dept, departments_for, ladder, positi
 from app.seed.orgs import OrgSpec
 from app.seed.places import COUNTRIES
 
+# (occurred_at, employee_id, kind, department_id, manager_id, title, salary, note): careers' events with the employee.
+StaffEvent = tuple[datetime, int, str, int | None, int | None, str | None, float | None, str | None]
+
 DEPARTMENT_COLUMNS = ("id", "org_id", "code", "name", "parent_id", "head_id", "created_at")
 EMPLOYEE_COLUMNS = ("id", "org_id", "number", "first_name", "last_name", "email", "phone", "title",
                     "department_id", "manager_id", "status", "hired_on", "ended_on", "salary",
@@ -59,7 +62,7 @@ def generate_hr(data: Dataset, org: OrgSpec, org_id: int, headcount: int, rng: r
     national_ids: set[str] = set()
     home = COUNTRIES["US" if org.people == "en" else "DE"]
     staff = Staff(account_managers=[])
-    events: list[tuple] = []
+    events: list[StaffEvent] = []
     for i, (role, dept) in enumerate(plan):
         emp_id = first_id + i
         if role == "head":
@@ -131,7 +134,7 @@ def _national_id(rng: random.Random, people: str, taken: set[str]) -> str:
             return value
 
 
-def _add_events(data: Dataset, org_id: int, events: list[tuple]) -> None:
+def _add_events(data: Dataset, org_id: int, events: list[StaffEvent]) -> None:
     events.sort(key=lambda e: (e[0], e[1]))  # ids follow time, like a real append-only history
     first = data.reserve("employment_events", len(events))
     data.rows["employment_events"].extend(

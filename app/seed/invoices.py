@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable, NamedTuple
 
-from app.seed.common import ANCHOR, DAY, ZERO, Dataset, at
+from app.seed.common import ANCHOR, DAY, ZERO, Dataset, Row, at
 from app.seed.customers import Buyer
 from app.seed.orgs import OrgSpec
 from app.seed.payments import settle
@@ -33,23 +33,26 @@ class InvoicePlan(NamedTuple):
     buyer: Buyer
     subtotal: Decimal
     tax: Decimal
-    lines: list[tuple]
+    lines: list[Row]  # the order's line rows, as written to order_lines
 
 
 def plan_invoices(plans: list[InvoicePlan], roll: float, order_id: int, buyer: Buyer, status: str,
                   placed: int, approved: int | None, fulfilled: int | None, cancelled: int | None,
-                  subtotal: Decimal, tax: Decimal, lines: list[tuple]) -> None:
+                  subtotal: Decimal, tax: Decimal, lines: list[Row]) -> None:
     """Invoice on shipment; approved orders may be billed up front or have a draft
     ready; an order cancelled after approval may leave a void invoice behind."""
     def add(created: int, issued: int | None, voided: int | None = None) -> None:
         plans.append(InvoicePlan(created, issued, voided, order_id, buyer, subtotal, tax, lines))
 
+    # The order's timeline stamps every step its status has passed through.
     if status == "fulfilled":
+        assert fulfilled is not None
         if roll < 0.015:  # the first invoice had a mistake: voided and issued again on shipment
             first = approved if approved is not None else placed
             add(first, first, fulfilled)
         add(fulfilled, fulfilled)
     elif status == "approved":
+        assert approved is not None
         if roll < 0.5:
             add(approved, approved)
         elif roll < 0.8:

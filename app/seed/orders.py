@@ -43,10 +43,15 @@ def _status(age: int, roll: float) -> str:
     return "cancelled"
 
 
-def _timeline(status: str, created: int, b2b: bool, random_: Callable[[], float]) -> tuple:
+def _timeline(
+    status: str, created: int, b2b: bool, random_: Callable[[], float]
+) -> tuple[int | None, int | None, int | None, int | None, int, int]:
     """(placed, approved, fulfilled, cancelled, last change, version) in seconds before the
     anchor: each step some time after the previous one, none after the anchor."""
-    placed = approved = fulfilled = cancelled = None
+    placed: int | None = None
+    approved: int | None = None
+    fulfilled: int | None = None
+    cancelled: int | None = None
     last, version = created, 1
     if status != "draft":
         placed = last = last - int(random_() * min(last, 2 * HOUR))
@@ -115,6 +120,7 @@ def generate_orders(
             if holds and item.stocked:
                 reserved[item.id] = reserved.get(item.id, 0) + quantity
         lines += order_lines
+        rep: int | None
         if buyer.account_manager is not None and random_() < 0.9:
             rep = buyer.account_manager
         else:  # consumer web orders mostly have no sales rep
@@ -123,7 +129,7 @@ def generate_orders(
                        None if placed is None else at(placed), None if approved is None else at(approved),
                        None if fulfilled is None else at(fulfilled), None if cancelled is None else at(cancelled),
                        subtotal, tax, subtotal + tax, version, at(created), at(last)))
-        if status != "draft":
+        if placed is not None:  # every order but a draft was placed
             plan_invoices(plans, random_(), order_id, buyer, status, placed, approved, fulfilled, cancelled,
                           subtotal, tax, order_lines)
         order_id += 1

@@ -28,7 +28,8 @@ class SeedRefused(BizgraphError):
 def is_seeded(url: URL) -> bool:
     """True when any organization exists."""
     with psycopg.connect(libpq_conninfo(url)) as conn:
-        return conn.execute("SELECT EXISTS (SELECT FROM organizations)").fetchone()[0]
+        row = conn.execute("SELECT EXISTS (SELECT FROM organizations)").fetchone()  # always one row
+        return row is not None and bool(row[0])
 
 
 def run_seed(url: URL, *, scale: str, seed: int, reset: bool, progress: bool) -> SeedReport:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from sqlalchemy.engine import Engine
+
 from app.auth.keys import KeyRing, demo_key_path, load_key_ring
 from app.auth.passwords import hash_secret
 from app.auth.principal import ROLES, SERVICE_ROLES
@@ -96,7 +98,7 @@ def development_keys(settings: Settings) -> KeyRing:
     return load_key_ring(paths)
 
 
-def _owner(settings: Settings):
+def _owner(settings: Settings) -> Engine:
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set (e.g. postgresql://user@localhost:5432/bizgraph)")
     return sync_engine(settings.database_url, settings)

@@ -153,7 +153,8 @@ def create_user(
               "employee_id": employee_id, "customer_id": customer_id}
     try:
         with connection.begin_nested():
-            return connection.execute(insert, params).scalar_one()
+            user_id: int = connection.execute(insert, params).scalar_one()
+            return user_id
     except IntegrityError:
         raise BadUserInput(f"{email!r} already has an account in organization {organization.slug!r}",
                            field=["email"]) from None
@@ -176,4 +177,5 @@ def create_client(
     )
     params = {"org_id": organization.id, "client_id": client_id, "secret_hash": secret_hash, "name": name,
               "scopes": list(scopes)}
-    return connection.execute(insert, params).scalar_one()
+    new_id: int = connection.execute(insert, params).scalar_one()
+    return new_id

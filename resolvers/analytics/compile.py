@@ -13,7 +13,7 @@ from typing import Any
 from app.auth.access import readable_in_aggregate
 from app.auth.policy import SMALL_GROUP
 from app.errors import BadUserInput, Forbidden
-from resolvers.analytics.spec import Aggregate
+from resolvers.analytics.spec import Aggregate, Dimension
 from resolvers.planner.compile import DENIED_SUFFIX, Planner
 from resolvers.planner.selection import FieldSelection
 from resolvers.planner.sqltext import json_object, quote_literal
@@ -108,7 +108,13 @@ def _selected_measures(selection: FieldSelection) -> list[tuple[str, str]]:
     return list(wanted)
 
 
-def _group_pairs(planner, spec, selection, dimensions, keys) -> list[tuple[str, str]]:
+def _group_pairs(
+    planner: Planner,
+    spec: Aggregate,
+    selection: FieldSelection,
+    dimensions: list[Dimension],
+    keys: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
     key_of = {d.key: (f"g.d{i}", d) for i, d in enumerate(dimensions)}
     has_bucket = any(name == "bucket" for name, _ in keys)
     pairs: list[tuple[str, str]] = []

@@ -46,7 +46,8 @@ def after_sql(
     if same_direction and all(v is not None and not c.nullable for c, v in zip(columns, values)):
         # A row comparison lets PostgreSQL walk the composite index directly.
         lhs = ", ".join(c.render(alias) for c in columns)
-        return f"(({lhs}) {'<' if descending[0] else '>'} ({', '.join(bound)}))"
+        rhs = ", ".join(b for b in bound if b is not None)  # every value is bound here
+        return f"(({lhs}) {'<' if descending[0] else '>'} ({rhs}))"
     ors = []
     for i, (column, desc, value) in enumerate(zip(columns, descending, bound)):
         parts = [_equal(c.render(alias), v) for c, v in zip(columns[:i], bound[:i])]

@@ -78,6 +78,7 @@ class FilterCompiler:
         )
 
     def _operators(self, target: Column | ForeignId, alias: str, ops: dict[str, Any], path: tuple[str, ...]) -> str:
+        convert: Callable[[Any, tuple[str, ...]], Any]  # an API filter value to the value bound
         if isinstance(target, ForeignId):
             expr, sql_type = target.render(alias), "bigint"
             convert = lambda v, p: decode_id(v, target.target)[1]  # noqa: E731

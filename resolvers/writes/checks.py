@@ -6,7 +6,7 @@ Paths name the command input's own fields in domain terms (``("lines", 2,
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence, overload
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -30,7 +30,18 @@ def label(path: Path) -> str:
 
 
 class Checks:
-    """Collects the problems with one command's input; ``done`` raises them together."""
+    """Collects the problems with one command's input; ``done`` raises them together.
+
+    Each check returns the value as the command stores it (trimmed, normalized,
+    rounded), or ``None`` when there is none. A check that finds a problem records
+    it and still returns (``None``, or the value as given). The contract: a
+    command uses the checked values only after ``done()``, which raises when any
+    problem was recorded. That is why a *required* value is typed as present
+    (``money(..., required=True)`` is a ``Decimal``): the only ``None`` such a
+    check returns comes with a recorded problem, so ``done()`` never lets it through.
+    A caller that looks at values before ``done()`` (order lines are priced while
+    their problems are collected) keeps them as optional (``LineRequest``).
+    """
 
     def __init__(self) -> None:
         self.errors: list[BizgraphError] = []
@@ -41,6 +52,12 @@ class Checks:
     def done(self) -> None:
         if self.errors:
             raise Rejected(self.errors)
+
+    @overload
+    def text(self, path: Path, value: str | None, *, max_length: int, required: Literal[True]) -> str: ...
+
+    @overload
+    def text(self, path: Path, value: str | None, *, max_length: int, required: bool = False) -> str | None: ...
 
     def text(self, path: Path, value: str | None, *, max_length: int, required: bool = False) -> str | None:
         """The text trimmed of surrounding blanks; empty counts as missing."""
@@ -57,6 +74,12 @@ class Checks:
             self.fail(path, "TOO_LONG", f"{label(path)} is longer than {max_length} characters")
         return value
 
+    @overload
+    def email(self, path: Path, value: str | None, *, required: Literal[True]) -> str: ...
+
+    @overload
+    def email(self, path: Path, value: str | None, *, required: bool = False) -> str | None: ...
+
     def email(self, path: Path, value: str | None, *, required: bool = False) -> str | None:
         value = self.text(path, value, max_length=254, required=required)
         if value is None or len(value) > 254:
@@ -68,7 +91,19 @@ class Checks:
             self.fail(path, "INVALID_EMAIL", f"{label(path)} is not an email address: {error}")
             return value
 
-    def money(self, path: Path, value: Decimal | None, *, positive: bool = False, required: bool = False) -> Decimal | None:
+    @overload
+    def money(
+        self, path: Path, value: Decimal | None, *, positive: bool = False, required: Literal[True]
+    ) -> Decimal: ...
+
+    @overload
+    def money(
+        self, path: Path, value: Decimal | None, *, positive: bool = False, required: bool = False
+    ) -> Decimal | None: ...
+
+    def money(
+        self, path: Path, value: Decimal | None, *, positive: bool = False, required: bool = False
+    ) -> Decimal | None:
         if value is None:
             if required:
                 self.fail(path, "REQUIRED", f"{label(path)} is required")
@@ -84,6 +119,12 @@ class Checks:
             self.fail(path, "NEGATIVE", f"{label(path)} must not be negative")
         return value.quantize(Decimal("0.01"))
 
+    @overload
+    def rate(self, path: Path, value: Decimal) -> Decimal: ...
+
+    @overload
+    def rate(self, path: Path, value: Decimal | None) -> Decimal | None: ...
+
     def rate(self, path: Path, value: Decimal | None) -> Decimal | None:
         """A tax rate as a fraction: 0 ≤ rate < 1, at most 4 decimal places."""
         if value is None:
@@ -93,6 +134,15 @@ class Checks:
         elif value != value.quantize(Decimal("0.0001")):
             self.fail(path, "TOO_MANY_DECIMALS", f"{label(path)} has more than 4 decimal places")
         return value
+
+    # Typed by the value rather than by ``required``: a quantity given comes back as
+    # given, right or wrong, and only a missing one is None. Order lines read
+    # quantities before ``done()``, so a missing one must stay visible as None.
+    @overload
+    def quantity(self, path: Path, value: int, *, required: bool = True) -> int: ...
+
+    @overload
+    def quantity(self, path: Path, value: int | None, *, required: bool = True) -> int | None: ...
 
     def quantity(self, path: Path, value: int | None, *, required: bool = True) -> int | None:
         if value is None:
@@ -105,10 +155,22 @@ class Checks:
             self.fail(path, "INVALID", f"{label(path)} is larger than {MAX_QUANTITY}")
         return value
 
+    @overload
+    def whole(self, path: Path, value: int, *, low: int, high: int) -> int: ...
+
+    @overload
+    def whole(self, path: Path, value: int | None, *, low: int, high: int) -> int | None: ...
+
     def whole(self, path: Path, value: int | None, *, low: int, high: int) -> int | None:
         if value is not None and not low <= value <= high:
             self.fail(path, "INVALID", f"{label(path)} must be between {low} and {high}")
         return value
+
+    @overload
+    def global_id(self, path: Path, value: Any, type_name: str, *, required: Literal[True] = True) -> int: ...
+
+    @overload
+    def global_id(self, path: Path, value: Any, type_name: str, *, required: bool) -> int | None: ...
 
     def global_id(self, path: Path, value: Any, type_name: str, *, required: bool = True) -> int | None:
         """The primary key a global ID names; whether the row exists (for this

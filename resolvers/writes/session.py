@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 import orjson
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.events import Announcement
@@ -24,6 +25,12 @@ from resolvers.planner.access import Access
 from resolvers.planner.sqltext import SqlParams
 
 Row = Mapping[str, Any]
+
+
+def _by_name(row: RowMapping) -> Row:
+    # SQLAlchemy types a RowMapping's keys as names or column objects; the rows of
+    # exec_driver_sql (plain SQL text) are keyed by column name only.
+    return cast(Row, row)
 
 
 def _json_default(value: Any) -> Any:
@@ -105,11 +112,12 @@ class WriteSession:
 
     async def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return list(result.mappings().all())
+        return [_by_name(row) for row in result.mappings().all()]
 
     async def row(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return result.mappings().first()
+        row = result.mappings().first()
+        return None if row is None else _by_name(row)
 
     async def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         result = await self.connection.exec_driver_sql(sql, self._bind(params))
@@ -149,7 +157,8 @@ class WriteSession:
     async def record_all(self, entries: Iterable[Entry]) -> None:
         """One audit row per entry and all their events, in one statement however
         many entries there are (a payment and the invoice it settles; a sweep)."""
-        audits, events = [], []
+        audits: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for entry in entries:
             audits.append(
                 {"action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
@@ -188,7 +197,8 @@ class WriteSession:
     async def sequence_number(self, sequence: str) -> int:
         """The next number of a sequence (alembic 0004): unique and increasing, with
         gaps (a rolled-back transaction does not give it back), and no lock held."""
-        return await self.value(f"SELECT nextval('{sequence}')")
+        number: int = await self.value(f"SELECT nextval('{sequence}')")
+        return number
 
     async def next_number(self, counter: str, start_after_sql: str, params: Mapping[str, Any] | None = None) -> int:
         """The next value of a per-organization counter.
@@ -198,10 +208,11 @@ class WriteSession:
         its number back: no gaps, no duplicates. A counter used for the first time
         starts after ``start_after_sql`` (the highest number already in use)."""
         bound = {"counter": counter, **(params or {})}
-        return await self.value(
+        number: int = await self.value(
             "INSERT INTO counters AS c (org_id, name, value)"
             f" VALUES (%(org)s, %(counter)s, COALESCE(({start_after_sql}), 0) + 1)"
             " ON CONFLICT (org_id, name) DO UPDATE SET value = c.value + 1"
             " RETURNING c.value",
             bound,
         )
+        return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import List, Optional
 
 import strawberry
@@ -23,6 +24,7 @@ from schema.context import reads
 from schema.employees.inputs import EmployeeFilter
 from schema.invoices.inputs import InvoiceFilter, PaymentFilter
 from schema.orders.inputs import OrderFilter, OrderLineFilter
+from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configurable), else TOO_MANY_GROUPS."
@@ -30,38 +32,53 @@ HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configura
 
 @strawberry.type
 class AnalyticsQueries:
-    @strawberry.field(description="Order counts and amounts, grouped." + HELP)
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Order counts and amounts, grouped." + HELP,
+        graphql_type=Optional[List[OrderGroup]],
+    )
     async def orders_aggregate(
         self, info: strawberry.Info, filter: Optional[OrderFilter] = UNSET, group_by: Optional[OrderGroupBy] = UNSET
-    ) -> Optional[List[OrderGroup]]:
+    ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Order", root_selection(info))
 
-    @strawberry.field(description="Invoice counts and amounts, grouped." + HELP)
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Invoice counts and amounts, grouped." + HELP,
+        graphql_type=Optional[List[InvoiceGroup]],
+    )
     async def invoices_aggregate(
         self, info: strawberry.Info, filter: Optional[InvoiceFilter] = UNSET, group_by: Optional[InvoiceGroupBy] = UNSET
-    ) -> Optional[List[InvoiceGroup]]:
+    ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Invoice", root_selection(info))
 
-    @strawberry.field(description="Payment counts and amounts, grouped." + HELP)
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Payment counts and amounts, grouped." + HELP,
+        graphql_type=Optional[List[PaymentGroup]],
+    )
     async def payments_aggregate(
         self, info: strawberry.Info, filter: Optional[PaymentFilter] = UNSET, group_by: Optional[PaymentGroupBy] = UNSET
-    ) -> Optional[List[PaymentGroup]]:
+    ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Payment", root_selection(info))
 
-    @strawberry.field(description="Order line counts, quantities and amounts, grouped." + HELP)
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Order line counts, quantities and amounts, grouped." + HELP,
+        graphql_type=Optional[List[OrderLineGroup]],
+    )
     async def order_lines_aggregate(
         self,
         info: strawberry.Info,
         filter: Optional[OrderLineFilter] = UNSET,
         group_by: Optional[OrderLineGroupBy] = UNSET,
-    ) -> Optional[List[OrderLineGroup]]:
+    ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("OrderLine", root_selection(info))
 
-    @strawberry.field(description="Employee counts and salaries, grouped." + HELP)
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="Employee counts and salaries, grouped." + HELP,
+        graphql_type=Optional[List[EmployeeGroup]],
+    )
     async def employees_aggregate(
         self,
         info: strawberry.Info,
         filter: Optional[EmployeeFilter] = UNSET,
         group_by: Optional[EmployeeGroupBy] = UNSET,
-    ) -> Optional[List[EmployeeGroup]]:
+    ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Employee", root_selection(info))

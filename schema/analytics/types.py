@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import strawberry
 from strawberry import UNSET
@@ -14,6 +14,12 @@ from schema.customers.types import CustomerSegment
 from schema.employees.types import EmployeeStatus
 from schema.invoices.types import InvoiceStatus, PaymentMethod
 from schema.orders.types import OrderStatus
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.customers.types import Customer
+    from schema.departments.types import Department
+    from schema.employees.types import Employee
+    from schema.products.types import Product
 
 CustomerRef = Annotated["Customer", strawberry.lazy("schema.customers.types")]
 EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
@@ -33,35 +39,38 @@ class TimeBucket(enum.Enum):
     YEAR = "YEAR"
 
 
-def _measures(name: str, fields: dict[str, str], description: str) -> type:
-    namespace: dict = {"__annotations__": {}}
-    for field, help_text in fields.items():
-        namespace["__annotations__"][field] = Optional[decimal.Decimal]
-        namespace[field] = strawberry.field(description=help_text)
-    return strawberry.type(type(name, (), namespace), description=description)
+# Each aggregate function (sum, avg, min, max) answers with one of these: the
+# measures of its entity, null for an empty group.
+@strawberry.type(description="Order amounts under one aggregate function (exact decimals; averages rounded to cents).")
+class OrderMeasures:
+    subtotal: Optional[decimal.Decimal] = strawberry.field(description="Order subtotals.")
+    tax: Optional[decimal.Decimal] = strawberry.field(description="Order tax.")
+    total: Optional[decimal.Decimal] = strawberry.field(description="Order totals.")
 
 
-OrderMeasures = _measures(
-    "OrderMeasures",
-    {"subtotal": "Order subtotals.", "tax": "Order tax.", "total": "Order totals."},
-    "Order amounts under one aggregate function (exact decimals; averages rounded to cents).",
+@strawberry.type(
+    description="Invoice amounts under one aggregate function (exact decimals; averages rounded to cents)."
 )
-InvoiceMeasures = _measures(
-    "InvoiceMeasures",
-    {"total": "Invoice totals.", "amount_paid": "Amounts paid.", "amount_due": "Amounts still due."},
-    "Invoice amounts under one aggregate function (exact decimals; averages rounded to cents).",
-)
-PaymentMeasures = _measures(
-    "PaymentMeasures", {"amount": "Payment amounts."}, "Payment amounts under one aggregate function."
-)
-OrderLineMeasures = _measures(
-    "OrderLineMeasures",
-    {"quantity": "Units (averages to four places).", "line_total": "Line totals."},
-    "Order line quantities and amounts under one aggregate function.",
-)
-EmployeeMeasures = _measures(
-    "EmployeeMeasures", {"salary": "Yearly salaries."}, "Employee salaries under one aggregate function."
-)
+class InvoiceMeasures:
+    total: Optional[decimal.Decimal] = strawberry.field(description="Invoice totals.")
+    amount_paid: Optional[decimal.Decimal] = strawberry.field(description="Amounts paid.")
+    amount_due: Optional[decimal.Decimal] = strawberry.field(description="Amounts still due.")
+
+
+@strawberry.type(description="Payment amounts under one aggregate function.")
+class PaymentMeasures:
+    amount: Optional[decimal.Decimal] = strawberry.field(description="Payment amounts.")
+
+
+@strawberry.type(description="Order line quantities and amounts under one aggregate function.")
+class OrderLineMeasures:
+    quantity: Optional[decimal.Decimal] = strawberry.field(description="Units (averages to four places).")
+    line_total: Optional[decimal.Decimal] = strawberry.field(description="Line totals.")
+
+
+@strawberry.type(description="Employee salaries under one aggregate function.")
+class EmployeeMeasures:
+    salary: Optional[decimal.Decimal] = strawberry.field(description="Yearly salaries.")
 
 
 @strawberry.type(description="Orders grouped by the requested time bucket and dimensions.")
@@ -129,36 +138,76 @@ class EmployeeGroup:
     max: EmployeeMeasures = strawberry.field(description="Maximums.")
 
 
-def _dimension_enum(name: str, values: list[str], what: str) -> type:
-    return strawberry.enum(enum.Enum(name, {v: v for v in values}), description=f"What {what} can be grouped by.")
+@strawberry.enum(description="What orders can be grouped by.")
+class OrderDimension(enum.Enum):
+    STATUS = "STATUS"
+    CUSTOMER = "CUSTOMER"
+    CUSTOMER_SEGMENT = "CUSTOMER_SEGMENT"
+    CUSTOMER_COUNTRY = "CUSTOMER_COUNTRY"
+    SALES_REP = "SALES_REP"
+    ACCOUNT_MANAGER = "ACCOUNT_MANAGER"
 
 
-OrderDimension = _dimension_enum(
-    "OrderDimension",
-    ["STATUS", "CUSTOMER", "CUSTOMER_SEGMENT", "CUSTOMER_COUNTRY", "SALES_REP", "ACCOUNT_MANAGER"],
-    "orders",
-)
-InvoiceDimension = _dimension_enum(
-    "InvoiceDimension", ["STATUS", "CUSTOMER", "CUSTOMER_SEGMENT", "CUSTOMER_COUNTRY"], "invoices"
-)
-PaymentDimension = _dimension_enum("PaymentDimension", ["METHOD"], "payments")
-OrderLineDimension = _dimension_enum("OrderLineDimension", ["PRODUCT", "ORDER_STATUS"], "order lines")
-EmployeeDimension = _dimension_enum("EmployeeDimension", ["STATUS", "DEPARTMENT"], "employees")
+@strawberry.enum(description="What invoices can be grouped by.")
+class InvoiceDimension(enum.Enum):
+    STATUS = "STATUS"
+    CUSTOMER = "CUSTOMER"
+    CUSTOMER_SEGMENT = "CUSTOMER_SEGMENT"
+    CUSTOMER_COUNTRY = "CUSTOMER_COUNTRY"
 
 
-def _group_by(name: str, dimension: type, what: str) -> type:
-    namespace = {
-        "__annotations__": {"bucket": Optional[TimeBucket], "dimensions": Optional[List[dimension]]},
-        "bucket": strawberry.field(default=UNSET, description="Group by this calendar period."),
-        "dimensions": strawberry.field(default=UNSET, description="Group by these dimensions, in this order."),
-    }
-    return strawberry.input(
-        type(name, (), namespace), description=f"How to group {what}; with nothing, one group of all of them."
+@strawberry.enum(description="What payments can be grouped by.")
+class PaymentDimension(enum.Enum):
+    METHOD = "METHOD"
+
+
+@strawberry.enum(description="What order lines can be grouped by.")
+class OrderLineDimension(enum.Enum):
+    PRODUCT = "PRODUCT"
+    ORDER_STATUS = "ORDER_STATUS"
+
+
+@strawberry.enum(description="What employees can be grouped by.")
+class EmployeeDimension(enum.Enum):
+    STATUS = "STATUS"
+    DEPARTMENT = "DEPARTMENT"
+
+
+@strawberry.input(description="How to group orders; with nothing, one group of all of them.")
+class OrderGroupBy:
+    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: Optional[List[OrderDimension]] = strawberry.field(
+        default=UNSET, description="Group by these dimensions, in this order."
     )
 
 
-OrderGroupBy = _group_by("OrderGroupBy", OrderDimension, "orders")
-InvoiceGroupBy = _group_by("InvoiceGroupBy", InvoiceDimension, "invoices")
-PaymentGroupBy = _group_by("PaymentGroupBy", PaymentDimension, "payments")
-OrderLineGroupBy = _group_by("OrderLineGroupBy", OrderLineDimension, "order lines")
-EmployeeGroupBy = _group_by("EmployeeGroupBy", EmployeeDimension, "employees")
+@strawberry.input(description="How to group invoices; with nothing, one group of all of them.")
+class InvoiceGroupBy:
+    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: Optional[List[InvoiceDimension]] = strawberry.field(
+        default=UNSET, description="Group by these dimensions, in this order."
+    )
+
+
+@strawberry.input(description="How to group payments; with nothing, one group of all of them.")
+class PaymentGroupBy:
+    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: Optional[List[PaymentDimension]] = strawberry.field(
+        default=UNSET, description="Group by these dimensions, in this order."
+    )
+
+
+@strawberry.input(description="How to group order lines; with nothing, one group of all of them.")
+class OrderLineGroupBy:
+    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: Optional[List[OrderLineDimension]] = strawberry.field(
+        default=UNSET, description="Group by these dimensions, in this order."
+    )
+
+
+@strawberry.input(description="How to group employees; with nothing, one group of all of them.")
+class EmployeeGroupBy:
+    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: Optional[List[EmployeeDimension]] = strawberry.field(
+        default=UNSET, description="Group by these dimensions, in this order."
+    )

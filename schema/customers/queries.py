@@ -9,13 +9,17 @@ import strawberry
 from schema.context import reads
 from schema.customers.types import Customer
 from schema.pagination import root_connection_field
+from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(description="A customer by ID; null (with a NOT_FOUND error) when it does not exist.")
-    async def customer(self, info: strawberry.Info, id: strawberry.ID) -> Optional[Customer]:
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="A customer by ID; null (with a NOT_FOUND error) when it does not exist.",
+        graphql_type=Optional[Customer],
+    )
+    async def customer(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         return await reads(info).one("Customer", id, root_selection(info))
 
     customers = root_connection_field("customers", "Customer", "Customers of the organization.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import strawberry
 
@@ -14,6 +14,9 @@ from schema.connections import connection_types
 from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.employees.types import Employee
 
 EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
 
@@ -39,6 +42,8 @@ class CustomerSegment(enum.Enum):
     CONSUMER = "CONSUMER"
 
 
+# The actions of the workflow, as an enum strawberry builds at import: a variable, not a
+# class, to the type checker (hence the ignore where it is used).
 CustomerTransition = transitions_enum(CUSTOMER, "CustomerTransition")
 
 
@@ -68,7 +73,7 @@ class Customer(Node):
     )
     payment_terms_days: int = strawberry.field(description="Days from an invoice's issue to its due date.")
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")
-    available_transitions: List[CustomerTransition] = strawberry.field(
+    available_transitions: List[CustomerTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
         description="The lifecycle actions you may perform on this customer now."
     )
     account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")

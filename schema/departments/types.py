@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
 
 from schema.connections import connection_types
 from schema.node import Node
 from schema.pagination import connection_field
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.employees.types import Employee
 
 EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
 

@@ -9,13 +9,17 @@ import strawberry
 from schema.context import reads
 from schema.employees.types import Employee
 from schema.pagination import root_connection_field
+from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 
 @strawberry.type
 class EmployeeQueries:
-    @strawberry.field(description="An employee by ID; null (with a NOT_FOUND error) when it does not exist.")
-    async def employee(self, info: strawberry.Info, id: strawberry.ID) -> Optional[Employee]:
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="An employee by ID; null (with a NOT_FOUND error) when it does not exist.",
+        graphql_type=Optional[Employee],
+    )
+    async def employee(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         return await reads(info).one("Employee", id, root_selection(info))
 
     employees = root_connection_field("employees", "Employee", "The organization's employees.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import strawberry
 
@@ -14,6 +14,9 @@ from schema.connections import connection_types
 from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.departments.types import Department
 
 DepartmentRef = Annotated["Department", strawberry.lazy("schema.departments.types")]
 
@@ -39,6 +42,8 @@ class EmploymentEventKind(enum.Enum):
     RETIRED = "RETIRED"
 
 
+# The actions of the workflow, as an enum strawberry builds at import: a variable, not a
+# class, to the type checker (hence the ignore where it is used).
 EmployeeTransition = transitions_enum(EMPLOYEE, "EmployeeTransition")
 
 
@@ -52,7 +57,7 @@ class Employee(Node):
     phone: Optional[str] = strawberry.field(description="Work phone.")
     title: str = strawberry.field(description="Job title.")
     status: EmployeeStatus = strawberry.field(description="Employment status.")
-    available_transitions: List[EmployeeTransition] = strawberry.field(
+    available_transitions: List[EmployeeTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
         description="The lifecycle actions you may perform on this employee now."
     )
     hired_on: dt.date = strawberry.field(description="First day of employment.")

@@ -9,13 +9,17 @@ import strawberry
 from schema.context import reads
 from schema.invoices.types import Invoice
 from schema.pagination import root_connection_field
+from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 
 @strawberry.type
 class InvoiceQueries:
-    @strawberry.field(description="An invoice by ID; null (with a NOT_FOUND error) when it does not exist.")
-    async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> Optional[Invoice]:
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="An invoice by ID; null (with a NOT_FOUND error) when it does not exist.",
+        graphql_type=Optional[Invoice],
+    )
+    async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         return await reads(info).one("Invoice", id, root_selection(info))
 
     invoices = root_connection_field("invoices", "Invoice", "The organization's invoices.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import strawberry
 
@@ -14,6 +14,11 @@ from schema.connections import connection_types
 from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.customers.types import Customer
+    from schema.orders.types import Order
+    from schema.products.types import Product
 
 CustomerRef = Annotated["Customer", strawberry.lazy("schema.customers.types")]
 OrderRef = Annotated["Order", strawberry.lazy("schema.orders.types")]
@@ -38,6 +43,8 @@ class PaymentMethod(enum.Enum):
     CHECK = "CHECK"
 
 
+# The actions of the workflow, as an enum strawberry builds at import: a variable, not a
+# class, to the type checker (hence the ignore where it is used).
 InvoiceTransition = transitions_enum(INVOICE, "InvoiceTransition")
 
 
@@ -52,7 +59,7 @@ class Invoice(Node):
     total: decimal.Decimal = strawberry.field(description="Subtotal plus tax.")
     amount_paid: decimal.Decimal = strawberry.field(description="Sum of the payments recorded.")
     amount_due: decimal.Decimal = strawberry.field(description="Total minus amount paid.")
-    available_transitions: List[InvoiceTransition] = strawberry.field(
+    available_transitions: List[InvoiceTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
         description="The lifecycle actions you may perform on this invoice now."
     )
     order: OrderRef = strawberry.field(description="The order invoiced.")

@@ -10,7 +10,9 @@ from schema.me.types import Me
 
 @strawberry.type
 class MeQueries:
-    @strawberry.field(description="The principal of this request: who, in which organization, allowed what.")
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+        description="The principal of this request: who, in which organization, allowed what."
+    )
     def me(self, info: strawberry.Info) -> Me:
         # Several statements may follow (organization, employee, customer).
         operation_scope(info).declare_several_statements()

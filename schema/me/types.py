@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
+from graphql import GraphQLObjectType
 
 from app.auth import access, policy
 from app.auth.principal import Principal
 from schema.context import reads
+from schema.planned import PlannedObject
 from schema.selection import root_selection
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.customers.types import Customer
+    from schema.employees.types import Employee
 
 EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
 CustomerRef = Annotated["Customer", strawberry.lazy("schema.customers.types")]
@@ -97,51 +103,62 @@ class Organization:
 class Me:
     principal: strawberry.Private[Principal]
 
-    @strawberry.field(description="The token's subject.")
+    # Every field here is a method under ``@strawberry.field(description=…)``, a form
+    # strawberry types as returning Any: hence ``type: ignore[untyped-decorator]``.
+
+    @strawberry.field(description="The token's subject.")  # type: ignore[untyped-decorator]
     def subject(self) -> str:
         return self.principal.subject
 
-    @strawberry.field(description="A user or a service client.")
+    @strawberry.field(description="A user or a service client.")  # type: ignore[untyped-decorator]
     def kind(self) -> PrincipalKind:
         return PrincipalKind(self.principal.kind.upper())
 
-    @strawberry.field(description="The user's email; null for a service client.")
+    @strawberry.field(description="The user's email; null for a service client.")  # type: ignore[untyped-decorator]
     def email(self) -> Optional[str]:
         return self.principal.email
 
-    @strawberry.field(description="The roles held; permissions add up.")
+    @strawberry.field(description="The roles held; permissions add up.")  # type: ignore[untyped-decorator]
     def roles(self) -> list[Role]:
         return [Role(role.upper()) for role in sorted(self.principal.roles)]
 
-    @strawberry.field(description="The OAuth scopes the token was granted.")
+    @strawberry.field(description="The OAuth scopes the token was granted.")  # type: ignore[untyped-decorator]
     def scopes(self) -> list[str]:
         return sorted(self.principal.scopes)
 
-    @strawberry.field(description="The organization every read and write is confined to.")
+    @strawberry.field(description="The organization every read and write is confined to.")  # type: ignore[untyped-decorator]
     async def organization(self, info: strawberry.Info) -> Organization:
         row = await reads(info).organization()
         return Organization(slug=row["slug"], name=row["name"], currency=row["currency"], time_zone=row["time_zone"])
 
-    @strawberry.field(description="The employee record linked to the user, as far as the policy lets you read it.")
-    async def employee(self, info: strawberry.Info) -> Optional[EmployeeRef]:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The employee record linked to the user, as far as the policy lets you read it.",
+        graphql_type=Optional[EmployeeRef],
+    )
+    async def employee(self, info: strawberry.Info) -> Optional[PlannedObject]:
         if self.principal.employee_id is None:
             return None
         return await reads(info).by_pk("Employee", self.principal.employee_id, root_selection(info))
 
-    @strawberry.field(description="The customer record linked to the user (customer portal).")
-    async def customer(self, info: strawberry.Info) -> Optional[CustomerRef]:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="The customer record linked to the user (customer portal).",
+        graphql_type=Optional[CustomerRef],
+    )
+    async def customer(self, info: strawberry.Info) -> Optional[PlannedObject]:
         if self.principal.customer_id is None:
             return None
         return await reads(info).by_pk("Customer", self.principal.customer_id, root_selection(info))
 
-    @strawberry.field(
+    @strawberry.field(  # type: ignore[untyped-decorator]
         description="What you may read of a type: its rows, each field, and aggregates; null for a type"
         " the policy table does not govern (e.g. `Me`)."
     )
     def permissions(self, info: strawberry.Info, type_name: str) -> Optional[TypePermissions]:
         if type_name not in policy.ROWS:
             return None
-        fields = list(info._raw_info.schema.get_type(type_name).fields)
+        governed = info._raw_info.schema.get_type(type_name)
+        assert isinstance(governed, GraphQLObjectType)  # the policy table governs object types only
+        fields = list(governed.fields)
         roles = self.principal.roles
         return TypePermissions(
             type_name=type_name,

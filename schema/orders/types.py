@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import strawberry
 
@@ -14,6 +14,12 @@ from schema.connections import connection_types
 from schema.mutations import transitions_enum
 from schema.node import Node
 from schema.pagination import connection_field
+
+if TYPE_CHECKING:  # the lazy references below, for the type checker
+    from schema.customers.types import Customer
+    from schema.employees.types import Employee
+    from schema.invoices.types import Invoice
+    from schema.products.types import Product
 
 CustomerRef = Annotated["Customer", strawberry.lazy("schema.customers.types")]
 EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
@@ -30,6 +36,8 @@ class OrderStatus(enum.Enum):
     CANCELLED = "CANCELLED"
 
 
+# The actions of the workflow, as an enum strawberry builds at import: a variable, not a
+# class, to the type checker (hence the ignore where it is used).
 OrderTransition = transitions_enum(ORDER, "OrderTransition")
 
 
@@ -37,7 +45,7 @@ OrderTransition = transitions_enum(ORDER, "OrderTransition")
 class Order(Node):
     number: str = strawberry.field(description="The order number, unique in the organization.")
     status: OrderStatus = strawberry.field(description="Lifecycle status.")
-    available_transitions: List[OrderTransition] = strawberry.field(
+    available_transitions: List[OrderTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
         description="The lifecycle actions you may perform on this order now."
     )
     placed_at: Optional[dt.datetime] = strawberry.field(description="When the order was placed; null for drafts.")

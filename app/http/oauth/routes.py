@@ -35,7 +35,8 @@ def auth_routes() -> list[Route]:
 
 
 def _services(request: Request) -> AuthServices:
-    return request.app.state.auth
+    services: AuthServices = request.app.state.auth  # set by the lifespan; starlette's state is untyped
+    return services
 
 
 async def token(request: Request) -> Response:
