@@ -78,6 +78,7 @@ def test_an_expected_error_keeps_its_message_and_names_the_log(terminal: io.Stri
     assert raised.value.message == f"DATABASE_URL is not a PostgreSQL URL; details in {log_file}"
 
 
+@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")  # pgserver's, on import, outside a login session
 def test_an_embedded_server_that_cannot_start_says_which_program_failed_and_where_its_log_is(
     tmp_path: Path,
 ) -> None:
