@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable, NoReturn
+from typing import NoReturn
+
+from sqlalchemy.engine import URL
 
 from app.config import Settings
 from app.errors import BizgraphError
@@ -14,17 +17,16 @@ from app.errors import BizgraphError
 log = logging.getLogger("bizgraph.cli")
 
 
-def _require_database(settings: Settings) -> Settings:
+def _require_database(settings: Settings) -> URL:
     if settings.database_url is None:
         raise BizgraphError("DATABASE_URL is not set (e.g. postgresql://user@localhost:5432/bizgraph)")
-    return settings
+    return settings.database_url
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from app.migrations import upgrade
 
-    settings = _require_database(settings)
-    upgrade(settings.database_url, args.revision)
+    upgrade(_require_database(settings), args.revision)
     print(f"migrated to {args.revision}")
     return 0
 
@@ -32,8 +34,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     from app.seed import run_seed
 
-    settings = _require_database(settings)
-    report = run_seed(settings.database_url, scale=args.scale, seed=args.seed, reset=args.reset, progress=True)
+    report = run_seed(_require_database(settings), scale=args.scale, seed=args.seed, reset=args.reset, progress=True)
     print(report.summary())
     return 0
 
@@ -48,12 +49,15 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.demo import demo_sign_ins, prepare_demo
+    from app.demo import demo_log_path, demo_sign_ins, prepare_demo, start_up_logged_to
     from app.server import create_app
 
     embedded = None
     if args.demo:
-        settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
+        # The embedded server's, alembic's and the seed's chatter go to a file; the terminal gets
+        # a line or two of the demo's own, then the banner, which names the file.
+        with start_up_logged_to(demo_log_path(settings.data_dir)):
+            settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
     try:
         app = create_app(settings)
         if args.demo:
@@ -101,7 +105,7 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.writes.checks import label
     from schema.mutations import input_path
 
-    settings = _require_database(settings)
+    _require_database(settings)
 
     async def sweep() -> list[tuple[str, int]]:
         # The server's own pool and role: row-level security binds the sweep too.

@@ -8,21 +8,78 @@ production. What the demo adds is users with a published password.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 from app.auth.keys import ensure_demo_key
 from app.config import DEFAULT_ISSUER, Settings
-from app.embedded import EmbeddedPostgres
+from app.embedded import PGSERVER_LOGGER, EmbeddedPostgres
 from app.errors import BizgraphError
 from app.migrations import upgrade
 
 log = logging.getLogger("bizgraph.demo")
 
 DEMO_DATABASE = "bizgraph_demo"
+DEMO_LOG = "demo.log"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # The ready-made token printed at start lasts a working day rather than the
 # configured lifetime: it is for a person exploring, pasted once into GraphiQL.
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def demo_log_path(data_dir: Path) -> Path:
+    """Where a demo start writes how it went: the embedded PostgreSQL, migrations, seeding."""
+    return data_dir / DEMO_LOG
+
+
+@contextmanager
+def start_up_logged_to(path: Path) -> Iterator[None]:
+    """While the demo prepares, every log record and warning goes to ``path`` (overwritten at each
+    start) rather than the terminal, and a failure becomes one line that names the file.
+
+    pgserver's logger stays on the file for the rest of the process: it reports again when the
+    server stops at exit, after the terminal has had the banner and the server's own lines."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(path, mode="w", encoding="utf-8")
+    except OSError as error:
+        raise BizgraphError(f"cannot write the demo's log {path}: {error.strerror or error}") from error
+    to_file.setFormatter(logging.Formatter(LOG_FORMAT))
+    pgserver_log = logging.getLogger(PGSERVER_LOGGER)
+    pgserver_log.addHandler(to_file)
+    pgserver_log.propagate = False
+    root = logging.getLogger()
+    terminal = list(root.handlers)
+    for handler in terminal:
+        root.removeHandler(handler)
+    root.addHandler(to_file)
+    logging.captureWarnings(True)
+    try:
+        yield
+    except BizgraphError as error:
+        log.error("%s", error.message)
+        raise BizgraphError(f"{error.message}; details in {path}") from error
+    except Exception as error:
+        log.exception("the demo could not start")
+        raise BizgraphError(f"the demo could not start: {_first_line(error)}; details in {path}") from error
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(to_file)
+        for handler in terminal:
+            root.addHandler(handler)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _say(text: str) -> None:
+    """A line for whoever started the demo; everything else goes to the log."""
+    print(f"bizgraph demo: {text}", flush=True)
 
 
 def prepare_demo(
@@ -34,30 +91,36 @@ def prepare_demo(
 
     embedded = None
     if settings.database_url is None:
-        embedded = EmbeddedPostgres(settings.data_dir / "pgdata").start()
-        settings = settings.with_database(embedded.create_database(DEMO_DATABASE))
+        embedded = EmbeddedPostgres(settings.data_dir / "pgdata")
+        if not embedded.exists:
+            _say(f"creating the embedded PostgreSQL in {embedded.data_dir} (first start only)")
+        url = embedded.start().create_database(DEMO_DATABASE)
+        settings = settings.with_database(url)
+    else:
+        url = settings.database_url
     settings = replace(settings, demo=True)
     if not settings.signing_keys:
         settings = replace(settings, signing_keys=(ensure_demo_key(settings.data_dir),))
     if settings.issuer == DEFAULT_ISSUER and host in LOOPBACK_HOSTS:
         # The published endpoints should name the port the demo really listens on.
         settings = replace(settings, issuer=f"http://{host}:{port}")
-    upgrade(settings.database_url)
-    if not is_seeded(settings.database_url):
-        log.info("seeding the small demo data set (once)")
-        print(run_seed(settings.database_url, scale="small", seed=42, reset=False, progress=True).summary())
+    upgrade(url)
+    if not is_seeded(url):
+        _say("seeding the small demo data set (first start only, a few seconds)")
+        log.info("%s", run_seed(url, scale="small", seed=42, reset=False, progress=False).summary())
     return settings, embedded
 
 
 def demo_sign_ins(settings: Settings, *, host: str, port: int) -> str:
     """What to print at start: the GraphiQL address, a curl line per demo user, an admin token."""
-    from resolvers.accounts.admin import issue_token
     from app.auth.tokens import DEV_CLIENT_ID
     from app.seed.orgs import ORGS
     from app.seed.users import DEMO_PASSWORD, DEMO_ROLES, demo_email
+    from resolvers.accounts.admin import issue_token
 
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     lines = [f"bizgraph demo: open {base}/graphql and paste a token into its 'Bearer token' field.",
+             f"Start-up log (database, migrations, seeding): {demo_log_path(settings.data_dir)}",
              f"Demo users (password {DEMO_PASSWORD}); get a token with:"]
     for org in ORGS:
         for role in DEMO_ROLES:

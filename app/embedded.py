@@ -4,13 +4,22 @@ when no server is configured."""
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 
 from app.config import parse_database_url
+from app.errors import BizgraphError
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger("bizgraph.embedded")
+
+# The logger pgserver reports on (initdb and pg_ctl runs, with their whole output) at INFO.
+PGSERVER_LOGGER = "pgserver"
 
 
 class EmbeddedPostgres:
@@ -19,31 +28,65 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, *, cleanup: str | None = "stop") -> None:
         self.data_dir = data_dir
         self._cleanup = cleanup
-        self._server = None
+        self._server: PostgresServer | None = None
 
-    def start(self) -> "EmbeddedPostgres":
-        import pgserver  # imported late: only the demo and tests need it
+    @property
+    def exists(self) -> bool:
+        """True once ``initdb`` has made the cluster (a later start only starts it)."""
+        return (self.data_dir / "PG_VERSION").exists()
+
+    @property
+    def server_log(self) -> Path:
+        """Where PostgreSQL itself writes (pgserver's choice)."""
+        return self.data_dir / "log"
+
+    def start(self) -> EmbeddedPostgres:
+        # Imported late: only the demo and tests need it.
+        from pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.data_dir)
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode=self._cleanup)
+        try:
+            self._server = get_server(self.data_dir, cleanup_mode=self._cleanup)
+        except (subprocess.SubprocessError, OSError, AssertionError) as error:
+            # pgserver has logged the command's output; the caller gets one line.
+            raise BizgraphError(
+                f"the embedded PostgreSQL in {self.data_dir} did not start: {_describe(error)}"
+                f" (its own log: {self.server_log})"
+            ) from error
         return self
 
-    def url(self, database: str = "postgres") -> URL:
+    def _started(self) -> PostgresServer:
         if self._server is None:
             raise RuntimeError("embedded PostgreSQL is not started")
-        return parse_database_url(self._server.get_uri(database), "embedded database url")
+        return self._server
+
+    def url(self, database: str = "postgres") -> URL:
+        return parse_database_url(self._started().get_uri(database), "embedded database url")
 
     def create_database(self, name: str) -> URL:
         """Create ``name`` if it does not exist and return its URL."""
-        if self._server is None:
-            raise RuntimeError("embedded PostgreSQL is not started")
-        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        server = self._started()
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
         if "(1 row)" not in exists:
-            self._server.psql(f'CREATE DATABASE "{name}";')
+            server.psql(f'CREATE DATABASE "{name}";')
         return self.url(name)
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"{_program(error.cmd)} exited with status {error.returncode}"
+    if isinstance(error, subprocess.TimeoutExpired):
+        return f"{_program(error.cmd)} did not finish within {error.timeout:g} s"
+    return str(error) or type(error).__name__
+
+
+def _program(command: object) -> str:
+    """``pg_ctl`` for ``['/…/bin/pg_ctl', '-D', …]`` (or for the same as one string)."""
+    first = command[0] if isinstance(command, list | tuple) and command else str(command).split(" ")[0]
+    return Path(str(first)).name

@@ -4,8 +4,9 @@
 # bizgraph serves at /graphiql-assets/ (see app/http/graphiql.py). Nothing here is committed: both
 # explorer/node_modules/ and app/static/graphiql/ are git-ignored.
 #
-# Idempotent: a stamp records the lock file and this script; when it matches and every file is
-# present, the script exits at once without touching npm.
+# Idempotent: a stamp records package.json, the lock file and this script; when it matches and
+# every file is present, the script exits at once without touching npm. With --check it only says
+# so: exit status 0 when the assets are current, 1 when a build is due (scripts/install asks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,17 +24,20 @@ FILES=(
   @graphiql/plugin-explorer/dist/style.css
 )
 
-# The stamp covers the inputs that decide what gets copied; with no lock file yet it falls back
-# to package.json so an edit there still triggers a rebuild.
-lock=explorer/package-lock.json
-[ -f "$lock" ] || lock=explorer/package.json
-stamp=$(cat "$lock" explorer/build.sh | sha256sum | cut -d' ' -f1)
+# The stamp covers the inputs that decide what gets copied (the lock file only once there is one).
+inputs=(explorer/package.json explorer/build.sh)
+[ -f explorer/package-lock.json ] && inputs+=(explorer/package-lock.json)
+stamp=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
 
 built=1
 [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ] || built=0
 for f in "${FILES[@]}"; do
   [ -f "$DEST/$f" ] || built=0
 done
+if [ "${1:-}" = --check ]; then
+  [ "$built" = 1 ]
+  exit
+fi
 if [ "$built" = 1 ]; then
   exit 0
 fi
