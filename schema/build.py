@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from app.config import Settings
 from schema.activity.queries import ActivityQueries
@@ -53,7 +55,7 @@ def _root(name: str, parts: tuple[type, ...], description: str) -> type:
 
 
 class BizgraphSchema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None) -> None:
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes logs unexpected errors once, with the request id; expected
         # ones (bad IDs, cursors, validation) are answers, not incidents.
         return None

@@ -17,6 +17,7 @@ from graphql import get_named_type
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
+from app.workflows import Machine
 from app.errors import USER_ERROR_CODES, BizgraphError, CommandError, InvalidId, Rejected
 from resolvers.planner.ids import decode_id
 from resolvers.writes.inputs import UNCHANGED
@@ -25,15 +26,20 @@ from resolvers.writes.session import WriteSession
 from schema.context import operation_scope
 from schema.selection import SelectionReader
 
+# Built from app.errors' list, so a new code is declared in one place.
 UserErrorCode = strawberry.enum(
-    enum.Enum("UserErrorCode", {code: code for code in USER_ERROR_CODES}),
+    enum.Enum("UserErrorCode", {code: code for code in USER_ERROR_CODES}),  # type: ignore[call-overload]
     description="Why a mutation refused to act. Stable: clients may branch on it.",
 )
 
 
 @strawberry.type(description="A reason a mutation changed nothing.")
 class UserError:
-    code: UserErrorCode = strawberry.field(description="What went wrong, as a stable code.")
+    # The value is the code's name; its GraphQL enum is built at import (above).
+    code: str = strawberry.field(
+        graphql_type=UserErrorCode,
+        description="What went wrong, as a stable code.",
+    )
     field: Optional[List[str]] = strawberry.field(
         description="The path to the input field at fault, from the argument name (e.g. [\"input\", \"lines\", \"0\", \"quantity\"])."
     )
@@ -121,10 +127,10 @@ async def run_command(
     return payload
 
 
-def transitions_enum(machine: Any, name: str) -> Any:
+def transitions_enum(machine: Machine, name: str) -> type[enum.Enum]:
     """The GraphQL enum of a machine's actions (``availableTransitions``)."""
     members = {t.name: t.name for t in machine.transitions.values()}
-    enum_type = enum.Enum(name, members)
+    enum_type = enum.Enum(name, members)  # type: ignore[misc]  # mypy reads only literal enum names
     return strawberry.enum(
         enum_type,
         description=f"An action on a {machine.entity.lower()}: "

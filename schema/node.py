@@ -20,7 +20,7 @@ class Node:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Any object by its global ID; null (with a NOT_FOUND error) when it does not exist.",
         graphql_type=Optional[Node],
     )

@@ -69,7 +69,7 @@ def _parse_date(value: Any) -> dt.date:
         raise ValueError(f"{value!r} is not an ISO 8601 date") from None
 
 
-SCALAR_OVERRIDES = {
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     decimal.Decimal: ScalarDefinition(
         name="Decimal",
         description="An exact decimal number, as a string (e.g. \"1234.50\"). Money uses two decimal places.",

@@ -70,7 +70,7 @@ def check_discount(checks: Checks, path: Path, value: Decimal | None) -> Decimal
 def check_line(checks: Checks, path: Path, line: LineFields) -> LineRequest:
     """The line's fields; a field found wrong is None, so ``price`` does not judge it again."""
     found = len(checks.errors)
-    quantity = checks.quantity((*path, "quantity"), line.quantity)
+    quantity: int | None = checks.quantity((*path, "quantity"), line.quantity)
     if len(checks.errors) > found:
         quantity = None
     discount = check_discount(checks, (*path, "discount"), line.discount)

@@ -32,7 +32,7 @@ HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configura
 
 @strawberry.type
 class AnalyticsQueries:
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Order counts and amounts, grouped." + HELP,
         graphql_type=Optional[List[OrderGroup]],
     )
@@ -41,7 +41,7 @@ class AnalyticsQueries:
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Order", root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Invoice counts and amounts, grouped." + HELP,
         graphql_type=Optional[List[InvoiceGroup]],
     )
@@ -50,7 +50,7 @@ class AnalyticsQueries:
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Invoice", root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Payment counts and amounts, grouped." + HELP,
         graphql_type=Optional[List[PaymentGroup]],
     )
@@ -59,7 +59,7 @@ class AnalyticsQueries:
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Payment", root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Order line counts, quantities and amounts, grouped." + HELP,
         graphql_type=Optional[List[OrderLineGroup]],
     )
@@ -71,7 +71,7 @@ class AnalyticsQueries:
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("OrderLine", root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="Employee counts and salaries, grouped." + HELP,
         graphql_type=Optional[List[EmployeeGroup]],
     )

@@ -13,6 +13,7 @@ from resolvers.writes.inputs import UNCHANGED, Maybe
 from schema.customers.inputs import AddressInput, CreateCustomerInput, CustomerTransitionInput, UpdateCustomerInput
 from schema.customers.types import Customer
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
+from schema.planned import PlannedObject
 
 
 @strawberry.type(description="The result of a customer mutation.")
@@ -23,28 +24,28 @@ class CustomerPayload:
 
 @strawberry.type
 class CustomerMutations:
-    @strawberry.mutation(description="Create a customer (a lead unless said otherwise). Roles: admin, sales, finance.")
-    async def create_customer(self, info: strawberry.Info, input: CreateCustomerInput) -> CustomerPayload:
+    @strawberry.mutation(description="Create a customer (a lead unless said otherwise). Roles: admin, sales, finance.", graphql_type=CustomerPayload)
+    async def create_customer(self, info: strawberry.Info, input: CreateCustomerInput) -> PlannedObject:
         return await run_command(info, "customer", lambda s: commands.create_customer(s, _create_customer(input)))
 
-    @strawberry.mutation(description="Change a customer's details. Roles: admin, sales (own accounts), finance.")
-    async def update_customer(self, info: strawberry.Info, input: UpdateCustomerInput) -> CustomerPayload:
+    @strawberry.mutation(description="Change a customer's details. Roles: admin, sales (own accounts), finance.", graphql_type=CustomerPayload)
+    async def update_customer(self, info: strawberry.Info, input: UpdateCustomerInput) -> PlannedObject:
         return await run_command(info, "customer", lambda s: commands.update_customer(s, _update_customer(input)))
 
-    @strawberry.mutation(description="Convert a lead into an active customer.")
-    async def activate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
+    @strawberry.mutation(description="Convert a lead into an active customer.", graphql_type=CustomerPayload)
+    async def activate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
         return await run_command(
             info, "customer", lambda s: commands.transition_customer(s, "ACTIVATE", _transition_customer(input))
         )
 
-    @strawberry.mutation(description="Stop doing business with a customer (lead or active → inactive).")
-    async def deactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
+    @strawberry.mutation(description="Stop doing business with a customer (lead or active → inactive).", graphql_type=CustomerPayload)
+    async def deactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
         return await run_command(
             info, "customer", lambda s: commands.transition_customer(s, "DEACTIVATE", _transition_customer(input))
         )
 
-    @strawberry.mutation(description="Do business with an inactive customer again. Roles: admin, finance.")
-    async def reactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> CustomerPayload:
+    @strawberry.mutation(description="Do business with an inactive customer again. Roles: admin, finance.", graphql_type=CustomerPayload)
+    async def reactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
         return await run_command(
             info, "customer", lambda s: commands.transition_customer(s, "REACTIVATE", _transition_customer(input))
         )

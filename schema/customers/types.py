@@ -73,7 +73,10 @@ class Customer(Node):
     )
     payment_terms_days: int = strawberry.field(description="Days from an invoice's issue to its due date.")
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")
-    available_transitions: List[CustomerTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
+    # Values are action names; their GraphQL enum is built from the lifecycle at
+    # import, which the checker cannot read as a type.
+    available_transitions: List[str] = strawberry.field(
+        graphql_type=List[CustomerTransition],  # type: ignore[valid-type]
         description="The lifecycle actions you may perform on this customer now."
     )
     account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")

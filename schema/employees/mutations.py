@@ -29,6 +29,7 @@ from schema.employees.inputs import (
 )
 from schema.employees.types import Employee
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
+from schema.planned import PlannedObject
 
 _ROLES = " Roles: admin, hr."
 _LEAVING = (
@@ -47,57 +48,63 @@ class EmployeePayload:
 class EmployeeMutations:
     @strawberry.mutation(
         description="Hire someone: a new employee number, ONBOARDING when hiredOn is after today (else ACTIVE), and"
-        " a HIRED step in the history." + _ROLES
+        " a HIRED step in the history." + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def hire_employee(self, info: strawberry.Info, input: HireEmployeeInput) -> EmployeePayload:
+    async def hire_employee(self, info: strawberry.Info, input: HireEmployeeInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.hire_employee(s, _hire_employee(input)))
 
     @strawberry.mutation(
         description="Change an employee's details. A new title adds a PROMOTED step to the history; names, contacts"
-        " and personal data change no history (the audit log records them)." + _ROLES
+        " and personal data change no history (the audit log records them)." + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def update_employee(self, info: strawberry.Info, input: UpdateEmployeeInput) -> EmployeePayload:
+    async def update_employee(self, info: strawberry.Info, input: UpdateEmployeeInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.update_employee(s, _update_employee(input)))
 
     @strawberry.mutation(
         description="The first working day: ONBOARDING → ACTIVE, once hiredOn has come. No history step (the"
-        " history's HIRED step already dates the start)." + _ROLES
+        " history's HIRED step already dates the start)." + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def activate_employee(self, info: strawberry.Info, input: EmployeeTransitionInput) -> EmployeePayload:
+    async def activate_employee(self, info: strawberry.Info, input: EmployeeTransitionInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.activate_employee(s, _activate_employee(input)))
 
     @strawberry.mutation(
         description="Move an employee to another department and/or manager (a TRANSFERRED step in the history)."
-        + _ROLES
+        + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def transfer_employee(self, info: strawberry.Info, input: TransferEmployeeInput) -> EmployeePayload:
+    async def transfer_employee(self, info: strawberry.Info, input: TransferEmployeeInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.transfer_employee(s, _transfer_employee(input)))
 
-    @strawberry.mutation(description="Change an employee's salary (a SALARY_CHANGED step in the history)." + _ROLES)
-    async def change_employee_salary(self, info: strawberry.Info, input: ChangeEmployeeSalaryInput) -> EmployeePayload:
+    @strawberry.mutation(description="Change an employee's salary (a SALARY_CHANGED step in the history)." + _ROLES, graphql_type=EmployeePayload)
+    async def change_employee_salary(self, info: strawberry.Info, input: ChangeEmployeeSalaryInput) -> PlannedObject:
         return await run_command(
             info, "employee", lambda s: commands.change_employee_salary(s, _change_employee_salary(input))
         )
 
-    @strawberry.mutation(description="Start a leave of absence: ACTIVE → ON_LEAVE (LEAVE_STARTED)." + _ROLES)
-    async def start_leave(self, info: strawberry.Info, input: StartLeaveInput) -> EmployeePayload:
+    @strawberry.mutation(description="Start a leave of absence: ACTIVE → ON_LEAVE (LEAVE_STARTED)." + _ROLES, graphql_type=EmployeePayload)
+    async def start_leave(self, info: strawberry.Info, input: StartLeaveInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.start_leave(s, _start_leave(input)))
 
-    @strawberry.mutation(description="Come back from leave: ON_LEAVE → ACTIVE (LEAVE_ENDED)." + _ROLES)
-    async def end_leave(self, info: strawberry.Info, input: EmployeeTransitionInput) -> EmployeePayload:
+    @strawberry.mutation(description="Come back from leave: ON_LEAVE → ACTIVE (LEAVE_ENDED)." + _ROLES, graphql_type=EmployeePayload)
+    async def end_leave(self, info: strawberry.Info, input: EmployeeTransitionInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.end_leave(s, _end_leave(input)))
 
     @strawberry.mutation(
         description="End an employment: ONBOARDING, ACTIVE or ON_LEAVE → TERMINATED, with its last day (TERMINATED)."
-        + _LEAVING + _ROLES
+        + _LEAVING + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def terminate_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> EmployeePayload:
+    async def terminate_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.terminate_employee(s, _end_employment(input)))
 
     @strawberry.mutation(
-        description="Retire an employee: ACTIVE or ON_LEAVE → RETIRED, with the last day (RETIRED)." + _LEAVING + _ROLES
+        description="Retire an employee: ACTIVE or ON_LEAVE → RETIRED, with the last day (RETIRED)." + _LEAVING + _ROLES,
+        graphql_type=EmployeePayload,
     )
-    async def retire_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> EmployeePayload:
+    async def retire_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.retire_employee(s, _end_employment(input)))
 
 

@@ -57,7 +57,10 @@ class Employee(Node):
     phone: Optional[str] = strawberry.field(description="Work phone.")
     title: str = strawberry.field(description="Job title.")
     status: EmployeeStatus = strawberry.field(description="Employment status.")
-    available_transitions: List[EmployeeTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
+    # Values are action names; their GraphQL enum is built from the lifecycle at
+    # import, which the checker cannot read as a type.
+    available_transitions: List[str] = strawberry.field(
+        graphql_type=List[EmployeeTransition],  # type: ignore[valid-type]
         description="The lifecycle actions you may perform on this employee now."
     )
     hired_on: dt.date = strawberry.field(description="First day of employment.")

@@ -11,6 +11,7 @@ from resolvers.invoices.inputs import IssueInvoice, RecordPayment, SweepOverdueI
 from schema.invoices.inputs import IssueInvoiceInput, RecordPaymentInput, SweepOverdueInvoicesInput, VoidInvoiceInput
 from schema.invoices.types import Invoice, Payment
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
+from schema.planned import PlannedObject
 
 
 @strawberry.type(description="The result of an invoice mutation.")
@@ -40,31 +41,35 @@ class SweepOverduePayload:
 class InvoiceMutations:
     @strawberry.mutation(
         description="Issue the invoice of an approved or fulfilled order: the next number of the year, a snapshot of"
-        " the order's lines and totals, due after the customer's payment terms. Roles: admin, finance."
+        " the order's lines and totals, due after the customer's payment terms. Roles: admin, finance.",
+        graphql_type=InvoicePayload,
     )
-    async def issue_invoice(self, info: strawberry.Info, input: IssueInvoiceInput) -> InvoicePayload:
+    async def issue_invoice(self, info: strawberry.Info, input: IssueInvoiceInput) -> PlannedObject:
         return await run_command(info, "invoice", lambda s: commands.issue_invoice(s, _issue_invoice(input)))
 
     @strawberry.mutation(
         description="Record a payment against an invoice; it becomes PAID when nothing is due any more."
-        " Roles: admin, finance."
+        " Roles: admin, finance.",
+        graphql_type=PaymentPayload,
     )
-    async def record_payment(self, info: strawberry.Info, input: RecordPaymentInput) -> PaymentPayload:
+    async def record_payment(self, info: strawberry.Info, input: RecordPaymentInput) -> PlannedObject:
         return await run_command(info, "payment", lambda s: commands.record_payment(s, _record_payment(input)))
 
     @strawberry.mutation(
         description="Void an invoice without payments; it keeps its number, and its order may be invoiced again."
-        " Roles: admin, finance."
+        " Roles: admin, finance.",
+        graphql_type=InvoicePayload,
     )
-    async def void_invoice(self, info: strawberry.Info, input: VoidInvoiceInput) -> InvoicePayload:
+    async def void_invoice(self, info: strawberry.Info, input: VoidInvoiceInput) -> PlannedObject:
         return await run_command(info, "invoice", lambda s: commands.void_invoice(s, _void_invoice(input)))
 
     @strawberry.mutation(
-        description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance."
+        description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance.",
+        graphql_type=SweepOverduePayload,
     )
     async def sweep_overdue_invoices(
         self, info: strawberry.Info, input: SweepOverdueInvoicesInput
-    ) -> SweepOverduePayload:
+    ) -> PlannedObject:
         # The payload has no entity, only the count.
         return await run_command(
             info, "", lambda s: commands.sweep_overdue_invoices(s, _sweep_overdue_invoices(input))

@@ -15,7 +15,7 @@ from schema.selection import root_selection
 
 @strawberry.type
 class InvoiceQueries:
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="An invoice by ID; null (with a NOT_FOUND error) when it does not exist.",
         graphql_type=Optional[Invoice],
     )

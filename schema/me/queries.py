@@ -10,7 +10,7 @@ from schema.me.types import Me
 
 @strawberry.type
 class MeQueries:
-    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry types this form as Any
+    @strawberry.field(
         description="The principal of this request: who, in which organization, allowed what."
     )
     def me(self, info: strawberry.Info) -> Me:

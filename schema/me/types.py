@@ -103,35 +103,32 @@ class Organization:
 class Me:
     principal: strawberry.Private[Principal]
 
-    # Every field here is a method under ``@strawberry.field(description=…)``, a form
-    # strawberry types as returning Any: hence ``type: ignore[untyped-decorator]``.
-
-    @strawberry.field(description="The token's subject.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The token's subject.")
     def subject(self) -> str:
         return self.principal.subject
 
-    @strawberry.field(description="A user or a service client.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="A user or a service client.")
     def kind(self) -> PrincipalKind:
         return PrincipalKind(self.principal.kind.upper())
 
-    @strawberry.field(description="The user's email; null for a service client.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The user's email; null for a service client.")
     def email(self) -> Optional[str]:
         return self.principal.email
 
-    @strawberry.field(description="The roles held; permissions add up.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The roles held; permissions add up.")
     def roles(self) -> list[Role]:
         return [Role(role.upper()) for role in sorted(self.principal.roles)]
 
-    @strawberry.field(description="The OAuth scopes the token was granted.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The OAuth scopes the token was granted.")
     def scopes(self) -> list[str]:
         return sorted(self.principal.scopes)
 
-    @strawberry.field(description="The organization every read and write is confined to.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The organization every read and write is confined to.")
     async def organization(self, info: strawberry.Info) -> Organization:
         row = await reads(info).organization()
         return Organization(slug=row["slug"], name=row["name"], currency=row["currency"], time_zone=row["time_zone"])
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    @strawberry.field(
         description="The employee record linked to the user, as far as the policy lets you read it.",
         graphql_type=Optional[EmployeeRef],
     )
@@ -140,7 +137,7 @@ class Me:
             return None
         return await reads(info).by_pk("Employee", self.principal.employee_id, root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    @strawberry.field(
         description="The customer record linked to the user (customer portal).",
         graphql_type=Optional[CustomerRef],
     )
@@ -149,7 +146,7 @@ class Me:
             return None
         return await reads(info).by_pk("Customer", self.principal.customer_id, root_selection(info))
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    @strawberry.field(
         description="What you may read of a type: its rows, each field, and aggregates; null for a type"
         " the policy table does not govern (e.g. `Me`)."
     )

@@ -29,6 +29,7 @@ from schema.orders.inputs import (
     UpdateOrderLineInput,
 )
 from schema.orders.types import Order
+from schema.planned import PlannedObject
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -39,43 +40,45 @@ class OrderPayload:
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(description="Create a draft order, its lines priced from the catalog. Roles: admin, sales (own accounts).")
-    async def create_order(self, info: strawberry.Info, input: CreateOrderInput) -> OrderPayload:
+    @strawberry.mutation(description="Create a draft order, its lines priced from the catalog. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    async def create_order(self, info: strawberry.Info, input: CreateOrderInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.create_order(s, _create_order(input)))
 
-    @strawberry.mutation(description="Add a line to a draft order. Roles: admin, sales (own accounts).")
-    async def add_order_line(self, info: strawberry.Info, input: AddOrderLineInput) -> OrderPayload:
+    @strawberry.mutation(description="Add a line to a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    async def add_order_line(self, info: strawberry.Info, input: AddOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.add_order_line(s, _add_order_line(input)))
 
-    @strawberry.mutation(description="Change a draft order's line (quantity, discount). Roles: admin, sales (own accounts).")
-    async def update_order_line(self, info: strawberry.Info, input: UpdateOrderLineInput) -> OrderPayload:
+    @strawberry.mutation(description="Change a draft order's line (quantity, discount). Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    async def update_order_line(self, info: strawberry.Info, input: UpdateOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.update_order_line(s, _update_order_line(input)))
 
-    @strawberry.mutation(description="Remove a line from a draft order. Roles: admin, sales (own accounts).")
-    async def remove_order_line(self, info: strawberry.Info, input: RemoveOrderLineInput) -> OrderPayload:
+    @strawberry.mutation(description="Remove a line from a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    async def remove_order_line(self, info: strawberry.Info, input: RemoveOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.remove_order_line(s, _remove_order_line(input)))
 
     @strawberry.mutation(
         description="Place a draft: reserve its stock, check the customer's credit; approved at once up to the"
         " organization's approval threshold. Accepts an idempotency key. An INSUFFICIENT_STOCK error points at the"
         " first line of the short product: [\"input\", \"lines\", \"<index from 0, in line order>\"]."
-        " Roles: admin, sales (own accounts)."
+        " Roles: admin, sales (own accounts).",
+        graphql_type=OrderPayload,
     )
-    async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> OrderPayload:
+    async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.place_order(s, _place_order(input)))
 
-    @strawberry.mutation(description="Approve a placed order. Roles: admin, finance, manager (orders of its reports).")
-    async def approve_order(self, info: strawberry.Info, input: OrderTransitionInput) -> OrderPayload:
+    @strawberry.mutation(description="Approve a placed order. Roles: admin, finance, manager (orders of its reports).", graphql_type=OrderPayload)
+    async def approve_order(self, info: strawberry.Info, input: OrderTransitionInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.approve_order(s, _approve_order(input)))
 
-    @strawberry.mutation(description="Fulfil an approved order: its reserved stock leaves the warehouse. Roles: admin, sales.")
-    async def fulfil_order(self, info: strawberry.Info, input: OrderTransitionInput) -> OrderPayload:
+    @strawberry.mutation(description="Fulfil an approved order: its reserved stock leaves the warehouse. Roles: admin, sales.", graphql_type=OrderPayload)
+    async def fulfil_order(self, info: strawberry.Info, input: OrderTransitionInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.fulfil_order(s, _fulfil_order(input)))
 
     @strawberry.mutation(
-        description="Cancel an order that is not invoiced, releasing its reserved stock. Roles: admin, sales, finance."
+        description="Cancel an order that is not invoiced, releasing its reserved stock. Roles: admin, sales, finance.",
+        graphql_type=OrderPayload,
     )
-    async def cancel_order(self, info: strawberry.Info, input: CancelOrderInput) -> OrderPayload:
+    async def cancel_order(self, info: strawberry.Info, input: CancelOrderInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.cancel_order(s, _cancel_order(input)))
 
 

@@ -45,7 +45,10 @@ OrderTransition = transitions_enum(ORDER, "OrderTransition")
 class Order(Node):
     number: str = strawberry.field(description="The order number, unique in the organization.")
     status: OrderStatus = strawberry.field(description="Lifecycle status.")
-    available_transitions: List[OrderTransition] = strawberry.field(  # type: ignore[valid-type]  # an enum built at import
+    # Values are action names; their GraphQL enum is built from the lifecycle at
+    # import, which the checker cannot read as a type.
+    available_transitions: List[str] = strawberry.field(
+        graphql_type=List[OrderTransition],  # type: ignore[valid-type]
         description="The lifecycle actions you may perform on this order now."
     )
     placed_at: Optional[dt.datetime] = strawberry.field(description="When the order was placed; null for drafts.")

@@ -11,6 +11,7 @@ from resolvers.products.inputs import AdjustStock, CreateProduct, UpdateProduct
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
 from schema.products.inputs import AdjustStockInput, CreateProductInput, UpdateProductInput
 from schema.products.types import Product
+from schema.planned import PlannedObject
 
 
 @strawberry.type(description="The result of a product mutation.")
@@ -21,18 +22,19 @@ class ProductPayload:
 
 @strawberry.type
 class ProductMutations:
-    @strawberry.mutation(description="Add a product to the catalog. Roles: admin, finance.")
-    async def create_product(self, info: strawberry.Info, input: CreateProductInput) -> ProductPayload:
+    @strawberry.mutation(description="Add a product to the catalog. Roles: admin, finance.", graphql_type=ProductPayload)
+    async def create_product(self, info: strawberry.Info, input: CreateProductInput) -> PlannedObject:
         return await run_command(info, "product", lambda s: commands.create_product(s, _create_product(input)))
 
-    @strawberry.mutation(description="Change a product's details or price (existing order lines keep theirs). Roles: admin, finance.")
-    async def update_product(self, info: strawberry.Info, input: UpdateProductInput) -> ProductPayload:
+    @strawberry.mutation(description="Change a product's details or price (existing order lines keep theirs). Roles: admin, finance.", graphql_type=ProductPayload)
+    async def update_product(self, info: strawberry.Info, input: UpdateProductInput) -> PlannedObject:
         return await run_command(info, "product", lambda s: commands.update_product(s, _update_product(input)))
 
     @strawberry.mutation(
-        description="Add or remove stock on hand; stock reserved by placed orders cannot be removed. Roles: admin, finance."
+        description="Add or remove stock on hand; stock reserved by placed orders cannot be removed. Roles: admin, finance.",
+        graphql_type=ProductPayload,
     )
-    async def adjust_stock(self, info: strawberry.Info, input: AdjustStockInput) -> ProductPayload:
+    async def adjust_stock(self, info: strawberry.Info, input: AdjustStockInput) -> PlannedObject:
         return await run_command(info, "product", lambda s: commands.adjust_stock(s, _adjust_stock(input)))
 
 
