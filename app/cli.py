@@ -73,8 +73,15 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.accounts.admin import create_user
 
     password = sys.stdin.readline().rstrip("\n") if args.password == "-" else args.password
-    user_id = create_user(settings, org=args.org, email=args.email, password=password, roles=args.role,
-                          employee_id=args.employee, customer_id=args.customer)
+    user_id = create_user(
+        settings,
+        org=args.org,
+        email=args.email,
+        password=password,
+        roles=args.role,
+        employee_id=args.employee,
+        customer_id=args.customer,
+    )
     print(f"created user {user_id}: {args.email.strip()} in {args.org} as {', '.join(sorted(set(args.role)))}")
     return 0
 
@@ -181,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("issue-token", help="print a signed access token for a user (development)")
     token.add_argument("--org", required=True, help="organization slug")
     token.add_argument("--email", required=True)
-    token.add_argument("--ttl", type=_positive_int, help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS)")
+    token.add_argument(
+        "--ttl", type=_positive_int, help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS)"
+    )
     token.set_defaults(handler=cmd_issue_token)
 
     sweep = sub.add_parser("sweep-overdue", help="mark open invoices past their due date as overdue")

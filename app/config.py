@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
@@ -63,7 +63,7 @@ class Settings:
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         raw_url = env.get("DATABASE_URL", "").strip()
         issuer = _issuer(env, "BIZGRAPH_ISSUER")
@@ -101,7 +101,7 @@ class Settings:
             raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
         return settings
 
-    def with_database(self, url: URL | str) -> "Settings":
+    def with_database(self, url: URL | str) -> Settings:
         parsed = url if isinstance(url, URL) else parse_database_url(url, "database url")
         return replace(self, database_url=parsed)
 

@@ -6,8 +6,9 @@ Nothing connects at import time: ``Database`` is built by the composition root
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, cast
+from typing import Any, cast
 
 import orjson
 import psycopg
@@ -15,8 +16,8 @@ from psycopg.types.json import set_json_loads
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.errors import ConfigError

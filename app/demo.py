@@ -119,13 +119,17 @@ def demo_sign_ins(settings: Settings, *, host: str, port: int) -> str:
     from resolvers.accounts.admin import issue_token
 
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
-    lines = [f"bizgraph demo: open {base}/graphql and paste a token into its 'Bearer token' field.",
-             f"Start-up log (database, migrations, seeding): {demo_log_path(settings.data_dir)}",
-             f"Demo users (password {DEMO_PASSWORD}); get a token with:"]
+    lines = [
+        f"bizgraph demo: open {base}/graphql and paste a token into its 'Bearer token' field.",
+        f"Start-up log (database, migrations, seeding): {demo_log_path(settings.data_dir)}",
+        f"Demo users (password {DEMO_PASSWORD}); get a token with:",
+    ]
     for org in ORGS:
         for role in DEMO_ROLES:
-            lines.append(f"  curl -s {base}/oauth/token -d grant_type=password -d client_id={DEV_CLIENT_ID}"
-                         f" -d username={demo_email(role, org.slug)} -d password={DEMO_PASSWORD}")
+            lines.append(
+                f"  curl -s {base}/oauth/token -d grant_type=password -d client_id={DEV_CLIENT_ID}"
+                f" -d username={demo_email(role, org.slug)} -d password={DEMO_PASSWORD}"
+            )
     admin = demo_email("admin", ORGS[0].slug)
     try:
         token = issue_token(settings, org=ORGS[0].slug, email=admin, ttl_seconds=DEMO_TOKEN_TTL_SECONDS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,15 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from app.http.bearer_gate import RequireBearerToken
 from app.auth.keys import load_key_ring
-from app.http.oauth.routes import auth_routes
-from app.http.oauth.services import AuthServices, auth_endpoints
 from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
+from app.http.bearer_gate import RequireBearerToken
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
+from app.http.oauth.routes import auth_routes
+from app.http.oauth.services import AuthServices, auth_endpoints
 from resolvers.organizations import first_organization_id
 from schema import build_schema
 

@@ -21,9 +21,9 @@ Commands without a lifecycle (products, and the sweep) are in ``COMMANDS``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 from app.models.states import CUSTOMER_STATUSES, EMPLOYEE_STATUSES, INVOICE_STATUSES, ORDER_STATUSES
 
@@ -109,23 +109,41 @@ ORDER = _machine(
     _SELLERS,
     _t("EDIT", ["draft"], [], _SELLERS, "Change the lines of a draft.", event="order.updated"),
     _t(
-        "PLACE", ["draft"], ["placed", "approved"], _SELLERS,
+        "PLACE",
+        ["draft"],
+        ["placed", "approved"],
+        _SELLERS,
         "Reserve the stock and submit the order; above the organization's approval threshold it waits for approval.",
-        _HAS_LINES, _CUSTOMER_ACTIVE, event="order.placed",
+        _HAS_LINES,
+        _CUSTOMER_ACTIVE,
+        event="order.placed",
     ),
     _t(
-        "APPROVE", ["placed"], ["approved"], ("admin", "finance", "manager"),
+        "APPROVE",
+        ["placed"],
+        ["approved"],
+        ("admin", "finance", "manager"),
         "Approve a placed order above the threshold (finance, or a manager of its sales rep).",
         event="order.approved",
     ),
-    _t("FULFIL", ["approved"], ["fulfilled"], _SELLERS, "Ship the order: reserved stock leaves the warehouse.",
-       event="order.fulfilled"),
     _t(
-        "CANCEL", ["draft", "placed", "approved"], ["cancelled"], _ACCOUNTS,
-        "Cancel the order and release its reserved stock.", _NOT_INVOICED, event="order.cancelled",
+        "FULFIL",
+        ["approved"],
+        ["fulfilled"],
+        _SELLERS,
+        "Ship the order: reserved stock leaves the warehouse.",
+        event="order.fulfilled",
     ),
-    _t("INVOICE", ["approved", "fulfilled"], [], _LEDGER, "Issue the order's invoice.", _NOT_INVOICED,
-       event=None),
+    _t(
+        "CANCEL",
+        ["draft", "placed", "approved"],
+        ["cancelled"],
+        _ACCOUNTS,
+        "Cancel the order and release its reserved stock.",
+        _NOT_INVOICED,
+        event="order.cancelled",
+    ),
+    _t("INVOICE", ["approved", "fulfilled"], [], _LEDGER, "Issue the order's invoice.", _NOT_INVOICED, event=None),
 )
 
 INVOICE = _machine(
@@ -133,27 +151,69 @@ INVOICE = _machine(
     INVOICE_STATUSES,
     _LEDGER,
     _t(
-        "RECORD_PAYMENT", ["issued", "partially_paid", "overdue"], ["partially_paid", "paid", "overdue"], _LEDGER,
-        "Record a payment, partial or in full.", event="invoice.payment_recorded",
+        "RECORD_PAYMENT",
+        ["issued", "partially_paid", "overdue"],
+        ["partially_paid", "paid", "overdue"],
+        _LEDGER,
+        "Record a payment, partial or in full.",
+        event="invoice.payment_recorded",
     ),
-    _t("VOID", ["draft", "issued", "overdue"], ["void"], _LEDGER, "Void an invoice without payments.", _NO_PAYMENTS,
-       event="invoice.voided"),
-    _t("MARK_OVERDUE", ["issued", "partially_paid"], ["overdue"], _LEDGER,
-       "Mark an invoice past its due date as overdue.", _PAST_DUE, event="invoice.overdue"),
+    _t(
+        "VOID",
+        ["draft", "issued", "overdue"],
+        ["void"],
+        _LEDGER,
+        "Void an invoice without payments.",
+        _NO_PAYMENTS,
+        event="invoice.voided",
+    ),
+    _t(
+        "MARK_OVERDUE",
+        ["issued", "partially_paid"],
+        ["overdue"],
+        _LEDGER,
+        "Mark an invoice past its due date as overdue.",
+        _PAST_DUE,
+        event="invoice.overdue",
+    ),
 )
 
 CUSTOMER = _machine(
     "Customer",
     CUSTOMER_STATUSES,
     _ACCOUNTS,
-    _t("EDIT", ["lead", "active", "inactive"], [], _ACCOUNTS, "Change the customer's details.",
-       event="customer.updated"),
-    _t("ACTIVATE", ["lead"], ["active"], _ACCOUNTS, "Convert a lead into an active customer.",
-       event="customer.activated"),
-    _t("DEACTIVATE", ["lead", "active"], ["inactive"], _ACCOUNTS, "Stop doing business with the customer.",
-       event="customer.deactivated"),
-    _t("REACTIVATE", ["inactive"], ["active"], _LEDGER, "Do business with an inactive customer again.",
-       event="customer.reactivated"),
+    _t(
+        "EDIT",
+        ["lead", "active", "inactive"],
+        [],
+        _ACCOUNTS,
+        "Change the customer's details.",
+        event="customer.updated",
+    ),
+    _t(
+        "ACTIVATE",
+        ["lead"],
+        ["active"],
+        _ACCOUNTS,
+        "Convert a lead into an active customer.",
+        event="customer.activated",
+    ),
+    _t(
+        "DEACTIVATE",
+        ["lead", "active"],
+        ["inactive"],
+        _ACCOUNTS,
+        "Stop doing business with the customer.",
+        event="customer.deactivated",
+    ),
+    _t(
+        "REACTIVATE",
+        ["inactive"],
+        ["active"],
+        _LEDGER,
+        "Do business with an inactive customer again.",
+        event="customer.reactivated",
+    ),
 )
 
 _EMPLOYED = ["onboarding", "active", "on_leave"]
@@ -173,15 +233,22 @@ EMPLOYEE = _machine(
     EMPLOYEE_STATUSES,
     _PEOPLE,
     _t("EDIT", _EMPLOYED, [], _PEOPLE, "Change the employee's details.", event="employee.updated"),
-    _t("ACTIVATE", ["onboarding"], ["active"], _PEOPLE, "The employee's first working day.",
-       _FIRST_DAY_CAME, event="employee.activated"),
-    _t("TRANSFER", _EMPLOYED, [], _PEOPLE, "Move to another department and/or manager.",
-       event="employee.transferred"),
+    _t(
+        "ACTIVATE",
+        ["onboarding"],
+        ["active"],
+        _PEOPLE,
+        "The employee's first working day.",
+        _FIRST_DAY_CAME,
+        event="employee.activated",
+    ),
+    _t("TRANSFER", _EMPLOYED, [], _PEOPLE, "Move to another department and/or manager.", event="employee.transferred"),
     _t("CHANGE_SALARY", _EMPLOYED, [], _PEOPLE, "Change the salary.", event="employee.salary_changed"),
     _t("START_LEAVE", ["active"], ["on_leave"], _PEOPLE, "Start a leave of absence.", event="employee.leave_started"),
     _t("END_LEAVE", ["on_leave"], ["active"], _PEOPLE, "Come back from leave.", event="employee.leave_ended"),
-    _t("TERMINATE", _EMPLOYED, ["terminated"], _PEOPLE, "End the employment.", _NO_REPORTS,
-       event="employee.terminated"),
+    _t(
+        "TERMINATE", _EMPLOYED, ["terminated"], _PEOPLE, "End the employment.", _NO_REPORTS, event="employee.terminated"
+    ),
     _t("RETIRE", ["active", "on_leave"], ["retired"], _PEOPLE, "Retire.", _NO_REPORTS, event="employee.retired"),
 )
 

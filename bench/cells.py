@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from bench import floor, load, machine, report
 from bench.report import WorkloadResult, progress
@@ -33,7 +33,9 @@ async def measure_cell(
         if args.quiet_wait > 0:
             busy = await wait_quiet(args.quiet_wait)
             if busy > QUIET:
-                progress(f"{label}: machine still busy ({busy:.2f} cores) after {args.quiet_wait:g} s; measuring anyway")
+                progress(
+                    f"{label}: machine still busy ({busy:.2f} cores) after {args.quiet_wait:g} s; measuring anyway"
+                )
         m = await once()
         other = m.cpu.other if m.cpu is not None else 0.0
         if best is None or best.cpu is None or other < best.cpu.other:
@@ -47,9 +49,7 @@ async def measure_cell(
     return best
 
 
-async def measure(
-    args: argparse.Namespace, dsn: str, results: list[WorkloadResult], parties: machine.Parties
-) -> None:
+async def measure(args: argparse.Namespace, dsn: str, results: list[WorkloadResult], parties: machine.Parties) -> None:
     for result in results:
         if result.skipped:
             continue
@@ -59,8 +59,16 @@ async def measure(
                 args,
                 f"{w.key} × {c} bizgraph",
                 lambda: load.measure_http(
-                    args.url, w.query, w.variables, c, args.warmup, args.duration, args.max_requests, args.timeout,
-                    args.token, parties,
+                    args.url,
+                    w.query,
+                    w.variables,
+                    c,
+                    args.warmup,
+                    args.duration,
+                    args.max_requests,
+                    args.timeout,
+                    args.token,
+                    parties,
                 ),
             )
             if not args.no_floor:

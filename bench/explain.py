@@ -44,7 +44,9 @@ def explain(dsn: str, sql: str, params: Any, org_id: int | None = None) -> Timin
 
 def explain_statements(dsn: str, statements: list[tuple[str, Any]], org_id: int | None = None) -> Timing | None:
     """The sum over a request's statements (bizgraph runs one per root field)."""
-    timings = [explain(dsn, sql, params, org_id) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")]
+    timings = [
+        explain(dsn, sql, params, org_id) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")
+    ]
     if not timings:
         return None
     return Timing(

@@ -14,8 +14,8 @@ import ipaddress
 import math
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import orjson
@@ -223,9 +223,7 @@ class HttpConnection:
                 pass
 
 
-async def post_once(
-    url: str, query: str, variables: dict, token: str, timeout: float = 60.0
-) -> tuple[int, int, dict]:
+async def post_once(url: str, query: str, variables: dict, token: str, timeout: float = 60.0) -> tuple[int, int, dict]:
     """One request: (status, body size, parsed body), for the preflight check and the data comparison."""
     host, port, path = check_loopback(url)
     connection = HttpConnection(host, port, timeout)

@@ -29,7 +29,11 @@ def _read(path: str) -> str:
 def describe() -> str:
     cpus = os.cpu_count() or 0
     model = next(
-        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown CPU",
     )
     mem_kb = next(
@@ -115,7 +119,7 @@ class CpuSample:
     processes: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
-    def take(cls) -> "CpuSample":
+    def take(cls) -> CpuSample:
         return cls(time.perf_counter(), time.process_time(), _machine_busy_seconds(), _process_ticks())
 
 
@@ -146,6 +150,7 @@ def cpu_use(before: CpuSample, after: CpuSample, parties: Parties) -> CpuUse:
     def tree_cores(root: int | None) -> float:
         if root is None or root not in after.processes or root not in before.processes:
             return float("nan")
+
         # A tree's total (live members' own time plus what they reaped) only
         # grows: a member that exits hands its time to its parent in the tree.
         def total(sample: CpuSample) -> int:

@@ -11,8 +11,9 @@ write to the bench database like the measured ones, outside any cell.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 from sqlalchemy import event

@@ -48,8 +48,18 @@ def _row(cells_: list[str]) -> str:
 
 def results_table(results: list[CellResult], counts: dict[str, mutation_count.MutationCount]) -> list[str]:
     header = [
-        "mutation", "conns", "req/s", "req/s per run", "p50 ms", "p95 ms", "p99 ms", "errors %",
-        "CPU cores: client / server / PG / other", "CPU ms/req", "SQL stmts/req", "round trips/req",
+        "mutation",
+        "conns",
+        "req/s",
+        "req/s per run",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors %",
+        "CPU cores: client / server / PG / other",
+        "CPU ms/req",
+        "SQL stmts/req",
+        "round trips/req",
     ]
     lines = [_row(header), _row(["---"] * len(header))]
     for r in results:
@@ -59,7 +69,8 @@ def results_table(results: list[CellResult], counts: dict[str, mutation_count.Mu
         lines.append(
             _row(
                 [
-                    TITLES[r.key], str(r.concurrency),
+                    TITLES[r.key],
+                    str(r.concurrency),
                     report.rps(median([m.rps for m in ms_])),
                     " / ".join(report.rps(m.rps) for m in ms_),
                     report.ms(median([m.percentile(50) for m in ms_])),
@@ -85,9 +96,15 @@ def _cpu_ms(m: Measurement) -> float:
 
 def waits_table(results: list[CellResult]) -> list[str]:
     header = [
-        "mutation", "conns", "server connections open (max)", "in a transaction",
-        "on CPU / commit lock (advisory) / row lock / WAL / other wait", "idle in transaction",
-        "commit-lock wait ms/req", "row-lock wait ms/req", "WAL wait ms/req",
+        "mutation",
+        "conns",
+        "server connections open (max)",
+        "in a transaction",
+        "on CPU / commit lock (advisory) / row lock / WAL / other wait",
+        "idle in transaction",
+        "commit-lock wait ms/req",
+        "row-lock wait ms/req",
+        "WAL wait ms/req",
     ]
     lines = [_row(header), _row(["---"] * len(header))]
     for r in results:
@@ -107,11 +124,15 @@ def waits_table(results: list[CellResult]) -> list[str]:
         lines.append(
             _row(
                 [
-                    TITLES[r.key], str(r.concurrency),
+                    TITLES[r.key],
+                    str(r.concurrency),
                     str(max(x.waits.max_connections for x in runs)),
                     f"{median([x.waits.in_transaction for x in runs]):.2f}",
-                    f"{busy} / {other:.2f}", f"{mean('idle_in_tx'):.2f}",
-                    per_request("advisory"), per_request("row_lock"), per_request("wal"),
+                    f"{busy} / {other:.2f}",
+                    f"{mean('idle_in_tx'):.2f}",
+                    per_request("advisory"),
+                    per_request("row_lock"),
+                    per_request("wal"),
                 ]
             )
         )
@@ -119,8 +140,19 @@ def waits_table(results: list[CellResult]) -> list[str]:
 
 
 def per_run_table(results: list[CellResult]) -> list[str]:
-    header = ["mutation", "conns", "run", "req/s", "requests", "p50 ms", "p95 ms", "p99 ms", "errors",
-              "CPU cores: client / server / PG / other", "note"]
+    header = [
+        "mutation",
+        "conns",
+        "run",
+        "req/s",
+        "requests",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "CPU cores: client / server / PG / other",
+        "note",
+    ]
     lines = [_row(header), _row(["---"] * len(header))]
     for r in results:
         for i, x in enumerate(r.runs, 1):
@@ -128,9 +160,17 @@ def per_run_table(results: list[CellResult]) -> list[str]:
             lines.append(
                 _row(
                     [
-                        TITLES[r.key], str(r.concurrency), str(i), report.rps(m.rps), f"{m.requests:,}",
-                        report.ms(m.percentile(50)), report.ms(m.percentile(95)), report.ms(m.percentile(99)),
-                        str(m.errors), report.cpu_split(m, with_server=True), x.note or "",
+                        TITLES[r.key],
+                        str(r.concurrency),
+                        str(i),
+                        report.rps(m.rps),
+                        f"{m.requests:,}",
+                        report.ms(m.percentile(50)),
+                        report.ms(m.percentile(95)),
+                        report.ms(m.percentile(99)),
+                        str(m.errors),
+                        report.cpu_split(m, with_server=True),
+                        x.note or "",
                     ]
                 )
             )

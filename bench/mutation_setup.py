@@ -294,7 +294,9 @@ def placed_written(dsn: str, org_id: int, drafts: list[Draft], before: Marks) ->
             ([d.pk for d in drafts],),
         ).fetchone()
         audit, outbox, unpositioned = _appended(conn, before)
-    return Written(placed, audit, outbox, unpositioned, f"; {approved:,} of them approved at once (under the threshold)")
+    return Written(
+        placed, audit, outbox, unpositioned, f"; {approved:,} of them approved at once (under the threshold)"
+    )
 
 
 def payments_written(dsn: str, org_id: int, key_prefix: str, before: Marks) -> Written:

@@ -21,9 +21,10 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import psycopg
 
@@ -43,17 +44,19 @@ PLACE_ORDER = (
     " order { id status } errors { code field message } } }"
 )
 RECORD_PAYMENT = (
-    "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {"
-    " payment { id } errors { code } } }"
+    "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { payment { id } errors { code } } }"
 )
 PROBE_DRAFTS_PER_CONNECTION = 20
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.mutations", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the running server's GraphQL endpoint (default {DEFAULT_URL})")
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL"),
+        "--url", default=DEFAULT_URL, help=f"the running server's GraphQL endpoint (default {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
         help="the server's database, which the bench changes (default: $DATABASE_URL)",
     )
     parser.add_argument("--cells", default=",".join(CELLS), help=f"comma-separated subset of {','.join(CELLS)}")
@@ -61,10 +64,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per cell (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unrecorded seconds before each cell (default 2)")
     parser.add_argument("--runs", type=int, default=1, help="measure every cell this many times; medians reported")
-    parser.add_argument("--max-requests", type=int, default=200_000, help="close a cell's window after this many requests")
+    parser.add_argument(
+        "--max-requests", type=int, default=200_000, help="close a cell's window after this many requests"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before one request counts as failed")
     parser.add_argument(
-        "--drafts-factor", type=float, default=1.5,
+        "--drafts-factor",
+        type=float,
+        default=1.5,
         help="drafts created per placeOrder cell: this × the probed rate × (warm-up + duration) (default 1.5)",
     )
     parser.add_argument("--invoices", type=int, default=1000, help="open invoices the spread payment cell cycles over")
@@ -75,7 +82,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--retries", type=int, default=1, help="measure a cell again when other work used ≥ 0.2 cores")
     parser.add_argument(
-        "--as", dest="principal", default="admin", metavar="ROLE_OR_EMAIL",
+        "--as",
+        dest="principal",
+        default="admin",
+        metavar="ROLE_OR_EMAIL",
         help="the demo user to act as: a role of the measured organization or an email (default admin)",
     )
     parser.add_argument("--no-statements", action="store_true", help="skip the in-process statement count")
@@ -170,8 +180,14 @@ async def load_cell(
 
 
 async def measure_place(
-    args: argparse.Namespace, dsn: str, setup: Setup, maker: DraftMaker, parties: machine.Parties,
-    concurrency: int, rate: float, email: str,
+    args: argparse.Namespace,
+    dsn: str,
+    setup: Setup,
+    maker: DraftMaker,
+    parties: machine.Parties,
+    concurrency: int,
+    rate: float,
+    email: str,
 ) -> CellRun:
     need = math.ceil(args.drafts_factor * rate * (args.warmup + args.duration)) + 2 * concurrency
     token = demo_token(args.url, email)
@@ -190,12 +206,26 @@ async def measure_place(
         variables = {"input": {"id": d.gid, "version": d.version, "idempotencyKey": f"{prefix}{d.pk}"}}
         return graphql_request(host, port, path, PLACE_ORDER, variables, token)
 
-    return await _measure(args, dsn, setup, parties, concurrency, request_for, len(drafts),
-                          lambda before, counter: mutation_setup.placed_written(dsn, setup.org_id, drafts, before))
+    return await _measure(
+        args,
+        dsn,
+        setup,
+        parties,
+        concurrency,
+        request_for,
+        len(drafts),
+        lambda before, counter: mutation_setup.placed_written(dsn, setup.org_id, drafts, before),
+    )
 
 
 async def measure_pay(
-    args: argparse.Namespace, dsn: str, setup: Setup, parties: machine.Parties, concurrency: int, hot: bool, email: str,
+    args: argparse.Namespace,
+    dsn: str,
+    setup: Setup,
+    parties: machine.Parties,
+    concurrency: int,
+    hot: bool,
+    email: str,
 ) -> CellRun:
     token = demo_token(args.url, email)
     host, port, path = check_loopback(args.url)
@@ -205,19 +235,35 @@ async def measure_pay(
     def request_for(n: int) -> bytes:
         variables = {
             "input": {
-                "invoiceId": invoices[n % len(invoices)], "amount": args.amount, "method": "BANK_TRANSFER",
-                "reference": f"bench {n}", "idempotencyKey": f"{prefix}{n}",
+                "invoiceId": invoices[n % len(invoices)],
+                "amount": args.amount,
+                "method": "BANK_TRANSFER",
+                "reference": f"bench {n}",
+                "idempotencyKey": f"{prefix}{n}",
             }
         }
         return graphql_request(host, port, path, RECORD_PAYMENT, variables, token)
 
-    return await _measure(args, dsn, setup, parties, concurrency, request_for, None,
-                          lambda before, counter: mutation_setup.payments_written(dsn, setup.org_id, prefix, before))
+    return await _measure(
+        args,
+        dsn,
+        setup,
+        parties,
+        concurrency,
+        request_for,
+        None,
+        lambda before, counter: mutation_setup.payments_written(dsn, setup.org_id, prefix, before),
+    )
 
 
 async def _measure(
-    args: argparse.Namespace, dsn: str, setup: Setup, parties: machine.Parties, concurrency: int,
-    request_for: Callable[[int], bytes | None], available: int | None,
+    args: argparse.Namespace,
+    dsn: str,
+    setup: Setup,
+    parties: machine.Parties,
+    concurrency: int,
+    request_for: Callable[[int], bytes | None],
+    available: int | None,
     written: Callable[[mutation_setup.Marks, Counter], mutation_setup.Written],
 ) -> CellRun:
     if args.quiet_wait > 0:
@@ -328,7 +374,9 @@ def pg_settings(dsn: str) -> dict[str, str]:
 
 def _probes(setup: Setup, amount: str) -> list[mutation_count.Probe]:
     create = mutation_count.Probe(
-        "create", "createOrder", mutation_setup.CREATE_ORDER,
+        "create",
+        "createOrder",
+        mutation_setup.CREATE_ORDER,
         lambda i, done: mutation_setup.draft_input(setup, 1_000_000 + i),
     )
 
@@ -338,11 +386,15 @@ def _probes(setup: Setup, amount: str) -> list[mutation_count.Probe]:
 
     place = mutation_count.Probe("place", "placeOrder", PLACE_ORDER, place_vars)
     pay = mutation_count.Probe(
-        "pay", "recordPayment", RECORD_PAYMENT,
+        "pay",
+        "recordPayment",
+        RECORD_PAYMENT,
         lambda i, done: {
             "input": {
                 "invoiceId": global_id("Invoice", setup.spread_invoices[i % len(setup.spread_invoices)]),
-                "amount": amount, "method": "BANK_TRANSFER", "reference": "bench count",
+                "amount": amount,
+                "method": "BANK_TRANSFER",
+                "reference": "bench count",
                 "idempotencyKey": f"bm-{_RUN_TAG}-count-pay-{i}",
             }
         },
@@ -481,7 +533,12 @@ async def run(args: argparse.Namespace) -> int:
         "",
     ]
     if counts:
-        out += ["Statements of one request (in-process count, after a warm-up request):", "", *mutation_report.statement_notes(counts), ""]
+        out += [
+            "Statements of one request (in-process count, after a warm-up request):",
+            "",
+            *mutation_report.statement_notes(counts),
+            "",
+        ]
     print("\n".join(out))
     return 0
 

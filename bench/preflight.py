@@ -63,7 +63,7 @@ async def preflight(args: argparse.Namespace, dsn: str, result: WorkloadResult) 
         status, size, body = await load.post_once(
             args.url, workload.query, workload.variables[0], args.token, args.timeout
         )
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
         raise SystemExit(f"bench: no answer from {args.url} ({error!r}); is the server running?") from None
     errors = body.get("errors") or ([] if status == 200 else [{"message": f"HTTP {status}"}])
     hint = cap_hint(errors)

@@ -95,11 +95,19 @@ def _cell(measure: Measurement | None, fmt) -> str:
 
 def main_table(results: list[WorkloadResult], concurrencies: list[int]) -> list[str]:
     header = [
-        "workload", "conns",
-        "bizgraph req/s", "p50 ms", "p99 ms", "bizgraph errors %", "bizgraph bytes/resp",
-        "floor req/s", "floor p50 ms", "floor p99 ms",
+        "workload",
+        "conns",
+        "bizgraph req/s",
+        "p50 ms",
+        "p99 ms",
+        "bizgraph errors %",
+        "bizgraph bytes/resp",
+        "floor req/s",
+        "floor p50 ms",
+        "floor p99 ms",
         "bizgraph / floor",
-        "SQL stmts/req", "round trips/req",
+        "SQL stmts/req",
+        "round trips/req",
         "bizgraph cell, CPU cores: client / server / PG / other",
         "floor cell, CPU cores: client / PG / other",
         "CPU ms/req bizgraph / floor",
@@ -119,11 +127,15 @@ def main_table(results: list[WorkloadResult], concurrencies: list[int]) -> list[
             lines.append(
                 _row(
                     [
-                        key, str(c),
-                        _cell(b, lambda m: rps(m.rps)), _cell(b, lambda m: ms(m.percentile(50))),
+                        key,
+                        str(c),
+                        _cell(b, lambda m: rps(m.rps)),
+                        _cell(b, lambda m: ms(m.percentile(50))),
                         _cell(b, lambda m: ms(m.percentile(99))),
-                        _cell(b, lambda m: share(m.error_share)), _cell(b, lambda m: size(m.mean_bytes)),
-                        _cell(f, lambda m: rps(m.rps)), _cell(f, lambda m: ms(m.percentile(50))),
+                        _cell(b, lambda m: share(m.error_share)),
+                        _cell(b, lambda m: size(m.mean_bytes)),
+                        _cell(f, lambda m: rps(m.rps)),
+                        _cell(f, lambda m: ms(m.percentile(50))),
                         _cell(f, lambda m: ms(m.percentile(99))),
                         ratio(b, f),
                         count_text(stmts.statements) if stmts and not stmts.error else "–",
@@ -140,8 +152,12 @@ def main_table(results: list[WorkloadResult], concurrencies: list[int]) -> list[
 
 def detail_table(results: list[WorkloadResult]) -> list[str]:
     header = [
-        "workload", "what", "response bytes", "floor returns the same data",
-        "PostgreSQL exec ms: bizgraph SQL / floor SQL", "planning ms: bizgraph / floor",
+        "workload",
+        "what",
+        "response bytes",
+        "floor returns the same data",
+        "PostgreSQL exec ms: bizgraph SQL / floor SQL",
+        "planning ms: bizgraph / floor",
         "errors in the answer",
     ]
     lines = [_row(header), _row(["---"] * len(header))]

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 from sqlalchemy import event
@@ -187,8 +188,14 @@ async def user_token(app: Any, email: str) -> str:
     async with app.state.database.read() as connection:
         [user] = await login_candidates(connection, email)
     token = app.state.auth.issuer.for_user(
-        user_id=user.user_id, email=user.email, org_id=user.org_id, org_slug=user.org_slug, roles=user.roles,
-        client_id="bizgraph-dev", employee_id=user.employee_id, customer_id=user.customer_id,
+        user_id=user.user_id,
+        email=user.email,
+        org_id=user.org_id,
+        org_slug=user.org_slug,
+        roles=user.roles,
+        client_id="bizgraph-dev",
+        employee_id=user.employee_id,
+        customer_id=user.customer_id,
     )
     return token.access_token
 

@@ -97,7 +97,7 @@ def q1(ctx: DataContext) -> Workload:
     fields = "id number name kind email phone segment country taxId creditLimit status"
     floor = f"""
 SELECT json_build_object('customer', json_build_object(
-    'id', {gid_sql('Customer', 'c.id')}, 'number', c.number, 'name', c.name, 'kind', upper(c.kind),
+    'id', {gid_sql("Customer", "c.id")}, 'number', c.number, 'name', c.name, 'kind', upper(c.kind),
     'email', c.email, 'phone', c.phone, 'segment', upper(c.segment), 'country', c.country,
     'taxId', c.tax_id, 'creditLimit', c.credit_limit::text, 'status', upper(c.status)))::text
 FROM customers c WHERE c.id = %(id)s AND c.org_id = %(org)s"""
@@ -124,7 +124,7 @@ def q2(ctx: DataContext) -> Workload:
     floor = f"""
 SELECT json_build_object('customers', json_build_object('edges', COALESCE(json_agg(
     json_build_object('node', json_build_object(
-        'id', {gid_sql('Customer', 'c.id')}, 'name', c.name,
+        'id', {gid_sql("Customer", "c.id")}, 'name', c.name,
         'orders', json_build_object('edges', o.edges)))
     ORDER BY c.id), '[]'::json)))::text
 FROM (SELECT id, name FROM customers WHERE org_id = %(org)s ORDER BY id LIMIT 100) c
@@ -167,7 +167,7 @@ def q3(ctx: DataContext) -> Workload:
     floor = f"""
 SELECT json_build_object('orders', json_build_object('edges', COALESCE(json_agg(
     json_build_object('node', json_build_object(
-        'id', {gid_sql('Order', 'o.id')}, 'number', o.number, 'status', upper(o.status), 'placedAt', o.placed_at,
+        'id', {gid_sql("Order", "o.id")}, 'number', o.number, 'status', upper(o.status), 'placedAt', o.placed_at,
         'subtotal', o.subtotal::text, 'tax', o.tax::text, 'total', o.total::text, 'createdAt', o.created_at))
     ORDER BY o.id), '[]'::json)))::text
 FROM (SELECT * FROM orders WHERE org_id = %(org)s ORDER BY id LIMIT 1000) o"""

@@ -11,7 +11,17 @@ from resolvers.products.catalog import PRODUCT
 
 CATALOG = Catalog(
     [
-        CUSTOMER, PRODUCT, ORDER, ORDER_LINE, INVOICE, INVOICE_LINE, PAYMENT, EMPLOYEE, EMPLOYMENT_EVENT, DEPARTMENT,
-        AUDIT_ENTRY, INTEGRATION_EVENT,
+        CUSTOMER,
+        PRODUCT,
+        ORDER,
+        ORDER_LINE,
+        INVOICE,
+        INVOICE_LINE,
+        PAYMENT,
+        EMPLOYEE,
+        EMPLOYMENT_EVENT,
+        DEPARTMENT,
+        AUDIT_ENTRY,
+        INTEGRATION_EVENT,
     ]
 )

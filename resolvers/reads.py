@@ -91,9 +91,7 @@ class ReadService:
     async def one(self, type_name: str, global_id: str, selection: FieldSelection) -> Row:
         return (await self.read_one(type_name, global_id, selection)).value
 
-    async def by_pk(
-        self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False
-    ) -> Row | None:
+    async def by_pk(self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False) -> Row | None:
         """The row with this key if the principal sees it, else None."""
         return (await self.read_by_pk(type_name, pk, selection, typename=typename)).value
 

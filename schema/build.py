@@ -41,11 +41,24 @@ ROOT_QUERIES = (
     MeQueries,
 )
 
-ROOT_MUTATIONS = (CustomerMutations, EmployeeMutations, InvoiceMutations, ProductMutations, OrderMutations,)
+ROOT_MUTATIONS = (
+    CustomerMutations,
+    EmployeeMutations,
+    InvoiceMutations,
+    ProductMutations,
+    OrderMutations,
+)
 
 # Types with field functions of their own, not resolved from planner JSON.
 UNPLANNED_TYPES = {
-    "Query", "Mutation", "Subscription", "Me", "Organization", "TypePermissions", "FieldPermission", "RowScopeGrant",
+    "Query",
+    "Mutation",
+    "Subscription",
+    "Me",
+    "Organization",
+    "TypePermissions",
+    "FieldPermission",
+    "RowScopeGrant",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import strawberry
 
@@ -12,7 +12,7 @@ from schema.pagination import PageInfo
 def _list_of(item_type: Any) -> Any:
     """``List[item_type]`` for annotations made at run time (item_type is a variable,
     which the type checker does not take as a type unless it is declared Any)."""
-    return List[item_type]
+    return list[item_type]
 
 
 def connection_types(node_type: type, plural: str) -> tuple[type, type]:

@@ -62,6 +62,7 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "events": ("connection", "IntegrationEvent"),
 }
 
+
 @dataclass(frozen=True)
 class FastAnswer:
     data: dict[str, Any]

@@ -10,15 +10,16 @@ policy; a payload with errors has a null entity and changed nothing.
 from __future__ import annotations
 
 import enum
-from typing import Any, Awaitable, Callable, List, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import strawberry
 from graphql import get_named_type
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
-from app.workflows import Machine
 from app.errors import USER_ERROR_CODES, BizgraphError, CommandError, InvalidId, Rejected
+from app.workflows import Machine
 from resolvers.planner.ids import decode_id
 from resolvers.writes.inputs import UNCHANGED
 from resolvers.writes.runner import Outcome
@@ -40,8 +41,8 @@ class UserError:
         graphql_type=UserErrorCode,
         description="What went wrong, as a stable code.",
     )
-    field: Optional[List[str]] = strawberry.field(
-        description="The path to the input field at fault, from the argument name (e.g. [\"input\", \"lines\", \"0\", \"quantity\"])."
+    field: list[str] | None = strawberry.field(
+        description='The path to the input field at fault, from the argument name (e.g. ["input", "lines", "0", "quantity"]).'
     )
     message: str = strawberry.field(description="What went wrong, for people.")
 

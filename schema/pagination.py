@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry import UNSET
@@ -25,8 +25,8 @@ class SortDirection(enum.Enum):
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow the last edge of this page.")
     has_previous_page: bool = strawberry.field(description="Items precede the first edge of this page.")
-    start_cursor: Optional[str] = strawberry.field(description="Cursor of the first edge, if any.")
-    end_cursor: Optional[str] = strawberry.field(description="Cursor of the last edge, if any.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge, if any.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge, if any.")
 
 
 PAGINATION_HELP = (
@@ -58,7 +58,7 @@ def _connection_resolver(module: str, node: str, is_root: bool) -> ConnectionRes
         "last": Optional[int],
         "before": Optional[str],
         "filter": Optional[filter_type],
-        "order_by": Optional[List[sort_type]],
+        "order_by": Optional[list[sort_type]],
         # Root connections are nullable so one failing root field leaves the others' data intact.
         "return": Optional[connection] if is_root else connection,
     }
@@ -107,9 +107,13 @@ def _nested_resolver() -> ConnectionResolver:
 
 def connection_field(module: str, node: str, description: str) -> Any:
     """A nested connection, planned into its parent's SQL statement."""
-    return strawberry.field(resolver=_connection_resolver(module, node, False), description=description + PAGINATION_HELP)
+    return strawberry.field(
+        resolver=_connection_resolver(module, node, False), description=description + PAGINATION_HELP
+    )
 
 
 def root_connection_field(module: str, node: str, description: str) -> Any:
     """A root connection: one SQL statement for the whole selection below it."""
-    return strawberry.field(resolver=_connection_resolver(module, node, True), description=description + PAGINATION_HELP)
+    return strawberry.field(
+        resolver=_connection_resolver(module, node, True), description=description + PAGINATION_HELP
+    )

@@ -22,7 +22,7 @@ def _serialize_decimal(value: Any) -> str:
 def _parse_decimal(value: Any) -> decimal.Decimal:
     # Floats are refused: a JSON number like 0.1 is already inexact.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError("Decimal values are strings of digits, e.g. \"100.00\"")
+        raise ValueError('Decimal values are strings of digits, e.g. "100.00"')
     try:
         parsed = decimal.Decimal(str(value).strip())
     except decimal.InvalidOperation:
@@ -72,7 +72,7 @@ def _parse_date(value: Any) -> dt.date:
 SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     decimal.Decimal: ScalarDefinition(
         name="Decimal",
-        description="An exact decimal number, as a string (e.g. \"1234.50\"). Money uses two decimal places.",
+        description='An exact decimal number, as a string (e.g. "1234.50"). Money uses two decimal places.',
         specified_by_url=None,
         serialize=_serialize_decimal,
         parse_value=_parse_decimal,
@@ -80,7 +80,7 @@ SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     ),
     dt.datetime: ScalarDefinition(
         name="DateTime",
-        description="An instant in ISO 8601 with its UTC offset (e.g. \"2025-01-31T09:30:00+00:00\").",
+        description='An instant in ISO 8601 with its UTC offset (e.g. "2025-01-31T09:30:00+00:00").',
         specified_by_url=None,
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
@@ -88,7 +88,7 @@ SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     ),
     dt.date: ScalarDefinition(
         name="Date",
-        description="A calendar date in ISO 8601 (e.g. \"2025-01-31\").",
+        description='A calendar date in ISO 8601 (e.g. "2025-01-31").',
         specified_by_url=None,
         serialize=_serialize_date,
         parse_value=_parse_date,

@@ -7,7 +7,8 @@ one concrete type at a time, as execution would.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from graphql import (
     FieldNode,
@@ -35,7 +36,7 @@ class SelectionReader:
         self._variable_values = VariableValues({}, variables)
 
     @classmethod
-    def from_info(cls, info: Any) -> "SelectionReader":
+    def from_info(cls, info: Any) -> SelectionReader:
         raw = getattr(info, "_raw_info", info)
         return cls(raw.schema, raw.fragments, raw.variable_values)
 
@@ -50,7 +51,9 @@ class SelectionReader:
             children = self.fields_of(named, [n.selection_set for n in nodes if n.selection_set])
         return FieldSelection(key=key, name=name, args=args, selections=children, origin=tuple(nodes))
 
-    def fields_of(self, runtime_type: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]) -> tuple[FieldSelection, ...]:
+    def fields_of(
+        self, runtime_type: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> tuple[FieldSelection, ...]:
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in selection_sets:
             self._collect(runtime_type, selection_set, grouped, set())

@@ -47,7 +47,9 @@ def fits_in_one_object(object_type: GraphQLObjectType, selection: FieldSelection
     return True
 
 
-def collect_withheld(schema: GraphQLSchema, data: dict[str, Any], roots: tuple[FieldSelection, ...]) -> list[GraphQLError]:
+def collect_withheld(
+    schema: GraphQLSchema, data: dict[str, Any], roots: tuple[FieldSelection, ...]
+) -> list[GraphQLError]:
     """The FORBIDDEN errors of a planned answer, in execution order; removes the markers."""
     errors: list[GraphQLError] = []
     query_type = schema.query_type

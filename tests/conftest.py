@@ -3,8 +3,8 @@ ASGI app with a client that authenticates as the admin of the first organization
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Callable, Iterator
 
 import httpx
 import pytest

@@ -28,6 +28,7 @@ Revises: 0003
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0004"

@@ -16,8 +16,8 @@ knows who a person is, and a claim costs no database round trip.
 
 from __future__ import annotations
 
-import json
 import ipaddress
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
@@ -33,8 +33,17 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
 KNOWN_FIELDS = frozenset(
-    {"issuer", "jwks_uri", "audience", "algorithms", "org_claim", "roles_claim", "email_claim",
-     "employee_claim", "customer_claim"}
+    {
+        "issuer",
+        "jwks_uri",
+        "audience",
+        "algorithms",
+        "org_claim",
+        "roles_claim",
+        "email_claim",
+        "employee_claim",
+        "customer_claim",
+    }
 )
 
 
@@ -129,4 +138,3 @@ def is_secure_url(url: str) -> bool:
         return ipaddress.ip_address(parts.hostname).is_loopback
     except ValueError:
         return False
-

@@ -8,7 +8,7 @@ organization do not each cost a database round trip.
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 LookUp = Callable[[str], Awaitable[int | None]]
 

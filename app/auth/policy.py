@@ -44,8 +44,9 @@ The SQL behind each scope is in ``resolvers/planner/access.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 ALL = "ALL"
 OWN_ACCOUNTS = "OWN_ACCOUNTS"
@@ -90,9 +91,9 @@ ROWS: Mapping[str, Mapping[str, str]] = {
     "InvoiceLine": _SALES_LEDGER,
     "Payment": _SALES_LEDGER,
     # The catalog is public to every signed-in principal, customers included.
-    "Product": {role: ALL for role in (*_STAFF, "customer")},
-    "Department": {role: ALL for role in _STAFF},
-    "Employee": {role: ALL for role in _STAFF},
+    "Product": dict.fromkeys((*_STAFF, "customer"), ALL),
+    "Department": dict.fromkeys(_STAFF, ALL),
+    "Employee": dict.fromkeys(_STAFF, ALL),
     "EmploymentEvent": {
         "admin": ALL,
         "hr": ALL,

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from joserfc import jwt
 
@@ -39,8 +40,12 @@ class IssuedToken:
 
     def as_response(self) -> dict[str, Any]:
         """The body of a successful token response (RFC 6749 §5.1)."""
-        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in,
-                "scope": self.scope}
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
 
 
 class TokenIssuer:
@@ -77,14 +82,21 @@ class TokenIssuer:
             claims["employee_id"] = employee_id
         if customer_id is not None:
             claims["customer_id"] = customer_id
-        return self._issue(claims, client_id=client_id, org_id=org_id, org_slug=org_slug, roles=roles,
-                           ttl_seconds=ttl_seconds)
+        return self._issue(
+            claims, client_id=client_id, org_id=org_id, org_slug=org_slug, roles=roles, ttl_seconds=ttl_seconds
+        )
 
     def for_client(
         self, *, client_id: str, org_id: int, org_slug: str, scopes: Iterable[str], ttl_seconds: int | None = None
     ) -> IssuedToken:
-        return self._issue({"sub": client_id}, client_id=client_id, org_id=org_id, org_slug=org_slug, roles=scopes,
-                           ttl_seconds=ttl_seconds)
+        return self._issue(
+            {"sub": client_id},
+            client_id=client_id,
+            org_id=org_id,
+            org_slug=org_slug,
+            roles=scopes,
+            ttl_seconds=ttl_seconds,
+        )
 
     def _issue(
         self,

@@ -18,7 +18,8 @@ import base64
 import binascii
 import json
 import time
-from typing import Any, Callable, Mapping, Sequence, TypeGuard
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeGuard
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -190,7 +191,9 @@ def _b64url(part: str) -> bytes:
 
 def _check_algorithm(header: dict[str, Any], allowed: frozenset[str]) -> None:
     if header.get("alg") not in allowed:
-        raise Unauthenticated("invalid_token", f"the token's algorithm is not accepted (use {', '.join(sorted(allowed))})")
+        raise Unauthenticated(
+            "invalid_token", f"the token's algorithm is not accepted (use {', '.join(sorted(allowed))})"
+        )
 
 
 def _check_type(header: dict[str, Any], allowed: frozenset[str] | set[str], *, required: bool) -> None:

@@ -51,9 +51,7 @@ PAYMENT_RECORDED = declare(
     PaymentRecordedPayload,
     "A payment was recorded against the invoice; amountDue is what is still owed.",
 )
-INVOICE_PAID = declare(
-    "invoice.paid", "Invoice", InvoicePaidPayload, "Nothing is due on the invoice any more."
-)
+INVOICE_PAID = declare("invoice.paid", "Invoice", InvoicePaidPayload, "Nothing is due on the invoice any more.")
 INVOICE_OVERDUE = declare(
     "invoice.overdue",
     "Invoice",

@@ -26,9 +26,7 @@ class StockAdjustedPayload(TypedDict):
     reason: str
 
 
-PRODUCT_CREATED = declare(
-    "product.created", "Product", ProductCreatedPayload, "A product was added to the catalog."
-)
+PRODUCT_CREATED = declare("product.created", "Product", ProductCreatedPayload, "A product was added to the catalog.")
 PRODUCT_UPDATED = declare(
     "product.updated",
     "Product",

@@ -67,17 +67,17 @@ def challenge(refusal: Unauthenticated) -> str:
 
 
 async def _refuse(refusal: Unauthenticated, send: Send) -> None:
-    body = orjson.dumps(
-        {"errors": [{"message": refusal.description, "extensions": {"code": Unauthenticated.code}}]}
+    body = orjson.dumps({"errors": [{"message": refusal.description, "extensions": {"code": Unauthenticated.code}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", challenge(refusal).encode("ascii")),
+                (b"cache-control", b"no-store"),
+            ],
+        }
     )
-    await send({
-        "type": "http.response.start",
-        "status": 401,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", challenge(refusal).encode("ascii")),
-            (b"cache-control", b"no-store"),
-        ],
-    })
     await send({"type": "http.response.body", "body": body})

@@ -68,18 +68,42 @@ class Asset:
 # Versions must equal explorer/package-lock.json; scripts are listed in load order (GraphiQL's
 # UMD bundle reads the React globals, the explorer plugin reads the GraphiQL global).
 ASSETS: tuple[Asset, ...] = (
-    Asset("react", "18.3.1", "umd/react.production.min.js",
-          "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z"),
-    Asset("react-dom", "18.3.1", "umd/react-dom.production.min.js",
-          "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1"),
-    Asset("graphiql", "4.1.2", "graphiql.min.js",
-          "sha384-9XdHu7ajgGJziD4J1zNBKQ842Q/+zZfDv+ib1eMhZWBH6hPAs806x+Jbcf0yNO6B"),
-    Asset("graphiql", "4.1.2", "graphiql.min.css",
-          "sha384-1el1QShFBnnXTx9x/Cprg82hZWKt0ry29OAYIXt05swbi0KcZDFoj0CWguMpopJr"),
-    Asset("@graphiql/plugin-explorer", "4.0.6", "dist/index.umd.js",
-          "sha384-gXYG2RCFRuAiKUaKTbKxOVlvr0U9z0D/V/l5jdvRSH46vQ+9cpkG2d3ByiggUYvD"),
-    Asset("@graphiql/plugin-explorer", "4.0.6", "dist/style.css",
-          "sha384-XffIsImDMwexX8UM/Bg3tss0MZOeQmZcnHzk0avUrw9ff0IQ2g9j7QLA6m2lz5D0"),
+    Asset(
+        "react",
+        "18.3.1",
+        "umd/react.production.min.js",
+        "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z",
+    ),
+    Asset(
+        "react-dom",
+        "18.3.1",
+        "umd/react-dom.production.min.js",
+        "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1",
+    ),
+    Asset(
+        "graphiql",
+        "4.1.2",
+        "graphiql.min.js",
+        "sha384-9XdHu7ajgGJziD4J1zNBKQ842Q/+zZfDv+ib1eMhZWBH6hPAs806x+Jbcf0yNO6B",
+    ),
+    Asset(
+        "graphiql",
+        "4.1.2",
+        "graphiql.min.css",
+        "sha384-1el1QShFBnnXTx9x/Cprg82hZWKt0ry29OAYIXt05swbi0KcZDFoj0CWguMpopJr",
+    ),
+    Asset(
+        "@graphiql/plugin-explorer",
+        "4.0.6",
+        "dist/index.umd.js",
+        "sha384-gXYG2RCFRuAiKUaKTbKxOVlvr0U9z0D/V/l5jdvRSH46vQ+9cpkG2d3ByiggUYvD",
+    ),
+    Asset(
+        "@graphiql/plugin-explorer",
+        "4.0.6",
+        "dist/style.css",
+        "sha384-XffIsImDMwexX8UM/Bg3tss0MZOeQmZcnHzk0avUrw9ff0IQ2g9j7QLA6m2lz5D0",
+    ),
 )
 
 
@@ -161,11 +185,7 @@ def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
         "tokenKey": TOKEN_STORAGE_KEY,
         "assetsFrom": ASSETS_MOUNT if assets_available else CDN,
     }
-    return (
-        _PAGE.replace("{{styles}}", styles)
-        .replace("{{scripts}}", scripts)
-        .replace("{{config}}", _js(config))
-    )
+    return _PAGE.replace("{{styles}}", styles).replace("{{scripts}}", scripts).replace("{{config}}", _js(config))
 
 
 # Placeholders are substituted with str.replace so the CSS/JS braces need no escaping.

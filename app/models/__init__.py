@@ -20,6 +20,7 @@ __all__ = [
     "IdempotencyKey",
     "Invoice",
     "InvoiceLine",
+    "OAuthClient",
     "Order",
     "OrderLine",
     "Organization",
@@ -27,6 +28,5 @@ __all__ = [
     "Payment",
     "Product",
     "User",
-    "OAuthClient",
     "metadata",
 ]

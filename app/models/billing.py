@@ -42,9 +42,7 @@ class Invoice(Base):
         CheckConstraint(check_in("status", INVOICE_STATUSES), name="status_known"),
         CheckConstraint("total = subtotal + tax", name="total_is_subtotal_plus_tax"),
         CheckConstraint("amount_paid >= 0 AND amount_paid <= total", name="paid_within_total"),
-        CheckConstraint(
-            "(status = 'draft') = (number IS NULL AND issued_at IS NULL)", name="numbered_iff_issued"
-        ),
+        CheckConstraint("(status = 'draft') = (number IS NULL AND issued_at IS NULL)", name="numbered_iff_issued"),
         CheckConstraint("due_at IS NULL OR issued_at IS NULL OR due_at >= issued_at", name="due_after_issue"),
         Index(None, "order_id", unique=True, postgresql_where=text("status <> 'void'")),
         Index(None, "customer_id", "issued_at", "id"),
@@ -86,9 +84,7 @@ class InvoiceLine(Base):
 
     id: Mapped[int] = id_column()
     org_id: Mapped[int] = org_column()
-    invoice_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False
-    )
+    invoice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False)
     line_no: Mapped[int] = mapped_column(Integer, nullable=False)
     product_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="SET NULL"))
     # A snapshot of what was sold, so later product edits never change an issued invoice.
@@ -115,15 +111,10 @@ class Payment(Base):
 
     id: Mapped[int] = id_column()
     org_id: Mapped[int] = org_column()
-    invoice_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False
-    )
+    invoice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False)
     amount: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
-
-
-

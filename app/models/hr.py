@@ -52,9 +52,7 @@ class Employee(Base):
         CheckConstraint("salary >= 0", name="salary_not_negative"),
         CheckConstraint("manager_id IS DISTINCT FROM id", name="not_own_manager"),
         CheckConstraint("ended_on IS NULL OR ended_on >= hired_on", name="ends_after_hire"),
-        CheckConstraint(
-            "(status IN ('terminated', 'retired')) = (ended_on IS NOT NULL)", name="ended_iff_gone"
-        ),
+        CheckConstraint("(status IN ('terminated', 'retired')) = (ended_on IS NOT NULL)", name="ended_iff_gone"),
         Index(None, "org_id", "last_name", "first_name", "id"),
         Index(None, "org_id", "hired_on", "id"),
         Index(None, "org_id", "status"),
@@ -70,9 +68,7 @@ class Employee(Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     phone: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(120), nullable=False)
-    department_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("departments.id", ondelete="RESTRICT")
-    )
+    department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id", ondelete="RESTRICT"))
     manager_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="onboarding")
     hired_on: Mapped[date] = mapped_column(Date, nullable=False)
@@ -99,9 +95,7 @@ class EmploymentEvent(Base):
 
     id: Mapped[int] = id_column()
     org_id: Mapped[int] = org_column()
-    employee_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("employees.id", ondelete="CASCADE"), nullable=False
-    )
+    employee_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id", ondelete="SET NULL"))

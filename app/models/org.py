@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from decimal import Decimal
 
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint

@@ -69,9 +69,7 @@ class Customer(Base):
     # Days between an invoice's issue and its due date.
     payment_terms_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default="30")
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="lead")
-    account_manager_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("employees.id", ondelete="SET NULL")
-    )
+    account_manager_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="SET NULL"))
     version: Mapped[int] = version_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
@@ -163,9 +161,7 @@ class OrderLine(Base):
     org_id: Mapped[int] = org_column()
     order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
     line_no: Mapped[int] = mapped_column(Integer, nullable=False)
-    product_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("products.id", ondelete="RESTRICT"), nullable=False
-    )
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="RESTRICT"), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(MONEY, nullable=False)
     discount: Mapped[Decimal] = money_column()

@@ -4,7 +4,7 @@ and bringing identities and planner statistics up to date."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg import sql
@@ -64,8 +64,10 @@ def set_aside(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:
     for name, _ in indexes:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
     restore = [definition for _, definition in indexes]
-    restore += [f"ALTER TABLE {table} ADD CONSTRAINT {sql.Identifier(name).as_string(conn)} {definition}"
-                for table, name, definition in foreign_keys]
+    restore += [
+        f"ALTER TABLE {table} ADD CONSTRAINT {sql.Identifier(name).as_string(conn)} {definition}"
+        for table, name, definition in foreign_keys
+    ]
     return restore
 
 

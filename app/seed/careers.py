@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from app.seed.common import ANCHOR_DAY, YEAR_DAYS
 
@@ -39,7 +39,7 @@ class Career:
 
 
 def _when(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
 def history(rng: random.Random, c: Career) -> tuple[list[Event], int]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Sequence
+from typing import Any
 
 # Every date is relative to this instant, never to now(): the same seed gives the
 # same bytes whenever it runs.
-ANCHOR = datetime(2026, 10, 31, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 10, 31, tzinfo=UTC)
 ANCHOR_DAY: date = ANCHOR.date()
 DAY = 86_400
 YEAR_DAYS = 365

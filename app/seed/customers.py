@@ -10,15 +10,37 @@ from app.seed.names import ascii_slug, company, person
 from app.seed.orgs import OrgSpec
 from app.seed.places import COUNTRIES, address, phone
 
-CUSTOMER_COLUMNS = ("id", "org_id", "number", "name", "kind", "email", "phone", "segment", "country",
-                    "billing_street", "billing_city", "billing_postal_code", "tax_id", "credit_limit",
-                    "status", "account_manager_id", "version", "created_at", "updated_at")
+CUSTOMER_COLUMNS = (
+    "id",
+    "org_id",
+    "number",
+    "name",
+    "kind",
+    "email",
+    "phone",
+    "segment",
+    "country",
+    "billing_street",
+    "billing_city",
+    "billing_postal_code",
+    "tax_id",
+    "credit_limit",
+    "status",
+    "account_manager_id",
+    "version",
+    "created_at",
+    "updated_at",
+)
 
 SEGMENTS = {"enterprise": 0.04, "mid_market": 0.14, "small_business": 0.37, "consumer": 0.45}
 STATUSES = {"active": 0.72, "inactive": 0.18, "lead": 0.10}
 # Credit limit range per segment: (low, high, step) in whole currency units.
-CREDIT = {"enterprise": (100, 1000, 1000), "mid_market": (20, 200, 1000), "small_business": (1, 25, 1000),
-          "consumer": (0, 20, 100)}
+CREDIT = {
+    "enterprise": (100, 1000, 1000),
+    "mid_market": (20, 200, 1000),
+    "small_business": (1, 25, 1000),
+    "consumer": (0, 20, 100),
+}
 # How often a customer of the segment orders, relative to a consumer.
 ORDER_WEIGHT = {"enterprise": 12.0, "mid_market": 5.0, "small_business": 2.0, "consumer": 1.0}
 
@@ -84,10 +106,29 @@ def generate_customers(
         else:
             assert churned is not None  # only an inactive customer churned, and every one did
             version, updated = 3, churned
-        rows.append((cid, org_id, f"C-{i + 1:06d}", name, "individual" if individual else "company", email,
-                     phone(rng, country), segment, country.code, street, city, postal, tax_id, credit, status,
-                     manager, version, at(created), at(updated)))
+        rows.append(
+            (
+                cid,
+                org_id,
+                f"C-{i + 1:06d}",
+                name,
+                "individual" if individual else "company",
+                email,
+                phone(rng, country),
+                segment,
+                country.code,
+                street,
+                city,
+                postal,
+                tax_id,
+                credit,
+                status,
+                manager,
+                version,
+                at(created),
+                at(updated),
+            )
+        )
         if status != "lead":
-            buyers.append(Buyer(cid, segment, min(created, ORDER_WINDOW), churned or 0, manager,
-                                ORDER_WEIGHT[segment]))
+            buyers.append(Buyer(cid, segment, min(created, ORDER_WINDOW), churned or 0, manager, ORDER_WEIGHT[segment]))
     return buyers

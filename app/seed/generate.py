@@ -4,7 +4,7 @@ after the other, each domain from its own random stream."""
 from __future__ import annotations
 
 import gc
-from typing import Callable
+from collections.abc import Callable
 
 from app.seed.common import Dataset, rng_for
 from app.seed.customers import CUSTOMER_COLUMNS, generate_customers
@@ -51,11 +51,20 @@ def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
             part = scale.share(org.share)
             org_id, founded = add_organization(data, org)
             staff = generate_hr(data, org, org_id, part.employees, rng_for(seed, org.slug, "hr"))
-            buyers = generate_customers(data, org, org_id, part.customers, staff.account_managers,
-                                        rng_for(seed, org.slug, "customers"))
+            buyers = generate_customers(
+                data, org, org_id, part.customers, staff.account_managers, rng_for(seed, org.slug, "customers")
+            )
             catalog = plan_products(data, org, part.products, rng_for(seed, org.slug, "products"))
-            plans, reserved = generate_orders(data, org_id, part.orders, buyers, catalog, staff.account_managers,
-                                              rng_for(seed, org.slug, "orders"), tick)
+            plans, reserved = generate_orders(
+                data,
+                org_id,
+                part.orders,
+                buyers,
+                catalog,
+                staff.account_managers,
+                rng_for(seed, org.slug, "orders"),
+                tick,
+            )
             add_products(data, org_id, catalog, reserved, rng_for(seed, org.slug, "stock"))
             tick(max(0, part.orders - len(plans)))  # orders that got no invoice
             generate_invoices(data, org, org_id, plans, catalog, rng_for(seed, org.slug, "billing"), tick)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from app.seed.careers import Career, Placement, history
 from app.seed.common import ANCHOR, ANCHOR_DAY, YEAR_DAYS, Dataset, cents, fill_pattern, quota
@@ -20,11 +20,39 @@ from app.seed.places import COUNTRIES
 StaffEvent = tuple[datetime, int, str, int | None, int | None, str | None, float | None, str | None]
 
 DEPARTMENT_COLUMNS = ("id", "org_id", "code", "name", "parent_id", "head_id", "created_at")
-EMPLOYEE_COLUMNS = ("id", "org_id", "number", "first_name", "last_name", "email", "phone", "title",
-                    "department_id", "manager_id", "status", "hired_on", "ended_on", "salary",
-                    "date_of_birth", "national_id", "version", "created_at", "updated_at")
-EVENT_COLUMNS = ("id", "org_id", "employee_id", "kind", "occurred_at", "department_id", "manager_id",
-                 "title", "salary", "note")
+EMPLOYEE_COLUMNS = (
+    "id",
+    "org_id",
+    "number",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "department_id",
+    "manager_id",
+    "status",
+    "hired_on",
+    "ended_on",
+    "salary",
+    "date_of_birth",
+    "national_id",
+    "version",
+    "created_at",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "id",
+    "org_id",
+    "employee_id",
+    "kind",
+    "occurred_at",
+    "department_id",
+    "manager_id",
+    "title",
+    "salary",
+    "note",
+)
 
 MEMBER_STATUSES = {"active": 0.76, "onboarding": 0.04, "on_leave": 0.04, "terminated": 0.12, "retired": 0.04}
 LEVEL_WEIGHTS = (0.25, 0.40, 0.25, 0.10)
@@ -88,19 +116,44 @@ def generate_hr(data: Dataset, org: OrgSpec, org_id: int, headcount: int, rng: r
         if role == "member" and status != "onboarding" and rng.random() < TRANSFERRED:
             other = rng.choice([d for d in depts if d.code not in (dept.code, "EXEC")])
             earlier = Placement(dept_ids[other.code], heads[other.code], other.name)
-        career = Career(status, hired, ended, titles, level, tuple(p * org.salary_factor for p in pay),
-                        Placement(dept_ids[dept.code], manager, dept.name), earlier, org.work_hour_utc)
+        career = Career(
+            status,
+            hired,
+            ended,
+            titles,
+            level,
+            tuple(p * org.salary_factor for p in pay),
+            Placement(dept_ids[dept.code], manager, dept.name),
+            earlier,
+            org.work_hour_utc,
+        )
         steps, salary = history(rng, career)
         events += [(step[0], emp_id, *step[1:]) for step in steps]
         first, last = person(rng, org.people)
-        created = datetime.combine(hired - timedelta(days=rng.randint(7, 30)), time(org.work_hour_utc + 1),
-                                   tzinfo=timezone.utc)
-        data.rows["employees"].append((
-            emp_id, org_id, f"E{i + 1:05d}", first, last, emails.make(first, last),
-            f"{home.calling} {fill_pattern(rng, home.phone)}", titles[level], dept_ids[dept.code], manager,
-            status, hired, ended, cents(salary * 100), _birthday(rng, hired, ended if status == "retired" else None),
-            _national_id(rng, org.people, national_ids), len(steps), created, steps[-1][0],
-        ))
+        created = datetime.combine(hired - timedelta(days=rng.randint(7, 30)), time(org.work_hour_utc + 1), tzinfo=UTC)
+        data.rows["employees"].append(
+            (
+                emp_id,
+                org_id,
+                f"E{i + 1:05d}",
+                first,
+                last,
+                emails.make(first, last),
+                f"{home.calling} {fill_pattern(rng, home.phone)}",
+                titles[level],
+                dept_ids[dept.code],
+                manager,
+                status,
+                hired,
+                ended,
+                cents(salary * 100),
+                _birthday(rng, hired, ended if status == "retired" else None),
+                _national_id(rng, org.people, national_ids),
+                len(steps),
+                created,
+                steps[-1][0],
+            )
+        )
         if dept.family == "sales" and role != "head" and status in ("active", "on_leave"):
             staff.account_managers.append(emp_id)
     if not staff.account_managers:  # a very small org: the sales heads own the accounts
@@ -108,7 +161,8 @@ def generate_hr(data: Dataset, org: OrgSpec, org_id: int, headcount: int, rng: r
     created = ANCHOR - timedelta(days=11 * YEAR_DAYS + 30)
     data.rows["departments"].extend(
         (dept_ids[d.code], org_id, d.code, d.name, dept_ids[d.parent] if d.parent else None, heads[d.code], created)
-        for d in depts)
+        for d in depts
+    )
     _add_events(data, org_id, events)
     return staff
 
@@ -138,6 +192,17 @@ def _add_events(data: Dataset, org_id: int, events: list[StaffEvent]) -> None:
     events.sort(key=lambda e: (e[0], e[1]))  # ids follow time, like a real append-only history
     first = data.reserve("employment_events", len(events))
     data.rows["employment_events"].extend(
-        (first + i, org_id, emp, kind, when, dept, manager, title,
-         None if salary is None else cents(int(salary) * 100), note)
-        for i, (when, emp, kind, dept, manager, title, salary, note) in enumerate(events))
+        (
+            first + i,
+            org_id,
+            emp,
+            kind,
+            when,
+            dept,
+            manager,
+            title,
+            None if salary is None else cents(int(salary) * 100),
+            note,
+        )
+        for i, (when, emp, kind, dept, manager, title, salary, note) in enumerate(events)
+    )

@@ -4,9 +4,10 @@ the line snapshot. Payments are settled in ``payments``."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from app.seed.common import ANCHOR, DAY, ZERO, Dataset, Row, at
 from app.seed.customers import Buyer
@@ -14,10 +15,39 @@ from app.seed.orgs import OrgSpec
 from app.seed.payments import settle
 from app.seed.products import Catalog
 
-INVOICE_COLUMNS = ("id", "org_id", "number", "year", "seq", "order_id", "customer_id", "status", "issued_at",
-                   "due_at", "subtotal", "tax", "total", "amount_paid", "version", "created_at", "updated_at")
-INVOICE_LINE_COLUMNS = ("id", "org_id", "invoice_id", "line_no", "product_id", "sku", "description", "quantity",
-                        "unit_price", "discount", "tax_rate", "line_total")
+INVOICE_COLUMNS = (
+    "id",
+    "org_id",
+    "number",
+    "year",
+    "seq",
+    "order_id",
+    "customer_id",
+    "status",
+    "issued_at",
+    "due_at",
+    "subtotal",
+    "tax",
+    "total",
+    "amount_paid",
+    "version",
+    "created_at",
+    "updated_at",
+)
+INVOICE_LINE_COLUMNS = (
+    "id",
+    "org_id",
+    "invoice_id",
+    "line_no",
+    "product_id",
+    "sku",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount",
+    "tax_rate",
+    "line_total",
+)
 
 TERMS_DAYS = {"enterprise": (60, 30), "mid_market": (30,), "small_business": (30, 14), "consumer": (14,)}
 
@@ -36,11 +66,23 @@ class InvoicePlan(NamedTuple):
     lines: list[Row]  # the order's line rows, as written to order_lines
 
 
-def plan_invoices(plans: list[InvoicePlan], roll: float, order_id: int, buyer: Buyer, status: str,
-                  placed: int, approved: int | None, fulfilled: int | None, cancelled: int | None,
-                  subtotal: Decimal, tax: Decimal, lines: list[Row]) -> None:
+def plan_invoices(
+    plans: list[InvoicePlan],
+    roll: float,
+    order_id: int,
+    buyer: Buyer,
+    status: str,
+    placed: int,
+    approved: int | None,
+    fulfilled: int | None,
+    cancelled: int | None,
+    subtotal: Decimal,
+    tax: Decimal,
+    lines: list[Row],
+) -> None:
     """Invoice on shipment; approved orders may be billed up front or have a draft
     ready; an order cancelled after approval may leave a void invoice behind."""
+
     def add(created: int, issued: int | None, voided: int | None = None) -> None:
         plans.append(InvoicePlan(created, issued, voided, order_id, buyer, subtotal, tax, lines))
 
@@ -67,12 +109,21 @@ def _year_starts(org: OrgSpec) -> list[tuple[int, int]]:
     """(year, seconds before the anchor of 1 January 00:00 in the organization's zone),
     newest first: invoice years are the organization's calendar years."""
     zone = org.zone
-    return [(year, int((ANCHOR - datetime(year, 1, 1, tzinfo=zone)).total_seconds()))
-            for year in range(ANCHOR.year + 1, ANCHOR.year - 5, -1)]
+    return [
+        (year, int((ANCHOR - datetime(year, 1, 1, tzinfo=zone)).total_seconds()))
+        for year in range(ANCHOR.year + 1, ANCHOR.year - 5, -1)
+    ]
 
 
-def generate_invoices(data: Dataset, org: OrgSpec, org_id: int, plans: list[InvoicePlan], catalog: Catalog,
-                      rng: random.Random, tick: Callable[[int], None]) -> None:
+def generate_invoices(
+    data: Dataset,
+    org: OrgSpec,
+    org_id: int,
+    plans: list[InvoicePlan],
+    catalog: Catalog,
+    rng: random.Random,
+    tick: Callable[[int], None],
+) -> None:
     # Oldest first, so that ids and the per-year sequence both follow issue time.
     plans.sort(key=lambda p: -(p.issued if p.issued is not None else p.created))
     year_starts = _year_starts(org)
@@ -85,8 +136,27 @@ def generate_invoices(data: Dataset, org: OrgSpec, org_id: int, plans: list[Invo
         total = plan.subtotal + plan.tax
         issued = plan.issued
         if issued is None:
-            invoices.append((invoice_id, org_id, None, None, None, plan.order_id, plan.buyer.id, "draft", None, None,
-                             plan.subtotal, plan.tax, total, ZERO, 1, at(plan.created), at(plan.created)))
+            invoices.append(
+                (
+                    invoice_id,
+                    org_id,
+                    None,
+                    None,
+                    None,
+                    plan.order_id,
+                    plan.buyer.id,
+                    "draft",
+                    None,
+                    None,
+                    plan.subtotal,
+                    plan.tax,
+                    total,
+                    ZERO,
+                    1,
+                    at(plan.created),
+                    at(plan.created),
+                )
+            )
         else:
             year = next(y for y, start in year_starts if issued <= start)
             seq = next_seq[year] = next_seq.get(year, 0) + 1
@@ -94,15 +164,48 @@ def generate_invoices(data: Dataset, org: OrgSpec, org_id: int, plans: list[Invo
             if plan.voided is not None:  # voided invoices keep their number: the sequence has no gaps
                 status, paid, version, updated = "void", ZERO, 2, plan.voided
             else:
-                status, paid, version, updated = settle(data, org_id, invoice_id, plan.buyer.segment, total,
-                                                        issued, due, rng)
-            invoices.append((invoice_id, org_id, f"INV-{year}-{seq:06d}", year, seq, plan.order_id, plan.buyer.id,
-                             status, at(issued), at(due), plan.subtotal, plan.tax, total, paid, version,
-                             at(issued), at(updated)))
+                status, paid, version, updated = settle(
+                    data, org_id, invoice_id, plan.buyer.segment, total, issued, due, rng
+                )
+            invoices.append(
+                (
+                    invoice_id,
+                    org_id,
+                    f"INV-{year}-{seq:06d}",
+                    year,
+                    seq,
+                    plan.order_id,
+                    plan.buyer.id,
+                    status,
+                    at(issued),
+                    at(due),
+                    plan.subtotal,
+                    plan.tax,
+                    total,
+                    paid,
+                    version,
+                    at(issued),
+                    at(updated),
+                )
+            )
         for line in plan.lines:
             item = by_id[line[4]]
-            invoice_lines.append((line_id, org_id, invoice_id, line[3], item.id, item.sku, item.name, line[5],
-                                  line[6], line[7], line[8], line[9]))
+            invoice_lines.append(
+                (
+                    line_id,
+                    org_id,
+                    invoice_id,
+                    line[3],
+                    item.id,
+                    item.sku,
+                    item.name,
+                    line[5],
+                    line[6],
+                    line[7],
+                    line[8],
+                    line[9],
+                )
+            )
             line_id += 1
         invoice_id += 1
         if n % 10_000 == 9_999:

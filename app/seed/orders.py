@@ -6,19 +6,45 @@ times stay integers (seconds before the anchor) until a row is built."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import accumulate
-from typing import Callable
 
-from app.seed.invoices import InvoicePlan, plan_invoices
 from app.seed.common import DAY, ZERO, Dataset, at, round_cents
 from app.seed.customers import Buyer
+from app.seed.invoices import InvoicePlan, plan_invoices
 from app.seed.products import DISCONTINUED_AGO, Catalog
 
-ORDER_COLUMNS = ("id", "org_id", "number", "customer_id", "sales_rep_id", "status", "placed_at", "approved_at",
-                 "fulfilled_at", "cancelled_at", "subtotal", "tax", "total", "version", "created_at", "updated_at")
-LINE_COLUMNS = ("id", "org_id", "order_id", "line_no", "product_id", "quantity", "unit_price", "discount",
-                "tax_rate", "line_total")
+ORDER_COLUMNS = (
+    "id",
+    "org_id",
+    "number",
+    "customer_id",
+    "sales_rep_id",
+    "status",
+    "placed_at",
+    "approved_at",
+    "fulfilled_at",
+    "cancelled_at",
+    "subtotal",
+    "tax",
+    "total",
+    "version",
+    "created_at",
+    "updated_at",
+)
+LINE_COLUMNS = (
+    "id",
+    "org_id",
+    "order_id",
+    "line_no",
+    "product_id",
+    "quantity",
+    "unit_price",
+    "discount",
+    "tax_rate",
+    "line_total",
+)
 
 ORDER_STATUSES = ("draft", "placed", "approved", "fulfilled", "cancelled")
 # Recent orders are still open; old ones are done. (age below N days, cumulative odds per status)
@@ -114,8 +140,9 @@ def generate_orders(
             line_total = gross - discount
             subtotal += line_total
             tax += round_cents(line_total * item.tax_rate)
-            order_lines.append((line_id, org_id, order_id, line_no, item.id, quantity, item.price, discount,
-                                item.tax_rate, line_total))
+            order_lines.append(
+                (line_id, org_id, order_id, line_no, item.id, quantity, item.price, discount, item.tax_rate, line_total)
+            )
             line_id += 1
             if holds and item.stocked:
                 reserved[item.id] = reserved.get(item.id, 0) + quantity
@@ -125,13 +152,41 @@ def generate_orders(
             rep = buyer.account_manager
         else:  # consumer web orders mostly have no sales rep
             rep = reps[int(random_() * len(reps))] if b2b or random_() < 0.3 else None
-        orders.append((order_id, org_id, f"SO-{n + 1:07d}", buyer.id, rep, status,
-                       None if placed is None else at(placed), None if approved is None else at(approved),
-                       None if fulfilled is None else at(fulfilled), None if cancelled is None else at(cancelled),
-                       subtotal, tax, subtotal + tax, version, at(created), at(last)))
+        orders.append(
+            (
+                order_id,
+                org_id,
+                f"SO-{n + 1:07d}",
+                buyer.id,
+                rep,
+                status,
+                None if placed is None else at(placed),
+                None if approved is None else at(approved),
+                None if fulfilled is None else at(fulfilled),
+                None if cancelled is None else at(cancelled),
+                subtotal,
+                tax,
+                subtotal + tax,
+                version,
+                at(created),
+                at(last),
+            )
+        )
         if placed is not None:  # every order but a draft was placed
-            plan_invoices(plans, random_(), order_id, buyer, status, placed, approved, fulfilled, cancelled,
-                          subtotal, tax, order_lines)
+            plan_invoices(
+                plans,
+                random_(),
+                order_id,
+                buyer,
+                status,
+                placed,
+                approved,
+                fulfilled,
+                cancelled,
+                subtotal,
+                tax,
+                order_lines,
+            )
         order_id += 1
         if n % 10_000 == 9_999:
             tick(10_000)

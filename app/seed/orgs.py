@@ -31,18 +31,32 @@ class OrgSpec:
 
 ORGS = (
     OrgSpec(
-        "acme", "Acme Corporation", "USD", "America/New_York", 0.7,
+        "acme",
+        "Acme Corporation",
+        "USD",
+        "America/New_York",
+        0.7,
         {"US": 0.70, "CA": 0.10, "MX": 0.05, "GB": 0.06, "DE": 0.03, "JP": 0.03, "AU": 0.03},
-        "en", 1.0,
+        "en",
+        1.0,
         # US sales tax differs by state; a product carries the rate of where it ships from.
-        {"goods": ("0.0625", "0.0700", "0.0825"), "food": ("0.0000", "0.0225"),
-         "digital": ("0.0000",), "service": ("0.0000",)},
+        {
+            "goods": ("0.0625", "0.0700", "0.0825"),
+            "food": ("0.0000", "0.0225"),
+            "digital": ("0.0000",),
+            "service": ("0.0000",),
+        },
         13,
     ),
     OrgSpec(
-        "globex", "Globex GmbH", "EUR", "Europe/Berlin", 0.3,
+        "globex",
+        "Globex GmbH",
+        "EUR",
+        "Europe/Berlin",
+        0.3,
         {"DE": 0.55, "AT": 0.12, "CH": 0.10, "FR": 0.07, "NL": 0.06, "IT": 0.05, "PL": 0.05},
-        "de", 0.8,
+        "de",
+        0.8,
         # German VAT: 19 % standard, 7 % reduced for food.
         {"goods": ("0.1900",), "food": ("0.0700",), "digital": ("0.1900",), "service": ("0.1900",)},
         8,

@@ -18,8 +18,9 @@ LATE_DAYS = 20  # paid invoices were settled up to this long after their due dat
 MIN_OPEN = 2 * 3600  # an invoice issued this recently has no payment yet
 
 
-def settle(data: Dataset, org_id: int, invoice_id: int, segment: str, total: Decimal, issued: int, due: int,
-           rng: random.Random) -> tuple[str, Decimal, int, int]:
+def settle(
+    data: Dataset, org_id: int, invoice_id: int, segment: str, total: Decimal, issued: int, due: int, rng: random.Random
+) -> tuple[str, Decimal, int, int]:
     """Write the invoice's payments; return (status, amount_paid, version, updated).
     Times are seconds before the anchor: ``due`` <= 0 means it is not due yet."""
     total_cents = int(total.scaleb(2))
@@ -56,8 +57,18 @@ def settle(data: Dataset, org_id: int, invoice_id: int, segment: str, total: Dec
     rows = data.rows["payments"]
     for k, when in enumerate(times):
         paid_at = at(when)  # recorded as it arrived
-        rows.append((first + k, org_id, invoice_id, cents(bounds[k + 1] - bounds[k]), method, paid_at,
-                     _reference(rng, method), paid_at))
+        rows.append(
+            (
+                first + k,
+                org_id,
+                invoice_id,
+                cents(bounds[k + 1] - bounds[k]),
+                method,
+                paid_at,
+                _reference(rng, method),
+                paid_at,
+            )
+        )
     version = 1 + count + (1 if status == "overdue" else 0)
     updated = min(times[-1], due) if status == "overdue" else times[-1]
     return status, cents(paid_cents), version, updated

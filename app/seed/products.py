@@ -13,8 +13,21 @@ from itertools import accumulate
 from app.seed.common import DAY, YEAR_DAYS, Dataset, at, cents, quota
 from app.seed.orgs import OrgSpec
 
-PRODUCT_COLUMNS = ("id", "org_id", "sku", "name", "description", "unit_price", "tax_rate", "stock_on_hand",
-                   "stock_reserved", "active", "version", "created_at", "updated_at")
+PRODUCT_COLUMNS = (
+    "id",
+    "org_id",
+    "sku",
+    "name",
+    "description",
+    "unit_price",
+    "tax_rate",
+    "stock_on_hand",
+    "stock_reserved",
+    "active",
+    "version",
+    "created_at",
+    "updated_at",
+)
 
 # (sku prefix, tax class, price range in whole units, product nouns)
 CATEGORIES = (
@@ -75,18 +88,20 @@ def plan_products(data: Dataset, org: OrgSpec, count: int, rng: random.Random) -
             updated = DISCONTINUED_AGO + rng.randint(0, 30 * DAY)
         else:  # some had their price changed since
             updated = created if rng.random() < 0.7 else rng.randint(DAY, created)
-        items.append(Item(
-            id=first_id + i,
-            sku=f"{prefix}-{i + 1:05d}",
-            name=f"{adjective} {noun} {model}",
-            description=f"{noun}, {adjective.lower()} line, model {model}.",
-            price=price,
-            tax_rate=Decimal(rng.choice(org.tax_rates[tax_class])),
-            stocked=tax_class in STOCKED,
-            active=state == "active",
-            created=created,
-            updated=updated,
-        ))
+        items.append(
+            Item(
+                id=first_id + i,
+                sku=f"{prefix}-{i + 1:05d}",
+                name=f"{adjective} {noun} {model}",
+                description=f"{noun}, {adjective.lower()} line, model {model}.",
+                price=price,
+                tax_rate=Decimal(rng.choice(org.tax_rates[tax_class])),
+                stocked=tax_class in STOCKED,
+                active=state == "active",
+                created=created,
+                updated=updated,
+            )
+        )
     # A few products sell far more than the rest, as in any catalog.
     ranks = list(range(count))
     rng.shuffle(ranks)
@@ -103,6 +118,20 @@ def add_products(data: Dataset, org_id: int, catalog: Catalog, reserved: dict[in
             on_hand = held
         else:
             on_hand = held + rng.randint(5, 2500)
-        rows.append((item.id, org_id, item.sku, item.name, item.description, item.price, item.tax_rate,
-                     on_hand, held, item.active, 1 if item.updated == item.created else 2, at(item.created),
-                     at(item.updated)))
+        rows.append(
+            (
+                item.id,
+                org_id,
+                item.sku,
+                item.name,
+                item.description,
+                item.price,
+                item.tax_rate,
+                on_hand,
+                held,
+                item.active,
+                1 if item.updated == item.created else 2,
+                at(item.created),
+                at(item.updated),
+            )
+        )

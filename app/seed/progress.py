@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -19,6 +19,7 @@ class Progress:
         if not self.enabled:
             yield lambda _done: None
             return
-        with tqdm(total=total, desc=label, unit=f" {unit}", unit_scale=True, file=sys.stderr,
-                  dynamic_ncols=True, leave=True) as bar:
+        with tqdm(
+            total=total, desc=label, unit=f" {unit}", unit_scale=True, file=sys.stderr, dynamic_ncols=True, leave=True
+        ) as bar:
             yield bar.update

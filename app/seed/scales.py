@@ -17,7 +17,7 @@ class Scale:
     employees: int
     products: int
 
-    def share(self, fraction: float) -> "Scale":
+    def share(self, fraction: float) -> Scale:
         """This scale's counts for an organization that gets ``fraction`` of the data."""
         return Scale(
             self.name,

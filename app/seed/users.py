@@ -69,7 +69,8 @@ def add_demo_users(data: Dataset, org: OrgSpec, org_id: int, password_hash: str,
 def _busiest_account_manager(data: Dataset, org_id: int, active: set[int]) -> int:
     buyers = {row[ORDER_CUSTOMER] for row in data.rows["orders"] if row[1] == org_id}
     accounts: Counter[int] = Counter(
-        row[CUSTOMER_MANAGER] for row in data.rows["customers"]
+        row[CUSTOMER_MANAGER]
+        for row in data.rows["customers"]
         if row[1] == org_id and row[0] in buyers and row[CUSTOMER_MANAGER] in active
     )
     # Most accounts first, then the smallest id: deterministic on ties.
@@ -78,7 +79,9 @@ def _busiest_account_manager(data: Dataset, org_id: int, active: set[int]) -> in
 
 def _best_customer(data: Dataset, org_id: int, account_manager: int) -> int:
     invoices: Counter[int] = Counter(row[INVOICE_CUSTOMER] for row in data.rows["invoices"] if row[1] == org_id)
-    managed = {row[0] for row in data.rows["customers"] if row[1] == org_id and row[CUSTOMER_MANAGER] == account_manager}
+    managed = {
+        row[0] for row in data.rows["customers"] if row[1] == org_id and row[CUSTOMER_MANAGER] == account_manager
+    }
     pool = [c for c in invoices if c in managed] or list(invoices)
     return min(pool, key=lambda customer: (-invoices[customer], customer))
 

@@ -7,9 +7,9 @@ restricted role, each in one transaction.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -56,8 +56,15 @@ def create_user(
     password_hash = hash_secret(password)
     with _owner(settings).begin() as connection:
         organization = accounts.find_organization(connection, org)
-        return accounts.create_user(connection, organization, email=email, password_hash=password_hash,
-                                    roles=sorted(wanted), employee_id=employee_id, customer_id=customer_id)
+        return accounts.create_user(
+            connection,
+            organization,
+            email=email,
+            password_hash=password_hash,
+            roles=sorted(wanted),
+            employee_id=employee_id,
+            customer_id=customer_id,
+        )
 
 
 def create_client(settings: Settings, *, org: str, name: str, scopes: Sequence[str]) -> NewClient:
@@ -68,8 +75,14 @@ def create_client(settings: Settings, *, org: str, name: str, scopes: Sequence[s
     secret = secrets.token_urlsafe(32)
     with _owner(settings).begin() as connection:
         organization = accounts.find_organization(connection, org)
-        accounts.create_client(connection, organization, client_id=client_id, secret_hash=hash_secret(secret),
-                               name=name.strip(), scopes=sorted(wanted))
+        accounts.create_client(
+            connection,
+            organization,
+            client_id=client_id,
+            secret_hash=hash_secret(secret),
+            name=name.strip(),
+            scopes=sorted(wanted),
+        )
     return NewClient(client_id=client_id, client_secret=secret)
 
 
@@ -81,11 +94,20 @@ def issue_token(settings: Settings, *, org: str, email: str, ttl_seconds: int | 
         user = accounts.find_login(connection, organization, email.strip())
     if not user.roles:
         raise BadUserInput(f"{email!r} has no role", field=["email"])
-    issuer = TokenIssuer(keys, issuer=settings.issuer, audience=settings.audience,
-                         ttl_seconds=settings.access_token_ttl_seconds)
-    return issuer.for_user(user_id=user.user_id, email=user.email, org_id=user.org_id, org_slug=user.org_slug,
-                           roles=user.roles, client_id=DEV_CLIENT_ID, employee_id=user.employee_id,
-                           customer_id=user.customer_id, ttl_seconds=ttl_seconds)
+    issuer = TokenIssuer(
+        keys, issuer=settings.issuer, audience=settings.audience, ttl_seconds=settings.access_token_ttl_seconds
+    )
+    return issuer.for_user(
+        user_id=user.user_id,
+        email=user.email,
+        org_id=user.org_id,
+        org_slug=user.org_slug,
+        roles=user.roles,
+        client_id=DEV_CLIENT_ID,
+        employee_id=user.employee_id,
+        customer_id=user.customer_id,
+        ttl_seconds=ttl_seconds,
+    )
 
 
 def development_keys(settings: Settings) -> KeyRing:

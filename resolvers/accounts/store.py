@@ -12,8 +12,9 @@ policies' WITH CHECK even where the owner is not a superuser.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -68,8 +69,9 @@ ORGANIZATION = text("SELECT id, slug, name FROM bizgraph_organization(:slug)")
 
 def _candidate(email: str, row: Sequence[Any]) -> LoginCandidate:
     user_id, org_id, org_slug, password_hash, roles, employee_id, customer_id = row
-    return LoginCandidate(user_id, org_id, org_slug, email, password_hash, frozenset(roles or ()),
-                          employee_id, customer_id)
+    return LoginCandidate(
+        user_id, org_id, org_slug, email, password_hash, frozenset(roles or ()), employee_id, customer_id
+    )
 
 
 def _client(row: Sequence[Any] | None) -> ServiceClientRecord | None:
@@ -149,15 +151,22 @@ def create_user(
         "INSERT INTO users (org_id, email, password_hash, roles, employee_id, customer_id)"
         " VALUES (:org_id, :email, :password_hash, :roles, :employee_id, :customer_id) RETURNING id"
     )
-    params = {"org_id": organization.id, "email": email, "password_hash": password_hash, "roles": list(roles),
-              "employee_id": employee_id, "customer_id": customer_id}
+    params = {
+        "org_id": organization.id,
+        "email": email,
+        "password_hash": password_hash,
+        "roles": list(roles),
+        "employee_id": employee_id,
+        "customer_id": customer_id,
+    }
     try:
         with connection.begin_nested():
             user_id: int = connection.execute(insert, params).scalar_one()
             return user_id
     except IntegrityError:
-        raise BadUserInput(f"{email!r} already has an account in organization {organization.slug!r}",
-                           field=["email"]) from None
+        raise BadUserInput(
+            f"{email!r} already has an account in organization {organization.slug!r}", field=["email"]
+        ) from None
 
 
 def create_client(
@@ -175,7 +184,12 @@ def create_client(
         "INSERT INTO oauth_clients (org_id, client_id, secret_hash, name, scopes)"
         " VALUES (:org_id, :client_id, :secret_hash, :name, :scopes) RETURNING id"
     )
-    params = {"org_id": organization.id, "client_id": client_id, "secret_hash": secret_hash, "name": name,
-              "scopes": list(scopes)}
+    params = {
+        "org_id": organization.id,
+        "client_id": client_id,
+        "secret_hash": secret_hash,
+        "name": name,
+        "scopes": list(scopes),
+    }
     new_id: int = connection.execute(insert, params).scalar_one()
     return new_id

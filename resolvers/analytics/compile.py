@@ -53,8 +53,7 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
         target = planner.catalog[join.entity]
         alias = join_aliases[name]
         joins.append(
-            f" LEFT JOIN {target.table} {alias} ON {alias}.id = {base}.{join.local}"
-            f" AND {planner.scope(target, alias)}"
+            f" LEFT JOIN {target.table} {alias} ON {alias}.id = {base}.{join.local} AND {planner.scope(target, alias)}"
         )
 
     keys: list[tuple[str, str]] = []  # (output column, SQL expression)
@@ -152,8 +151,11 @@ def _group_pairs(
                 alias = planner.params.alias()
                 obj = planner.object_json(target, alias, child.selections)
                 pairs.append(
-                    (child.key, f"(SELECT {obj} FROM {target.table} {alias} WHERE {alias}.id = {column}"
-                     f" AND {planner.scope(target, alias)})")
+                    (
+                        child.key,
+                        f"(SELECT {obj} FROM {target.table} {alias} WHERE {alias}.id = {column}"
+                        f" AND {planner.scope(target, alias)})",
+                    )
                 )
         else:
             pairs.append((child.key, "NULL"))  # a dimension not grouped by

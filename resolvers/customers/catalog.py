@@ -21,7 +21,7 @@ CUSTOMER = Entity(
                 "city": col("billing_city", "text", nullable=True),
                 "postalCode": col("billing_postal_code", "text", nullable=True),
                 "country": col("country", "text"),
-            }
+            },
         ),
         "taxId": col("tax_id", "text", nullable=True),
         "creditLimit": col("credit_limit", "decimal"),

@@ -56,7 +56,10 @@ async def create_customer(session: WriteSession, command: CreateCustomer) -> Out
     await ensure_acting_scope(session, "Customer", row["id"], roles, _MANAGER_PATH)
     created = CustomerCreatedPayload(number=row["number"], status=row["status"])
     await session.record(
-        CUSTOMER_CREATED.name, "Customer", row["id"], changes(None, customer_api(row)),
+        CUSTOMER_CREATED.name,
+        "Customer",
+        row["id"],
+        changes(None, customer_api(row)),
         [CUSTOMER_CREATED.announce(created)],
     )
     return Outcome("Customer", row["id"])
@@ -89,7 +92,10 @@ async def transition_customer(session: WriteSession, action: CustomerAction, com
     after = await session.update("customers", pk, {"status": step.targets[0]})
     moved = CustomerStatusChangedPayload({"from": before["status"], "to": after["status"]})
     await session.record(
-        event.name, "Customer", pk, changes(customer_api(before), customer_api(after), ["status"]),
+        event.name,
+        "Customer",
+        pk,
+        changes(customer_api(before), customer_api(after), ["status"]),
         [event.announce(moved)],
     )
     return Outcome("Customer", pk)

@@ -57,8 +57,13 @@ async def activate_employee(session: WriteSession, command: ActivateEmployee) ->
 
 async def start_leave(session: WriteSession, command: StartLeave) -> Outcome:
     return await _change_status(
-        session, "START_LEAVE", command.id, command.version,
-        history_kind="leave_started", note=command.note, event=EMPLOYEE_LEAVE_STARTED,
+        session,
+        "START_LEAVE",
+        command.id,
+        command.version,
+        history_kind="leave_started",
+        note=command.note,
+        event=EMPLOYEE_LEAVE_STARTED,
     )
 
 

@@ -91,8 +91,15 @@ async def hire_employee(session: WriteSession, command: HireEmployee) -> Outcome
     )
     assert row is not None
     await add_event(
-        session, row["id"], "hired", department_id=department, manager_id=manager, title=row["title"],
-        salary=row["salary"], occurred_at_sql=_HIRED_AT, params={"hired_on": command.hired_on},
+        session,
+        row["id"],
+        "hired",
+        department_id=department,
+        manager_id=manager,
+        title=row["title"],
+        salary=row["salary"],
+        occurred_at_sql=_HIRED_AT,
+        params={"hired_on": command.hired_on},
     )
     hired: EmployeeHiredPayload = {**summary(row), "hiredOn": row["hired_on"]}
     await record(session, EMPLOYEE_HIRED.announce(hired), None, row)

@@ -70,7 +70,8 @@ def check_age(checks: Checks, born: dt.date | None, first_day: dt.date) -> None:
     """Nobody starts work younger than ``MIN_AGE``."""
     if born is not None and age_on(born, first_day) < MIN_AGE:
         checks.fail(
-            _BORN, "INVALID",
+            _BORN,
+            "INVALID",
             f"the employee would be younger than {MIN_AGE} on their first day ({first_day.isoformat()})",
         )
 

@@ -80,8 +80,14 @@ async def add_event(
     await session.execute(
         _ADD_EVENT.format(occurred_at=occurred_at_sql),
         {
-            "employee": employee_id, "kind": kind, "department": department_id, "manager": manager_id,
-            "title": title, "salary": salary, "note": note, **(params or {}),
+            "employee": employee_id,
+            "kind": kind,
+            "department": department_id,
+            "manager": manager_id,
+            "title": title,
+            "salary": salary,
+            "note": note,
+            **(params or {}),
         },
     )
 

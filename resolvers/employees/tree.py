@@ -47,9 +47,7 @@ async def serialize_tree_changes(session: WriteSession) -> None:
     a loop without touching a common row. Manager changes are rare, so they
     queue on one advisory lock; the cycle check then reads a tree nobody else
     is changing. Take it before any row lock, so transfers wait in one order."""
-    await session.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('bizgraph:employee-tree:' || %(org)s, 0))"
-    )
+    await session.execute("SELECT pg_advisory_xact_lock(hashtextextended('bizgraph:employee-tree:' || %(org)s, 0))")
 
 
 async def check_no_cycle(session: WriteSession, employee: int, manager: int, path: Path) -> None:

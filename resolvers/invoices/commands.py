@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from app.events.invoices import INVOICE_VOIDED, InvoiceVoidedPayload
 from app.workflows import INVOICE
-from resolvers.writes.checks import Checks
-from resolvers.writes.lifecycle import lock_for
-from resolvers.writes.runner import Outcome
-from resolvers.writes.session import WriteSession, changes
 from resolvers.invoices.common import invoice_api
 from resolvers.invoices.inputs import VoidInvoice
 from resolvers.invoices.issuing import issue_invoice
 from resolvers.invoices.payments import record_payment
 from resolvers.invoices.sweep import sweep_overdue_invoices
 from resolvers.planner.ids import encode_id
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import lock_for
+from resolvers.writes.runner import Outcome
+from resolvers.writes.session import WriteSession, changes
 
 __all__ = ["issue_invoice", "record_payment", "sweep_overdue_invoices", "void_invoice"]
 

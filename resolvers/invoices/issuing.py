@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from app.events.invoices import INVOICE_ISSUED, InvoiceIssuedPayload
 from app.workflows import ORDER
+from resolvers.invoices.common import invoice_api
+from resolvers.invoices.inputs import IssueInvoice
+from resolvers.planner.ids import encode_id
 from resolvers.writes.idempotency import claim, remember
 from resolvers.writes.lifecycle import lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import WriteSession, changes
-from resolvers.invoices.common import invoice_api
-from resolvers.invoices.inputs import IssueInvoice
-from resolvers.planner.ids import encode_id
 
 # Invoice years are the organization's calendar years (as the seed numbers them).
 _YEAR = "SELECT extract(year FROM now() AT TIME ZONE o.time_zone)::int FROM organizations o WHERE o.id = %(org)s"
@@ -70,7 +70,10 @@ async def issue_invoice(session: WriteSession, command: IssueInvoice) -> Outcome
         number=invoice["number"], orderId=encode_id("Order", order_pk), total=invoice["total"]
     )
     await session.record(
-        INVOICE_ISSUED.name, "Invoice", invoice["id"], changes(None, invoice_api(invoice)),
+        INVOICE_ISSUED.name,
+        "Invoice",
+        invoice["id"],
+        changes(None, invoice_api(invoice)),
         [INVOICE_ISSUED.announce(issued)],
     )
     if key is not None:

@@ -7,14 +7,14 @@ from typing import Any
 from app.errors import CommandError
 from app.events.invoices import INVOICE_PAID, PAYMENT_RECORDED, InvoicePaidPayload, PaymentRecordedPayload
 from app.workflows import INVOICE
+from resolvers.invoices.common import check_moment, invoice_api
+from resolvers.invoices.inputs import RecordPayment
+from resolvers.planner.ids import encode_id
 from resolvers.writes.checks import Checks
 from resolvers.writes.idempotency import claim, remember
 from resolvers.writes.lifecycle import lock_for, require_role
 from resolvers.writes.runner import Outcome
 from resolvers.writes.session import Entry, Row, WriteSession, changes
-from resolvers.invoices.common import check_moment, invoice_api
-from resolvers.invoices.inputs import RecordPayment
-from resolvers.planner.ids import encode_id
 
 _INSERT_PAYMENT = """
 INSERT INTO payments (org_id, invoice_id, amount, method, paid_at, reference, idempotency_key)
@@ -87,8 +87,13 @@ async def record_payment(session: WriteSession, command: RecordPayment) -> Outco
     await session.record_all(
         [
             Entry("payment.recorded", "Payment", payment["id"], changes(None, _payment_api(payment))),
-            Entry(step.event or PAYMENT_RECORDED.name, "Invoice", pk,
-                  changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]), events),
+            Entry(
+                step.event or PAYMENT_RECORDED.name,
+                "Invoice",
+                pk,
+                changes(invoice_api(before), invoice_api(after), ["amountPaid", "status"]),
+                events,
+            ),
         ]
     )
     if key is not None:

@@ -16,15 +16,15 @@ from app.db import Database
 from app.errors import BizgraphError
 from app.events.invoices import INVOICE_OVERDUE, InvoiceOverduePayload
 from app.workflows import COMMANDS, INVOICE
-from resolvers.writes.checks import Checks
-from resolvers.writes.lifecycle import acting_roles, require_role
-from resolvers.writes.runner import CommandService, Outcome
-from resolvers.writes.session import Entry, Row, WriteSession
 from resolvers.invoices.common import check_moment
 from resolvers.invoices.inputs import SweepOverdueInvoices
 from resolvers.planner.ids import encode_id
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.transitions import guard_sql, in_source_state
+from resolvers.writes.checks import Checks
+from resolvers.writes.lifecycle import acting_roles, require_role
+from resolvers.writes.runner import CommandService, Outcome
+from resolvers.writes.session import Entry, Row, WriteSession
 
 SWEEPER = "bizgraph-sweep"
 

@@ -99,8 +99,9 @@ async def approve_order(session: WriteSession, command: ApproveOrder) -> Outcome
     """A placed order above the approval threshold, approved (finance, admin, or a manager of its rep)."""
     before = await lock_for(session, "Order", "APPROVE", command.id, version=command.version)
     after = await session.update("orders", before["id"], {"status": "approved"}, stamps=["approved_at"])
-    approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
-                                    previous=before["status"])
+    approval = OrderApprovedPayload(
+        number=after["number"], status=after["status"], total=after["total"], previous=before["status"]
+    )
     await _record(session, before, after, ORDER_APPROVED.announce(approval))
     return Outcome("Order", before["id"])
 

@@ -107,8 +107,9 @@ async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRe
         if r.discount > gross:
             checks.fail((*r.path, "discount"), "INVALID", f"discount is more than the line's gross amount ({gross})")
             continue
-        priced.append(PricedLine(r.product_id, product["sku"], r.quantity, product["unit_price"], r.discount,
-                                 product["tax_rate"]))
+        priced.append(
+            PricedLine(r.product_id, product["sku"], r.quantity, product["unit_price"], r.discount, product["tax_rate"])
+        )
     return priced
 
 
@@ -117,8 +118,14 @@ async def insert(session: WriteSession, order_pk: int, lines: Sequence[PricedLin
     if not lines:
         return []
     payload = [
-        {"idx": i, "product_id": l.product_id, "quantity": l.quantity, "unit_price": l.unit_price,
-         "discount": l.discount, "tax_rate": l.tax_rate}
+        {
+            "idx": i,
+            "product_id": l.product_id,
+            "quantity": l.quantity,
+            "unit_price": l.unit_price,
+            "discount": l.discount,
+            "tax_rate": l.tax_rate,
+        }
         for i, l in enumerate(lines, start=1)
     ]
     return await session.rows(

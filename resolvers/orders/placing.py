@@ -53,7 +53,8 @@ async def place_order(session: WriteSession, command: PlaceOrder) -> Outcome:
         available = product["stock_on_hand"] - product["stock_reserved"]
         if product["quantity"] > available:
             problems.fail(
-                ("lines", product["first_index"]), "INSUFFICIENT_STOCK",
+                ("lines", product["first_index"]),
+                "INSUFFICIENT_STOCK",
                 f"{product['sku']}: {product['quantity']} ordered, {max(available, 0)} available",
             )
     problems.done()
@@ -68,8 +69,9 @@ async def place_order(session: WriteSession, command: PlaceOrder) -> Outcome:
     assert after is not None
     events = [ORDER_PLACED.announce(OrderPlacedPayload(**summary(after)))]
     if status == "approved":
-        approval = OrderApprovedPayload(number=after["number"], status=after["status"], total=after["total"],
-                                        automatic=True)
+        approval = OrderApprovedPayload(
+            number=after["number"], status=after["status"], total=after["total"], automatic=True
+        )
         events.append(ORDER_APPROVED.announce(approval))
     await session.record(ORDER_PLACED.name, "Order", pk, diff(before, after, STATE_FIELDS), events)
     if key is not None:
@@ -103,8 +105,10 @@ async def _check_credit(session: WriteSession, problems: Checks, order: Row) -> 
     if customer["status"] != "active":  # deactivated while we waited for its lock
         problems.errors.append(CommandError("CUSTOMER_NOT_ACTIVE", "the order's customer is not active"))
     elif (customer["open_receivables"] or ZERO) + order["total"] > customer["credit_limit"]:
-        problems.errors.append(CommandError(
-            "CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit"
-        ))
+        problems.errors.append(
+            CommandError(
+                "CREDIT_LIMIT_EXCEEDED", "the customer's open invoices plus this order exceed its credit limit"
+            )
+        )
     threshold: Decimal = customer["approval_threshold"]
     return threshold

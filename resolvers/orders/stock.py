@@ -36,8 +36,7 @@ async def lock(session: WriteSession, order_pk: int) -> list[Row]:
 
 async def _move(session: WriteSession, order_pk: int, assignments: str) -> None:
     await session.execute(
-        f"UPDATE products p SET {assignments}, updated_at = now()"
-        f" FROM ({_NEEDS}) n WHERE p.id = n.product_id",
+        f"UPDATE products p SET {assignments}, updated_at = now() FROM ({_NEEDS}) n WHERE p.id = n.product_id",
         {"order": order_pk},
     )
 
@@ -53,5 +52,7 @@ async def release(session: WriteSession, order_pk: int) -> None:
 async def ship(session: WriteSession, order_pk: int) -> None:
     """The reserved units leave the warehouse."""
     await _move(
-        session, order_pk, "stock_on_hand = p.stock_on_hand - n.quantity, stock_reserved = p.stock_reserved - n.quantity"
+        session,
+        order_pk,
+        "stock_on_hand = p.stock_on_hand - n.quantity, stock_reserved = p.stock_reserved - n.quantity",
     )

@@ -7,13 +7,14 @@ PostgreSQL does all of it in one statement, however deep the selection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import enum
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from app.auth.access import restricted_fields
-from app.workflows import MACHINES
 from app.errors import Forbidden
+from app.workflows import MACHINES
 from resolvers.planner.access import Access
 from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions
 from resolvers.planner.cursors import after_sql, cursor_sql
@@ -133,7 +134,12 @@ class Planner:
         if isinstance(field, Embedded):
             return json_object(
                 [
-                    (s.key, quote_literal(field.type_name) if s.name == "__typename" else field.fields[s.name].as_json_value(alias))
+                    (
+                        s.key,
+                        quote_literal(field.type_name)
+                        if s.name == "__typename"
+                        else field.fields[s.name].as_json_value(alias),
+                    )
                     for s in selection.selections
                 ]
             )
@@ -144,8 +150,10 @@ class Planner:
             return self.connection_json(
                 target,
                 selection,
-                lambda child: [f"{child}.{field.remote} = {alias}.{field.local}"]
-                + ([field.where.format(c=child)] if field.where else []),
+                lambda child: (
+                    [f"{child}.{field.remote} = {alias}.{field.local}"]
+                    + ([field.where.format(c=child)] if field.where else [])
+                ),
             )
         raise TypeError(f"unplannable field {entity.name}.{selection.name}")
 

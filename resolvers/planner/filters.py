@@ -7,8 +7,9 @@ offer those); every value is a bind parameter cast to the column's SQL type.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from app.errors import BadUserInput
 from resolvers.planner.catalog import Column, Entity, ForeignId, ToOne
@@ -39,7 +40,9 @@ class FilterCompiler:
         # the filtered field is readable; raises if it is readable on none.
         self.field_guard = field_guard
 
-    def compile(self, entity: Entity, alias: str, spec: dict[str, Any] | None, path: tuple[str, ...] = ("filter",)) -> str:
+    def compile(
+        self, entity: Entity, alias: str, spec: dict[str, Any] | None, path: tuple[str, ...] = ("filter",)
+    ) -> str:
         if not spec:
             return "TRUE"
         if len(path) > MAX_DEPTH:

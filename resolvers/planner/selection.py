@@ -17,7 +17,7 @@ class FieldSelection:
     key: str
     name: str
     args: dict[str, Any] = field(default_factory=dict)
-    selections: tuple["FieldSelection", ...] = ()
+    selections: tuple[FieldSelection, ...] = ()
     # Where the request selected it (opaque here: the schema layer's AST nodes),
     # so an error about this field can point at it.
     origin: tuple[Any, ...] = field(default=(), compare=False, repr=False)

@@ -43,9 +43,7 @@ def json_object(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return "'{}'::json"
     chunks = [pairs[i : i + 50] for i in range(0, len(pairs), 50)]
-    built = [
-        "json_build_object(" + ", ".join(f"{quote_literal(k)}, {v}" for k, v in chunk) + ")" for chunk in chunks
-    ]
+    built = ["json_build_object(" + ", ".join(f"{quote_literal(k)}, {v}" for k, v in chunk) + ")" for chunk in chunks]
     if len(built) == 1:
         return built[0]
     return "(" + " || ".join(f"{b}::jsonb" for b in built) + ")::json"

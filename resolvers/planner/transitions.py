@@ -34,7 +34,11 @@ def available_transitions_sql(machine: Machine, access: Access, entity: Entity, 
         if access.roles.isdisjoint(transition.roles):
             continue
         condition = " AND ".join(
-            [in_source_state(transition, alias), may_act(access, entity, transition, alias, params), *guard_sql(transition, alias)]
+            [
+                in_source_state(transition, alias),
+                may_act(access, entity, transition, alias, params),
+                *guard_sql(transition, alias),
+            ]
         )
         cases.append(f"CASE WHEN {condition} THEN {quote_literal(transition.name)} END")
     if not cases:

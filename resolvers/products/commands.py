@@ -99,7 +99,8 @@ async def create_product(session: WriteSession, command: CreateProduct) -> Outco
     placeholders = ", ".join(f"%({c})s" for c in columns)
     row = await session.row(f"INSERT INTO products ({names}) VALUES ({placeholders}) RETURNING *", columns)
     assert row is not None
-    event = PRODUCT_CREATED.announce(ProductCreatedPayload(sku=row["sku"], unitPrice=row["unit_price"], active=row["active"])
+    event = PRODUCT_CREATED.announce(
+        ProductCreatedPayload(sku=row["sku"], unitPrice=row["unit_price"], active=row["active"])
     )
     await session.record(PRODUCT_CREATED.name, "Product", row["id"], changes(None, _api(row)), [event])
     return Outcome("Product", row["id"])
@@ -145,10 +146,13 @@ async def adjust_stock(session: WriteSession, command: AdjustStock) -> Outcome:
         "UPDATE products SET stock_on_hand = %(on_hand)s, version = version + 1, updated_at = now() WHERE id = %(pk)s",
         {"on_hand": on_hand, "pk": pk},
     )
-    event = STOCK_ADJUSTED.announce(StockAdjustedPayload(sku=before["sku"], delta=delta, stockOnHand=on_hand, reason=reason)
+    event = STOCK_ADJUSTED.announce(
+        StockAdjustedPayload(sku=before["sku"], delta=delta, stockOnHand=on_hand, reason=reason)
     )
     await session.record(
-        STOCK_ADJUSTED.name, "Product", pk,
+        STOCK_ADJUSTED.name,
+        "Product",
+        pk,
         {"stockOnHand": {"before": before["stock_on_hand"], "after": on_hand}, "delta": delta, "reason": reason},
         [event],
     )

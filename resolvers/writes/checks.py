@@ -5,8 +5,9 @@ Paths name the command input's own fields in domain terms (``("lines", 2,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Literal, Sequence, overload
+from typing import Any, Literal, overload
 
 from email_validator import EmailNotValidError, validate_email
 

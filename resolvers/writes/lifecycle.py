@@ -13,10 +13,10 @@ from app.auth.access import DENIED, field_access, restricted_fields
 from app.errors import CommandError
 from app.workflows import MACHINES, Transition
 from resolvers.catalog import CATALOG
-from resolvers.writes.checks import Checks, Path, not_found, path_of
-from resolvers.writes.session import Row, WriteSession
 from resolvers.planner.sqltext import SqlParams
 from resolvers.planner.transitions import guard_sql, may_act
+from resolvers.writes.checks import Checks, Path, not_found, path_of
+from resolvers.writes.session import Row, WriteSession
 
 
 def transition(entity: str, name: str) -> Transition:
@@ -95,7 +95,9 @@ def check_writable(checks: Checks, type_name: str, fields: dict[str, Path], role
             checks.fail(path, "FORBIDDEN", f"your roles may not set {type_name}.{name}")
 
 
-async def ensure_acting_scope(session: WriteSession, entity_name: str, pk: int, roles: frozenset[str], path: Path) -> None:
+async def ensure_acting_scope(
+    session: WriteSession, entity_name: str, pk: int, roles: frozenset[str], path: Path
+) -> None:
     """After a write: the row is still one the principal may act on. Nobody creates
     or moves a row out of their own reach (sales hands no account to a colleague)."""
     entity = CATALOG[entity_name]

@@ -28,7 +28,9 @@ CONSTRAINTS: dict[str, tuple[str, list[str] | None, str]] = {
     "ck_invoices_paid_within_total": ("OVERPAYMENT", ["amount"], "the payment is more than the amount due"),
     "ix_invoices_order_id": ("INVALID_TRANSITION", None, "the order already has an invoice"),
     "ix_payments_org_id_idempotency_key": (
-        "IDEMPOTENCY_KEY_REUSED", ["idempotency_key"], "this idempotency key was used before",
+        "IDEMPOTENCY_KEY_REUSED",
+        ["idempotency_key"],
+        "this idempotency key was used before",
     ),
 }
 

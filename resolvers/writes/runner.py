@@ -11,19 +11,20 @@ concurrent commands are retried.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import BizgraphError, Rejected
-from resolvers.writes.refusals import refusal, worth_retrying
-from resolvers.writes.session import WriteSession
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import ReadService
+from resolvers.writes.refusals import refusal, worth_retrying
+from resolvers.writes.session import WriteSession
 
 ATTEMPTS = 3
 

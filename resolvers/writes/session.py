@@ -10,16 +10,17 @@ transaction commits: a listener never hears of a change that did not happen.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, cast
+from typing import Any, cast
 
 import orjson
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.events import Announcement
 from app.auth.principal import Principal
+from app.events import Announcement
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
 from resolvers.planner.sqltext import SqlParams
@@ -161,8 +162,12 @@ class WriteSession:
         events: list[dict[str, Any]] = []
         for entry in entries:
             audits.append(
-                {"action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
-                 "changes": entry.changes}
+                {
+                    "action": entry.action,
+                    "entity_type": entry.entity_type,
+                    "entity_id": entry.entity_id,
+                    "changes": entry.changes,
+                }
             )
             events.extend(_event_json(announced, entry) for announced in entry.events)
         if not audits:
@@ -178,9 +183,7 @@ class WriteSession:
             },
         )
 
-    async def update(
-        self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()
-    ) -> Row:
+    async def update(self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()) -> Row:
         """Set ``columns`` (and the timestamp columns ``stamps`` to now) on the row
         ``pk`` of ``table``, at a new version; the row as it is afterwards. Column
         names come from the services, never from a request."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import List, Optional
+from typing import Optional
 
 import strawberry
 from strawberry import UNSET
@@ -34,51 +34,51 @@ HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configura
 class AnalyticsQueries:
     @strawberry.field(
         description="Order counts and amounts, grouped." + HELP,
-        graphql_type=Optional[List[OrderGroup]],
+        graphql_type=Optional[list[OrderGroup]],
     )
     async def orders_aggregate(
-        self, info: strawberry.Info, filter: Optional[OrderFilter] = UNSET, group_by: Optional[OrderGroupBy] = UNSET
+        self, info: strawberry.Info, filter: OrderFilter | None = UNSET, group_by: OrderGroupBy | None = UNSET
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Order", root_selection(info))
 
     @strawberry.field(
         description="Invoice counts and amounts, grouped." + HELP,
-        graphql_type=Optional[List[InvoiceGroup]],
+        graphql_type=Optional[list[InvoiceGroup]],
     )
     async def invoices_aggregate(
-        self, info: strawberry.Info, filter: Optional[InvoiceFilter] = UNSET, group_by: Optional[InvoiceGroupBy] = UNSET
+        self, info: strawberry.Info, filter: InvoiceFilter | None = UNSET, group_by: InvoiceGroupBy | None = UNSET
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Invoice", root_selection(info))
 
     @strawberry.field(
         description="Payment counts and amounts, grouped." + HELP,
-        graphql_type=Optional[List[PaymentGroup]],
+        graphql_type=Optional[list[PaymentGroup]],
     )
     async def payments_aggregate(
-        self, info: strawberry.Info, filter: Optional[PaymentFilter] = UNSET, group_by: Optional[PaymentGroupBy] = UNSET
+        self, info: strawberry.Info, filter: PaymentFilter | None = UNSET, group_by: PaymentGroupBy | None = UNSET
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Payment", root_selection(info))
 
     @strawberry.field(
         description="Order line counts, quantities and amounts, grouped." + HELP,
-        graphql_type=Optional[List[OrderLineGroup]],
+        graphql_type=Optional[list[OrderLineGroup]],
     )
     async def order_lines_aggregate(
         self,
         info: strawberry.Info,
-        filter: Optional[OrderLineFilter] = UNSET,
-        group_by: Optional[OrderLineGroupBy] = UNSET,
+        filter: OrderLineFilter | None = UNSET,
+        group_by: OrderLineGroupBy | None = UNSET,
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("OrderLine", root_selection(info))
 
     @strawberry.field(
         description="Employee counts and salaries, grouped." + HELP,
-        graphql_type=Optional[List[EmployeeGroup]],
+        graphql_type=Optional[list[EmployeeGroup]],
     )
     async def employees_aggregate(
         self,
         info: strawberry.Info,
-        filter: Optional[EmployeeFilter] = UNSET,
-        group_by: Optional[EmployeeGroupBy] = UNSET,
+        filter: EmployeeFilter | None = UNSET,
+        group_by: EmployeeGroupBy | None = UNSET,
     ) -> Sequence[PlannedObject]:
         return await reads(info).aggregate("Employee", root_selection(info))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
@@ -43,45 +43,45 @@ class TimeBucket(enum.Enum):
 # measures of its entity, null for an empty group.
 @strawberry.type(description="Order amounts under one aggregate function (exact decimals; averages rounded to cents).")
 class OrderMeasures:
-    subtotal: Optional[decimal.Decimal] = strawberry.field(description="Order subtotals.")
-    tax: Optional[decimal.Decimal] = strawberry.field(description="Order tax.")
-    total: Optional[decimal.Decimal] = strawberry.field(description="Order totals.")
+    subtotal: decimal.Decimal | None = strawberry.field(description="Order subtotals.")
+    tax: decimal.Decimal | None = strawberry.field(description="Order tax.")
+    total: decimal.Decimal | None = strawberry.field(description="Order totals.")
 
 
 @strawberry.type(
     description="Invoice amounts under one aggregate function (exact decimals; averages rounded to cents)."
 )
 class InvoiceMeasures:
-    total: Optional[decimal.Decimal] = strawberry.field(description="Invoice totals.")
-    amount_paid: Optional[decimal.Decimal] = strawberry.field(description="Amounts paid.")
-    amount_due: Optional[decimal.Decimal] = strawberry.field(description="Amounts still due.")
+    total: decimal.Decimal | None = strawberry.field(description="Invoice totals.")
+    amount_paid: decimal.Decimal | None = strawberry.field(description="Amounts paid.")
+    amount_due: decimal.Decimal | None = strawberry.field(description="Amounts still due.")
 
 
 @strawberry.type(description="Payment amounts under one aggregate function.")
 class PaymentMeasures:
-    amount: Optional[decimal.Decimal] = strawberry.field(description="Payment amounts.")
+    amount: decimal.Decimal | None = strawberry.field(description="Payment amounts.")
 
 
 @strawberry.type(description="Order line quantities and amounts under one aggregate function.")
 class OrderLineMeasures:
-    quantity: Optional[decimal.Decimal] = strawberry.field(description="Units (averages to four places).")
-    line_total: Optional[decimal.Decimal] = strawberry.field(description="Line totals.")
+    quantity: decimal.Decimal | None = strawberry.field(description="Units (averages to four places).")
+    line_total: decimal.Decimal | None = strawberry.field(description="Line totals.")
 
 
 @strawberry.type(description="Employee salaries under one aggregate function.")
 class EmployeeMeasures:
-    salary: Optional[decimal.Decimal] = strawberry.field(description="Yearly salaries.")
+    salary: decimal.Decimal | None = strawberry.field(description="Yearly salaries.")
 
 
 @strawberry.type(description="Orders grouped by the requested time bucket and dimensions.")
 class OrderGroup:
-    bucket: Optional[dt.date] = strawberry.field(description=BUCKET_HELP + " Orders bucket by placedAt.")
-    status: Optional[OrderStatus] = strawberry.field(description="Status, when grouped by STATUS.")
-    customer: Optional[CustomerRef] = strawberry.field(description="Customer, when grouped by CUSTOMER.")
-    customer_segment: Optional[CustomerSegment] = strawberry.field(description="When grouped by CUSTOMER_SEGMENT.")
-    customer_country: Optional[str] = strawberry.field(description="When grouped by CUSTOMER_COUNTRY.")
-    sales_rep: Optional[EmployeeRef] = strawberry.field(description="When grouped by SALES_REP.")
-    account_manager: Optional[EmployeeRef] = strawberry.field(description="When grouped by ACCOUNT_MANAGER.")
+    bucket: dt.date | None = strawberry.field(description=BUCKET_HELP + " Orders bucket by placedAt.")
+    status: OrderStatus | None = strawberry.field(description="Status, when grouped by STATUS.")
+    customer: CustomerRef | None = strawberry.field(description="Customer, when grouped by CUSTOMER.")
+    customer_segment: CustomerSegment | None = strawberry.field(description="When grouped by CUSTOMER_SEGMENT.")
+    customer_country: str | None = strawberry.field(description="When grouped by CUSTOMER_COUNTRY.")
+    sales_rep: EmployeeRef | None = strawberry.field(description="When grouped by SALES_REP.")
+    account_manager: EmployeeRef | None = strawberry.field(description="When grouped by ACCOUNT_MANAGER.")
     count: int = strawberry.field(description=COUNT_HELP)
     sum: OrderMeasures = strawberry.field(description="Sums.")
     avg: OrderMeasures = strawberry.field(description="Averages.")
@@ -91,11 +91,11 @@ class OrderGroup:
 
 @strawberry.type(description="Invoices grouped by the requested time bucket and dimensions.")
 class InvoiceGroup:
-    bucket: Optional[dt.date] = strawberry.field(description=BUCKET_HELP + " Invoices bucket by issuedAt.")
-    status: Optional[InvoiceStatus] = strawberry.field(description="Status, when grouped by STATUS.")
-    customer: Optional[CustomerRef] = strawberry.field(description="Customer, when grouped by CUSTOMER.")
-    customer_segment: Optional[CustomerSegment] = strawberry.field(description="When grouped by CUSTOMER_SEGMENT.")
-    customer_country: Optional[str] = strawberry.field(description="When grouped by CUSTOMER_COUNTRY.")
+    bucket: dt.date | None = strawberry.field(description=BUCKET_HELP + " Invoices bucket by issuedAt.")
+    status: InvoiceStatus | None = strawberry.field(description="Status, when grouped by STATUS.")
+    customer: CustomerRef | None = strawberry.field(description="Customer, when grouped by CUSTOMER.")
+    customer_segment: CustomerSegment | None = strawberry.field(description="When grouped by CUSTOMER_SEGMENT.")
+    customer_country: str | None = strawberry.field(description="When grouped by CUSTOMER_COUNTRY.")
     count: int = strawberry.field(description=COUNT_HELP)
     sum: InvoiceMeasures = strawberry.field(description="Sums.")
     avg: InvoiceMeasures = strawberry.field(description="Averages.")
@@ -105,8 +105,8 @@ class InvoiceGroup:
 
 @strawberry.type(description="Payments grouped by the requested time bucket and dimensions.")
 class PaymentGroup:
-    bucket: Optional[dt.date] = strawberry.field(description=BUCKET_HELP + " Payments bucket by paidAt.")
-    method: Optional[PaymentMethod] = strawberry.field(description="Method, when grouped by METHOD.")
+    bucket: dt.date | None = strawberry.field(description=BUCKET_HELP + " Payments bucket by paidAt.")
+    method: PaymentMethod | None = strawberry.field(description="Method, when grouped by METHOD.")
     count: int = strawberry.field(description=COUNT_HELP)
     sum: PaymentMeasures = strawberry.field(description="Sums.")
     avg: PaymentMeasures = strawberry.field(description="Averages.")
@@ -116,9 +116,9 @@ class PaymentGroup:
 
 @strawberry.type(description="Order lines grouped by the requested time bucket and dimensions.")
 class OrderLineGroup:
-    bucket: Optional[dt.date] = strawberry.field(description=BUCKET_HELP + " Lines bucket by their order's placedAt.")
-    product: Optional[ProductRef] = strawberry.field(description="Product, when grouped by PRODUCT.")
-    order_status: Optional[OrderStatus] = strawberry.field(description="When grouped by ORDER_STATUS.")
+    bucket: dt.date | None = strawberry.field(description=BUCKET_HELP + " Lines bucket by their order's placedAt.")
+    product: ProductRef | None = strawberry.field(description="Product, when grouped by PRODUCT.")
+    order_status: OrderStatus | None = strawberry.field(description="When grouped by ORDER_STATUS.")
     count: int = strawberry.field(description=COUNT_HELP)
     sum: OrderLineMeasures = strawberry.field(description="Sums.")
     avg: OrderLineMeasures = strawberry.field(description="Averages.")
@@ -128,9 +128,9 @@ class OrderLineGroup:
 
 @strawberry.type(description="Employees grouped by the requested time bucket and dimensions.")
 class EmployeeGroup:
-    bucket: Optional[dt.date] = strawberry.field(description=BUCKET_HELP + " Employees bucket by hiredOn.")
-    status: Optional[EmployeeStatus] = strawberry.field(description="Status, when grouped by STATUS.")
-    department: Optional[DepartmentRef] = strawberry.field(description="When grouped by DEPARTMENT.")
+    bucket: dt.date | None = strawberry.field(description=BUCKET_HELP + " Employees bucket by hiredOn.")
+    status: EmployeeStatus | None = strawberry.field(description="Status, when grouped by STATUS.")
+    department: DepartmentRef | None = strawberry.field(description="When grouped by DEPARTMENT.")
     count: int = strawberry.field(description=COUNT_HELP)
     sum: EmployeeMeasures = strawberry.field(description="Sums.")
     avg: EmployeeMeasures = strawberry.field(description="Averages.")
@@ -175,39 +175,39 @@ class EmployeeDimension(enum.Enum):
 
 @strawberry.input(description="How to group orders; with nothing, one group of all of them.")
 class OrderGroupBy:
-    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
-    dimensions: Optional[List[OrderDimension]] = strawberry.field(
+    bucket: TimeBucket | None = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: list[OrderDimension] | None = strawberry.field(
         default=UNSET, description="Group by these dimensions, in this order."
     )
 
 
 @strawberry.input(description="How to group invoices; with nothing, one group of all of them.")
 class InvoiceGroupBy:
-    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
-    dimensions: Optional[List[InvoiceDimension]] = strawberry.field(
+    bucket: TimeBucket | None = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: list[InvoiceDimension] | None = strawberry.field(
         default=UNSET, description="Group by these dimensions, in this order."
     )
 
 
 @strawberry.input(description="How to group payments; with nothing, one group of all of them.")
 class PaymentGroupBy:
-    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
-    dimensions: Optional[List[PaymentDimension]] = strawberry.field(
+    bucket: TimeBucket | None = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: list[PaymentDimension] | None = strawberry.field(
         default=UNSET, description="Group by these dimensions, in this order."
     )
 
 
 @strawberry.input(description="How to group order lines; with nothing, one group of all of them.")
 class OrderLineGroupBy:
-    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
-    dimensions: Optional[List[OrderLineDimension]] = strawberry.field(
+    bucket: TimeBucket | None = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: list[OrderLineDimension] | None = strawberry.field(
         default=UNSET, description="Group by these dimensions, in this order."
     )
 
 
 @strawberry.input(description="How to group employees; with nothing, one group of all of them.")
 class EmployeeGroupBy:
-    bucket: Optional[TimeBucket] = strawberry.field(default=UNSET, description="Group by this calendar period.")
-    dimensions: Optional[List[EmployeeDimension]] = strawberry.field(
+    bucket: TimeBucket | None = strawberry.field(default=UNSET, description="Group by this calendar period.")
+    dimensions: list[EmployeeDimension] | None = strawberry.field(
         default=UNSET, description="Group by these dimensions, in this order."
     )

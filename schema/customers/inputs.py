@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import decimal
-from typing import Optional
 
 import strawberry
 from strawberry import UNSET
@@ -23,9 +22,9 @@ CustomerSortField, CustomerSort = sort_inputs(CUSTOMER)
 
 @strawberry.input(description="A postal address; fields left out stay as they are.")
 class AddressInput:
-    street: Optional[str] = strawberry.field(default=UNSET, description="Street and number (up to 200 characters).")
-    city: Optional[str] = strawberry.field(default=UNSET, description="City (up to 100 characters).")
-    postal_code: Optional[str] = strawberry.field(default=UNSET, description="Postal code (up to 20 characters).")
+    street: str | None = strawberry.field(default=UNSET, description="Street and number (up to 200 characters).")
+    city: str | None = strawberry.field(default=UNSET, description="City (up to 100 characters).")
+    postal_code: str | None = strawberry.field(default=UNSET, description="Postal code (up to 20 characters).")
 
 
 @strawberry.input(description="A new customer. Sales reps become the account manager of the customers they create.")
@@ -34,17 +33,17 @@ class CreateCustomerInput:
     kind: CustomerKind = strawberry.field(description="Company or individual.")
     segment: CustomerSegment = strawberry.field(description="Market segment.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
-    email: Optional[str] = strawberry.field(default=UNSET, description="Contact email.")
-    phone: Optional[str] = strawberry.field(default=UNSET, description="Contact phone (up to 32 characters).")
-    billing_address: Optional[AddressInput] = strawberry.field(default=UNSET, description="Billing address.")
-    tax_id: Optional[str] = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
-    credit_limit: Optional[decimal.Decimal] = strawberry.field(
+    email: str | None = strawberry.field(default=UNSET, description="Contact email.")
+    phone: str | None = strawberry.field(default=UNSET, description="Contact phone (up to 32 characters).")
+    billing_address: AddressInput | None = strawberry.field(default=UNSET, description="Billing address.")
+    tax_id: str | None = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
+    credit_limit: decimal.Decimal | None = strawberry.field(
         default=UNSET, description="Most the customer may owe (finance, admin); 0 when left out."
     )
-    payment_terms_days: Optional[int] = strawberry.field(
+    payment_terms_days: int | None = strawberry.field(
         default=UNSET, description="Days from an invoice's issue to its due date (0–365; 30 when left out)."
     )
-    account_manager_id: Optional[strawberry.ID] = strawberry.field(
+    account_manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The employee who manages the account."
     )
 
@@ -53,17 +52,19 @@ class CreateCustomerInput:
 class UpdateCustomerInput:
     id: strawberry.ID = strawberry.field(description="The customer to change.")
     version: int = strawberry.field(description="The version you read; a stale one changes nothing (CONFLICT).")
-    name: Optional[str] = strawberry.field(default=UNSET, description="Display name.")
-    kind: Optional[CustomerKind] = strawberry.field(default=UNSET, description="Company or individual.")
-    segment: Optional[CustomerSegment] = strawberry.field(default=UNSET, description="Market segment.")
-    country: Optional[str] = strawberry.field(default=UNSET, description="ISO 3166-1 alpha-2 country code.")
-    email: Optional[str] = strawberry.field(default=UNSET, description="Contact email; null clears it.")
-    phone: Optional[str] = strawberry.field(default=UNSET, description="Contact phone; null clears it.")
-    billing_address: Optional[AddressInput] = strawberry.field(default=UNSET, description="Billing address; null clears it.")
-    tax_id: Optional[str] = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
-    credit_limit: Optional[decimal.Decimal] = strawberry.field(default=UNSET, description="Credit limit (finance, admin).")
-    payment_terms_days: Optional[int] = strawberry.field(default=UNSET, description="Payment terms in days (0–365).")
-    account_manager_id: Optional[strawberry.ID] = strawberry.field(
+    name: str | None = strawberry.field(default=UNSET, description="Display name.")
+    kind: CustomerKind | None = strawberry.field(default=UNSET, description="Company or individual.")
+    segment: CustomerSegment | None = strawberry.field(default=UNSET, description="Market segment.")
+    country: str | None = strawberry.field(default=UNSET, description="ISO 3166-1 alpha-2 country code.")
+    email: str | None = strawberry.field(default=UNSET, description="Contact email; null clears it.")
+    phone: str | None = strawberry.field(default=UNSET, description="Contact phone; null clears it.")
+    billing_address: AddressInput | None = strawberry.field(
+        default=UNSET, description="Billing address; null clears it."
+    )
+    tax_id: str | None = strawberry.field(default=UNSET, description="Tax registration number (finance, admin).")
+    credit_limit: decimal.Decimal | None = strawberry.field(default=UNSET, description="Credit limit (finance, admin).")
+    payment_terms_days: int | None = strawberry.field(default=UNSET, description="Payment terms in days (0–365).")
+    account_manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The employee who manages the account; null leaves it unmanaged."
     )
 
@@ -71,6 +72,6 @@ class UpdateCustomerInput:
 @strawberry.input(description="A lifecycle action on a customer.")
 class CustomerTransitionInput:
     id: strawberry.ID = strawberry.field(description="The customer.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )

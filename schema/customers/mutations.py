@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import strawberry
 from strawberry import UNSET
 
@@ -18,17 +16,23 @@ from schema.planned import PlannedObject
 
 @strawberry.type(description="The result of a customer mutation.")
 class CustomerPayload:
-    customer: Optional[Customer] = strawberry.field(description="The customer as the mutation left it; null on errors.")
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    customer: Customer | None = strawberry.field(description="The customer as the mutation left it; null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type
 class CustomerMutations:
-    @strawberry.mutation(description="Create a customer (a lead unless said otherwise). Roles: admin, sales, finance.", graphql_type=CustomerPayload)
+    @strawberry.mutation(
+        description="Create a customer (a lead unless said otherwise). Roles: admin, sales, finance.",
+        graphql_type=CustomerPayload,
+    )
     async def create_customer(self, info: strawberry.Info, input: CreateCustomerInput) -> PlannedObject:
         return await run_command(info, "customer", lambda s: commands.create_customer(s, _create_customer(input)))
 
-    @strawberry.mutation(description="Change a customer's details. Roles: admin, sales (own accounts), finance.", graphql_type=CustomerPayload)
+    @strawberry.mutation(
+        description="Change a customer's details. Roles: admin, sales (own accounts), finance.",
+        graphql_type=CustomerPayload,
+    )
     async def update_customer(self, info: strawberry.Info, input: UpdateCustomerInput) -> PlannedObject:
         return await run_command(info, "customer", lambda s: commands.update_customer(s, _update_customer(input)))
 
@@ -38,13 +42,17 @@ class CustomerMutations:
             info, "customer", lambda s: commands.transition_customer(s, "ACTIVATE", _transition_customer(input))
         )
 
-    @strawberry.mutation(description="Stop doing business with a customer (lead or active → inactive).", graphql_type=CustomerPayload)
+    @strawberry.mutation(
+        description="Stop doing business with a customer (lead or active → inactive).", graphql_type=CustomerPayload
+    )
     async def deactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
         return await run_command(
             info, "customer", lambda s: commands.transition_customer(s, "DEACTIVATE", _transition_customer(input))
         )
 
-    @strawberry.mutation(description="Do business with an inactive customer again. Roles: admin, finance.", graphql_type=CustomerPayload)
+    @strawberry.mutation(
+        description="Do business with an inactive customer again. Roles: admin, finance.", graphql_type=CustomerPayload
+    )
     async def reactivate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
         return await run_command(
             info, "customer", lambda s: commands.transition_customer(s, "REACTIVATE", _transition_customer(input))

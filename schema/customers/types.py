@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -49,9 +49,9 @@ CustomerTransition = transitions_enum(CUSTOMER, "CustomerTransition")
 
 @strawberry.type(description="A postal address.")
 class Address:
-    street: Optional[str] = strawberry.field(description="Street and number.")
-    city: Optional[str] = strawberry.field(description="City.")
-    postal_code: Optional[str] = strawberry.field(description="Postal code.")
+    street: str | None = strawberry.field(description="Street and number.")
+    city: str | None = strawberry.field(description="City.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
 
 
@@ -60,30 +60,32 @@ class Customer(Node):
     number: str = strawberry.field(description="The customer number, unique in the organization.")
     name: str = strawberry.field(description="Display name.")
     kind: CustomerKind = strawberry.field(description="Company or individual.")
-    email: Optional[str] = strawberry.field(description="Contact email.")
-    phone: Optional[str] = strawberry.field(description="Contact phone number.")
+    email: str | None = strawberry.field(description="Contact email.")
+    phone: str | None = strawberry.field(description="Contact phone number.")
     segment: CustomerSegment = strawberry.field(description="Market segment.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
-    billing_address: Optional[Address] = strawberry.field(
+    billing_address: Address | None = strawberry.field(
         description="Where invoices are addressed; null with FORBIDDEN for roles that may not read contact details."
     )
-    tax_id: Optional[str] = strawberry.field(description="VAT or tax registration number.")
-    credit_limit: Optional[decimal.Decimal] = strawberry.field(
+    tax_id: str | None = strawberry.field(description="VAT or tax registration number.")
+    credit_limit: decimal.Decimal | None = strawberry.field(
         description="Most the customer may owe (open invoices plus new orders), in the organization's currency."
     )
     payment_terms_days: int = strawberry.field(description="Days from an invoice's issue to its due date.")
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")
     # Values are action names; their GraphQL enum is built from the lifecycle at
     # import, which the checker cannot read as a type.
-    available_transitions: List[str] = strawberry.field(
-        graphql_type=List[CustomerTransition],  # type: ignore[valid-type]
-        description="The lifecycle actions you may perform on this customer now."
+    available_transitions: list[str] = strawberry.field(
+        graphql_type=list[CustomerTransition],  # type: ignore[valid-type]
+        description="The lifecycle actions you may perform on this customer now.",
     )
-    account_manager: Optional[EmployeeRef] = strawberry.field(description="The employee who manages this account.")
+    account_manager: EmployeeRef | None = strawberry.field(description="The employee who manages this account.")
     orders = connection_field("orders", "Order", "The customer's orders.")
     invoices = connection_field("invoices", "Invoice", "The customer's invoices.")
     history = connection_field(
-        "activity", "AuditEntry", "Every change made to the customer, newest first (for the roles that read the audit log)."
+        "activity",
+        "AuditEntry",
+        "Every change made to the customer, newest first (for the roles that read the audit log).",
     )
     version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
     created_at: dt.datetime = strawberry.field(description="When the customer was created.")

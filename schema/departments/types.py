@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -21,9 +21,9 @@ EmployeeRef = Annotated["Employee", strawberry.lazy("schema.employees.types")]
 class Department(Node):
     code: str = strawberry.field(description="Short code, unique in the organization.")
     name: str = strawberry.field(description="Display name.")
-    parent: Optional["Department"] = strawberry.field(description="The department this one belongs to.")
+    parent: Department | None = strawberry.field(description="The department this one belongs to.")
     children = connection_field("departments", "Department", "Departments directly below this one.")
-    head: Optional[EmployeeRef] = strawberry.field(description="The employee who heads the department.")
+    head: EmployeeRef | None = strawberry.field(description="The employee who heads the department.")
     employees = connection_field("employees", "Employee", "Employees working in this department.")
     created_at: dt.datetime = strawberry.field(description="When the department was created.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Optional
 
 import strawberry
 from strawberry import UNSET
@@ -41,15 +40,15 @@ class HireEmployeeInput:
     hired_on: datetime.date = strawberry.field(
         description="First day of work. After today the employee starts ONBOARDING, otherwise ACTIVE."
     )
-    phone: Optional[str] = strawberry.field(default=UNSET, description="Work phone (up to 32 characters).")
-    department_id: Optional[strawberry.ID] = strawberry.field(default=UNSET, description="The department.")
-    manager_id: Optional[strawberry.ID] = strawberry.field(
+    phone: str | None = strawberry.field(default=UNSET, description="Work phone (up to 32 characters).")
+    department_id: strawberry.ID | None = strawberry.field(default=UNSET, description="The department.")
+    manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The manager: an employee who is not TERMINATED or RETIRED."
     )
-    date_of_birth: Optional[datetime.date] = strawberry.field(
+    date_of_birth: datetime.date | None = strawberry.field(
         default=UNSET, description="Date of birth: in the past, and at least 14 years before hiredOn."
     )
-    national_id: Optional[str] = strawberry.field(
+    national_id: str | None = strawberry.field(
         default=UNSET, description="National identification number (up to 32 characters)."
     )
 
@@ -62,17 +61,17 @@ class HireEmployeeInput:
 class UpdateEmployeeInput:
     id: strawberry.ID = strawberry.field(description="The employee to change.")
     version: int = strawberry.field(description="The version you read; a stale one changes nothing (CONFLICT).")
-    first_name: Optional[str] = strawberry.field(default=UNSET, description="Given name (up to 100 characters).")
-    last_name: Optional[str] = strawberry.field(default=UNSET, description="Family name (up to 100 characters).")
-    email: Optional[str] = strawberry.field(default=UNSET, description="Work email, unique in the organization.")
-    phone: Optional[str] = strawberry.field(default=UNSET, description="Work phone; null clears it.")
-    title: Optional[str] = strawberry.field(
+    first_name: str | None = strawberry.field(default=UNSET, description="Given name (up to 100 characters).")
+    last_name: str | None = strawberry.field(default=UNSET, description="Family name (up to 100 characters).")
+    email: str | None = strawberry.field(default=UNSET, description="Work email, unique in the organization.")
+    phone: str | None = strawberry.field(default=UNSET, description="Work phone; null clears it.")
+    title: str | None = strawberry.field(
         default=UNSET, description="Job title; a new one adds a PROMOTED step to the history."
     )
-    date_of_birth: Optional[datetime.date] = strawberry.field(
+    date_of_birth: datetime.date | None = strawberry.field(
         default=UNSET, description="Date of birth (in the past, at least 14 years before hiredOn); null clears it."
     )
-    national_id: Optional[str] = strawberry.field(
+    national_id: str | None = strawberry.field(
         default=UNSET, description="National identification number; null clears it."
     )
 
@@ -80,7 +79,7 @@ class UpdateEmployeeInput:
 @strawberry.input(description="A lifecycle action on an employee.")
 class EmployeeTransitionInput:
     id: strawberry.ID = strawberry.field(description="The employee.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
@@ -88,10 +87,10 @@ class EmployeeTransitionInput:
 @strawberry.input(description="The start of an employee's leave of absence.")
 class StartLeaveInput:
     id: strawberry.ID = strawberry.field(description="The employee.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    note: Optional[str] = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
+    note: str | None = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
 
 
 @strawberry.input(
@@ -100,39 +99,39 @@ class StartLeaveInput:
 )
 class TransferEmployeeInput:
     id: strawberry.ID = strawberry.field(description="The employee.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    department_id: Optional[strawberry.ID] = strawberry.field(
+    department_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The new department; null leaves the employee without one."
     )
-    manager_id: Optional[strawberry.ID] = strawberry.field(
+    manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET,
         description="The new manager; null leaves the employee without one. Not the employee, nor anyone below them"
         " (MANAGEMENT_CYCLE), nor anyone TERMINATED or RETIRED.",
     )
-    note: Optional[str] = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
+    note: str | None = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
 
 
 @strawberry.input(description="A new salary for an employee.")
 class ChangeEmployeeSalaryInput:
     id: strawberry.ID = strawberry.field(description="The employee.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
     salary: decimal.Decimal = strawberry.field(
         description="The new yearly gross salary: at least 0, at most 2 decimal places, different from the current one."
     )
-    note: Optional[str] = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
+    note: str | None = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
 
 
 @strawberry.input(description="The end of an employment (termination or retirement).")
 class EndEmploymentInput:
     id: strawberry.ID = strawberry.field(description="The employee.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    ended_on: Optional[datetime.date] = strawberry.field(
+    ended_on: datetime.date | None = strawberry.field(
         default=UNSET, description="The last day of work; today when left out. Not before hiredOn."
     )
-    note: Optional[str] = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")
+    note: str | None = strawberry.field(default=UNSET, description="Why, for the history (up to 500 characters).")

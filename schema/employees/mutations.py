@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import strawberry
 
 from resolvers.employees import commands
@@ -40,8 +38,8 @@ _LEAVING = (
 
 @strawberry.type(description="The result of an employee mutation.")
 class EmployeePayload:
-    employee: Optional[Employee] = strawberry.field(description="The employee as the mutation left it; null on errors.")
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    employee: Employee | None = strawberry.field(description="The employee as the mutation left it; null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type
@@ -78,30 +76,41 @@ class EmployeeMutations:
     async def transfer_employee(self, info: strawberry.Info, input: TransferEmployeeInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.transfer_employee(s, _transfer_employee(input)))
 
-    @strawberry.mutation(description="Change an employee's salary (a SALARY_CHANGED step in the history)." + _ROLES, graphql_type=EmployeePayload)
+    @strawberry.mutation(
+        description="Change an employee's salary (a SALARY_CHANGED step in the history)." + _ROLES,
+        graphql_type=EmployeePayload,
+    )
     async def change_employee_salary(self, info: strawberry.Info, input: ChangeEmployeeSalaryInput) -> PlannedObject:
         return await run_command(
             info, "employee", lambda s: commands.change_employee_salary(s, _change_employee_salary(input))
         )
 
-    @strawberry.mutation(description="Start a leave of absence: ACTIVE → ON_LEAVE (LEAVE_STARTED)." + _ROLES, graphql_type=EmployeePayload)
+    @strawberry.mutation(
+        description="Start a leave of absence: ACTIVE → ON_LEAVE (LEAVE_STARTED)." + _ROLES,
+        graphql_type=EmployeePayload,
+    )
     async def start_leave(self, info: strawberry.Info, input: StartLeaveInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.start_leave(s, _start_leave(input)))
 
-    @strawberry.mutation(description="Come back from leave: ON_LEAVE → ACTIVE (LEAVE_ENDED)." + _ROLES, graphql_type=EmployeePayload)
+    @strawberry.mutation(
+        description="Come back from leave: ON_LEAVE → ACTIVE (LEAVE_ENDED)." + _ROLES, graphql_type=EmployeePayload
+    )
     async def end_leave(self, info: strawberry.Info, input: EmployeeTransitionInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.end_leave(s, _end_leave(input)))
 
     @strawberry.mutation(
         description="End an employment: ONBOARDING, ACTIVE or ON_LEAVE → TERMINATED, with its last day (TERMINATED)."
-        + _LEAVING + _ROLES,
+        + _LEAVING
+        + _ROLES,
         graphql_type=EmployeePayload,
     )
     async def terminate_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> PlannedObject:
         return await run_command(info, "employee", lambda s: commands.terminate_employee(s, _end_employment(input)))
 
     @strawberry.mutation(
-        description="Retire an employee: ACTIVE or ON_LEAVE → RETIRED, with the last day (RETIRED)." + _LEAVING + _ROLES,
+        description="Retire an employee: ACTIVE or ON_LEAVE → RETIRED, with the last day (RETIRED)."
+        + _LEAVING
+        + _ROLES,
         graphql_type=EmployeePayload,
     )
     async def retire_employee(self, info: strawberry.Info, input: EndEmploymentInput) -> PlannedObject:

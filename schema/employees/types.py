@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -53,26 +53,26 @@ class Employee(Node):
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
     full_name: str = strawberry.field(description="Given and family name.")
-    email: Optional[str] = strawberry.field(description="Work email; null with FORBIDDEN for analysts.")
-    phone: Optional[str] = strawberry.field(description="Work phone.")
+    email: str | None = strawberry.field(description="Work email; null with FORBIDDEN for analysts.")
+    phone: str | None = strawberry.field(description="Work phone.")
     title: str = strawberry.field(description="Job title.")
     status: EmployeeStatus = strawberry.field(description="Employment status.")
     # Values are action names; their GraphQL enum is built from the lifecycle at
     # import, which the checker cannot read as a type.
-    available_transitions: List[str] = strawberry.field(
-        graphql_type=List[EmployeeTransition],  # type: ignore[valid-type]
-        description="The lifecycle actions you may perform on this employee now."
+    available_transitions: list[str] = strawberry.field(
+        graphql_type=list[EmployeeTransition],  # type: ignore[valid-type]
+        description="The lifecycle actions you may perform on this employee now.",
     )
     hired_on: dt.date = strawberry.field(description="First day of employment.")
-    ended_on: Optional[dt.date] = strawberry.field(description="Last day, for terminated or retired employees.")
-    salary: Optional[decimal.Decimal] = strawberry.field(
+    ended_on: dt.date | None = strawberry.field(description="Last day, for terminated or retired employees.")
+    salary: decimal.Decimal | None = strawberry.field(
         description="Yearly gross salary in the organization's currency; readable by HR and admins, by managers for"
         " their reports and by employees for themselves (null with FORBIDDEN otherwise)."
     )
-    date_of_birth: Optional[dt.date] = strawberry.field(description="Date of birth.")
-    national_id: Optional[str] = strawberry.field(description="National identification number.")
-    department: Optional[DepartmentRef] = strawberry.field(description="The department the employee works in.")
-    manager: Optional["Employee"] = strawberry.field(description="The employee's manager; null at the top.")
+    date_of_birth: dt.date | None = strawberry.field(description="Date of birth.")
+    national_id: str | None = strawberry.field(description="National identification number.")
+    department: DepartmentRef | None = strawberry.field(description="The department the employee works in.")
+    manager: Employee | None = strawberry.field(description="The employee's manager; null at the top.")
     reports = connection_field("employees", "Employee", "Direct reports.")
     history = connection_field("employees", "EmploymentEvent", "The employment's history, oldest first by default.")
     managed_customers = connection_field("customers", "Customer", "Customers this employee manages.")
@@ -86,12 +86,12 @@ class Employee(Node):
 class EmploymentEvent(Node):
     kind: EmploymentEventKind = strawberry.field(description="What happened.")
     occurred_at: dt.datetime = strawberry.field(description="When it took effect.")
-    title: Optional[str] = strawberry.field(description="Job title from this step on, if it changed.")
-    salary: Optional[decimal.Decimal] = strawberry.field(description="Salary from this step on, if it changed.")
-    note: Optional[str] = strawberry.field(description="Free-text note.")
+    title: str | None = strawberry.field(description="Job title from this step on, if it changed.")
+    salary: decimal.Decimal | None = strawberry.field(description="Salary from this step on, if it changed.")
+    note: str | None = strawberry.field(description="Free-text note.")
     employee: Employee = strawberry.field(description="Whose employment.")
-    department: Optional[DepartmentRef] = strawberry.field(description="Department from this step on, if it changed.")
-    manager: Optional[Employee] = strawberry.field(description="Manager from this step on, if it changed.")
+    department: DepartmentRef | None = strawberry.field(description="Department from this step on, if it changed.")
+    manager: Employee | None = strawberry.field(description="Manager from this step on, if it changed.")
 
 
 EmployeeEdge, EmployeeConnection = connection_types(Employee, "employees")

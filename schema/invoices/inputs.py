@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Optional
 
 import strawberry
 from strawberry import UNSET
@@ -44,7 +43,7 @@ class IssueInvoiceInput:
     order_id: strawberry.ID = strawberry.field(
         description="The order to invoice; it must have no invoice that is not void."
     )
-    idempotency_key: Optional[str] = strawberry.field(
+    idempotency_key: str | None = strawberry.field(
         default=UNSET,
         description="Makes retries safe: a repeat with the same key returns the same invoice (up to 100 characters).",
     )
@@ -57,13 +56,11 @@ class RecordPaymentInput:
         description="Amount received: positive, at most 2 decimal places, at most the amount due."
     )
     method: PaymentMethod = strawberry.field(description="How it was paid.")
-    paid_at: Optional[dt.datetime] = strawberry.field(
+    paid_at: dt.datetime | None = strawberry.field(
         default=UNSET, description="When it was paid, with a UTC offset, not in the future; now when left out."
     )
-    reference: Optional[str] = strawberry.field(
-        default=UNSET, description="Bank or card reference (up to 64 characters)."
-    )
-    idempotency_key: Optional[str] = strawberry.field(
+    reference: str | None = strawberry.field(default=UNSET, description="Bank or card reference (up to 64 characters).")
+    idempotency_key: str | None = strawberry.field(
         default=UNSET,
         description="Makes retries safe: a repeat with the same key records nothing and returns the first payment.",
     )
@@ -72,17 +69,17 @@ class RecordPaymentInput:
 @strawberry.input(description="Void an invoice that has no payments.")
 class VoidInvoiceInput:
     id: strawberry.ID = strawberry.field(description="The invoice.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    reason: Optional[str] = strawberry.field(
+    reason: str | None = strawberry.field(
         default=UNSET, description="Why it is voided (up to 500 characters), kept in the audit log."
     )
 
 
 @strawberry.input(description="Which invoices the overdue sweep looks at.")
 class SweepOverdueInvoicesInput:
-    as_of: Optional[dt.datetime] = strawberry.field(
+    as_of: dt.datetime | None = strawberry.field(
         default=UNSET,
         description="Mark invoices due before this moment (not in the future); now when left out.",
     )

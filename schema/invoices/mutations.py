@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import strawberry
 
 from resolvers.invoices import commands
@@ -16,25 +14,25 @@ from schema.planned import PlannedObject
 
 @strawberry.type(description="The result of an invoice mutation.")
 class InvoicePayload:
-    invoice: Optional[Invoice] = strawberry.field(description="The invoice as the mutation left it; null on errors.")
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    invoice: Invoice | None = strawberry.field(description="The invoice as the mutation left it; null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type(description="The result of recording a payment.")
 class PaymentPayload:
-    payment: Optional[Payment] = strawberry.field(
+    payment: Payment | None = strawberry.field(
         description="The payment recorded (its invoice shows the new amount due); null on errors."
     )
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type(description="The result of the overdue sweep.")
 class SweepOverduePayload:
     # Nullable only because a refused sweep has no count.
-    marked_overdue: Optional[int] = strawberry.field(
+    marked_overdue: int | None = strawberry.field(
         description="How many invoices the sweep marked overdue; null on errors."
     )
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type
@@ -67,13 +65,9 @@ class InvoiceMutations:
         description="Mark every issued or partially paid invoice past its due date as OVERDUE. Roles: admin, finance.",
         graphql_type=SweepOverduePayload,
     )
-    async def sweep_overdue_invoices(
-        self, info: strawberry.Info, input: SweepOverdueInvoicesInput
-    ) -> PlannedObject:
+    async def sweep_overdue_invoices(self, info: strawberry.Info, input: SweepOverdueInvoicesInput) -> PlannedObject:
         # The payload has no entity, only the count.
-        return await run_command(
-            info, "", lambda s: commands.sweep_overdue_invoices(s, _sweep_overdue_invoices(input))
-        )
+        return await run_command(info, "", lambda s: commands.sweep_overdue_invoices(s, _sweep_overdue_invoices(input)))
 
 
 def _issue_invoice(input: IssueInvoiceInput) -> IssueInvoice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -25,7 +25,9 @@ OrderRef = Annotated["Order", strawberry.lazy("schema.orders.types")]
 ProductRef = Annotated["Product", strawberry.lazy("schema.products.types")]
 
 
-@strawberry.enum(description="Where an invoice is in its lifecycle: DRAFT → ISSUED → PARTIALLY_PAID → PAID | OVERDUE | VOID.")
+@strawberry.enum(
+    description="Where an invoice is in its lifecycle: DRAFT → ISSUED → PARTIALLY_PAID → PAID | OVERDUE | VOID."
+)
 class InvoiceStatus(enum.Enum):
     DRAFT = "DRAFT"
     ISSUED = "ISSUED"
@@ -50,10 +52,10 @@ InvoiceTransition = transitions_enum(INVOICE, "InvoiceTransition")
 
 @strawberry.type(description="An invoice for an order; once issued its lines and totals never change.")
 class Invoice(Node):
-    number: Optional[str] = strawberry.field(description="Gapless number per organization and year; null while draft.")
+    number: str | None = strawberry.field(description="Gapless number per organization and year; null while draft.")
     status: InvoiceStatus = strawberry.field(description="Lifecycle status.")
-    issued_at: Optional[dt.datetime] = strawberry.field(description="When the invoice was issued.")
-    due_at: Optional[dt.datetime] = strawberry.field(description="When payment is due.")
+    issued_at: dt.datetime | None = strawberry.field(description="When the invoice was issued.")
+    due_at: dt.datetime | None = strawberry.field(description="When payment is due.")
     subtotal: decimal.Decimal = strawberry.field(description="Sum of the line totals.")
     tax: decimal.Decimal = strawberry.field(description="Tax on the lines.")
     total: decimal.Decimal = strawberry.field(description="Subtotal plus tax.")
@@ -61,16 +63,18 @@ class Invoice(Node):
     amount_due: decimal.Decimal = strawberry.field(description="Total minus amount paid.")
     # Values are action names; their GraphQL enum is built from the lifecycle at
     # import, which the checker cannot read as a type.
-    available_transitions: List[str] = strawberry.field(
-        graphql_type=List[InvoiceTransition],  # type: ignore[valid-type]
-        description="The lifecycle actions you may perform on this invoice now."
+    available_transitions: list[str] = strawberry.field(
+        graphql_type=list[InvoiceTransition],  # type: ignore[valid-type]
+        description="The lifecycle actions you may perform on this invoice now.",
     )
     order: OrderRef = strawberry.field(description="The order invoiced.")
     customer: CustomerRef = strawberry.field(description="The customer billed.")
     lines = connection_field("invoices", "InvoiceLine", "The invoice's lines (a snapshot of the order).")
     payments = connection_field("invoices", "Payment", "Payments against this invoice.")
     history = connection_field(
-        "activity", "AuditEntry", "Every change made to the invoice, newest first (for the roles that read the audit log)."
+        "activity",
+        "AuditEntry",
+        "Every change made to the invoice, newest first (for the roles that read the audit log).",
     )
     version: int = strawberry.field(description="Incremented on every change.")
     created_at: dt.datetime = strawberry.field(description="When the invoice was created.")
@@ -88,7 +92,7 @@ class InvoiceLine(Node):
     tax_rate: decimal.Decimal = strawberry.field(description="Tax rate applied, as a fraction.")
     line_total: decimal.Decimal = strawberry.field(description="quantity × unit price − discount.")
     invoice: Invoice = strawberry.field(description="The invoice the line belongs to.")
-    product: Optional[ProductRef] = strawberry.field(description="The product, if it still exists.")
+    product: ProductRef | None = strawberry.field(description="The product, if it still exists.")
 
 
 @strawberry.type(description="Money received against an invoice.")
@@ -96,7 +100,7 @@ class Payment(Node):
     amount: decimal.Decimal = strawberry.field(description="Amount received.")
     method: PaymentMethod = strawberry.field(description="How it was paid.")
     paid_at: dt.datetime = strawberry.field(description="When it was paid.")
-    reference: Optional[str] = strawberry.field(description="Bank or card reference.")
+    reference: str | None = strawberry.field(description="Bank or card reference.")
     invoice: Invoice = strawberry.field(description="The invoice paid.")
     created_at: dt.datetime = strawberry.field(description="When the payment was recorded.")
 

@@ -66,7 +66,9 @@ class RowScopeGrant:
 
 
 def _grants(scopes: frozenset[str]) -> list[RowScopeGrant]:
-    return [RowScopeGrant(scope=RowScope(s), description=policy.SCOPE_DESCRIPTIONS[s]) for s in policy.SCOPES if s in scopes]
+    return [
+        RowScopeGrant(scope=RowScope(s), description=policy.SCOPE_DESCRIPTIONS[s]) for s in policy.SCOPES if s in scopes
+    ]
 
 
 @strawberry.type(description="Whether one field may be read, and on which rows.")
@@ -112,7 +114,7 @@ class Me:
         return PrincipalKind(self.principal.kind.upper())
 
     @strawberry.field(description="The user's email; null for a service client.")
-    def email(self) -> Optional[str]:
+    def email(self) -> str | None:
         return self.principal.email
 
     @strawberry.field(description="The roles held; permissions add up.")
@@ -132,7 +134,7 @@ class Me:
         description="The employee record linked to the user, as far as the policy lets you read it.",
         graphql_type=Optional[EmployeeRef],
     )
-    async def employee(self, info: strawberry.Info) -> Optional[PlannedObject]:
+    async def employee(self, info: strawberry.Info) -> PlannedObject | None:
         if self.principal.employee_id is None:
             return None
         return await reads(info).by_pk("Employee", self.principal.employee_id, root_selection(info))
@@ -141,7 +143,7 @@ class Me:
         description="The customer record linked to the user (customer portal).",
         graphql_type=Optional[CustomerRef],
     )
-    async def customer(self, info: strawberry.Info) -> Optional[PlannedObject]:
+    async def customer(self, info: strawberry.Info) -> PlannedObject | None:
         if self.principal.customer_id is None:
             return None
         return await reads(info).by_pk("Customer", self.principal.customer_id, root_selection(info))
@@ -150,7 +152,7 @@ class Me:
         description="What you may read of a type: its rows, each field, and aggregates; null for a type"
         " the policy table does not govern (e.g. `Me`)."
     )
-    def permissions(self, info: strawberry.Info, type_name: str) -> Optional[TypePermissions]:
+    def permissions(self, info: strawberry.Info, type_name: str) -> TypePermissions | None:
         if type_name not in policy.ROWS:
             return None
         governed = info._raw_info.schema.get_type(type_name)
@@ -167,5 +169,7 @@ class Me:
 
 def _field_permission(type_name: str, name: str, roles: frozenset[str]) -> FieldPermission:
     decided = access.field_access(type_name, name, roles)
-    kind = {"allowed": FieldAccess.ALLOWED, "denied": FieldAccess.DENIED, "some rows": FieldAccess.SOME_ROWS}[decided.kind]
+    kind = {"allowed": FieldAccess.ALLOWED, "denied": FieldAccess.DENIED, "some rows": FieldAccess.SOME_ROWS}[
+        decided.kind
+    ]
     return FieldPermission(name=name, access=kind, row_scopes=_grants(decided.scopes))

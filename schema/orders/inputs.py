@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import decimal
-from typing import List, Optional
 
 import strawberry
 from strawberry import UNSET
@@ -33,19 +32,20 @@ OrderLineSortField, OrderLineSort = sort_inputs(ORDER_LINE)
 class OrderLineInput:
     product_id: strawberry.ID = strawberry.field(description="The product (active, of your organization).")
     quantity: int = strawberry.field(description="Units ordered (1 to 1,000,000).")
-    discount: Optional[decimal.Decimal] = strawberry.field(
-        default=UNSET, description="Discount on the line as an amount (≥ 0, at most quantity × unit price); 0 when left out."
+    discount: decimal.Decimal | None = strawberry.field(
+        default=UNSET,
+        description="Discount on the line as an amount (≥ 0, at most quantity × unit price); 0 when left out.",
     )
 
 
 @strawberry.input(description="A new draft order. Sales reps create orders for their own accounts only.")
 class CreateOrderInput:
     customer_id: strawberry.ID = strawberry.field(description="The customer ordering (not inactive).")
-    sales_rep_id: Optional[strawberry.ID] = strawberry.field(
+    sales_rep_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The employee who sells the order; for a sales rep, the rep when left out."
     )
-    note: Optional[str] = strawberry.field(default=UNSET, description="Free-text note (up to 2000 characters).")
-    lines: Optional[List[OrderLineInput]] = strawberry.field(
+    note: str | None = strawberry.field(default=UNSET, description="Free-text note (up to 2000 characters).")
+    lines: list[OrderLineInput] | None = strawberry.field(
         default=UNSET, description="The lines (at most 500); the draft may start empty."
     )
 
@@ -55,8 +55,10 @@ class AddOrderLineInput:
     order_id: strawberry.ID = strawberry.field(description="The draft order.")
     product_id: strawberry.ID = strawberry.field(description="The product (active, of your organization).")
     quantity: int = strawberry.field(description="Units ordered (1 to 1,000,000).")
-    discount: Optional[decimal.Decimal] = strawberry.field(default=UNSET, description="Discount as an amount; 0 when left out.")
-    version: Optional[int] = strawberry.field(
+    discount: decimal.Decimal | None = strawberry.field(
+        default=UNSET, description="Discount as an amount; 0 when left out."
+    )
+    version: int | None = strawberry.field(
         default=UNSET, description="The order's version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
@@ -64,9 +66,11 @@ class AddOrderLineInput:
 @strawberry.input(description="Changes to a line of a draft order; its unit price stays the one it was added with.")
 class UpdateOrderLineInput:
     line_id: strawberry.ID = strawberry.field(description="The line.")
-    quantity: Optional[int] = strawberry.field(default=UNSET, description="Units ordered (1 to 1,000,000).")
-    discount: Optional[decimal.Decimal] = strawberry.field(default=UNSET, description="Discount as an amount; null means none.")
-    version: Optional[int] = strawberry.field(
+    quantity: int | None = strawberry.field(default=UNSET, description="Units ordered (1 to 1,000,000).")
+    discount: decimal.Decimal | None = strawberry.field(
+        default=UNSET, description="Discount as an amount; null means none."
+    )
+    version: int | None = strawberry.field(
         default=UNSET, description="The order's version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
@@ -74,7 +78,7 @@ class UpdateOrderLineInput:
 @strawberry.input(description="A line to remove from a draft order.")
 class RemoveOrderLineInput:
     line_id: strawberry.ID = strawberry.field(description="The line.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The order's version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
@@ -82,10 +86,10 @@ class RemoveOrderLineInput:
 @strawberry.input(description="Place a draft order: reserve its stock and check the customer's credit.")
 class PlaceOrderInput:
     id: strawberry.ID = strawberry.field(description="The draft order.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    idempotency_key: Optional[str] = strawberry.field(
+    idempotency_key: str | None = strawberry.field(
         default=UNSET,
         description="A key of your choice (up to 100 characters): repeating the request with it returns the order"
         " placed the first time without placing it again; the same key with another input is refused.",
@@ -95,7 +99,7 @@ class PlaceOrderInput:
 @strawberry.input(description="A lifecycle action on an order.")
 class OrderTransitionInput:
     id: strawberry.ID = strawberry.field(description="The order.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
@@ -103,7 +107,9 @@ class OrderTransitionInput:
 @strawberry.input(description="Cancel an order (draft, placed or approved, not invoiced).")
 class CancelOrderInput:
     id: strawberry.ID = strawberry.field(description="The order.")
-    version: Optional[int] = strawberry.field(
+    version: int | None = strawberry.field(
         default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
-    reason: Optional[str] = strawberry.field(default=UNSET, description="Why (up to 500 characters), kept in the audit log.")
+    reason: str | None = strawberry.field(
+        default=UNSET, description="Why (up to 500 characters), kept in the audit log."
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import strawberry
 
 from resolvers.orders import commands
@@ -34,43 +32,59 @@ from schema.planned import PlannedObject
 
 @strawberry.type(description="The result of an order mutation.")
 class OrderPayload:
-    order: Optional[Order] = strawberry.field(description="The order as the mutation left it; null on errors.")
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    order: Order | None = strawberry.field(description="The order as the mutation left it; null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(description="Create a draft order, its lines priced from the catalog. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Create a draft order, its lines priced from the catalog. Roles: admin, sales (own accounts).",
+        graphql_type=OrderPayload,
+    )
     async def create_order(self, info: strawberry.Info, input: CreateOrderInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.create_order(s, _create_order(input)))
 
-    @strawberry.mutation(description="Add a line to a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Add a line to a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload
+    )
     async def add_order_line(self, info: strawberry.Info, input: AddOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.add_order_line(s, _add_order_line(input)))
 
-    @strawberry.mutation(description="Change a draft order's line (quantity, discount). Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Change a draft order's line (quantity, discount). Roles: admin, sales (own accounts).",
+        graphql_type=OrderPayload,
+    )
     async def update_order_line(self, info: strawberry.Info, input: UpdateOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.update_order_line(s, _update_order_line(input)))
 
-    @strawberry.mutation(description="Remove a line from a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Remove a line from a draft order. Roles: admin, sales (own accounts).", graphql_type=OrderPayload
+    )
     async def remove_order_line(self, info: strawberry.Info, input: RemoveOrderLineInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.remove_order_line(s, _remove_order_line(input)))
 
     @strawberry.mutation(
         description="Place a draft: reserve its stock, check the customer's credit; approved at once up to the"
         " organization's approval threshold. Accepts an idempotency key. An INSUFFICIENT_STOCK error points at the"
-        " first line of the short product: [\"input\", \"lines\", \"<index from 0, in line order>\"]."
+        ' first line of the short product: ["input", "lines", "<index from 0, in line order>"].'
         " Roles: admin, sales (own accounts).",
         graphql_type=OrderPayload,
     )
     async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.place_order(s, _place_order(input)))
 
-    @strawberry.mutation(description="Approve a placed order. Roles: admin, finance, manager (orders of its reports).", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Approve a placed order. Roles: admin, finance, manager (orders of its reports).",
+        graphql_type=OrderPayload,
+    )
     async def approve_order(self, info: strawberry.Info, input: OrderTransitionInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.approve_order(s, _approve_order(input)))
 
-    @strawberry.mutation(description="Fulfil an approved order: its reserved stock leaves the warehouse. Roles: admin, sales.", graphql_type=OrderPayload)
+    @strawberry.mutation(
+        description="Fulfil an approved order: its reserved stock leaves the warehouse. Roles: admin, sales.",
+        graphql_type=OrderPayload,
+    )
     async def fulfil_order(self, info: strawberry.Info, input: OrderTransitionInput) -> PlannedObject:
         return await run_command(info, "order", lambda s: commands.fulfil_order(s, _fulfil_order(input)))
 
@@ -95,9 +109,7 @@ def _create_order(input: CreateOrderInput) -> CreateOrder:
         for i, line in enumerate(given_or_none(input.lines) or ())
     )
     ids.done()
-    return CreateOrder(
-        customer_id=customer_id, sales_rep_id=sales_rep_id, note=given_or_none(input.note), lines=lines
-    )
+    return CreateOrder(customer_id=customer_id, sales_rep_id=sales_rep_id, note=given_or_none(input.note), lines=lines)
 
 
 def _add_order_line(input: AddOrderLineInput) -> AddOrderLine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -47,25 +47,27 @@ class Order(Node):
     status: OrderStatus = strawberry.field(description="Lifecycle status.")
     # Values are action names; their GraphQL enum is built from the lifecycle at
     # import, which the checker cannot read as a type.
-    available_transitions: List[str] = strawberry.field(
-        graphql_type=List[OrderTransition],  # type: ignore[valid-type]
-        description="The lifecycle actions you may perform on this order now."
+    available_transitions: list[str] = strawberry.field(
+        graphql_type=list[OrderTransition],  # type: ignore[valid-type]
+        description="The lifecycle actions you may perform on this order now.",
     )
-    placed_at: Optional[dt.datetime] = strawberry.field(description="When the order was placed; null for drafts.")
-    approved_at: Optional[dt.datetime] = strawberry.field(description="When the order was approved.")
-    fulfilled_at: Optional[dt.datetime] = strawberry.field(description="When the order was fulfilled.")
-    cancelled_at: Optional[dt.datetime] = strawberry.field(description="When the order was cancelled.")
+    placed_at: dt.datetime | None = strawberry.field(description="When the order was placed; null for drafts.")
+    approved_at: dt.datetime | None = strawberry.field(description="When the order was approved.")
+    fulfilled_at: dt.datetime | None = strawberry.field(description="When the order was fulfilled.")
+    cancelled_at: dt.datetime | None = strawberry.field(description="When the order was cancelled.")
     subtotal: decimal.Decimal = strawberry.field(description="Sum of the line totals.")
     tax: decimal.Decimal = strawberry.field(description="Tax on the lines.")
     total: decimal.Decimal = strawberry.field(description="Subtotal plus tax.")
-    note: Optional[str] = strawberry.field(description="Free-text note.")
+    note: str | None = strawberry.field(description="Free-text note.")
     customer: CustomerRef = strawberry.field(description="Who ordered.")
-    sales_rep: Optional[EmployeeRef] = strawberry.field(description="The employee who sold the order.")
+    sales_rep: EmployeeRef | None = strawberry.field(description="The employee who sold the order.")
     lines = connection_field("orders", "OrderLine", "The order's lines.")
-    invoice: Optional[InvoiceRef] = strawberry.field(description="The order's current (not void) invoice, if any.")
+    invoice: InvoiceRef | None = strawberry.field(description="The order's current (not void) invoice, if any.")
     invoices = connection_field("invoices", "Invoice", "Every invoice of the order, including void ones.")
     history = connection_field(
-        "activity", "AuditEntry", "Every change made to the order, newest first (for the roles that read the audit log)."
+        "activity",
+        "AuditEntry",
+        "Every change made to the order, newest first (for the roles that read the audit log).",
     )
     version: int = strawberry.field(description="Incremented on every change; send it back when updating.")
     created_at: dt.datetime = strawberry.field(description="When the order was created.")
@@ -80,7 +82,7 @@ class OrderLine(Node):
     discount: decimal.Decimal = strawberry.field(description="Discount on the line, as an amount.")
     tax_rate: decimal.Decimal = strawberry.field(description="Tax rate applied, as a fraction.")
     line_total: decimal.Decimal = strawberry.field(description="quantity × unit price − discount.")
-    note: Optional[str] = strawberry.field(description="Free-text note.")
+    note: str | None = strawberry.field(description="Free-text note.")
     order: Order = strawberry.field(description="The order the line belongs to.")
     product: ProductRef = strawberry.field(description="The product ordered.")
 

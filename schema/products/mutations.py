@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import strawberry
 
 from resolvers.products import commands
 from resolvers.products.inputs import AdjustStock, CreateProduct, UpdateProduct
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
+from schema.planned import PlannedObject
 from schema.products.inputs import AdjustStockInput, CreateProductInput, UpdateProductInput
 from schema.products.types import Product
-from schema.planned import PlannedObject
 
 
 @strawberry.type(description="The result of a product mutation.")
 class ProductPayload:
-    product: Optional[Product] = strawberry.field(description="The product as the mutation left it; null on errors.")
-    errors: List[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    product: Product | None = strawberry.field(description="The product as the mutation left it; null on errors.")
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
 
 
 @strawberry.type
 class ProductMutations:
-    @strawberry.mutation(description="Add a product to the catalog. Roles: admin, finance.", graphql_type=ProductPayload)
+    @strawberry.mutation(
+        description="Add a product to the catalog. Roles: admin, finance.", graphql_type=ProductPayload
+    )
     async def create_product(self, info: strawberry.Info, input: CreateProductInput) -> PlannedObject:
         return await run_command(info, "product", lambda s: commands.create_product(s, _create_product(input)))
 
-    @strawberry.mutation(description="Change a product's details or price (existing order lines keep theirs). Roles: admin, finance.", graphql_type=ProductPayload)
+    @strawberry.mutation(
+        description="Change a product's details or price (existing order lines keep theirs). Roles: admin, finance.",
+        graphql_type=ProductPayload,
+    )
     async def update_product(self, info: strawberry.Info, input: UpdateProductInput) -> PlannedObject:
         return await run_command(info, "product", lambda s: commands.update_product(s, _update_product(input)))
 

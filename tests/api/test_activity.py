@@ -29,7 +29,9 @@ query($after: String, $type: String) {
 
 async def _customer(client, settings, name="Audit Subject AG"):
     payload = await mutate(
-        client, CREATE, {"input": {"name": name, "kind": "COMPANY", "segment": "ENTERPRISE", "country": "CH"}},
+        client,
+        CREATE,
+        {"input": {"name": name, "kind": "COMPANY", "segment": "ENTERPRISE", "country": "CH"}},
         token(settings, "admin"),
     )
     assert payload["errors"] == []
@@ -61,11 +63,11 @@ async def test_audit_log_readers_see_their_own_records_only(writes_client, write
     sql(
         url,
         "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id, changes) VALUES"
-        " (1, 'hr@acme.example', 'employee.salary_changed', 'Employee', %s, '{\"salary\": {\"before\": \"1\", \"after\": \"2\"}}')"
+        ' (1, \'hr@acme.example\', \'employee.salary_changed\', \'Employee\', %s, \'{"salary": {"before": "1", "after": "2"}}\')'
         " RETURNING id",
         employee,
     )
-    query = "{ auditLog(first: 100, filter: {entityType: {in: [\"Customer\", \"Employee\"]}}) { nodes { entityType entityId } } }"
+    query = '{ auditLog(first: 100, filter: {entityType: {in: ["Customer", "Employee"]}}) { nodes { entityType entityId } } }'
     seen = {}
     for role in ("admin", "finance", "hr", "sales", "analyst", "manager", "employee", "customer"):
         nodes = (await data(writes_client, query, token=token(writes_settings, role)))["auditLog"]["nodes"]
@@ -76,16 +78,26 @@ async def test_audit_log_readers_see_their_own_records_only(writes_client, write
         "admin": {"Customer", "Employee"},
         "finance": {"Customer"},
         "hr": {"Employee"},
-        "sales": set(), "analyst": set(), "manager": set(), "employee": set(), "customer": set(),
+        "sales": set(),
+        "analyst": set(),
+        "manager": set(),
+        "employee": set(),
+        "customer": set(),
     }
 
 
 async def test_another_organizations_records_do_not_exist(writes_client, writes_settings):
     await _customer(writes_client, writes_settings, "Acme Only GmbH")
     globex = token(writes_settings, "admin", "globex")
-    log = await data(writes_client, "{ auditLog(first: 100) { nodes { actor } } events(first: 100) { nodes { entityId } } }", token=globex)
+    log = await data(
+        writes_client,
+        "{ auditLog(first: 100) { nodes { actor } } events(first: 100) { nodes { entityId } } }",
+        token=globex,
+    )
     assert all(not n["actor"].endswith("@acme.example") for n in log["auditLog"]["nodes"])
-    acme_customers = {gid("Customer", pk) for (pk,) in sql(writes_settings.database_url, "SELECT id FROM customers WHERE org_id = 1")}
+    acme_customers = {
+        gid("Customer", pk) for (pk,) in sql(writes_settings.database_url, "SELECT id FROM customers WHERE org_id = 1")
+    }
     assert not acme_customers & {n["entityId"] for n in log["events"]["nodes"]}
 
 
@@ -110,7 +122,9 @@ async def test_a_consumer_resumes_from_its_last_cursor_and_sees_each_event_once(
     page = await _all_events(writes_client, writes_settings, after=resume, type_="customer.created")
     assert [e["node"]["entityId"] for e in page["edges"]] == made
     assert all(e["node"]["payload"]["status"] == "lead" for e in page["edges"])
-    again = await _all_events(writes_client, writes_settings, after=page["pageInfo"]["endCursor"], type_="customer.created")
+    again = await _all_events(
+        writes_client, writes_settings, after=page["pageInfo"]["endCursor"], type_="customer.created"
+    )
     assert again["edges"] == []
 
 
@@ -146,16 +160,20 @@ async def test_listeners_hear_committed_changes_only(writes_client, writes_setti
     try:
         await listener.execute("LISTEN bizgraph_events")
         refused = await mutate(
-            writes_client, CREATE, {"input": {"name": "", "kind": "COMPANY", "segment": "ENTERPRISE", "country": "CH"}},
+            writes_client,
+            CREATE,
+            {"input": {"name": "", "kind": "COMPANY", "segment": "ENTERPRISE", "country": "CH"}},
             token(writes_settings, "admin"),
         )
         assert codes(refused) == ["REQUIRED"]
         customer = await _customer(writes_client, writes_settings, "Heard Of Ltd")
         heard = []
+
         async def collect():
             async for note in listener.notifies():
                 heard.append(note)
                 break
+
         await asyncio.wait_for(collect(), timeout=5)
     finally:
         await listener.close()
@@ -167,7 +185,9 @@ async def test_listeners_hear_committed_changes_only(writes_client, writes_setti
     assert gid("Customer", message["entity_id"]) == customer
 
 
-async def test_history_of_orders_invoices_and_products_is_planned_in_the_same_statement(writes_app, writes_client, writes_settings):
+async def test_history_of_orders_invoices_and_products_is_planned_in_the_same_statement(
+    writes_app, writes_client, writes_settings
+):
     from tests.support.graphql import count_statements
 
     query = """{
@@ -182,5 +202,9 @@ async def test_history_of_orders_invoices_and_products_is_planned_in_the_same_st
     assert orders and all({"action": "order.placed", "entityType": "Order"} in o["history"]["nodes"] for o in orders)
     assert all(any(h["action"] == "invoice.issued" for h in i["history"]["nodes"]) for i in result["invoices"]["nodes"])
     # Sales does not read the audit trail: the history of its own orders is empty, not an error.
-    sales = await data(writes_client, "{ orders(first: 5) { nodes { history { totalCount } } } }", token=token(writes_settings, "sales"))
+    sales = await data(
+        writes_client,
+        "{ orders(first: 5) { nodes { history { totalCount } } } }",
+        token=token(writes_settings, "sales"),
+    )
     assert {o["history"]["totalCount"] for o in sales["orders"]["nodes"]} == {0}

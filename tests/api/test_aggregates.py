@@ -26,7 +26,9 @@ async def test_monthly_revenue_by_status_equals_sql(client, seeded_url):
               bucket status count sum { total } avg { total } } }""",
     )
     groups = result["ordersAggregate"]
-    got = {(g["bucket"], g["status"]): (g["count"], Decimal(g["sum"]["total"]), Decimal(g["avg"]["total"])) for g in groups}
+    got = {
+        (g["bucket"], g["status"]): (g["count"], Decimal(g["sum"]["total"]), Decimal(g["avg"]["total"])) for g in groups
+    }
     assert got == expected
     assert [(g["bucket"], g["status"]) for g in groups] == sorted((g["bucket"], g["status"]) for g in groups)
 
@@ -57,11 +59,15 @@ async def test_object_dimensions_resolve_to_planned_objects(client, seeded_url):
                 WHERE l.org_id = {ORG} GROUP BY p.sku""",
         )
     }
-    got = {g["product"]["sku"]: (int(g["sum"]["quantity"]), Decimal(g["sum"]["lineTotal"])) for g in result["orderLinesAggregate"]}
+    got = {
+        g["product"]["sku"]: (int(g["sum"]["quantity"]), Decimal(g["sum"]["lineTotal"]))
+        for g in result["orderLinesAggregate"]
+    }
     assert got == expected
-    assert sum(g["count"] for g in result["employeesAggregate"]) == sql(
-        seeded_url, f"SELECT count(*) FROM employees WHERE org_id = {ORG}"
-    )[0][0]
+    assert (
+        sum(g["count"] for g in result["employeesAggregate"])
+        == sql(seeded_url, f"SELECT count(*) FROM employees WHERE org_id = {ORG}")[0][0]
+    )
     assert all(g["bucket"].endswith("-01-01") for g in result["paymentsAggregate"])
 
 

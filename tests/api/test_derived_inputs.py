@@ -56,9 +56,7 @@ GadgetSortField, GadgetSort = sort_inputs(GADGET)
 @strawberry.type
 class Query:
     @strawberry.field(description="Gadgets.")
-    def gadgets(
-        self, filter: GadgetFilter | None = None, order_by: list[GadgetSort] | None = None
-    ) -> list[Gadget]:
+    def gadgets(self, filter: GadgetFilter | None = None, order_by: list[GadgetSort] | None = None) -> list[Gadget]:
         return []
 
 
@@ -70,7 +68,9 @@ def _sdl_of(type_name: str) -> str:
 
 
 def test_the_catalog_entry_becomes_the_filter_input():
-    assert _sdl_of("GadgetFilter") == '''"""Conditions on gadgets; all given fields must hold."""
+    assert (
+        _sdl_of("GadgetFilter")
+        == '''"""Conditions on gadgets; all given fields must hold."""
 input GadgetFilter {
   """The gadget's ID."""
   id: IDFilter
@@ -93,15 +93,21 @@ input GadgetFilter {
   """Not this."""
   not: GadgetFilter
 }'''
+    )
 
 
 def test_the_sorts_become_the_sort_field_and_a_key_that_defaults_to_the_entity_direction():
-    assert _sdl_of("GadgetSortField") == '''"""Fields gadgets can be sorted by."""
+    assert (
+        _sdl_of("GadgetSortField")
+        == '''"""Fields gadgets can be sorted by."""
 enum GadgetSortField {
   ID
   MADE_AT
 }'''
-    assert _sdl_of("GadgetSort") == '''"""One sort key for gadgets; ties are broken by ID."""
+    )
+    assert (
+        _sdl_of("GadgetSort")
+        == '''"""One sort key for gadgets; ties are broken by ID."""
 input GadgetSort {
   """What to sort by."""
   field: GadgetSortField!
@@ -109,6 +115,7 @@ input GadgetSort {
   """Ascending or descending."""
   direction: SortDirection! = DESC
 }'''
+    )
 
 
 def _entity(**filters: object) -> Entity:

@@ -18,9 +18,14 @@ def gid(type_name: str, pk: int) -> str:
 
 async def test_customers_total_count_and_scalars_match_the_database(client, seeded_url):
     [(count,)] = sql(seeded_url, f"SELECT count(*) FROM customers WHERE org_id = {ORG}")
-    result = await data(client, "{ customers(first: 3, orderBy: [{field: NUMBER}]) { totalCount nodes { id number creditLimit createdAt } } }")
+    result = await data(
+        client,
+        "{ customers(first: 3, orderBy: [{field: NUMBER}]) { totalCount nodes { id number creditLimit createdAt } } }",
+    )
     assert result["customers"]["totalCount"] == count
-    rows = sql(seeded_url, f"SELECT id, number, credit_limit FROM customers WHERE org_id = {ORG} ORDER BY number, id LIMIT 3")
+    rows = sql(
+        seeded_url, f"SELECT id, number, credit_limit FROM customers WHERE org_id = {ORG} ORDER BY number, id LIMIT 3"
+    )
     nodes = result["customers"]["nodes"]
     assert [n["id"] for n in nodes] == [gid("Customer", r[0]) for r in rows]
     assert [Decimal(n["creditLimit"]) for n in nodes] == [r[2] for r in rows]
@@ -38,8 +43,12 @@ async def test_every_root_field_answers(client):
     )
     ids = {name: conn["nodes"][0]["id"] for name, conn in result.items()}
     singular = {
-        "customers": "customer", "products": "product", "orders": "order", "invoices": "invoice",
-        "employees": "employee", "departments": "department",
+        "customers": "customer",
+        "products": "product",
+        "orders": "order",
+        "invoices": "invoice",
+        "employees": "employee",
+        "departments": "department",
     }
     query = "{ " + " ".join(f'{one}(id: "{ids[many]}") {{ id }}' for many, one in singular.items())
     query += " " + " ".join(f'n_{many}: node(id: "{ids[many]}") {{ __typename id }}' for many in ids) + " }"
@@ -62,7 +71,10 @@ async def test_relations_in_both_directions_agree(client, seeded_url):
     orders = result["orders"]["nodes"]
     assert orders
     for order in orders:
-        assert order["id"] in {o["id"] for o in order["customer"]["orders"]["nodes"]} or len(order["customer"]["orders"]["nodes"]) == 100
+        assert (
+            order["id"] in {o["id"] for o in order["customer"]["orders"]["nodes"]}
+            or len(order["customer"]["orders"]["nodes"]) == 100
+        )
         for line in order["lines"]["nodes"]:
             assert line["order"]["id"] == order["id"]
             assert line["product"]["orderLines"]["totalCount"] >= 1
@@ -73,7 +85,9 @@ async def test_relations_in_both_directions_agree(client, seeded_url):
 
 
 async def test_order_totals_add_up_through_the_api(client):
-    result = await data(client, "{ orders(first: 50) { nodes { subtotal tax total lines(first: 100) { nodes { lineTotal } } } } }")
+    result = await data(
+        client, "{ orders(first: 50) { nodes { subtotal tax total lines(first: 100) { nodes { lineTotal } } } } }"
+    )
     for order in result["orders"]["nodes"]:
         assert Decimal(order["total"]) == Decimal(order["subtotal"]) + Decimal(order["tax"])
         assert Decimal(order["subtotal"]) == sum((Decimal(l["lineTotal"]) for l in order["lines"]["nodes"]), Decimal(0))
@@ -89,7 +103,9 @@ async def test_employee_tree_department_and_history(client, seeded_url):
         if employee["manager"]:
             assert employee["id"] in {r["id"] for r in employee["manager"]["reports"]["nodes"]}
         assert employee["history"]["nodes"][0]["kind"] == "HIRED"
-    departments = await data(client, "{ departments(first: 100) { nodes { id parent { id children { nodes { id } } } } } }")
+    departments = await data(
+        client, "{ departments(first: 100) { nodes { id parent { id children { nodes { id } } } } } }"
+    )
     for department in departments["departments"]["nodes"]:
         if department["parent"]:
             assert department["id"] in {c["id"] for c in department["parent"]["children"]["nodes"]}
@@ -111,11 +127,16 @@ async def test_aliases_fragments_variables_and_directives(client):
     assert set(result["a"]["nodes"][0]) == {"id", "name", "nodeId"}
 
 
-@pytest.mark.parametrize("field, column", [("NAME", "name"), ("CREDIT_LIMIT", "credit_limit"), ("CREATED_AT", "created_at")])
+@pytest.mark.parametrize(
+    "field, column", [("NAME", "name"), ("CREDIT_LIMIT", "credit_limit"), ("CREATED_AT", "created_at")]
+)
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
 async def test_paging_forward_and_backward_visits_every_row_once_in_order(client, seeded_url, field, column, direction):
     order = f"{column} {direction}, id {direction}"
-    expected = [gid("Customer", r[0]) for r in sql(seeded_url, f"SELECT id FROM customers WHERE org_id = {ORG} ORDER BY {order}")]
+    expected = [
+        gid("Customer", r[0])
+        for r in sql(seeded_url, f"SELECT id FROM customers WHERE org_id = {ORG} ORDER BY {order}")
+    ]
     query = """query($after: String, $before: String, $first: Int, $last: Int, $order: [CustomerSort!]) {
       customers(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } }"""
@@ -144,15 +165,19 @@ async def test_nullable_sort_keys_page_correctly(client, seeded_url):
     for direction in ("ASC", "DESC"):
         expected = [
             gid("Order", r[0])
-            for r in sql(seeded_url, f"SELECT id FROM orders WHERE org_id = {ORG} ORDER BY placed_at {direction}, id {direction}")
+            for r in sql(
+                seeded_url, f"SELECT id FROM orders WHERE org_id = {ORG} ORDER BY placed_at {direction}, id {direction}"
+            )
         ]
         seen, after = [], None
         while True:
-            page = (await data(
-                client,
-                "query($a: String, $d: SortDirection!) { orders(first: 100, after: $a, orderBy: [{field: PLACED_AT, direction: $d}]) { pageInfo { hasNextPage endCursor } nodes { id } } }",
-                {"a": after, "d": direction},
-            ))["orders"]
+            page = (
+                await data(
+                    client,
+                    "query($a: String, $d: SortDirection!) { orders(first: 100, after: $a, orderBy: [{field: PLACED_AT, direction: $d}]) { pageInfo { hasNextPage endCursor } nodes { id } } }",
+                    {"a": after, "d": direction},
+                )
+            )["orders"]
             seen += [n["id"] for n in page["nodes"]]
             if not page["pageInfo"]["hasNextPage"]:
                 break
@@ -179,12 +204,18 @@ async def test_filters_combine_and_match_sql(client, seeded_url):
 
 
 async def test_filter_by_foreign_id_and_text_patterns(client, seeded_url):
-    customer = (await data(client, "{ customers(first: 1, filter: {status: {eq: ACTIVE}}) { nodes { id name } } }"))["customers"]["nodes"][0]
+    customer = (await data(client, "{ customers(first: 1, filter: {status: {eq: ACTIVE}}) { nodes { id name } } }"))[
+        "customers"
+    ]["nodes"][0]
     pk = int(base64.b64decode(customer["id"]).decode().split(":")[1])
     [(orders,)] = sql(seeded_url, "SELECT count(*) FROM orders WHERE customer_id = %s", pk)
-    result = await data(client, "query($c: ID!) { orders(filter: {customerId: {eq: $c}}) { totalCount } }", {"c": customer["id"]})
+    result = await data(
+        client, "query($c: ID!) { orders(filter: {customerId: {eq: $c}}) { totalCount } }", {"c": customer["id"]}
+    )
     assert result["orders"]["totalCount"] == orders
     prefix = customer["name"][:3].lower() + "%"
     [(matching,)] = sql(seeded_url, f"SELECT count(*) FROM customers WHERE org_id = {ORG} AND name ILIKE %s", prefix)
-    result = await data(client, "query($p: String!) { customers(filter: {name: {ilike: $p}}) { totalCount } }", {"p": prefix})
+    result = await data(
+        client, "query($p: String!) { customers(filter: {name: {ilike: $p}}) { totalCount } }", {"p": prefix}
+    )
     assert result["customers"]["totalCount"] == matching >= 1

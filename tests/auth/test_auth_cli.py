@@ -19,12 +19,22 @@ QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
 
 @pytest.fixture(scope="module")
 def run(accounts_settings, signing_key):
-    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": conninfo(accounts_settings.database_url),
-           "BIZGRAPH_SIGNING_KEYS": str(signing_key)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": conninfo(accounts_settings.database_url),
+        "BIZGRAPH_SIGNING_KEYS": str(signing_key),
+    }
 
     def bizgraph(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, input=stdin,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     return bizgraph
 
@@ -56,20 +66,49 @@ def _one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
 
 async def test_create_user_then_sign_in_with_the_password(run, accounts_client, accounts_settings):
     sales = demo_user(accounts_settings.database_url, "sales@acme.example").employee_id
-    result = run("create-user", "--org", "acme", "--email", "rep@acme.example", "--password", "rep-password-1",
-                 "--role", "sales", "--role", "analyst", "--employee", str(sales))
+    result = run(
+        "create-user",
+        "--org",
+        "acme",
+        "--email",
+        "rep@acme.example",
+        "--password",
+        "rep-password-1",
+        "--role",
+        "sales",
+        "--role",
+        "analyst",
+        "--employee",
+        str(sales),
+    )
     assert result.returncode == 0, result.stderr
     assert "rep@acme.example" in result.stdout
-    response = await accounts_client.post("/oauth/token", data={
-        "grant_type": "password", "client_id": "bizgraph-dev", "username": "rep@acme.example",
-        "password": "rep-password-1"})
+    response = await accounts_client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": "bizgraph-dev",
+            "username": "rep@acme.example",
+            "password": "rep-password-1",
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "analyst sales"
 
 
 def test_create_user_reads_the_password_from_stdin(run):
-    result = run("create-user", "--org", "globex", "--email", "quiet@globex.example", "--password", "-",
-                 "--role", "finance", stdin="from-stdin-pw\n")
+    result = run(
+        "create-user",
+        "--org",
+        "globex",
+        "--email",
+        "quiet@globex.example",
+        "--password",
+        "-",
+        "--role",
+        "finance",
+        stdin="from-stdin-pw\n",
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -78,8 +117,9 @@ async def test_create_client_prints_a_secret_that_works_once_shown(run, accounts
     assert result.returncode == 0, result.stderr
     fields = dict(line.split(":", 1) for line in result.stdout.strip().splitlines())
     client_id, secret = fields["client_id"].strip(), fields["client_secret"].strip()
-    response = await accounts_client.post("/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    response = await accounts_client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
     answer = await accounts_client.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {token}"})
@@ -98,20 +138,88 @@ async def test_issue_token_prints_a_token_the_api_accepts(run, accounts_client):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["create-user", "--org", "initech", "--email", "a@b.example", "--password", "long-enough",
-          "--role", "admin"], ["initech"]),
-        (["create-user", "--org", "acme", "--email", "a@b.example", "--password", "long-enough",
-          "--role", "overlord"], ["overlord"]),
-        (["create-user", "--org", "acme", "--email", "a@b.example", "--password", "short", "--role", "admin"],
-         ["at least"]),
-        (["create-user", "--org", "acme", "--email", "a@b.example", "--password", "long-enough",
-          "--role", "sales"], ["--employee"]),
-        (["create-user", "--org", "acme", "--email", "a@b.example", "--password", "long-enough",
-          "--role", "customer"], ["--customer"]),
-        (["create-user", "--org", "acme", "--email", "admin@acme.example", "--password", "long-enough",
-          "--role", "admin"], ["already"]),
-        (["create-user", "--org", "acme", "--email", "a@b.example", "--password", "long-enough", "--role", "admin",
-          "--employee", "1", "--customer", "1"], ["not allowed with"]),
+        (
+            [
+                "create-user",
+                "--org",
+                "initech",
+                "--email",
+                "a@b.example",
+                "--password",
+                "long-enough",
+                "--role",
+                "admin",
+            ],
+            ["initech"],
+        ),
+        (
+            [
+                "create-user",
+                "--org",
+                "acme",
+                "--email",
+                "a@b.example",
+                "--password",
+                "long-enough",
+                "--role",
+                "overlord",
+            ],
+            ["overlord"],
+        ),
+        (
+            ["create-user", "--org", "acme", "--email", "a@b.example", "--password", "short", "--role", "admin"],
+            ["at least"],
+        ),
+        (
+            ["create-user", "--org", "acme", "--email", "a@b.example", "--password", "long-enough", "--role", "sales"],
+            ["--employee"],
+        ),
+        (
+            [
+                "create-user",
+                "--org",
+                "acme",
+                "--email",
+                "a@b.example",
+                "--password",
+                "long-enough",
+                "--role",
+                "customer",
+            ],
+            ["--customer"],
+        ),
+        (
+            [
+                "create-user",
+                "--org",
+                "acme",
+                "--email",
+                "admin@acme.example",
+                "--password",
+                "long-enough",
+                "--role",
+                "admin",
+            ],
+            ["already"],
+        ),
+        (
+            [
+                "create-user",
+                "--org",
+                "acme",
+                "--email",
+                "a@b.example",
+                "--password",
+                "long-enough",
+                "--role",
+                "admin",
+                "--employee",
+                "1",
+                "--customer",
+                "1",
+            ],
+            ["not allowed with"],
+        ),
         (["create-client", "--org", "acme", "--name", "x", "--scope", "sales"], ["sales"]),
         (["issue-token", "--org", "acme", "--email", "nobody@acme.example"], ["nobody@acme.example"]),
         (["issue-token", "--org", "acme"], ["--email"]),
@@ -122,14 +230,29 @@ def test_bad_input_is_one_line_and_exit_2(run_here, args, words):
 
 
 def test_a_bad_command_line_is_one_line_from_the_real_command_too(run):
-    _one_line_error(run("create-user", "--org", "initech", "--email", "a@b.example", "--password", "long-enough",
-                        "--role", "admin"), "initech")
+    _one_line_error(
+        run(
+            "create-user", "--org", "initech", "--email", "a@b.example", "--password", "long-enough", "--role", "admin"
+        ),
+        "initech",
+    )
 
 
 def test_an_employee_of_another_organization_cannot_be_linked(run_here, accounts_settings):
     globex_employee = demo_user(accounts_settings.database_url, "employee@globex.example").employee_id
-    result = run_here("create-user", "--org", "acme", "--email", "crossover@acme.example", "--password", "long-enough",
-                 "--role", "employee", "--employee", str(globex_employee))
+    result = run_here(
+        "create-user",
+        "--org",
+        "acme",
+        "--email",
+        "crossover@acme.example",
+        "--password",
+        "long-enough",
+        "--role",
+        "employee",
+        "--employee",
+        str(globex_employee),
+    )
     _one_line_error(result, "no employee")
 
 

@@ -15,8 +15,9 @@ from app.errors import ConfigError
 
 
 def _pem(private) -> bytes:
-    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def test_the_kid_is_the_rfc7638_thumbprint_and_the_first_key_signs(tmp_path):

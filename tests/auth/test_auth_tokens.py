@@ -58,18 +58,26 @@ def _good_claims(app, **changes):
 
 def _signed(app, claims, **header):
     key = app.state.auth.keys.signing
-    return jwt.encode({"typ": "at+jwt", "alg": key.alg, "kid": key.kid, **header}, claims, key.key,
-                      algorithms=[key.alg])
+    return jwt.encode(
+        {"typ": "at+jwt", "alg": key.alg, "kid": key.kid, **header}, claims, key.key, algorithms=[key.alg]
+    )
 
 
 def _issued_at(app, moment: float) -> str:
     """A token for the acme admin as if issued at ``moment`` (15 minutes' lifetime)."""
     auth = app.state.auth
-    issuer = TokenIssuer(auth.keys, issuer=auth.issuer.issuer, audience=auth.issuer.audience, ttl_seconds=900,
-                         clock=lambda: moment)
+    issuer = TokenIssuer(
+        auth.keys, issuer=auth.issuer.issuer, audience=auth.issuer.audience, ttl_seconds=900, clock=lambda: moment
+    )
     user = _good_claims(app)
-    return issuer.for_user(user_id=user["user_id"], email=user["email"], org_id=user["org_id"], org_slug=user["org"],
-                           roles=user["roles"], client_id="tests").access_token
+    return issuer.for_user(
+        user_id=user["user_id"],
+        email=user["email"],
+        org_id=user["org_id"],
+        org_slug=user["org"],
+        roles=user["roles"],
+        client_id="tests",
+    ).access_token
 
 
 # --- accepted ------------------------------------------------------------------------------
@@ -84,8 +92,7 @@ async def test_graphiql_page_needs_no_token_but_a_get_query_does(client):
     page = client.build_request("GET", "/graphql", headers={"Accept": "text/html"})
     page.headers.pop("Authorization")
     assert (await client.send(page)).status_code == 200
-    query = client.build_request("GET", "/graphql", params={"query": "{ __typename }"},
-                                 headers={"Accept": "text/html"})
+    query = client.build_request("GET", "/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"})
     query.headers.pop("Authorization")
     _refused(await client.send(query), None)
 
@@ -131,8 +138,10 @@ async def test_alg_none_is_refused(client, app):
 async def test_hs256_signed_with_the_public_key_is_refused(client, app):
     # The classic confusion: a verifier that feeds the published key to HMAC would accept this.
     public_pem = app.state.auth.keys.signing.key.as_pem(private=False)
-    signing_input = f"{_b64({'typ': 'at+jwt', 'alg': 'HS256', 'kid': app.state.auth.keys.signing.kid})}" \
-                    f".{_b64(_good_claims(app, roles=['admin']))}"
+    signing_input = (
+        f"{_b64({'typ': 'at+jwt', 'alg': 'HS256', 'kid': app.state.auth.keys.signing.kid})}"
+        f".{_b64(_good_claims(app, roles=['admin']))}"
+    )
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     assert "algorithm" in _refused(await _ask(client, f"{signing_input}.{_b64(signature)}"), "invalid_token")
 
@@ -162,21 +171,26 @@ async def test_not_yet_valid(client, app):
 async def test_unknown_kid(client, app):
     stranger = ECKey.generate_key("P-256", private=True)
     claims = _good_claims(app)
-    token = jwt.encode({"typ": "at+jwt", "alg": "ES256", "kid": stranger.thumbprint()}, claims, stranger,
-                       algorithms=["ES256"])
+    token = jwt.encode(
+        {"typ": "at+jwt", "alg": "ES256", "kid": stranger.thumbprint()}, claims, stranger, algorithms=["ES256"]
+    )
     assert "unknown key" in _refused(await _ask(client, token), "invalid_token")
 
 
 async def test_signed_by_another_key_under_our_kid(client, app):
     stranger = ECKey.generate_key("P-256", private=True)
-    token = jwt.encode({"typ": "at+jwt", "alg": "ES256", "kid": app.state.auth.keys.signing.kid},
-                       _good_claims(app), stranger, algorithms=["ES256"])
+    token = jwt.encode(
+        {"typ": "at+jwt", "alg": "ES256", "kid": app.state.auth.keys.signing.kid},
+        _good_claims(app),
+        stranger,
+        algorithms=["ES256"],
+    )
     assert "signature" in _refused(await _ask(client, token), "invalid_token")
 
 
 async def test_tampered_signature(client, app):
     head, payload, signature = token_for_user(app, "admin@acme.example").split(".")
-    flipped = ("A" if signature[10] != "A" else "B")
+    flipped = "A" if signature[10] != "A" else "B"
     token = f"{head}.{payload}.{signature[:10]}{flipped}{signature[11:]}"
     assert "signature" in _refused(await _ask(client, token), "invalid_token")
 
@@ -223,8 +237,13 @@ async def test_a_user_token_becomes_its_principal(app, demo_settings):
 async def test_a_remembered_token_still_expires(app):
     auth = app.state.auth
     now = [time.time()]
-    authenticator = Authenticator(keys=auth.keys, issuer=auth.issuer.issuer, audience=auth.issuer.audience,
-                                  leeway_seconds=30, clock=lambda: now[0])
+    authenticator = Authenticator(
+        keys=auth.keys,
+        issuer=auth.issuer.issuer,
+        audience=auth.issuer.audience,
+        leeway_seconds=30,
+        clock=lambda: now[0],
+    )
     header = f"Bearer {_issued_at(app, now[0])}"
     first = await authenticator.authenticate(header)
     assert await authenticator.authenticate(header) is first  # answered from memory
@@ -236,8 +255,12 @@ async def test_a_remembered_token_still_expires(app):
 async def test_the_principal_reaches_the_api_each_token_its_own_organization(client, app, seeded_url):
     from tests.support.graphql import sql
 
-    expected = dict(sql(seeded_url, "SELECT o.slug, count(c.id) FROM organizations o"
-                                    " JOIN customers c ON c.org_id = o.id GROUP BY o.slug"))
+    expected = dict(
+        sql(
+            seeded_url,
+            "SELECT o.slug, count(c.id) FROM organizations o JOIN customers c ON c.org_id = o.id GROUP BY o.slug",
+        )
+    )
     for slug in ("acme", "globex"):
         response = await _ask(client, token_for_user(app, f"admin@{slug}.example"))
         assert response.json()["data"]["customers"]["totalCount"] == expected[slug], slug

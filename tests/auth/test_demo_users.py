@@ -24,36 +24,51 @@ def test_everyone_signs_in_with_the_demo_password(seeded_url):
 @pytest.mark.parametrize("org", ORGS)
 def test_sales_manages_several_customers_who_buy(seeded_url, org):
     sales = demo_user(seeded_url, f"sales@{org}.example")
-    [(accounts,)] = sql(seeded_url, "SELECT count(*) FROM customers c WHERE c.account_manager_id = %s"
-                                    " AND EXISTS (SELECT FROM orders o WHERE o.customer_id = c.id)", sales.employee_id)
+    [(accounts,)] = sql(
+        seeded_url,
+        "SELECT count(*) FROM customers c WHERE c.account_manager_id = %s"
+        " AND EXISTS (SELECT FROM orders o WHERE o.customer_id = c.id)",
+        sales.employee_id,
+    )
     assert accounts >= 2
 
 
 @pytest.mark.parametrize("org", ORGS)
 def test_manager_has_reports_two_levels_deep(seeded_url, org):
     manager = demo_user(seeded_url, f"manager@{org}.example")
-    [(depth,)] = sql(seeded_url, """
+    [(depth,)] = sql(
+        seeded_url,
+        """
         WITH RECURSIVE team(id, depth) AS (
             SELECT id, 1 FROM employees WHERE manager_id = %s
             UNION ALL SELECT e.id, t.depth + 1 FROM employees e JOIN team t ON e.manager_id = t.id)
-        SELECT max(depth) FROM team""", manager.employee_id)
+        SELECT max(depth) FROM team""",
+        manager.employee_id,
+    )
     assert depth >= 2
 
 
 @pytest.mark.parametrize("org", ORGS)
 def test_employee_has_no_reports_and_is_active(seeded_url, org):
     employee = demo_user(seeded_url, f"employee@{org}.example")
-    [(reports, status)] = sql(seeded_url, "SELECT (SELECT count(*) FROM employees WHERE manager_id = e.id), status"
-                                          " FROM employees e WHERE e.id = %s", employee.employee_id)
+    [(reports, status)] = sql(
+        seeded_url,
+        "SELECT (SELECT count(*) FROM employees WHERE manager_id = e.id), status FROM employees e WHERE e.id = %s",
+        employee.employee_id,
+    )
     assert reports == 0 and status == "active"
 
 
 @pytest.mark.parametrize("org", ORGS)
 def test_customer_has_orders_and_invoices(seeded_url, org):
     customer = demo_user(seeded_url, f"customer@{org}.example")
-    [(orders, invoices)] = sql(seeded_url, "SELECT (SELECT count(*) FROM orders WHERE customer_id = %s),"
-                                           " (SELECT count(*) FROM invoices WHERE customer_id = %s)",
-                               customer.customer_id, customer.customer_id)
+    [(orders, invoices)] = sql(
+        seeded_url,
+        "SELECT (SELECT count(*) FROM orders WHERE customer_id = %s),"
+        " (SELECT count(*) FROM invoices WHERE customer_id = %s)",
+        customer.customer_id,
+        customer.customer_id,
+    )
     assert orders > 0 and invoices > 0
 
 

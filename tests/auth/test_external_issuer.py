@@ -39,7 +39,7 @@ class IdentityProvider:
         provider = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 provider.fetches += 1
                 time.sleep(provider.delay)
                 body = json.dumps({"keys": [provider.public(key) for key in provider.keys]}).encode()
@@ -64,8 +64,16 @@ class IdentityProvider:
 
     def sign(self, claims: dict, *, key=None, alg: str = "RS256", **header) -> str:
         key = key or self.keys[0]
-        full = {"iss": ISSUER, "aud": "bizgraph", "sub": "person-1", "iat": int(time.time()),
-                "exp": int(time.time()) + 300, "org": "acme", "roles": ["analyst"], **claims}
+        full = {
+            "iss": ISSUER,
+            "aud": "bizgraph",
+            "sub": "person-1",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 300,
+            "org": "acme",
+            "roles": ["analyst"],
+            **claims,
+        }
         return jwt.encode({"alg": alg, "kid": key.thumbprint(), "typ": "JWT", **header}, full, key, algorithms=[alg])
 
     def rotate(self) -> None:
@@ -92,8 +100,9 @@ def provider():
 
 
 def _trusted(provider: IdentityProvider) -> TrustedIssuer:
-    return TrustedIssuer(issuer=ISSUER, jwks_uri=provider.jwks_uri, audience="bizgraph",
-                         employee_claim="bizgraph_employee_id")
+    return TrustedIssuer(
+        issuer=ISSUER, jwks_uri=provider.jwks_uri, audience="bizgraph", employee_claim="bizgraph_employee_id"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +125,14 @@ async def test_keys_are_fetched_on_the_first_token_and_then_kept(trusting, provi
 async def test_the_principal_comes_from_the_configured_claims(trusting, provider, demo_settings):
     application, _ = trusting
     employee = demo_user(demo_settings.database_url, "sales@acme.example").employee_id
-    token = provider.sign({"org": "globex", "roles": "hr analyst offline_access", "email": "kim@globex.example",
-                           "bizgraph_employee_id": str(employee)})
+    token = provider.sign(
+        {
+            "org": "globex",
+            "roles": "hr analyst offline_access",
+            "email": "kim@globex.example",
+            "bizgraph_employee_id": str(employee),
+        }
+    )
     principal = await application.state.auth.authenticator.authenticate(f"Bearer {token}")
     assert principal.org_id == demo_user(demo_settings.database_url, "admin@globex.example").org_id
     assert principal.roles == frozenset({"hr", "analyst"})  # roles bizgraph does not know are dropped
@@ -126,8 +141,9 @@ async def test_the_principal_comes_from_the_configured_claims(trusting, provider
 
 async def test_an_unknown_organization_is_refused(trusting, provider):
     _, http = trusting
-    response = await http.post("/graphql", json=QUERY,
-                               headers={"Authorization": f"Bearer {provider.sign({'org': 'initech'})}"})
+    response = await http.post(
+        "/graphql", json=QUERY, headers={"Authorization": f"Bearer {provider.sign({'org': 'initech'})}"}
+    )
     assert response.status_code == 401 and "initech" in response.json()["errors"][0]["message"]
 
 
@@ -147,8 +163,9 @@ async def test_an_algorithm_outside_the_issuers_list_is_refused(trusting, provid
 
 async def test_the_issuers_audience_is_checked(trusting, provider):
     _, http = trusting
-    response = await http.post("/graphql", json=QUERY,
-                               headers={"Authorization": f"Bearer {provider.sign({'aud': 'account'})}"})
+    response = await http.post(
+        "/graphql", json=QUERY, headers={"Authorization": f"Bearer {provider.sign({'aud': 'account'})}"}
+    )
     assert response.status_code == 401 and "audience" in response.json()["errors"][0]["message"]
 
 
@@ -165,8 +182,15 @@ def _authenticator(provider, clock, http, **remote) -> Authenticator:
     # bizgraph's own issuer plays no part here; any key ring will do.
     own = ECKey.generate_key("P-256", private=True)
     ring = KeyRing((SigningKey(kid=own.thumbprint(), alg="ES256", key=own, source="test"),))
-    authenticator = Authenticator(keys=ring, issuer="http://127.0.0.1:8000", audience="bizgraph", leeway_seconds=30,
-                                  trusted=[trusted], remote_keys={ISSUER: keys}, organizations=OrganizationIds(acme))
+    authenticator = Authenticator(
+        keys=ring,
+        issuer="http://127.0.0.1:8000",
+        audience="bizgraph",
+        leeway_seconds=30,
+        trusted=[trusted],
+        remote_keys={ISSUER: keys},
+        organizations=OrganizationIds(acme),
+    )
     return authenticator
 
 

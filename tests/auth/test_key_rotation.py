@@ -24,8 +24,11 @@ QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
 def new_key(tmp_path_factory):
     path = tmp_path_factory.mktemp("rotation") / "new-rsa.pem"
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return path
 
 
@@ -37,8 +40,15 @@ async def rotated(demo_settings, signing_key, new_key):
 
 
 async def _get_token(http):
-    response = await http.post("/oauth/token", data={"grant_type": "password", "client_id": "bizgraph-dev",
-                                                    "username": "analyst@acme.example", "password": DEMO_PASSWORD})
+    response = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": "bizgraph-dev",
+            "username": "analyst@acme.example",
+            "password": DEMO_PASSWORD,
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 

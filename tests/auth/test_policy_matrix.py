@@ -142,10 +142,7 @@ def world(seeded_url) -> World:
     w.employee["sales"] = max(managed, key=lambda e: (managed[e], -e))
     # manager: someone below the top whose reports go at least two levels deep.
     top = {e for e, m in w.manager_of.items() if m is None}
-    deep = [
-        e for e in w.manager_of
-        if e not in top and any(w.manager_of.get(r) != e for r in w.reports_of(e))
-    ]
+    deep = [e for e in w.manager_of if e not in top and any(w.manager_of.get(r) != e for r in w.reports_of(e))]
     w.employee["manager"] = max(deep, key=lambda e: (len(w.reports_of(e)), -e))
     # employee: someone with no reports.
     w.employee["employee"] = min(e for e in w.manager_of if not w.reports_of(e))
@@ -272,12 +269,16 @@ def _stored_values(seeded_url, type_name: str, name: str) -> dict[int, Any]:
     column = spec.fields["city"] if isinstance(spec, Embedded) else spec
     assert isinstance(column, Column)
     rows = sql(seeded_url, f"SELECT t.id, {column.render('t')} FROM {entity.table} t WHERE t.org_id = %s", ORG)
-    return {pk: (str(value) if isinstance(value, Decimal) or hasattr(value, "isoformat") else value) for pk, value in rows}
+    return {
+        pk: (str(value) if isinstance(value, Decimal) or hasattr(value, "isoformat") else value) for pk, value in rows
+    }
 
 
 @pytest.mark.parametrize("roles", ALL_PRINCIPALS, ids="+".join)
 @pytest.mark.parametrize("type_name, name", _sensitive_fields())
-async def test_sensitive_fields_are_read_exactly_where_the_table_allows(app, client, seeded_url, world, roles, type_name, name):
+async def test_sensitive_fields_are_read_exactly_where_the_table_allows(
+    app, client, seeded_url, world, roles, type_name, name
+):
     principal = _principal(world, roles)
     token = _token(app, principal)
     selection = f"{name} {{ city }}" if isinstance(CATALOG[type_name].fields[name], Embedded) else name
@@ -313,10 +314,16 @@ async def test_sensitive_fields_are_read_exactly_where_the_table_allows(app, cli
 
 
 @pytest.mark.parametrize("roles", ALL_PRINCIPALS, ids="+".join)
-@pytest.mark.parametrize("root, type_name", [
-    ("ordersAggregate", "Order"), ("invoicesAggregate", "Invoice"), ("paymentsAggregate", "Payment"),
-    ("orderLinesAggregate", "OrderLine"), ("employeesAggregate", "Employee"),
-])
+@pytest.mark.parametrize(
+    "root, type_name",
+    [
+        ("ordersAggregate", "Order"),
+        ("invoicesAggregate", "Invoice"),
+        ("paymentsAggregate", "Payment"),
+        ("orderLinesAggregate", "OrderLine"),
+        ("employeesAggregate", "Employee"),
+    ],
+)
 async def test_aggregates_cover_exactly_the_aggregate_scope(app, client, world, roles, root, type_name):
     principal = _principal(world, roles)
     body = await gql(client, f"{{ {root} {{ count }} }}", token=_token(app, principal))
@@ -332,11 +339,11 @@ async def test_aggregates_cover_exactly_the_aggregate_scope(app, client, world, 
 async def test_analysts_total_salaries_but_never_for_groups_that_would_reveal_a_person(app, client, world, seeded_url):
     token = _token(app, {"roles": {"analyst"}})
     body = await gql(
-        client, "{ employeesAggregate(groupBy: {dimensions: [DEPARTMENT]}) { count sum { salary } department { id } } }", token=token
+        client,
+        "{ employeesAggregate(groupBy: {dimensions: [DEPARTMENT]}) { count sum { salary } department { id } } }",
+        token=token,
     )
-    sums = dict(
-        sql(seeded_url, "SELECT department_id, sum(salary) FROM employees WHERE org_id = %s GROUP BY 1", ORG)
-    )
+    sums = dict(sql(seeded_url, "SELECT department_id, sum(salary) FROM employees WHERE org_id = %s GROUP BY 1", ORG))
     errors = {tuple(e["path"]): e["extensions"]["code"] for e in body.get("errors", [])}
     shown = hidden = 0
     for i, group in enumerate(body["data"]["employeesAggregate"]):
@@ -364,7 +371,9 @@ async def test_sorting_by_a_field_one_may_not_read_is_refused(app, client, world
     assert body["data"] == {"customers": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     finance = await gql(
-        client, "{ customers(orderBy: [{field: CREDIT_LIMIT}]) { nodes { id } } }", token=_token(app, {"roles": {"finance"}})
+        client,
+        "{ customers(orderBy: [{field: CREDIT_LIMIT}]) { nodes { id } } }",
+        token=_token(app, {"roles": {"finance"}}),
     )
     assert "errors" not in finance
 

@@ -51,7 +51,9 @@ def test_sensitive_fields_exist_and_are_nullable():
         assert isinstance(graphql_type, GraphQLObjectType)
         for name in fields:
             assert name in CATALOG[type_name].fields, f"{type_name}.{name} is not a planned field"
-            assert not isinstance(graphql_type.fields[name].type, GraphQLNonNull), f"{type_name}.{name} must be nullable"
+            assert not isinstance(graphql_type.fields[name].type, GraphQLNonNull), (
+                f"{type_name}.{name} must be nullable"
+            )
 
 
 def _covers(target: str, role: str, source_scope: str) -> bool:

@@ -4,8 +4,8 @@ the organization its transaction names, and nothing when none is named."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -21,7 +21,12 @@ from tests.support.graphql import sql
 
 ACME, GLOBEX = 1, 2
 APP_ROLE = "bizgraph_app"
-DEFINER_FUNCTIONS = {"bizgraph_login_candidates", "bizgraph_oauth_client", "bizgraph_organization", "bizgraph_organizations"}
+DEFINER_FUNCTIONS = {
+    "bizgraph_login_candidates",
+    "bizgraph_oauth_client",
+    "bizgraph_organization",
+    "bizgraph_organizations",
+}
 
 
 @contextlib.contextmanager
@@ -70,7 +75,10 @@ def test_every_organization_owned_table_is_forced_under_a_tenant_policy(seeded_u
         assert enabled and forced, table
         assert policies and all("bizgraph_current_org()" in policy for policy in policies), (table, policies)
         if table != "organizations":  # read-only for the application: no WITH CHECK needed
-            assert any(p.startswith("*:") and p.count("bizgraph_current_org()") == 2 for p in policies), (table, policies)
+            assert any(p.startswith("*:") and p.count("bizgraph_current_org()") == 2 for p in policies), (
+                table,
+                policies,
+            )
 
 
 def test_with_an_organization_set_every_table_shows_exactly_its_rows(seeded_url):
@@ -96,15 +104,13 @@ def test_with_no_organization_set_nothing_is_visible(seeded_url):
 def test_rows_of_another_organization_cannot_be_written(seeded_url):
     acme_customer = sql(seeded_url, "SELECT min(id) FROM customers WHERE org_id = %s", ACME)[0][0]
     globex_customer = sql(seeded_url, "SELECT min(id) FROM customers WHERE org_id = %s", GLOBEX)[0][0]
-    with as_app(seeded_url, ACME) as conn:
-        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-            conn.execute(
-                "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id) VALUES (%s, 'x', 'x', 'x', 1)",
-                (GLOBEX,),
-            )
-    with as_app(seeded_url, ACME) as conn:
-        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-            conn.execute("UPDATE customers SET org_id = %s WHERE id = %s", (GLOBEX, acme_customer))
+    with as_app(seeded_url, ACME) as conn, pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+        conn.execute(
+            "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id) VALUES (%s, 'x', 'x', 'x', 1)",
+            (GLOBEX,),
+        )
+    with as_app(seeded_url, ACME) as conn, pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+        conn.execute("UPDATE customers SET org_id = %s WHERE id = %s", (GLOBEX, acme_customer))
     with as_app(seeded_url, ACME) as conn:
         assert conn.execute("UPDATE customers SET name = 'taken' WHERE id = %s", (globex_customer,)).rowcount == 0
         assert conn.execute("DELETE FROM payments WHERE org_id = %s", (GLOBEX,)).rowcount == 0

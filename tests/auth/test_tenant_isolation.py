@@ -10,7 +10,8 @@ global ID in every answer is checked against the database.
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from graphql import get_named_type
@@ -100,7 +101,11 @@ async def test_root_lists_and_every_relation_stay_inside_the_organization(app, c
 
 
 # Types without a root list, reached through the list of their parents.
-NESTED = {"OrderLine": ("orders", "lines"), "InvoiceLine": ("invoices", "lines"), "EmploymentEvent": ("employees", "history")}
+NESTED = {
+    "OrderLine": ("orders", "lines"),
+    "InvoiceLine": ("invoices", "lines"),
+    "EmploymentEvent": ("employees", "history"),
+}
 
 
 def test_every_type_is_reached_by_the_relation_walk():
@@ -130,7 +135,9 @@ async def test_node_with_another_organizations_ids_finds_nothing(app, client, se
 @pytest.mark.parametrize("root", sorted(LOOKUP_ROOTS))
 async def test_root_lookups_with_another_organizations_ids_find_nothing(app, client, seeded_url, org, root):
     for global_id in _other_ids(seeded_url, org, LOOKUP_ROOTS[root]):
-        body = await gql(client, f"query($id: ID!) {{ {root}(id: $id) {{ id }} }}", {"id": global_id}, token=_admin(app, org))
+        body = await gql(
+            client, f"query($id: ID!) {{ {root}(id: $id) {{ id }} }}", {"id": global_id}, token=_admin(app, org)
+        )
         assert body["data"] == {root: None}
         assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"]
 
@@ -147,7 +154,9 @@ def _foreign_filters() -> Iterator[tuple[str, str, str, str]]:
 
 @pytest.mark.parametrize("org", ORGS)
 @pytest.mark.parametrize("root, key, target, kind", sorted(_foreign_filters()))
-async def test_filters_naming_another_organizations_rows_match_nothing(app, client, seeded_url, org, root, key, target, kind):
+async def test_filters_naming_another_organizations_rows_match_nothing(
+    app, client, seeded_url, org, root, key, target, kind
+):
     other = _other_ids(seeded_url, org, target, limit=20)
     assert other
     if kind == "id":
@@ -208,7 +217,11 @@ async def test_aggregates_count_only_ones_own_rows(app, client, seeded_url, owne
         return
     dimensions = [d for d in (dimension, second) if d]
     keys = " ".join(f"{k} {{ id }}" for k in (key, second_key) if k)
-    body = await gql(client, f"{{ {root}(groupBy: {{dimensions: [{', '.join(dimensions)}]}}) {{ count {keys} }} }}", token=_admin(app, org))
+    body = await gql(
+        client,
+        f"{{ {root}(groupBy: {{dimensions: [{', '.join(dimensions)}]}}) {{ count {keys} }} }}",
+        token=_admin(app, org),
+    )
     assert "errors" not in body, body["errors"]
     assert sum(group["count"] for group in body["data"][root]) == expected
     assert _assert_only(org, body, owners) > 0

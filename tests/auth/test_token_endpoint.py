@@ -9,8 +9,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from resolvers.accounts.admin import create_client, create_user
 from app.seed.users import DEMO_PASSWORD
+from resolvers.accounts.admin import create_client, create_user
 from tests.support.auth import demo_user
 from tests.support.graphql import gql
 
@@ -22,8 +22,9 @@ async def _token(client, **form):
 
 
 async def _password_grant(client, username, password=DEMO_PASSWORD, **extra):
-    return await _token(client, grant_type="password", client_id="bizgraph-dev", username=username,
-                        password=password, **extra)
+    return await _token(
+        client, grant_type="password", client_id="bizgraph-dev", username=username, password=password, **extra
+    )
 
 
 def _basic(client_id, secret):
@@ -88,8 +89,13 @@ async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
 
 
 async def test_scope_may_narrow_the_users_roles_but_never_widen_them(client, accounts_settings, accounts_client):
-    create_user(accounts_settings, org="acme", email="two.hats@acme.example", password="two-hats-pw",
-                roles=["finance", "analyst"])
+    create_user(
+        accounts_settings,
+        org="acme",
+        email="two.hats@acme.example",
+        password="two-hats-pw",
+        roles=["finance", "analyst"],
+    )
     narrowed = await _password_grant(accounts_client, "two.hats@acme.example", "two-hats-pw", scope="analyst")
     assert narrowed.status_code == 200 and narrowed.json()["scope"] == "analyst"
     assert (await _claims(accounts_client, narrowed.json()["access_token"]))[1]["roles"] == ["analyst"]
@@ -112,8 +118,7 @@ async def test_an_email_in_two_organizations_with_different_passwords_signs_in_w
     accounts_settings, accounts_client
 ):
     create_user(accounts_settings, org="acme", email="sam@shared.example", password="acme-password", roles=["hr"])
-    create_user(accounts_settings, org="globex", email="sam@shared.example", password="globex-password",
-                roles=["hr"])
+    create_user(accounts_settings, org="globex", email="sam@shared.example", password="globex-password", roles=["hr"])
     response = await _password_grant(accounts_client, "sam@shared.example", "globex-password")
     assert response.status_code == 200, response.text
     assert (await _claims(accounts_client, response.json()["access_token"]))[1]["org"] == "globex"
@@ -129,8 +134,11 @@ async def test_a_user_without_a_password_cannot_sign_in(client, seeded_url):
 
 
 async def test_client_credentials_with_basic_auth_grant_all_of_the_clients_scopes(accounts_client, service_client):
-    response = await accounts_client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                          headers=_basic(service_client.client_id, service_client.client_secret))
+    response = await accounts_client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=_basic(service_client.client_id, service_client.client_secret),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "analyst finance"
     header, claims = await _claims(accounts_client, response.json()["access_token"])
@@ -140,8 +148,13 @@ async def test_client_credentials_with_basic_auth_grant_all_of_the_clients_scope
 
 
 async def test_client_credentials_in_the_form_with_a_narrower_scope(accounts_client, service_client):
-    response = await _token(accounts_client, grant_type="client_credentials", client_id=service_client.client_id,
-                            client_secret=service_client.client_secret, scope="analyst")
+    response = await _token(
+        accounts_client,
+        grant_type="client_credentials",
+        client_id=service_client.client_id,
+        client_secret=service_client.client_secret,
+        scope="analyst",
+    )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "analyst"
     body = await gql(accounts_client, COUNT_CUSTOMERS, token=response.json()["access_token"])
@@ -149,21 +162,26 @@ async def test_client_credentials_in_the_form_with_a_narrower_scope(accounts_cli
 
 
 async def test_scope_outside_the_clients_scopes_is_invalid_scope(accounts_client, service_client):
-    response = await accounts_client.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "admin"},
-                                          headers=_basic(service_client.client_id, service_client.client_secret))
+    response = await accounts_client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "admin"},
+        headers=_basic(service_client.client_id, service_client.client_secret),
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
 async def test_wrong_client_secret_is_invalid_client_401(accounts_client, service_client):
-    response = await accounts_client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                          headers=_basic(service_client.client_id, "guessed"))
+    response = await accounts_client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=_basic(service_client.client_id, "guessed")
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic ")
 
 
 async def test_unknown_client_is_invalid_client(accounts_client):
-    response = await accounts_client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                          headers=_basic("bgc_nobody", "whatever"))
+    response = await accounts_client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers=_basic("bgc_nobody", "whatever")
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
@@ -175,7 +193,8 @@ async def test_the_public_dev_client_cannot_use_client_credentials(client):
 
 async def test_a_service_client_cannot_use_the_password_grant(accounts_client, service_client):
     response = await accounts_client.post(
-        "/oauth/token", data={"grant_type": "password", "username": "admin@acme.example", "password": DEMO_PASSWORD},
+        "/oauth/token",
+        data={"grant_type": "password", "username": "admin@acme.example", "password": DEMO_PASSWORD},
         headers=_basic(service_client.client_id, service_client.client_secret),
     )
     assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
@@ -195,14 +214,20 @@ async def test_a_json_body_is_invalid_request(client):
 
 
 async def test_a_repeated_parameter_is_invalid_request(client):
-    response = await client.post("/oauth/token", content=b"grant_type=password&grant_type=client_credentials",
-                                  headers={"content-type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/oauth/token",
+        content=b"grant_type=password&grant_type=client_credentials",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
 async def test_an_oversized_body_is_invalid_request(client):
-    response = await client.post("/oauth/token", content=b"grant_type=password&username=" + b"a" * 20_000,
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/oauth/token",
+        content=b"grant_type=password&username=" + b"a" * 20_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
@@ -217,7 +242,8 @@ async def test_discovery_documents_name_the_endpoints_and_grants(client):
         assert document["jwks_uri"] == "http://127.0.0.1:8000/.well-known/jwks.json"
         assert set(document["grant_types_supported"]) == {"client_credentials", "password"}
         assert {"client_secret_basic", "client_secret_post", "none"} == set(
-            document["token_endpoint_auth_methods_supported"])
+            document["token_endpoint_auth_methods_supported"]
+        )
 
 
 async def test_jwks_publishes_public_keys_only(client, app):

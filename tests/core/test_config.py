@@ -27,14 +27,25 @@ from app.errors import ConfigError
         ({"BIZGRAPH_TRUSTED_ISSUERS": "[{"}, "BIZGRAPH_TRUSTED_ISSUERS is not valid JSON"),
         ({"BIZGRAPH_TRUSTED_ISSUERS": '{"issuer": "https://idp"}'}, "JSON list"),
         ({"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp"}]'}, "BIZGRAPH_TRUSTED_ISSUERS[0].jwks_uri"),
-        ({"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "http://idp.example/keys"}]'},
-         "https://"),
-        ({"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys",'
-                                      ' "algorithms": ["HS256"]}]'}, "HS256 not accepted"),
-        ({"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys", "orgs": "x"}]'},
-         "unknown field(s) orgs"),
-        ({"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "http://127.0.0.1:8000", "jwks_uri": "https://idp/keys"}]'},
-         "own issuer"),
+        (
+            {"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "http://idp.example/keys"}]'},
+            "https://",
+        ),
+        (
+            {
+                "BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys",'
+                ' "algorithms": ["HS256"]}]'
+            },
+            "HS256 not accepted",
+        ),
+        (
+            {"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys", "orgs": "x"}]'},
+            "unknown field(s) orgs",
+        ),
+        (
+            {"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "http://127.0.0.1:8000", "jwks_uri": "https://idp/keys"}]'},
+            "own issuer",
+        ),
     ],
 )
 def test_bad_settings_raise_config_error_naming_the_variable(env, words):
@@ -57,7 +68,9 @@ def test_valid_settings_use_psycopg():
     ],
 )
 def test_cli_prints_one_line_and_no_traceback(args, env):
-    result = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env={"PATH": "", **env})
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env={"PATH": "", **env}
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("bizgraph: ")
     assert "Traceback" not in result.stderr
@@ -68,12 +81,14 @@ def test_auth_settings_have_documented_defaults_and_parse():
     assert (defaults.issuer, defaults.audience) == ("http://127.0.0.1:8000", "bizgraph")
     assert (defaults.access_token_ttl_seconds, defaults.token_leeway_seconds) == (900, 30)
     assert defaults.signing_keys == () and defaults.trusted_issuers == ()
-    settings = Settings.from_env({
-        "BIZGRAPH_ISSUER": "https://api.example.com/",
-        "BIZGRAPH_SIGNING_KEYS": "/keys/new.pem, /keys/old.pem",
-        "BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys",'
-                                    ' "roles_claim": "groups", "customer_claim": "cust"}]',
-    })
+    settings = Settings.from_env(
+        {
+            "BIZGRAPH_ISSUER": "https://api.example.com/",
+            "BIZGRAPH_SIGNING_KEYS": "/keys/new.pem, /keys/old.pem",
+            "BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys",'
+            ' "roles_claim": "groups", "customer_claim": "cust"}]',
+        }
+    )
     assert settings.issuer == "https://api.example.com"  # one spelling: no trailing slash
     assert [str(p) for p in settings.signing_keys] == ["/keys/new.pem", "/keys/old.pem"]
     [idp] = settings.trusted_issuers
@@ -82,7 +97,11 @@ def test_auth_settings_have_documented_defaults_and_parse():
 
 
 def test_serve_without_signing_keys_says_which_variable_is_missing():
-    result = subprocess.run([sys.executable, "-m", "app.cli", "serve"], capture_output=True, text=True,
-                            env={"PATH": "", "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "", "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "BIZGRAPH_SIGNING_KEYS" in result.stderr

@@ -59,14 +59,11 @@ def test_start_up_chatter_goes_to_the_log_file_not_the_terminal(terminal: io.Str
     assert terminal.getvalue() == "serving\n"
 
 
-def test_a_failure_is_one_line_naming_the_log_with_the_traceback_inside(terminal: io.StringIO,
-                                                                        tmp_path: Path) -> None:
+def test_a_failure_is_one_line_naming_the_log_with_the_traceback_inside(terminal: io.StringIO, tmp_path: Path) -> None:
     log_file = demo_log_path(tmp_path)
     with pytest.raises(BizgraphError) as raised, start_up_logged_to(log_file):
         raise ConnectionRefusedError("connection failed: port 5499\nIs the server running on that host?")
-    assert raised.value.message == (
-        f"the demo could not start: connection failed: port 5499; details in {log_file}"
-    )
+    assert raised.value.message == (f"the demo could not start: connection failed: port 5499; details in {log_file}")
     assert "Traceback" in log_file.read_text() and "Is the server running" in log_file.read_text()
     assert terminal.getvalue() == ""
 
@@ -103,7 +100,8 @@ def test_serve_demo_that_cannot_reach_its_database_prints_one_line_and_exits_2(
     assert out == ""
     [line] = err.splitlines()
     assert line.startswith("bizgraph: the demo could not start: ") and line.endswith(
-        f"; details in {tmp_path / 'demo.log'}")
+        f"; details in {tmp_path / 'demo.log'}"
+    )
     assert terminal.getvalue() == ""
 
 

@@ -17,11 +17,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("pyproject.toml", "scripts/install", "explorer/build.sh", "explorer/package.json",
-                 "explorer/package-lock.json")
+PROJECT_FILES = (
+    "pyproject.toml",
+    "scripts/install",
+    "explorer/build.sh",
+    "explorer/package.json",
+    "explorer/package-lock.json",
+)
 # Everything the two scripts and the stand-ins run, and nothing else: no real npm, pip or python.
-TOOLS = ("bash", "cat", "sha256sum", "cut", "mkdir", "tail", "sed", "rm", "cp", "mv", "chmod", "mktemp",
-         "dirname", "touch")
+TOOLS = (
+    "bash",
+    "cat",
+    "sha256sum",
+    "cut",
+    "mkdir",
+    "tail",
+    "sed",
+    "rm",
+    "cp",
+    "mv",
+    "chmod",
+    "mktemp",
+    "dirname",
+    "touch",
+)
 
 STAND_IN_PYTHON = r"""#!/usr/bin/env bash
 # The interpreter, as scripts/install uses it: makes a venv, reports its version, runs pip.
@@ -89,7 +108,11 @@ class Project:
     def install(self, **env: str) -> Run:
         before = len(self.calls_file.read_text().splitlines())
         done = subprocess.run(
-            ["bash", "scripts/install"], cwd=self.root, capture_output=True, text=True, timeout=60,
+            ["bash", "scripts/install"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
             env={"PATH": str(self.bin), "HOME": str(self.root), "CALLS": str(self.calls_file), **env},
         )
         calls = self.calls_file.read_text().splitlines()[before:]

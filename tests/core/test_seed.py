@@ -13,8 +13,14 @@ import pytest
 
 from app.migrations import upgrade
 from app.models import metadata
-from app.models.states import CUSTOMER_KINDS, CUSTOMER_SEGMENTS, CUSTOMER_STATUSES, EMPLOYEE_STATUSES
-from app.models.states import INVOICE_STATUSES, ORDER_STATUSES
+from app.models.states import (
+    CUSTOMER_KINDS,
+    CUSTOMER_SEGMENTS,
+    CUSTOMER_STATUSES,
+    EMPLOYEE_STATUSES,
+    INVOICE_STATUSES,
+    ORDER_STATUSES,
+)
 from app.seed import SeedRefused, SeedReport, is_seeded, run_seed
 from tests.conftest import SEED
 from tests.support.db import conninfo
@@ -120,16 +126,25 @@ INVARIANTS = {
 
 # Every reference, to check that both ends belong to the same organization.
 REFERENCES = [
-    ("users", "employee_id", "employees"), ("users", "customer_id", "customers"),
+    ("users", "employee_id", "employees"),
+    ("users", "customer_id", "customers"),
     ("departments", "parent_id", "departments"),
-    ("departments", "head_id", "employees"), ("employees", "department_id", "departments"),
-    ("employees", "manager_id", "employees"), ("employment_events", "employee_id", "employees"),
-    ("employment_events", "department_id", "departments"), ("employment_events", "manager_id", "employees"),
-    ("customers", "account_manager_id", "employees"), ("orders", "customer_id", "customers"),
-    ("orders", "sales_rep_id", "employees"), ("order_lines", "order_id", "orders"),
-    ("order_lines", "product_id", "products"), ("invoices", "order_id", "orders"),
-    ("invoices", "customer_id", "customers"), ("invoice_lines", "invoice_id", "invoices"),
-    ("invoice_lines", "product_id", "products"), ("payments", "invoice_id", "invoices"),
+    ("departments", "head_id", "employees"),
+    ("employees", "department_id", "departments"),
+    ("employees", "manager_id", "employees"),
+    ("employment_events", "employee_id", "employees"),
+    ("employment_events", "department_id", "departments"),
+    ("employment_events", "manager_id", "employees"),
+    ("customers", "account_manager_id", "employees"),
+    ("orders", "customer_id", "customers"),
+    ("orders", "sales_rep_id", "employees"),
+    ("order_lines", "order_id", "orders"),
+    ("order_lines", "product_id", "products"),
+    ("invoices", "order_id", "orders"),
+    ("invoices", "customer_id", "customers"),
+    ("invoice_lines", "invoice_id", "invoices"),
+    ("invoice_lines", "product_id", "products"),
+    ("payments", "invoice_id", "invoices"),
 ]
 
 
@@ -166,9 +181,14 @@ def test_references_stay_within_one_organization(seeded_url, child, column, pare
 
 @pytest.mark.parametrize(
     "table, column, states",
-    [("orders", "status", ORDER_STATUSES), ("invoices", "status", INVOICE_STATUSES),
-     ("employees", "status", EMPLOYEE_STATUSES), ("customers", "status", CUSTOMER_STATUSES),
-     ("customers", "segment", CUSTOMER_SEGMENTS), ("customers", "kind", CUSTOMER_KINDS)],
+    [
+        ("orders", "status", ORDER_STATUSES),
+        ("invoices", "status", INVOICE_STATUSES),
+        ("employees", "status", EMPLOYEE_STATUSES),
+        ("customers", "status", CUSTOMER_STATUSES),
+        ("customers", "segment", CUSTOMER_SEGMENTS),
+        ("customers", "kind", CUSTOMER_KINDS),
+    ],
 )
 def test_the_tiny_data_set_has_every_state(seeded_url, table, column, states):
     assert set(_scalar(seeded_url, f"SELECT array_agg(DISTINCT {column}) FROM {table}")) == set(states)
@@ -184,8 +204,10 @@ def test_two_organizations_and_the_demo_one_has_most_of_the_data(seeded_url):
             "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM outbox),"
             " (SELECT count(*) FROM orders WHERE placed_at IS NOT NULL) + (SELECT count(*) FROM invoices WHERE issued_at IS NOT NULL)"
         ).fetchone()
-    assert [o[1:] for o in orgs] == [("acme", "Acme Corporation", "USD", "America/New_York"),
-                                     ("globex", "Globex GmbH", "EUR", "Europe/Berlin")]
+    assert [o[1:] for o in orgs] == [
+        ("acme", "Acme Corporation", "USD", "America/New_York"),
+        ("globex", "Globex GmbH", "EUR", "Europe/Berlin"),
+    ]
     acme, globex = orgs[0][0], orgs[1][0]
     assert orders[acme] > 2 * orders[globex] > 0
     roles = ["admin", "finance", "hr", "analyst", "sales", "manager", "employee", "customer"]

@@ -19,9 +19,9 @@ OTHER_ORG_CUSTOMER = "(SELECT id FROM customers WHERE org_id = (SELECT max(id) F
         ('{ customer(id: "%s") { id } }' % base64.b64encode(b"Customer:999999999").decode(), "NOT_FOUND"),
         ('{ node(id: "%s") { id } }' % base64.b64encode(b"Nothing:1").decode(), "INVALID_ID"),
         ('{ customers(after: "garbage") { totalCount } }', "INVALID_CURSOR"),
-        ('{ customers(first: 101) { totalCount } }', "PAGE_SIZE_EXCEEDED"),
-        ('{ customers(first: -1) { totalCount } }', "INVALID_PAGINATION"),
-        ('{ customers(first: 1, last: 1) { totalCount } }', "INVALID_PAGINATION"),
+        ("{ customers(first: 101) { totalCount } }", "PAGE_SIZE_EXCEEDED"),
+        ("{ customers(first: -1) { totalCount } }", "INVALID_PAGINATION"),
+        ("{ customers(first: 1, last: 1) { totalCount } }", "INVALID_PAGINATION"),
         ('{ customers(first: 1, before: "x") { totalCount } }', "INVALID_PAGINATION"),
         ('{ customers(filter: {creditLimit: {gte: "ten"}}) { totalCount } }', "GRAPHQL_VALIDATION_FAILED"),
         ('{ orders(filter: {placedAt: {gte: "2025-01-01T00:00:00"}}) { totalCount } }', "GRAPHQL_VALIDATION_FAILED"),
@@ -39,7 +39,9 @@ async def test_bad_requests_get_coded_errors(client, query, code):
 
 
 async def test_bad_variable_values_are_bad_user_input(client):
-    body = await gql(client, "query($v: Decimal) { customers(filter: {creditLimit: {gte: $v}}) { totalCount } }", {"v": 0.1})
+    body = await gql(
+        client, "query($v: Decimal) { customers(filter: {creditLimit: {gte: $v}}) { totalCount } }", {"v": 0.1}
+    )
     assert error_codes(body) == ["BAD_USER_INPUT"]
 
 
@@ -51,7 +53,7 @@ async def test_a_cursor_from_another_ordering_is_refused(client):
 
 
 async def test_one_failing_root_field_leaves_the_others(client):
-    body = await gql(client, '{ bad: customers(first: 500) { totalCount } good: customers(first: 1) { totalCount } }')
+    body = await gql(client, "{ bad: customers(first: 500) { totalCount } good: customers(first: 1) { totalCount } }")
     assert body["data"]["bad"] is None and body["data"]["good"]["totalCount"] > 0
     assert error_codes(body) == ["PAGE_SIZE_EXCEEDED"]
 
@@ -61,10 +63,12 @@ async def test_another_organizations_rows_do_not_exist(client, seeded_url):
 
     [(pk,)] = sql(seeded_url, f"SELECT {OTHER_ORG_CUSTOMER}")
     other = base64.b64encode(f"Customer:{pk}".encode()).decode()
-    body = await gql(client, 'query($id: ID!) { customer(id: $id) { id } node(id: $id) { id } }', {"id": other})
+    body = await gql(client, "query($id: ID!) { customer(id: $id) { id } node(id: $id) { id } }", {"id": other})
     assert body["data"] == {"customer": None, "node": None}
     assert error_codes(body) == ["NOT_FOUND", "NOT_FOUND"]
-    body = await gql(client, 'query($id: ID!) { orders(filter: {customerId: {eq: $id}}) { totalCount } }', {"id": other})
+    body = await gql(
+        client, "query($id: ID!) { orders(filter: {customerId: {eq: $id}}) { totalCount } }", {"id": other}
+    )
     assert body["data"]["orders"]["totalCount"] == 0
 
 

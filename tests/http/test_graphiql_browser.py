@@ -136,9 +136,7 @@ def chromium_binary() -> str:
 
 
 @pytest.mark.timeout(60)
-async def test_graphiql_runs_a_query_with_no_other_host_reachable(
-    app, chromium_binary: str, tmp_path: Path
-) -> None:
+async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_binary: str, tmp_path: Path) -> None:
     assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
     token = token_for_user(app, "admin@acme.example")
     async with _serve(app) as origin, Chromium(chromium_binary) as browser:
@@ -162,8 +160,10 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(
             nodes = [edge["node"] for edge in result["data"]["customers"]["edges"]]
             assert 1 <= len(nodes) <= 5 and all(node["id"] and node["name"] for node in nodes), result
             authorized = [
-                r for r in page.requests
-                if r["method"] == "POST" and "customers" in r.get("postData", "")
+                r
+                for r in page.requests
+                if r["method"] == "POST"
+                and "customers" in r.get("postData", "")
                 and r["headers"].get("Authorization") == f"Bearer {token}"
             ]
             assert authorized, [(r["method"], r["url"], r["headers"]) for r in page.requests]

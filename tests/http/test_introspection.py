@@ -10,7 +10,9 @@ from tests.support.auth import bearer, token_for
 from tests.support.graphql import running_app
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
-HIDDEN_IN_A_FRAGMENT = "query { customers(first: 1) { ...F } } fragment F on CustomerConnection { __type: totalCount t: __typename }"
+HIDDEN_IN_A_FRAGMENT = (
+    "query { customers(first: 1) { ...F } } fragment F on CustomerConnection { __type: totalCount t: __typename }"
+)
 TYPE_LOOKUP = '{ customers(first: 1) { totalCount } t: __type(name: "Customer") { name } }'
 
 

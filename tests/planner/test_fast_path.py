@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
+from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, get_named_type
 
 from schema import build_schema
 from schema.fastpath import PLANNED_ROOTS
@@ -113,7 +113,12 @@ def _selection(rng: random.Random, object_type: GraphQLObjectType, depth: int) -
                 parts.append(alias + name)
         elif named.name.endswith("Connection") and depth < 3 and rng.random() < 0.3:
             parts.append(alias + name + _connection_args(rng, named) + " " + _connection(rng, named, depth + 1))
-        elif isinstance(named, GraphQLObjectType) and not named.name.endswith("Connection") and depth < 3 and rng.random() < 0.3:
+        elif (
+            isinstance(named, GraphQLObjectType)
+            and not named.name.endswith("Connection")
+            and depth < 3
+            and rng.random() < 0.3
+        ):
             parts.append(alias + name + " " + _selection(rng, named, depth + 1))
     if rng.random() < 0.1:
         parts.append("__typename")
@@ -125,7 +130,9 @@ def _connection_args(rng, connection_type) -> str:
     sort_field = SCHEMA.get_type(f"{node}SortField")
     args = [f"first: {rng.choice([1, 2, 5, 20])}"] if rng.random() < 0.8 else [f"last: {rng.choice([1, 3, 10])}"]
     if rng.random() < 0.5:
-        args.append(f"orderBy: [{{field: {rng.choice(list(sort_field.values))}, direction: {rng.choice(['ASC', 'DESC'])}}}]")
+        args.append(
+            f"orderBy: [{{field: {rng.choice(list(sort_field.values))}, direction: {rng.choice(['ASC', 'DESC'])}}}]"
+        )
     return "(" + ", ".join(args) + ")"
 
 
@@ -162,13 +169,25 @@ async def test_generated_queries_give_identical_bytes(client, standard_client, s
 
 WITHHELD = [
     # analysts: contact and tax fields withheld everywhere; twice-selected fields carry both locations.
-    ("analyst@acme.example", "{ customers(first: 3) { nodes { name email ...C billingAddress { city } } } } fragment C on Customer { email taxId }"),
+    (
+        "analyst@acme.example",
+        "{ customers(first: 3) { nodes { name email ...C billingAddress { city } } } } fragment C on Customer { email taxId }",
+    ),
     # an employee reads its own salary only; errors inside nested lists keep execution order.
-    ("employee@acme.example", "{ employees(first: 6) { nodes { fullName salary reports { nodes { salary nationalId } } } } }"),
+    (
+        "employee@acme.example",
+        "{ employees(first: 6) { nodes { fullName salary reports { nodes { salary nationalId } } } } }",
+    ),
     # analysts total salaries, except in groups too small to hide a person.
-    ("analyst@acme.example", "{ employeesAggregate(groupBy: {dimensions: [DEPARTMENT]}) { count sum { salary } department { name } } }"),
+    (
+        "analyst@acme.example",
+        "{ employeesAggregate(groupBy: {dimensions: [DEPARTMENT]}) { count sum { salary } department { name } } }",
+    ),
     # two root fields, withheld fields in both.
-    ("sales@acme.example", '{ a: customers(first: 2) { nodes { creditLimit } } b: customer(id: "$ID") { taxId name } }'),
+    (
+        "sales@acme.example",
+        '{ a: customers(first: 2) { nodes { creditLimit } } b: customer(id: "$ID") { taxId name } }',
+    ),
 ]
 
 
@@ -178,7 +197,9 @@ async def test_withheld_fields_are_answered_by_the_fast_path_with_identical_erro
 ):
     headers = bearer(token_for_user(demo_settings, email))
     if "$ID" in query:
-        first = await client.post("/graphql", json={"query": "{ customers(first: 1) { nodes { id } } }"}, headers=headers)
+        first = await client.post(
+            "/graphql", json={"query": "{ customers(first: 1) { nodes { id } } }"}, headers=headers
+        )
         query = query.replace("$ID", first.json()["data"]["customers"]["nodes"][0]["id"])
     view = _view(app)
     calls = []

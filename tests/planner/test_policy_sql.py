@@ -40,7 +40,9 @@ def _run_as_owner(url, plan) -> object:
 def test_the_planner_alone_keeps_organizations_apart(seeded_url, org_id, root):
     type_name = PLANNED_ROOTS[root][1]
     access = Access(Principal(org_id=org_id, subject="t", roles=frozenset({"admin"})))
-    plan = Planner(CATALOG, access, LIMITS).connection(type_name, _field(root, _field("nodes", _field("id")), first=100))
+    plan = Planner(CATALOG, access, LIMITS).connection(
+        type_name, _field(root, _field("nodes", _field("id")), first=100)
+    )
     nodes = _run_as_owner(seeded_url, plan)["nodes"]
     pks = [int(base64.b64decode(n["id"]).decode().split(":")[1]) for n in nodes]
     table = CATALOG[type_name].table

@@ -33,7 +33,10 @@ query($n: Int!) {
     "query, roots",
     [
         (DEEP, 1),
-        ("query($n: Int!) { a: customers(first: $n) { nodes { id } } b: orders(first: $n) { nodes { customer { name } } } }", 2),
+        (
+            "query($n: Int!) { a: customers(first: $n) { nodes { id } } b: orders(first: $n) { nodes { customer { name } } } }",
+            2,
+        ),
         (
             "query($n: Int!) { employees(first: $n) { nodes { manager { fullName } reports { totalCount nodes { fullName } }"
             " history { nodes { kind } } managedCustomers(first: 3) { nodes { name } } } } }",

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Iterable
+from functools import cache
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -43,10 +44,14 @@ def issuer_of(settings_or_app: Any) -> TokenIssuer:
     return _issuer_for(settings)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _issuer_for(settings: Settings) -> TokenIssuer:
-    return TokenIssuer(load_key_ring(settings.signing_keys), issuer=settings.issuer, audience=settings.audience,
-                       ttl_seconds=TEST_TTL_SECONDS)
+    return TokenIssuer(
+        load_key_ring(settings.signing_keys),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl_seconds=TEST_TTL_SECONDS,
+    )
 
 
 def _database_url(settings_or_app: Any) -> URL:
@@ -75,12 +80,19 @@ def token_for(
     issuer = issuer_of(settings_or_app)
     slug = org_slug or organization_slug(_database_url(settings_or_app), org_id)
     if service:
-        token = issuer.for_client(client_id=TEST_CLIENT_ID, org_id=org_id, org_slug=slug, scopes=roles,
-                                  ttl_seconds=ttl_seconds)
+        token = issuer.for_client(
+            client_id=TEST_CLIENT_ID, org_id=org_id, org_slug=slug, scopes=roles, ttl_seconds=ttl_seconds
+        )
     else:
         token = issuer.for_user(
-            user_id=user_id or 999_999_999, email=email or f"test@{slug}.example", org_id=org_id, org_slug=slug,
-            roles=roles, client_id=TEST_CLIENT_ID, employee_id=employee_id, customer_id=customer_id,
+            user_id=user_id or 999_999_999,
+            email=email or f"test@{slug}.example",
+            org_id=org_id,
+            org_slug=slug,
+            roles=roles,
+            client_id=TEST_CLIENT_ID,
+            employee_id=employee_id,
+            customer_id=customer_id,
             ttl_seconds=ttl_seconds,
         )
     return token.access_token
@@ -89,8 +101,15 @@ def token_for(
 def token_for_user(settings_or_app: Any, email: str, **overrides: Any) -> str:
     """A token for a seeded user, carrying exactly what the token endpoint would put in it."""
     user = demo_user(_database_url(settings_or_app), email)
-    claims = dict(org_id=user.org_id, org_slug=user.org_slug, roles=user.roles, user_id=user.user_id,
-                  email=user.email, employee_id=user.employee_id, customer_id=user.customer_id)
+    claims = dict(
+        org_id=user.org_id,
+        org_slug=user.org_slug,
+        roles=user.roles,
+        user_id=user.user_id,
+        email=user.email,
+        employee_id=user.employee_id,
+        customer_id=user.customer_id,
+    )
     return token_for(settings_or_app, **{**claims, **overrides})
 
 
@@ -98,7 +117,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def demo_user(url: URL, email: str) -> DemoUser:
     """A seeded user by email (demo emails name their organization, so there is one)."""
     with psycopg.connect(conninfo(url)) as conn:
@@ -112,7 +131,7 @@ def demo_user(url: URL, email: str) -> DemoUser:
     return DemoUser(user_id, org_id, org_slug, email, frozenset(roles), employee_id, customer_id)
 
 
-@lru_cache(maxsize=None)
+@cache
 def organization_slug(url: URL, org_id: int) -> str:
     with psycopg.connect(conninfo(url)) as conn:
         row = conn.execute("SELECT slug FROM organizations WHERE id = %s", (org_id,)).fetchone()

@@ -76,9 +76,7 @@ class Chromium:
         ]
         self._log = tempfile.TemporaryFile()
         # A session of its own: the browser and its helper processes form one group to stop.
-        self.process = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             endpoint = await self._wait_for_endpoint(profile / "DevToolsActivePort")
             self._ws: ClientConnection = await connect(endpoint, max_size=None, ping_interval=None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support.workflow import data, mutate, pk, sql, token
+from tests.support.workflow import data, mutate, sql, token
 
 EMPLOYEE = (
     "id number status version title salary hiredOn endedOn availableTransitions"
@@ -89,15 +89,19 @@ def errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
 def audit_changes(url, employee_pk: int, action: str) -> list[dict[str, Any]]:
     """The ``changes`` of the employee's audit entries for ``action``, oldest first."""
     rows = sql(
-        url, "SELECT changes FROM audit_log WHERE entity_type = 'Employee' AND entity_id = %s AND action = %s"
-        " ORDER BY id", employee_pk, action,
+        url,
+        "SELECT changes FROM audit_log WHERE entity_type = 'Employee' AND entity_id = %s AND action = %s ORDER BY id",
+        employee_pk,
+        action,
     )
     return [changes for (changes,) in rows]
 
 
 def outbox_payloads(url, employee_pk: int, event_type: str) -> list[dict[str, Any]]:
     rows = sql(
-        url, "SELECT payload FROM outbox WHERE entity_type = 'Employee' AND entity_id = %s AND event_type = %s"
-        " ORDER BY id", employee_pk, event_type,
+        url,
+        "SELECT payload FROM outbox WHERE entity_type = 'Employee' AND entity_id = %s AND event_type = %s ORDER BY id",
+        employee_pk,
+        event_type,
     )
     return [payload for (payload,) in rows]

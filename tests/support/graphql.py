@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psycopg
 from sqlalchemy import event
 
 from tests.support.db import conninfo
-
 
 # ``token=`` left out: the client's own Authorization (the ``client`` fixture sends
 # the acme admin's token).

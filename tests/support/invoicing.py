@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -49,13 +49,14 @@ mutation($input: CustomerTransitionInput!) { activateCustomer(input: $input) { c
 ORG_IDS = {"acme": 1, "globex": 2}
 
 
-def make_order(url: Any, org: str = "acme", *, status: str = "approved", lines: int = 2,
-               customer_id: int | None = None) -> int:
+def make_order(
+    url: Any, org: str = "acme", *, status: str = "approved", lines: int = 2, customer_id: int | None = None
+) -> int:
     """An order with ``lines`` lines and totals that add up, as the order service
     would leave it in ``status``. Its number sorts before the seed's ("SO-…") and
     ends in a letter, so no "next number after the highest" query ever sees it."""
     org_id = ORG_IDS[org]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(conninfo(url)) as conn:
         if customer_id is None:
             customer_id = conn.execute(
@@ -64,7 +65,8 @@ def make_order(url: Any, org: str = "acme", *, status: str = "approved", lines: 
         rep = conn.execute("SELECT account_manager_id FROM customers WHERE id = %s", (customer_id,)).fetchone()[0]
         products = conn.execute(
             "SELECT id, unit_price, tax_rate FROM products WHERE org_id = %s AND active AND unit_price > 1"
-            " ORDER BY id LIMIT %s", (org_id, lines),
+            " ORDER BY id LIMIT %s",
+            (org_id, lines),
         ).fetchall()
         assert len(products) == lines
         rows, subtotal, tax = [], Decimal("0.00"), Decimal("0.00")
@@ -84,8 +86,20 @@ def make_order(url: Any, org: str = "acme", *, status: str = "approved", lines: 
             "INSERT INTO orders (org_id, number, customer_id, sales_rep_id, status, placed_at, approved_at,"
             " fulfilled_at, cancelled_at, subtotal, tax, total) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " RETURNING id",
-            (org_id, number, customer_id, rep, status, placed, approved, fulfilled, cancelled, subtotal, tax,
-             subtotal + tax),
+            (
+                org_id,
+                number,
+                customer_id,
+                rep,
+                status,
+                placed,
+                approved,
+                fulfilled,
+                cancelled,
+                subtotal,
+                tax,
+                subtotal + tax,
+            ),
         ).fetchone()[0]
         conn.cursor().executemany(
             "INSERT INTO order_lines (org_id, order_id, line_no, product_id, quantity, unit_price, discount, tax_rate,"
@@ -100,9 +114,17 @@ async def prompt_payer(client: Any, settings: Any, org: str = "acme") -> int:
     the moment they are issued, so the sweep finds them past due right away."""
     admin = token(settings, "admin", org)
     created = await mutate(
-        client, CREATE_CUSTOMER,
-        {"input": {"name": f"Prompt payer {uuid.uuid4().hex[:6]}", "kind": "COMPANY", "segment": "SMALL_BUSINESS",
-                   "country": "DE", "paymentTermsDays": 0}},
+        client,
+        CREATE_CUSTOMER,
+        {
+            "input": {
+                "name": f"Prompt payer {uuid.uuid4().hex[:6]}",
+                "kind": "COMPANY",
+                "segment": "SMALL_BUSINESS",
+                "country": "DE",
+                "paymentTermsDays": 0,
+            }
+        },
         admin,
     )
     assert created["errors"] == [], created
@@ -110,16 +132,19 @@ async def prompt_payer(client: Any, settings: Any, org: str = "acme") -> int:
     return pk(created["customer"]["id"], "Customer")
 
 
-async def issue(client: Any, settings: Any, order_id: int, org: str = "acme", role: str = "finance",
-                **extra: Any) -> dict[str, Any]:
-    payload = await mutate(client, ISSUE, {"input": {"orderId": gid("Order", order_id), **extra}},
-                           token(settings, role, org))
+async def issue(
+    client: Any, settings: Any, order_id: int, org: str = "acme", role: str = "finance", **extra: Any
+) -> dict[str, Any]:
+    payload = await mutate(
+        client, ISSUE, {"input": {"orderId": gid("Order", order_id), **extra}}, token(settings, role, org)
+    )
     assert payload["errors"] == [], payload["errors"]
     return payload["invoice"]
 
 
-async def pay(client: Any, settings: Any, invoice_gid: str, amount: str, role: str = "finance",
-              org: str = "acme", **extra: Any) -> dict[str, Any]:
+async def pay(
+    client: Any, settings: Any, invoice_gid: str, amount: str, role: str = "finance", org: str = "acme", **extra: Any
+) -> dict[str, Any]:
     variables = {"input": {"invoiceId": invoice_gid, "amount": amount, "method": "BANK_TRANSFER", **extra}}
     return await mutate(client, PAY, variables, token(settings, role, org))
 

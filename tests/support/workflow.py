@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
+from resolvers.planner.ids import decode_id, encode_id
 from tests.support.auth import token_for_user
 from tests.support.graphql import data, gql, sql
-from resolvers.planner.ids import decode_id, encode_id
 
 
 def token(settings: Any, role: str, org: str = "acme") -> str:
@@ -16,9 +16,7 @@ def token(settings: Any, role: str, org: str = "acme") -> str:
     return token_for_user(settings, f"{role}@{org}.example")
 
 
-async def mutate(
-    client: httpx.AsyncClient, document: str, variables: dict[str, Any], token: str
-) -> dict[str, Any]:
+async def mutate(client: httpx.AsyncClient, document: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
     """Run a mutation document with one root field; return that field's payload."""
     result = await data(client, document, variables, token=token)
     (payload,) = result.values()

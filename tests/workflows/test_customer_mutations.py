@@ -44,17 +44,27 @@ async def _create(client, settings, role="admin", **extra):
 async def test_create_customer_writes_the_row_its_audit_entry_and_its_event(writes_client, writes_settings):
     url = writes_settings.database_url
     created = await _create(
-        writes_client, writes_settings, email="Buyer@Nordwind.example", creditLimit="2500.00",
+        writes_client,
+        writes_settings,
+        email="Buyer@Nordwind.example",
+        creditLimit="2500.00",
         billingAddress={"street": "Hafenstraße 1", "city": "Hamburg", "postalCode": "20457"},
     )
     assert created["status"] == "LEAD" and created["version"] == 1
     assert created["creditLimit"] == "2500.00" and created["paymentTermsDays"] == 30
     assert created["number"].startswith("C-")
     assert created["availableTransitions"] == ["EDIT", "ACTIVATE", "DEACTIVATE"]
-    assert created["billingAddress"] == {"street": "Hafenstraße 1", "city": "Hamburg", "postalCode": "20457", "country": "DE"}
+    assert created["billingAddress"] == {
+        "street": "Hafenstraße 1",
+        "city": "Hamburg",
+        "postalCode": "20457",
+        "country": "DE",
+    }
     pk = int(sql(url, "SELECT id FROM customers WHERE number = %s", created["number"])[0][0])
     assert gid("Customer", pk) == created["id"]
-    (audit,) = sql(url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Customer' AND entity_id = %s", pk)
+    (audit,) = sql(
+        url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Customer' AND entity_id = %s", pk
+    )
     assert audit[0] == "customer.created" and audit[1] == "admin@acme.example"
     assert audit[2]["creditLimit"] == {"before": None, "after": "2500.00"}
     (event,) = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_type = 'Customer' AND entity_id = %s", pk)
@@ -78,7 +88,11 @@ async def test_sales_creates_its_own_accounts_and_may_not_set_the_credit_limit(w
     refused = await mutate(writes_client, CREATE_AS_SALES, {"input": _new(creditLimit="1.00")}, sales)
     assert refused["customer"] is None
     assert refused["errors"] == [
-        {"code": "FORBIDDEN", "field": ["input", "creditLimit"], "message": "your roles may not set Customer.creditLimit"}
+        {
+            "code": "FORBIDDEN",
+            "field": ["input", "creditLimit"],
+            "message": "your roles may not set Customer.creditLimit",
+        }
     ]
     other = sql(url, "SELECT id FROM employees WHERE org_id = 1 AND id <> %s LIMIT 1", me)[0][0]
     handed_over = await mutate(
@@ -111,7 +125,9 @@ async def test_roles_without_customer_commands_are_forbidden(writes_client, writ
         ({"billingAddress": {"postalCode": "1" * 21}}, "TOO_LONG", ["input", "billingAddress", "postalCode"]),
     ],
 )
-async def test_bad_input_is_a_user_error_with_its_path_and_writes_nothing(writes_client, writes_settings, extra, code, field):
+async def test_bad_input_is_a_user_error_with_its_path_and_writes_nothing(
+    writes_client, writes_settings, extra, code, field
+):
     url = writes_settings.database_url
     before = (count(url, "customers"), count(url, "audit_log"), count(url, "outbox"))
     payload = await mutate(writes_client, CREATE, {"input": _new(**extra)}, token(writes_settings, "admin"))
@@ -131,12 +147,17 @@ async def test_another_organizations_employee_is_not_found(writes_client, writes
     url = writes_settings.database_url
     foreign = sql(url, "SELECT id FROM employees WHERE org_id = 2 LIMIT 1")[0][0]
     payload = await mutate(
-        writes_client, CREATE, {"input": _new(accountManagerId=gid("Employee", foreign))}, token(writes_settings, "admin")
+        writes_client,
+        CREATE,
+        {"input": _new(accountManagerId=gid("Employee", foreign))},
+        token(writes_settings, "admin"),
     )
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", ["input", "accountManagerId"])]
 
 
-async def test_update_needs_the_current_version_and_exactly_one_of_two_concurrent_updates_wins(writes_client, writes_settings):
+async def test_update_needs_the_current_version_and_exactly_one_of_two_concurrent_updates_wins(
+    writes_client, writes_settings
+):
     url = writes_settings.database_url
     created = await _create(writes_client, writes_settings)
     admin = token(writes_settings, "admin")
@@ -153,7 +174,9 @@ async def test_update_needs_the_current_version_and_exactly_one_of_two_concurren
     loser = next(p for p in racers if p["errors"])
     assert loser["customer"] is None and loser["errors"][0]["field"] == ["input", "version"]
     pk = sql(url, "SELECT id FROM customers WHERE name = %s", winner["customer"]["name"])[0][0]
-    assert count(url, "audit_log", "entity_type = 'Customer' AND entity_id = %s AND action = 'customer.updated'", pk) == 1
+    assert (
+        count(url, "audit_log", "entity_type = 'Customer' AND entity_id = %s AND action = 'customer.updated'", pk) == 1
+    )
     stale = await mutate(writes_client, UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Late"}}, admin)
     assert codes(stale) == ["CONFLICT"]
 
@@ -163,12 +186,15 @@ async def test_update_records_before_and_after_of_the_changed_fields_only(writes
     created = await _create(writes_client, writes_settings, name="Before GmbH", creditLimit="100.00")
     finance = token(writes_settings, "finance")
     payload = await mutate(
-        writes_client, UPDATE,
-        {"input": {"id": created["id"], "version": 1, "name": "After GmbH", "creditLimit": "100.00"}}, finance,
+        writes_client,
+        UPDATE,
+        {"input": {"id": created["id"], "version": 1, "name": "After GmbH", "creditLimit": "100.00"}},
+        finance,
     )
     assert payload["errors"] == [] and payload["customer"]["name"] == "After GmbH"
     (changes,) = sql(
-        url, "SELECT changes FROM audit_log WHERE action = 'customer.updated' AND actor = 'finance@acme.example'"
+        url,
+        "SELECT changes FROM audit_log WHERE action = 'customer.updated' AND actor = 'finance@acme.example'"
         " ORDER BY id DESC LIMIT 1",
     )[0]
     assert changes == {"name": {"before": "Before GmbH", "after": "After GmbH"}}
@@ -182,14 +208,21 @@ async def test_lifecycle_follows_the_declared_transitions(writes_client, writes_
     assert activated["customer"]["availableTransitions"] == ["EDIT", "DEACTIVATE"]
     again = await mutate(writes_client, TRANSITION % "activateCustomer", {"input": {"id": created["id"]}}, admin)
     assert codes(again) == ["INVALID_TRANSITION"]
-    off = await mutate(writes_client, TRANSITION % "deactivateCustomer", {"input": {"id": created["id"], "version": 2}}, admin)
+    off = await mutate(
+        writes_client, TRANSITION % "deactivateCustomer", {"input": {"id": created["id"], "version": 2}}, admin
+    )
     assert off["customer"]["status"] == "INACTIVE" and off["customer"]["availableTransitions"] == ["EDIT", "REACTIVATE"]
     # Reactivating is finance's call; and sales does not even see accounts it does not manage.
     back = await mutate(writes_client, TRANSITION % "reactivateCustomer", {"input": {"id": created["id"]}}, sales)
     assert codes(back) == ["FORBIDDEN"]
     hidden = await mutate(writes_client, TRANSITION % "deactivateCustomer", {"input": {"id": created["id"]}}, sales)
     assert codes(hidden) == ["NOT_FOUND"]
-    back = await mutate(writes_client, TRANSITION % "reactivateCustomer", {"input": {"id": created["id"]}}, token(writes_settings, "finance"))
+    back = await mutate(
+        writes_client,
+        TRANSITION % "reactivateCustomer",
+        {"input": {"id": created["id"]}},
+        token(writes_settings, "finance"),
+    )
     assert back["customer"]["status"] == "ACTIVE"
 
 
@@ -197,7 +230,9 @@ async def test_another_organizations_customer_does_not_exist_for_mutations(write
     url = writes_settings.database_url
     foreign = sql(url, "SELECT id, version FROM customers WHERE org_id = 2 LIMIT 1")[0]
     payload = await mutate(
-        writes_client, UPDATE, {"input": {"id": gid("Customer", foreign[0]), "version": foreign[1], "name": "Taken"}},
+        writes_client,
+        UPDATE,
+        {"input": {"id": gid("Customer", foreign[0]), "version": foreign[1], "name": "Taken"}},
         token(writes_settings, "admin"),
     )
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", ["input", "id"])]

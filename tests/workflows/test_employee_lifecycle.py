@@ -10,7 +10,17 @@ import datetime as dt
 import pytest
 
 from tests.support.employees import (
-    audit_changes, errors, hire, kinds, ok, outbox_payloads, pk, read, run, today, written,
+    audit_changes,
+    errors,
+    hire,
+    kinds,
+    ok,
+    outbox_payloads,
+    pk,
+    read,
+    run,
+    today,
+    written,
 )
 from tests.support.graphql import gql
 from tests.support.workflow import codes, gid, sql, token
@@ -54,11 +64,13 @@ async def test_from_onboarding_to_retirement(writes_client, writes_settings):
         ("retireEmployee", {"note": "Well earned"}, "RETIRED", []),
     ]
     for version, (field, extra, status, actions) in enumerate(steps, start=1):
-        employee = ok(await run(
-            writes_client, writes_settings, field, {"id": employee["id"], "version": version, **extra}
-        ))
+        employee = ok(
+            await run(writes_client, writes_settings, field, {"id": employee["id"], "version": version, **extra})
+        )
         assert (employee["status"], employee["availableTransitions"], employee["version"]) == (
-            status, actions, version + 1,
+            status,
+            actions,
+            version + 1,
         ), field
     assert employee["endedOn"] == str(today(url)) and employee["salary"] == "60000.00"
     assert [(n["kind"], n["note"], n["salary"]) for n in employee["history"]["nodes"]] == [
@@ -69,10 +81,16 @@ async def test_from_onboarding_to_retirement(writes_client, writes_settings):
         ("RETIRED", "Well earned", None),
     ]
     key = pk(employee["id"], "Employee")
-    events = sql(url, "SELECT event_type FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id", key)
+    events = sql(
+        url, "SELECT event_type FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id", key
+    )
     assert [e for (e,) in events] == [
-        "employee.hired", "employee.activated", "employee.leave_started", "employee.leave_ended",
-        "employee.salary_changed", "employee.retired",
+        "employee.hired",
+        "employee.activated",
+        "employee.leave_started",
+        "employee.leave_ended",
+        "employee.salary_changed",
+        "employee.retired",
     ]
     assert sql(url, "SELECT status, ended_on FROM employees WHERE id = %s", key)[0] == ("retired", today(url))
 
@@ -107,9 +125,9 @@ async def test_actions_outside_their_source_states_are_invalid_transitions(
 async def test_nothing_happens_to_someone_who_has_left(writes_client, writes_settings):
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings)
-    gone = ok(await run(
-        writes_client, writes_settings, "terminateEmployee", {"id": employee["id"], "endedOn": "2024-05-31"}
-    ))
+    gone = ok(
+        await run(writes_client, writes_settings, "terminateEmployee", {"id": employee["id"], "endedOn": "2024-05-31"})
+    )
     assert (gone["status"], gone["endedOn"], gone["availableTransitions"]) == ("TERMINATED", "2024-05-31", [])
     before = written(url)
     for field, extra in EVERY_ACTION:
@@ -126,10 +144,14 @@ async def test_the_last_day_is_not_before_the_first(writes_client, writes_settin
         payload = await run(writes_client, writes_settings, field, {"id": employee["id"], "endedOn": "2022-01-31"})
         assert errors(payload) == [("INVALID", ["input", "endedOn"])]
     assert written(url) == before
-    same_day = ok(await run(
-        writes_client, writes_settings, "terminateEmployee",
-        {"id": employee["id"], "endedOn": "2022-02-01", "note": "Changed their mind"},
-    ))
+    same_day = ok(
+        await run(
+            writes_client,
+            writes_settings,
+            "terminateEmployee",
+            {"id": employee["id"], "endedOn": "2022-02-01", "note": "Changed their mind"},
+        )
+    )
     assert same_day["endedOn"] == "2022-02-01" and kinds(same_day) == ["HIRED", "TERMINATED"]
     assert same_day["history"]["nodes"][1]["note"] == "Changed their mind"
 
@@ -177,11 +199,20 @@ async def test_transfers_move_department_and_manager_and_say_so_in_the_history(w
     url = writes_settings.database_url
     first, second = await hire(writes_client, writes_settings), await hire(writes_client, writes_settings)
     employee = await hire(writes_client, writes_settings, departmentId=gid("Department", 2), managerId=first["id"])
-    moved = ok(await run(
-        writes_client, writes_settings, "transferEmployee",
-        {"id": employee["id"], "version": 1, "departmentId": gid("Department", 3), "managerId": second["id"],
-         "note": "Reorganisation"},
-    ))
+    moved = ok(
+        await run(
+            writes_client,
+            writes_settings,
+            "transferEmployee",
+            {
+                "id": employee["id"],
+                "version": 1,
+                "departmentId": gid("Department", 3),
+                "managerId": second["id"],
+                "note": "Reorganisation",
+            },
+        )
+    )
     assert moved["department"] == {"id": gid("Department", 3)} and moved["manager"] == {"id": second["id"]}
     # Only the manager: the department stays, and the step records where the employee now is.
     alone = ok(await run(writes_client, writes_settings, "transferEmployee", {"id": employee["id"], "managerId": None}))
@@ -192,7 +223,8 @@ async def test_transfers_move_department_and_manager_and_say_so_in_the_history(w
         ("TRANSFERRED", {"id": gid("Department", 3)}, None, None),
     ]
     assert audit_changes(url, pk(employee["id"], "Employee"), "employee.transferred")[0] == {
-        "departmentId": {"before": 2, "after": 3}, "managerId": {"before": pk(first["id"], "Employee"), "after": pk(second["id"], "Employee")},
+        "departmentId": {"before": 2, "after": 3},
+        "managerId": {"before": pk(first["id"], "Employee"), "after": pk(second["id"], "Employee")},
     }
 
 
@@ -260,11 +292,17 @@ async def test_salary_changes_need_the_current_version_and_one_of_two_racers_win
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings, salary="50000.00")
     key = pk(employee["id"], "Employee")
-    racers = await asyncio.gather(*[
-        run(writes_client, writes_settings, "changeEmployeeSalary",
-            {"id": employee["id"], "version": 1, "salary": f"5{i}000.00"})
-        for i in (1, 2)
-    ])
+    racers = await asyncio.gather(
+        *[
+            run(
+                writes_client,
+                writes_settings,
+                "changeEmployeeSalary",
+                {"id": employee["id"], "version": 1, "salary": f"5{i}000.00"},
+            )
+            for i in (1, 2)
+        ]
+    )
     assert sorted(codes(p) for p in racers) == [[], ["CONFLICT"]]
     winner = next(p["employee"] for p in racers if not p["errors"])
     assert winner["version"] == 2 and kinds(winner) == ["HIRED", "SALARY_CHANGED"]
@@ -319,7 +357,11 @@ async def test_outbox_events_never_carry_pay_or_personal_data(writes_client, wri
     url = writes_settings.database_url
     manager = await hire(writes_client, writes_settings)
     employee = await hire(
-        writes_client, writes_settings, salary="87654.32", dateOfBirth="1987-06-05", nationalId="ZZ-998877",
+        writes_client,
+        writes_settings,
+        salary="87654.32",
+        dateOfBirth="1987-06-05",
+        nationalId="ZZ-998877",
     )
     steps = [
         ("updateEmployee", {"version": 1, "nationalId": "ZZ-112233", "dateOfBirth": "1987-06-06"}),
@@ -331,27 +373,40 @@ async def test_outbox_events_never_carry_pay_or_personal_data(writes_client, wri
     ]
     for field, extra in steps:
         ok(await run(writes_client, writes_settings, field, {"id": employee["id"], **extra}))
-    events = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
-                 pk(employee["id"], "Employee"))
+    events = sql(
+        url,
+        "SELECT event_type, payload FROM outbox WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
+        pk(employee["id"], "Employee"),
+    )
     assert [e for e, _ in events] == [
-        "employee.hired", "employee.updated", "employee.salary_changed", "employee.transferred",
-        "employee.leave_started", "employee.leave_ended", "employee.terminated",
+        "employee.hired",
+        "employee.updated",
+        "employee.salary_changed",
+        "employee.transferred",
+        "employee.leave_started",
+        "employee.leave_ended",
+        "employee.terminated",
     ]
     for event_type, payload in events:
         text = str(payload)
-        for secret in ("87654", "91234", "1987-06", "ZZ-", "salary", "dateOfBirth\":", "Parental"):
+        for secret in ("87654", "91234", "1987-06", "ZZ-", "salary", 'dateOfBirth":', "Parental"):
             assert secret not in text, (event_type, secret)
         assert payload["id"] == employee["id"] and payload["number"] == employee["number"]
     transferred = dict(events)["employee.transferred"]
     assert (transferred["managerId"], transferred["departmentId"]) == (manager["id"], gid("Department", 4))
     # The audit log keeps what the outbox may not.
-    audit = sql(url, "SELECT action, changes FROM audit_log WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
-                pk(employee["id"], "Employee"))
+    audit = sql(
+        url,
+        "SELECT action, changes FROM audit_log WHERE entity_id = %s AND entity_type = 'Employee' ORDER BY id",
+        pk(employee["id"], "Employee"),
+    )
     assert dict(audit)["employee.salary_changed"]["salary"] == {"before": "87654.32", "after": "91234.56"}
     assert dict(audit)["employee.updated"]["nationalId"] == {"before": "ZZ-998877", "after": "ZZ-112233"}
 
 
-async def test_history_lists_every_step_in_order_and_hides_pay_from_whom_the_policy_says(writes_client, writes_settings):
+async def test_history_lists_every_step_in_order_and_hides_pay_from_whom_the_policy_says(
+    writes_client, writes_settings
+):
     employee = await hire(writes_client, writes_settings, title="Engineer", salary="70000.00")
     for field, extra in [
         ("updateEmployee", {"version": 1, "title": "Senior Engineer"}),
@@ -372,8 +427,10 @@ async def test_history_lists_every_step_in_order_and_hides_pay_from_whom_the_pol
     ]
     # Analysts see the history, but neither pay nor notes (the read policy, unchanged by writes).
     body = await gql(
-        writes_client, "query($id: ID!) { employee(id: $id) { history { nodes { kind salary } } } }",
-        {"id": employee["id"]}, token=token(writes_settings, "analyst"),
+        writes_client,
+        "query($id: ID!) { employee(id: $id) { history { nodes { kind salary } } } }",
+        {"id": employee["id"]},
+        token=token(writes_settings, "analyst"),
     )
     nodes = body["data"]["employee"]["history"]["nodes"]
     assert [n["kind"] for n in nodes][:2] == ["HIRED", "PROMOTED"] and all(n["salary"] is None for n in nodes)

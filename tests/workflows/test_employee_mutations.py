@@ -10,7 +10,16 @@ import datetime as dt
 import pytest
 
 from tests.support.employees import (
-    errors, hire, kinds, new_hire, ok, pk, read, run, today, written,
+    errors,
+    hire,
+    kinds,
+    new_hire,
+    ok,
+    pk,
+    read,
+    run,
+    today,
+    written,
 )
 from tests.support.workflow import codes, count, gid, sql
 
@@ -21,7 +30,9 @@ async def test_hire_numbers_the_employee_and_starts_its_history(writes_client, w
     url = writes_settings.database_url
     (highest,) = sql(url, "SELECT max(number) FROM employees WHERE org_id = 1")[0]
     payload = await run(
-        writes_client, writes_settings, "hireEmployee",
+        writes_client,
+        writes_settings,
+        "hireEmployee",
         new_hire(hiredOn=str(today(url)), salary="61000.5", title="Data Analyst", phone="+49 30 1234"),
     )
     employee = ok(payload)
@@ -29,7 +40,14 @@ async def test_hire_numbers_the_employee_and_starts_its_history(writes_client, w
     assert (employee["status"], employee["version"], employee["salary"]) == ("ACTIVE", 1, "61000.50")
     assert employee["availableTransitions"] == ACTIVE_ACTIONS
     assert employee["history"]["nodes"] == [
-        {"kind": "HIRED", "title": "Data Analyst", "salary": "61000.50", "note": None, "department": None, "manager": None}
+        {
+            "kind": "HIRED",
+            "title": "Data Analyst",
+            "salary": "61000.50",
+            "note": None,
+            "department": None,
+            "manager": None,
+        }
     ]
     key = pk(employee["id"], "Employee")
     row = sql(url, "SELECT org_id, status, salary::text, phone, hired_on FROM employees WHERE id = %s", key)[0]
@@ -44,9 +62,9 @@ async def test_hire_numbers_the_employee_and_starts_its_history(writes_client, w
 async def test_concurrent_hires_get_distinct_new_numbers(writes_client, writes_settings):
     """Employee numbers are unique and continue after the seeded ones (gaps allowed:
     a sequence hands them out without queueing concurrent hires)."""
-    (highest,) = sql(
-        writes_settings.database_url, "SELECT max(substring(number from '[0-9]+$')::int) FROM employees"
-    )[0]
+    (highest,) = sql(writes_settings.database_url, "SELECT max(substring(number from '[0-9]+$')::int) FROM employees")[
+        0
+    ]
     made = await asyncio.gather(*[hire(writes_client, writes_settings) for _ in range(6)])
     numbers = sorted(int(e["number"][1:]) for e in made)
     assert len(set(numbers)) == 6 and numbers[0] > highest
@@ -62,11 +80,15 @@ async def test_the_first_day_decides_onboarding_or_active(writes_client, writes_
     past = await hire(writes_client, writes_settings, hiredOn="2019-03-04")
     assert past["status"] == "ACTIVE"
     # A backdated hire is dated on its first day; a future one now (so onboarding steps sort after it).
-    (backdated,) = sql(url, "SELECT occurred_at FROM employment_events WHERE employee_id = %s", pk(past["id"], "Employee"))[0]
-    assert backdated == dt.datetime(2019, 3, 4, tzinfo=dt.timezone.utc)
+    (backdated,) = sql(
+        url, "SELECT occurred_at FROM employment_events WHERE employee_id = %s", pk(past["id"], "Employee")
+    )[0]
+    assert backdated == dt.datetime(2019, 3, 4, tzinfo=dt.UTC)
     (recorded_now,) = sql(
-        url, "SELECT occurred_at BETWEEN now() - interval '1 minute' AND now()"
-        " FROM employment_events WHERE employee_id = %s", pk(ahead["id"], "Employee"),
+        url,
+        "SELECT occurred_at BETWEEN now() - interval '1 minute' AND now()"
+        " FROM employment_events WHERE employee_id = %s",
+        pk(ahead["id"], "Employee"),
     )[0]
     assert recorded_now
 
@@ -81,32 +103,43 @@ async def test_hire_into_a_department_under_a_manager(writes_client, writes_sett
     assert (event["department"], event["manager"]) == ({"id": department}, {"id": manager["id"]})
     reports = await read(writes_client, writes_settings, manager["id"], "reports { nodes { id } }")
     assert reports["reports"]["nodes"] == [{"id": employee["id"]}]
-    assert sql(url, "SELECT department_id, manager_id FROM employees WHERE id = %s", pk(employee["id"], "Employee"))[0] == (
-        5, pk(manager["id"], "Employee"),
+    assert sql(url, "SELECT department_id, manager_id FROM employees WHERE id = %s", pk(employee["id"], "Employee"))[
+        0
+    ] == (
+        5,
+        pk(manager["id"], "Employee"),
     )
 
 
 async def test_hire_records_an_audit_entry_with_the_salary_and_an_event_without_it(writes_client, writes_settings):
     url = writes_settings.database_url
     employee = await hire(
-        writes_client, writes_settings, salary="73456.78", dateOfBirth="1990-02-03", nationalId="X-123-456",
+        writes_client,
+        writes_settings,
+        salary="73456.78",
+        dateOfBirth="1990-02-03",
+        nationalId="X-123-456",
         departmentId=gid("Department", 4),
     )
     key = pk(employee["id"], "Employee")
-    (action, actor, changes), = sql(
+    ((action, actor, changes),) = sql(
         url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Employee' AND entity_id = %s", key
     )
     assert (action, actor) == ("employee.hired", "hr@acme.example")
     assert changes["salary"] == {"before": None, "after": "73456.78"}
     assert changes["nationalId"] == {"before": None, "after": "X-123-456"}
     assert changes["status"] == {"before": None, "after": "active"}
-    (event_type, payload), = sql(
+    ((event_type, payload),) = sql(
         url, "SELECT event_type, payload FROM outbox WHERE entity_type = 'Employee' AND entity_id = %s", key
     )
     assert event_type == "employee.hired"
     assert payload == {
-        "id": employee["id"], "number": employee["number"], "status": "active", "hiredOn": "2020-01-06",
-        "departmentId": gid("Department", 4), "managerId": None,
+        "id": employee["id"],
+        "number": employee["number"],
+        "status": "active",
+        "hiredOn": "2020-01-06",
+        "departmentId": gid("Department", 4),
+        "managerId": None,
     }
 
 
@@ -150,7 +183,10 @@ async def test_fourteen_on_the_first_day_is_old_enough(writes_client, writes_set
 
 async def test_every_bad_field_is_reported_at_once(writes_client, writes_settings):
     payload = await run(
-        writes_client, writes_settings, "hireEmployee", new_hire(firstName="", email="@", salary="1.234", phone="9" * 40)
+        writes_client,
+        writes_settings,
+        "hireEmployee",
+        new_hire(firstName="", email="@", salary="1.234", phone="9" * 40),
     )
     assert sorted(e["field"][1] for e in payload["errors"]) == ["email", "firstName", "phone", "salary"]
 
@@ -161,7 +197,9 @@ async def test_another_organizations_department_and_manager_are_not_found(writes
     (manager,) = sql(url, "SELECT id FROM employees WHERE org_id = 2 AND status = 'active' LIMIT 1")[0]
     before = written(url)
     payload = await run(
-        writes_client, writes_settings, "hireEmployee",
+        writes_client,
+        writes_settings,
+        "hireEmployee",
         new_hire(departmentId=gid("Department", department), managerId=gid("Employee", manager)),
     )
     assert errors(payload) == [("NOT_FOUND", ["input", "departmentId"]), ("NOT_FOUND", ["input", "managerId"])]
@@ -201,7 +239,8 @@ async def test_only_hr_and_admins_act_on_employees(writes_client, writes_setting
     url = writes_settings.database_url
     # The manager's own report: seeing a row is not being allowed to change it.
     (report,) = sql(
-        url, "SELECT e.id FROM employees e JOIN users u ON e.manager_id = u.employee_id"
+        url,
+        "SELECT e.id FROM employees e JOIN users u ON e.manager_id = u.employee_id"
         " WHERE u.email = 'manager@acme.example' AND e.status = 'active' ORDER BY e.id LIMIT 1",
     )[0]
     target = {"id": gid("Employee", report)}
@@ -229,10 +268,14 @@ async def test_a_new_title_is_a_promotion_and_contact_changes_are_not_history(wr
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings, title="Analyst", phone="+1 555 0100")
     key = pk(employee["id"], "Employee")
-    contact = ok(await run(
-        writes_client, writes_settings, "updateEmployee",
-        {"id": employee["id"], "version": 1, "phone": None, "lastName": "Quist-Berg", "nationalId": "AB-1"},
-    ))
+    contact = ok(
+        await run(
+            writes_client,
+            writes_settings,
+            "updateEmployee",
+            {"id": employee["id"], "version": 1, "phone": None, "lastName": "Quist-Berg", "nationalId": "AB-1"},
+        )
+    )
     assert contact["version"] == 2 and kinds(contact) == ["HIRED"]
     (changes,) = sql(url, "SELECT changes FROM audit_log WHERE entity_id = %s AND action = 'employee.updated'", key)[0]
     assert changes == {
@@ -243,15 +286,25 @@ async def test_a_new_title_is_a_promotion_and_contact_changes_are_not_history(wr
     (payload,) = sql(url, "SELECT payload FROM outbox WHERE entity_id = %s AND event_type = 'employee.updated'", key)[0]
     assert payload["fields"] == ["lastName", "nationalId", "phone"] and "AB-1" not in str(payload)
 
-    promoted = ok(await run(
-        writes_client, writes_settings, "updateEmployee", {"id": employee["id"], "version": 2, "title": "Senior Analyst"}
-    ))
+    promoted = ok(
+        await run(
+            writes_client,
+            writes_settings,
+            "updateEmployee",
+            {"id": employee["id"], "version": 2, "title": "Senior Analyst"},
+        )
+    )
     assert promoted["title"] == "Senior Analyst" and kinds(promoted) == ["HIRED", "PROMOTED"]
     assert promoted["history"]["nodes"][1]["title"] == "Senior Analyst"
     # The same title again is no promotion.
-    same = ok(await run(
-        writes_client, writes_settings, "updateEmployee", {"id": employee["id"], "version": 3, "title": "Senior Analyst"}
-    ))
+    same = ok(
+        await run(
+            writes_client,
+            writes_settings,
+            "updateEmployee",
+            {"id": employee["id"], "version": 3, "title": "Senior Analyst"},
+        )
+    )
     assert kinds(same) == ["HIRED", "PROMOTED"]
 
 
@@ -273,7 +326,9 @@ async def test_bad_updates_change_nothing(writes_client, writes_settings, change
     url = writes_settings.database_url
     employee = await hire(writes_client, writes_settings)
     before = written(url)
-    payload = await run(writes_client, writes_settings, "updateEmployee", {"id": employee["id"], "version": 1, **change})
+    payload = await run(
+        writes_client, writes_settings, "updateEmployee", {"id": employee["id"], "version": 1, **change}
+    )
     assert errors(payload) == [(code, field)] and payload["employee"] is None
     assert written(url) == before
     assert sql(url, "SELECT version FROM employees WHERE id = %s", pk(employee["id"], "Employee"))[0][0] == 1

@@ -50,7 +50,12 @@ def _clear(url) -> None:
         ("invoice.paid", "Invoice", {"invoiceId": "x", "number": "INV-1"}, "missing ['total']"),
         ("invoice.paid", "Invoice", {"invoiceId": "x", "number": "INV-1", "total": "1.00", "x": 1}, "undeclared ['x']"),
         ("invoice.paid", "Invoice", {"invoiceId": "x", "number": "INV-1", "total": 1.5}, "total: 1.5 is not a decimal"),
-        ("invoice.paid", "Invoice", {"invoiceId": 7, "number": "INV-1", "total": "1.00"}, "invoiceId: 7 is not a string"),
+        (
+            "invoice.paid",
+            "Invoice",
+            {"invoiceId": 7, "number": "INV-1", "total": "1.00"},
+            "invoiceId: 7 is not a string",
+        ),
     ],
 )
 def test_the_outbox_check_refuses_what_the_catalog_does_not_declare(

@@ -15,14 +15,15 @@ import pytest
 
 from app.auth.principal import Principal
 from app.errors import CommandError
-from resolvers.writes.runner import CommandService
 from resolvers.invoices.commands import issue_invoice
 from resolvers.invoices.inputs import IssueInvoice
 from resolvers.planner.pagination import PageLimits
+from resolvers.writes.runner import CommandService
 from tests.support.db import conninfo
-from tests.support.invoicing import ISSUE, VOID, footprint, issue, make_order, pay
 from tests.support.graphql import count_statements
-from tests.support.workflow import codes, count, gid, mutate, pk as pk_of, sql, token
+from tests.support.invoicing import ISSUE, VOID, footprint, issue, make_order, pay
+from tests.support.workflow import codes, count, gid, mutate, sql, token
+from tests.support.workflow import pk as pk_of
 
 
 def _last_seq(url, org_id: int, year: int) -> int:
@@ -30,12 +31,15 @@ def _last_seq(url, org_id: int, year: int) -> int:
 
 
 def _this_year(url, org_id: int) -> int:
-    return sql(url, "SELECT extract(year FROM now() AT TIME ZONE time_zone)::int FROM organizations WHERE id = %s",
-               org_id)[0][0]
+    return sql(
+        url, "SELECT extract(year FROM now() AT TIME ZONE time_zone)::int FROM organizations WHERE id = %s", org_id
+    )[0][0]
 
 
 @pytest.mark.parametrize("status", ["approved", "fulfilled"])
-async def test_issuing_numbers_the_invoice_after_the_seeds_and_snapshots_the_order(writes_client, writes_settings, status):
+async def test_issuing_numbers_the_invoice_after_the_seeds_and_snapshots_the_order(
+    writes_client, writes_settings, status
+):
     url = writes_settings.database_url
     order_id = make_order(url, status=status, lines=3)
     year = _this_year(url, 1)
@@ -54,7 +58,22 @@ async def test_issuing_numbers_the_invoice_after_the_seeds_and_snapshots_the_ord
         " FROM invoices i JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id WHERE i.id = %s",
         pk,
     )
-    (year_, seq, subtotal, tax, total, paid, customer, issued_at, due_at, terms, o_subtotal, o_tax, o_total, o_customer) = row
+    (
+        year_,
+        seq,
+        subtotal,
+        tax,
+        total,
+        paid,
+        customer,
+        issued_at,
+        due_at,
+        terms,
+        o_subtotal,
+        o_tax,
+        o_total,
+        o_customer,
+    ) = row
     assert (year_, seq) == (year, last + 1)
     assert (subtotal, tax, total) == (o_subtotal, o_tax, o_total) and total == subtotal + tax
     assert paid == Decimal("0.00") and customer == o_customer
@@ -66,21 +85,30 @@ async def test_issuing_numbers_the_invoice_after_the_seeds_and_snapshots_the_ord
     assert abs(datetime.now(zone) - issued_at) < timedelta(minutes=1)
     # The lines are the order's, as they were, numbered from 1.
     lines = sql(
-        url, "SELECT line_no, product_id, sku, description, quantity, unit_price, discount, tax_rate, line_total"
-        " FROM invoice_lines WHERE invoice_id = %s ORDER BY line_no", pk,
+        url,
+        "SELECT line_no, product_id, sku, description, quantity, unit_price, discount, tax_rate, line_total"
+        " FROM invoice_lines WHERE invoice_id = %s ORDER BY line_no",
+        pk,
     )
     expected = sql(
-        url, "SELECT row_number() OVER (ORDER BY l.line_no)::int, l.product_id, p.sku, p.name, l.quantity,"
+        url,
+        "SELECT row_number() OVER (ORDER BY l.line_no)::int, l.product_id, p.sku, p.name, l.quantity,"
         " l.unit_price, l.discount, l.tax_rate, l.line_total FROM order_lines l JOIN products p ON p.id = l.product_id"
-        " WHERE l.order_id = %s ORDER BY l.line_no", order_id,
+        " WHERE l.order_id = %s ORDER BY l.line_no",
+        order_id,
     )
     assert lines == expected and len(lines) == 3
     assert sum(line[-1] for line in lines) == subtotal
-    (audit,) = sql(url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Invoice' AND entity_id = %s", pk)
+    (audit,) = sql(
+        url, "SELECT action, actor, changes FROM audit_log WHERE entity_type = 'Invoice' AND entity_id = %s", pk
+    )
     assert audit[0] == "invoice.issued" and audit[1] == "finance@acme.example"
     assert audit[2]["number"] == {"before": None, "after": invoice["number"]}
     (event,) = sql(url, "SELECT event_type, payload FROM outbox WHERE entity_type = 'Invoice' AND entity_id = %s", pk)
-    assert event == ("invoice.issued", {"number": invoice["number"], "orderId": gid("Order", order_id), "total": str(total)})
+    assert event == (
+        "invoice.issued",
+        {"number": invoice["number"], "orderId": gid("Order", order_id), "total": str(total)},
+    )
 
 
 async def test_the_invoice_is_readable_with_its_lines_and_its_order_shows_it(writes_client, writes_settings):
@@ -92,7 +120,8 @@ async def test_the_invoice_is_readable_with_its_lines_and_its_order_shows_it(wri
     read = await data(
         writes_client,
         "query($id: ID!) { node(id: $id) { ... on Order { invoice { id number lines { edges { node { lineNo sku } } } } } } }",
-        {"id": gid("Order", order_id)}, token=token(writes_settings, "analyst"),
+        {"id": gid("Order", order_id)},
+        token=token(writes_settings, "analyst"),
     )
     assert read["node"]["invoice"]["id"] == invoice["id"]
     assert [e["node"]["lineNo"] for e in read["node"]["invoice"]["lines"]["edges"]] == [1, 2]
@@ -103,7 +132,9 @@ async def test_orders_not_approved_or_fulfilled_cannot_be_invoiced(writes_client
     url = writes_settings.database_url
     order_id = make_order(url, status=status)
     before = footprint(url)
-    payload = await mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id)}}, token(writes_settings, "finance"))
+    payload = await mutate(
+        writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id)}}, token(writes_settings, "finance")
+    )
     assert payload["invoice"] is None and codes(payload) == ["INVALID_TRANSITION"]
     assert footprint(url) == before
 
@@ -133,9 +164,7 @@ async def test_twenty_concurrent_issues_take_twenty_consecutive_numbers(writes_c
         *[mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", o)}}, finance) for o in orders]
     )
     assert all(p["errors"] == [] for p in payloads), [p["errors"] for p in payloads]
-    seqs = sorted(
-        s for (s,) in sql(url, "SELECT seq FROM invoices WHERE order_id = ANY(%s)", orders)
-    )
+    seqs = sorted(s for (s,) in sql(url, "SELECT seq FROM invoices WHERE order_id = ANY(%s)", orders))
     assert seqs == list(range(last + 1, last + 21))
     assert sorted(p["invoice"]["number"] for p in payloads) == [f"INV-{year}-{s:06d}" for s in seqs]
     assert _last_seq(url, 1, year) == last + 20
@@ -167,17 +196,25 @@ async def test_issuing_with_an_idempotency_key_is_safe_to_retry(writes_client, w
     order_id, other = make_order(url), make_order(url)
     finance = token(writes_settings, "finance")
     key = f"issue-{order_id}"
-    first = await mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id), "idempotencyKey": key}}, finance)
+    first = await mutate(
+        writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id), "idempotencyKey": key}}, finance
+    )
     assert first["errors"] == []
     before = footprint(url)
     repeats = await asyncio.gather(
-        *[mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id), "idempotencyKey": key}}, finance)
-          for _ in range(3)]
+        *[
+            mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id), "idempotencyKey": key}}, finance)
+            for _ in range(3)
+        ]
     )
     assert all(r["errors"] == [] and r["invoice"]["number"] == first["invoice"]["number"] for r in repeats)
     assert footprint(url) == before
-    reused = await mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", other), "idempotencyKey": key}}, finance)
-    assert [(e["code"], e["field"]) for e in reused["errors"]] == [("IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"])]
+    reused = await mutate(
+        writes_client, ISSUE, {"input": {"orderId": gid("Order", other), "idempotencyKey": key}}, finance
+    )
+    assert [(e["code"], e["field"]) for e in reused["errors"]] == [
+        ("IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"])
+    ]
     assert footprint(url) == before and count(url, "invoices", "order_id = %s", other) == 0
 
 
@@ -186,10 +223,14 @@ async def test_only_admin_and_finance_issue_and_void(writes_client, writes_setti
     url = writes_settings.database_url
     order_id = make_order(url)
     before = footprint(url)
-    refused = await mutate(writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id)}}, token(writes_settings, role))
+    refused = await mutate(
+        writes_client, ISSUE, {"input": {"orderId": gid("Order", order_id)}}, token(writes_settings, role)
+    )
     assert codes(refused) == ["FORBIDDEN"] and refused["invoice"] is None
     existing = sql(url, "SELECT id FROM invoices WHERE org_id = 1 AND status = 'issued' LIMIT 1")[0][0]
-    voided = await mutate(writes_client, VOID, {"input": {"id": gid("Invoice", existing)}}, token(writes_settings, role))
+    voided = await mutate(
+        writes_client, VOID, {"input": {"id": gid("Invoice", existing)}}, token(writes_settings, role)
+    )
     assert codes(voided) == ["FORBIDDEN"]
     assert footprint(url) == before
 
@@ -226,14 +267,28 @@ async def test_void_keeps_the_number_and_lets_the_order_be_invoiced_again(writes
     finance = token(writes_settings, "finance")
     stale = await mutate(writes_client, VOID, {"input": {"id": first["id"], "version": 7}}, finance)
     assert [(e["code"], e["field"]) for e in stale["errors"]] == [("CONFLICT", ["input", "version"])]
-    voided = await mutate(writes_client, VOID, {"input": {"id": first["id"], "version": 1, "reason": "wrong address"}}, finance)
+    voided = await mutate(
+        writes_client, VOID, {"input": {"id": first["id"], "version": 1, "reason": "wrong address"}}, finance
+    )
     assert voided["errors"] == []
-    assert voided["invoice"] == {"id": first["id"], "number": first["number"], "status": "VOID", "version": 2,
-                                 "availableTransitions": []}
+    assert voided["invoice"] == {
+        "id": first["id"],
+        "number": first["number"],
+        "status": "VOID",
+        "version": 2,
+        "availableTransitions": [],
+    }
     pk = pk_of(first["id"])
-    (audit,) = sql(url, "SELECT action, changes FROM audit_log WHERE entity_type = 'Invoice' AND entity_id = %s"
-                        " AND action = 'invoice.voided'", pk)
-    assert audit[1] == {"status": {"before": "issued", "after": "void"}, "reason": {"before": None, "after": "wrong address"}}
+    (audit,) = sql(
+        url,
+        "SELECT action, changes FROM audit_log WHERE entity_type = 'Invoice' AND entity_id = %s"
+        " AND action = 'invoice.voided'",
+        pk,
+    )
+    assert audit[1] == {
+        "status": {"before": "issued", "after": "void"},
+        "reason": {"before": None, "after": "wrong address"},
+    }
     (event,) = sql(url, "SELECT payload FROM outbox WHERE entity_id = %s AND event_type = 'invoice.voided'", pk)
     assert event[0] == {"invoiceId": first["id"], "number": first["number"], "orderId": gid("Order", order_id)}
     again = await mutate(writes_client, VOID, {"input": {"id": first["id"]}}, finance)
@@ -241,7 +296,8 @@ async def test_void_keeps_the_number_and_lets_the_order_be_invoiced_again(writes
     second = await issue(writes_client, writes_settings, order_id)
     assert second["number"] != first["number"]
     assert sql(url, "SELECT number, status FROM invoices WHERE order_id = %s ORDER BY id", order_id) == [
-        (first["number"], "void"), (second["number"], "issued")
+        (first["number"], "void"),
+        (second["number"], "issued"),
     ]
 
 
@@ -252,7 +308,9 @@ async def test_an_invoice_with_payments_cannot_be_voided(writes_client, writes_s
     paid = await pay(writes_client, writes_settings, invoice["id"], "1.00")
     assert paid["errors"] == []
     # Overdue with part paid: the state allows voiding, the guard does not.
-    overdue = sql(url, "SELECT id FROM invoices WHERE org_id = 1 AND status = 'overdue' AND amount_paid > 0 LIMIT 1")[0][0]
+    overdue = sql(url, "SELECT id FROM invoices WHERE org_id = 1 AND status = 'overdue' AND amount_paid > 0 LIMIT 1")[
+        0
+    ][0]
     before = footprint(url)
     refused = await mutate(writes_client, VOID, {"input": {"id": gid("Invoice", overdue)}}, finance)
     assert codes(refused) == ["HAS_PAYMENTS"] and refused["invoice"] is None
@@ -291,8 +349,7 @@ async def test_the_database_refuses_changes_to_an_issued_invoice(writes_client, 
         "UPDATE invoices SET due_at = due_at + interval '1 day' WHERE id = %s": "invoice_issued_immutable",
         "UPDATE invoices SET number = 'INV-0000-000000' WHERE id = %s": "invoice_issued_immutable",
         "DELETE FROM invoices WHERE id = %s": "invoice_issued_immutable",
-        "UPDATE invoice_lines SET quantity = quantity + 1, line_total = line_total + unit_price WHERE invoice_id = %s":
-            "invoice_lines_immutable",
+        "UPDATE invoice_lines SET quantity = quantity + 1, line_total = line_total + unit_price WHERE invoice_id = %s": "invoice_lines_immutable",
         "DELETE FROM invoice_lines WHERE invoice_id = %s": "invoice_lines_immutable",
     }
     for statement, name in refused.items():
@@ -300,8 +357,12 @@ async def test_the_database_refuses_changes_to_an_issued_invoice(writes_client, 
             _as_app_role(url, statement, pk)
         assert caught.value.diag.constraint_name == name, statement
     # What paying and the lifecycle change, and a deleted product's id, may change.
-    _as_app_role(url, "UPDATE invoices SET amount_paid = 1, status = 'partially_paid', version = version + 1,"
-                      " updated_at = now() WHERE id = %s", pk)
+    _as_app_role(
+        url,
+        "UPDATE invoices SET amount_paid = 1, status = 'partially_paid', version = version + 1,"
+        " updated_at = now() WHERE id = %s",
+        pk,
+    )
     _as_app_role(url, "UPDATE invoice_lines SET product_id = NULL WHERE invoice_id = %s", pk)
     # Drafts are still being written.
     draft = sql(url, "SELECT id FROM invoices WHERE org_id = 1 AND status = 'draft' LIMIT 1")[0][0]

@@ -6,14 +6,15 @@ of invoices."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.cli import main
-from tests.support.invoicing import SWEEP, VOID, footprint, issue, make_order, pay, prompt_payer
 from tests.support.graphql import count_statements
-from tests.support.workflow import codes, mutate, pk as pk_of, sql, token
+from tests.support.invoicing import SWEEP, VOID, footprint, issue, make_order, pay, prompt_payer
+from tests.support.workflow import codes, mutate, sql, token
+from tests.support.workflow import pk as pk_of
 
 OPEN_PAST_DUE = "org_id = %s AND status IN ('issued', 'partially_paid') AND due_at < %s"
 
@@ -37,10 +38,16 @@ def _last_ids(url) -> tuple[int, int]:
 
 
 def _written_since(url, marks: tuple[int, int]) -> tuple[list[tuple], list[tuple]]:
-    audits = sql(url, "SELECT entity_type, entity_id, action, actor, changes, org_id FROM audit_log WHERE id > %s ORDER BY id",
-                 marks[0])
-    events = sql(url, "SELECT entity_type, entity_id, event_type, payload, org_id FROM outbox WHERE id > %s ORDER BY id",
-                 marks[1])
+    audits = sql(
+        url,
+        "SELECT entity_type, entity_id, action, actor, changes, org_id FROM audit_log WHERE id > %s ORDER BY id",
+        marks[0],
+    )
+    events = sql(
+        url,
+        "SELECT entity_type, entity_id, event_type, payload, org_id FROM outbox WHERE id > %s ORDER BY id",
+        marks[1],
+    )
     return audits, events
 
 
@@ -54,7 +61,7 @@ async def test_the_sweep_marks_exactly_the_open_invoices_past_due(writes_client,
     not_due = pk_of((await issue(writes_client, writes_settings, make_order(url)))["id"])  # 30 days' terms
     (foreign,) = await _due_now(writes_client, writes_settings, 1, "globex")
     await asyncio.sleep(0.01)
-    expected = _open_past_due(url, 1, datetime.now(timezone.utc))
+    expected = _open_past_due(url, 1, datetime.now(UTC))
     assert {issued, partly} <= expected and not {paid, voided, not_due, foreign} & expected
     statuses = dict(sql(url, "SELECT id, status FROM invoices WHERE id = ANY(%s)", list(expected)))
     marks = _last_ids(url)
@@ -62,8 +69,10 @@ async def test_the_sweep_marks_exactly_the_open_invoices_past_due(writes_client,
     payload = await mutate(writes_client, SWEEP, {"input": {}}, token(writes_settings, "finance"))
 
     assert payload == {"markedOverdue": len(expected), "errors": []}
-    assert _open_past_due(url, 1, datetime.now(timezone.utc)) == set()
-    assert {pk for (pk,) in sql(url, "SELECT id FROM invoices WHERE id = ANY(%s) AND status = 'overdue'", list(expected))} == expected
+    assert _open_past_due(url, 1, datetime.now(UTC)) == set()
+    assert {
+        pk for (pk,) in sql(url, "SELECT id FROM invoices WHERE id = ANY(%s) AND status = 'overdue'", list(expected))
+    } == expected
     after = dict(sql(url, "SELECT id, status FROM invoices WHERE id = ANY(%s)", [paid, voided, not_due, foreign]))
     assert after == {paid: "paid", voided: "void", not_due: "issued", foreign: "issued"}
     audits, events = _written_since(url, marks)
@@ -88,20 +97,24 @@ async def test_as_of_marks_only_invoices_due_before_it(writes_client, writes_set
     await mutate(writes_client, SWEEP, {"input": {}}, token(writes_settings, "finance"))  # nothing else pending
     early = await _due_now(writes_client, writes_settings, 2)
     await asyncio.sleep(0.05)
-    cut = datetime.now(timezone.utc)
+    cut = datetime.now(UTC)
     await asyncio.sleep(0.05)
     late = await _due_now(writes_client, writes_settings, 1)
-    payload = await mutate(writes_client, SWEEP, {"input": {"asOf": cut.isoformat()}}, token(writes_settings, "finance"))
+    payload = await mutate(
+        writes_client, SWEEP, {"input": {"asOf": cut.isoformat()}}, token(writes_settings, "finance")
+    )
     assert payload == {"markedOverdue": 2, "errors": []}
     assert dict(sql(url, "SELECT id, status FROM invoices WHERE id = ANY(%s)", early + late)) == {
-        early[0]: "overdue", early[1]: "overdue", late[0]: "issued"
+        early[0]: "overdue",
+        early[1]: "overdue",
+        late[0]: "issued",
     }
 
 
 async def test_a_future_as_of_is_refused(writes_client, writes_settings):
     url = writes_settings.database_url
     before = footprint(url)
-    ahead = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    ahead = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     payload = await mutate(writes_client, SWEEP, {"input": {"asOf": ahead}}, token(writes_settings, "finance"))
     assert payload["markedOverdue"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", ["input", "asOf"])]
@@ -153,7 +166,9 @@ async def test_the_cli_sweeps_each_organization_as_a_service_under_row_level_sec
     assert await asyncio.to_thread(_cli, monkeypatch, url, "--org", "globex") == 0
     assert capsys.readouterr().out == "globex: marked 1 invoice(s) overdue\n"
     assert dict(sql(url, "SELECT id, status FROM invoices WHERE id = ANY(%s)", acme + globex)) == {
-        acme[0]: "issued", acme[1]: "issued", globex[0]: "overdue"
+        acme[0]: "issued",
+        acme[1]: "issued",
+        globex[0]: "overdue",
     }
     # Then every organization; globex has nothing left.
     assert await asyncio.to_thread(_cli, monkeypatch, url) == 0
@@ -182,7 +197,7 @@ async def test_the_cli_as_of_and_its_mistakes(writes_client, writes_settings, mo
     with pytest.raises(SystemExit) as exited:
         await asyncio.to_thread(_cli, monkeypatch, url, "--as-of", "2026-01-01T00:00:00")
     assert exited.value.code == 2 and "no UTC offset" in capsys.readouterr().err
-    future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     assert await asyncio.to_thread(_cli, monkeypatch, url, "--as-of", future) == 2
     assert "asOf is in the future" in capsys.readouterr().err
     assert sql(url, "SELECT status FROM invoices WHERE id = %s", pk) == [("issued",)]

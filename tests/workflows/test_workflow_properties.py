@@ -25,7 +25,8 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 
 from app.workflows import MACHINES
@@ -76,16 +77,33 @@ class Workflows(RuleBasedStateMachine):
         for i, (price, rate) in enumerate([("19.99", "0.2000"), ("0.35", "0.0700"), ("250.00", "0.1900")]):
             payload = self._call(
                 "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } errors { code } } }",
-                {"input": {"sku": f"PROP-{run}-{i}", "name": f"Property item {i}", "unitPrice": price,
-                           "taxRate": rate, "stockOnHand": 12}},
+                {
+                    "input": {
+                        "sku": f"PROP-{run}-{i}",
+                        "name": f"Property item {i}",
+                        "unitPrice": price,
+                        "taxRate": rate,
+                        "stockOnHand": 12,
+                    }
+                },
             )
             assert payload["errors"] == []
             self.products.append(payload["product"]["id"])
-        self.product_ids = [int(sql(self.url, "SELECT id FROM products WHERE sku = %s", f"PROP-{run}-{i}")[0][0]) for i in range(3)]
+        self.product_ids = [
+            int(sql(self.url, "SELECT id FROM products WHERE sku = %s", f"PROP-{run}-{i}")[0][0]) for i in range(3)
+        ]
         customer = self._call(
             "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } errors { code } } }",
-            {"input": {"name": f"Property buyer {run}", "kind": "COMPANY", "segment": "ENTERPRISE", "country": "US",
-                       "creditLimit": "5000.00", "paymentTermsDays": 14}},
+            {
+                "input": {
+                    "name": f"Property buyer {run}",
+                    "kind": "COMPANY",
+                    "segment": "ENTERPRISE",
+                    "country": "US",
+                    "creditLimit": "5000.00",
+                    "paymentTermsDays": 14,
+                }
+            },
         )
         self.customer = customer["customer"]["id"]
         self._call(
@@ -112,8 +130,12 @@ class Workflows(RuleBasedStateMachine):
     def _create(self, lines) -> str:
         payload = self._call(
             "mutation($input: CreateOrderInput!) { createOrder(input: $input) { %s errors { code } } }" % ORDER,
-            {"input": {"customerId": self.customer,
-                       "lines": [{"productId": self.products[p], "quantity": q} for p, q in lines]}},
+            {
+                "input": {
+                    "customerId": self.customer,
+                    "lines": [{"productId": self.products[p], "quantity": q} for p, q in lines],
+                }
+            },
         )
         assert payload["errors"] == [], payload["errors"]
         return payload["order"]["id"]
@@ -130,7 +152,8 @@ class Workflows(RuleBasedStateMachine):
         found = sql(self.url, "SELECT min(id) FROM order_lines WHERE order_id = %s", pk(order, "Order"))[0][0]
         if found is not None:
             self._call(
-                "mutation($input: RemoveOrderLineInput!) { removeOrderLine(input: $input) { %s errors { code } } }" % ORDER,
+                "mutation($input: RemoveOrderLineInput!) { removeOrderLine(input: $input) { %s errors { code } } }"
+                % ORDER,
                 {"input": {"lineId": gid("OrderLine", found)}},
             )
 
@@ -181,7 +204,9 @@ class Workflows(RuleBasedStateMachine):
     @rule(invoice=invoices, percent=st.integers(-10, 130))
     def pay(self, invoice, percent):
         """A share of what is due: partial, in full, nothing, negative, or too much."""
-        due = sql(self.url, "SELECT coalesce(sum(total - amount_paid), 0) FROM invoices WHERE id = %s", pk(invoice, "Invoice"))[0][0]
+        due = sql(
+            self.url, "SELECT coalesce(sum(total - amount_paid), 0) FROM invoices WHERE id = %s", pk(invoice, "Invoice")
+        )[0][0]
         amount = (Decimal(due) * percent / 100).quantize(Decimal("0.01"))
         self._call(
             "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { payment { id } errors { code } } }",

@@ -16,12 +16,12 @@ from authlib.common.security import is_secure_transport
 from app.auth.keys import KeyRing, load_key_ring
 from app.auth.organizations import OrganizationIds
 from app.auth.remote_keys import RemoteKeySet
-from app.http.oauth.token_endpoint import TokenServer
 from app.auth.tokens import TokenIssuer
 from app.auth.verify import Authenticator
 from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
+from app.http.oauth.token_endpoint import TokenServer
 from resolvers.accounts import store as accounts
 
 CONCURRENT_PASSWORD_CHECKS = 4
@@ -60,10 +60,11 @@ class AuthServices:
     endpoints: AuthEndpoints
 
     @classmethod
-    def build(cls, settings: Settings, database: Database, *, keys: KeyRing | None = None) -> "AuthServices":
+    def build(cls, settings: Settings, database: Database, *, keys: KeyRing | None = None) -> AuthServices:
         keys = keys or load_key_ring(settings.signing_keys)
-        issuer = TokenIssuer(keys, issuer=settings.issuer, audience=settings.audience,
-                             ttl_seconds=settings.access_token_ttl_seconds)
+        issuer = TokenIssuer(
+            keys, issuer=settings.issuer, audience=settings.audience, ttl_seconds=settings.access_token_ttl_seconds
+        )
         http = httpx.AsyncClient(headers={"User-Agent": "bizgraph"}, follow_redirects=False)
 
         async def organization_id(slug: str) -> int | None:

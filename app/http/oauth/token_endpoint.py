@@ -19,8 +19,9 @@ hands them over with the request (``Lookups``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -198,13 +199,19 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]  # authlib is unty
         if isinstance(client, ServiceClient):
             record = client.record
             granted = (requested or record.scopes) & SERVICE_ROLES
-            token = self.issuer.for_client(client_id=record.client_id, org_id=record.org_id,
-                                           org_slug=record.org_slug, scopes=granted)
+            token = self.issuer.for_client(
+                client_id=record.client_id, org_id=record.org_id, org_slug=record.org_slug, scopes=granted
+            )
         else:
             assert user is not None  # the password grant authenticated one
             token = self.issuer.for_user(
-                user_id=user.user_id, email=user.email, org_id=user.org_id, org_slug=user.org_slug,
-                roles=requested or user.roles, client_id=client.get_client_id(),
-                employee_id=user.employee_id, customer_id=user.customer_id,
+                user_id=user.user_id,
+                email=user.email,
+                org_id=user.org_id,
+                org_slug=user.org_slug,
+                roles=requested or user.roles,
+                client_id=client.get_client_id(),
+                employee_id=user.employee_id,
+                customer_id=user.customer_id,
             )
         return token.as_response()
