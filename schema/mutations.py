@@ -42,7 +42,8 @@ class UserError:
         description="What went wrong, as a stable code.",
     )
     field: list[str] | None = strawberry.field(
-        description='The path to the input field at fault, from the argument name (e.g. ["input", "lines", "0", "quantity"]).'
+        description="The path to the input field at fault, from the argument name"
+        ' (e.g. ["input", "lines", "0", "quantity"]).'
     )
     message: str = strawberry.field(description="What went wrong, for people.")
 

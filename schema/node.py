@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from graphql import GraphQLObjectType
@@ -22,7 +22,7 @@ class Node:
 class NodeQueries:
     @strawberry.field(
         description="Any object by its global ID; null (with a NOT_FOUND error) when it does not exist.",
-        graphql_type=Optional[Node],
+        graphql_type=Node | None,
     )
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         raw: Any = info._raw_info

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET
@@ -53,14 +53,14 @@ def _connection_resolver(module: str, node: str, is_root: bool) -> ConnectionRes
     resolve = _root_resolver(node) if is_root else _nested_resolver()
     resolve.__annotations__ = {
         "info": strawberry.Info,
-        "first": Optional[int],
-        "after": Optional[str],
-        "last": Optional[int],
-        "before": Optional[str],
-        "filter": Optional[filter_type],
-        "order_by": Optional[list[sort_type]],
+        "first": int | None,
+        "after": str | None,
+        "last": int | None,
+        "before": str | None,
+        "filter": filter_type | None,
+        "order_by": list[sort_type] | None,
         # Root connections are nullable so one failing root field leaves the others' data intact.
-        "return": Optional[connection] if is_root else connection,
+        "return": connection | None if is_root else connection,
     }
     resolve.__name__ = f"resolve_{node.lower()}_connection"
     return resolve

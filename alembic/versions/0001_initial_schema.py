@@ -234,7 +234,8 @@ def upgrade() -> None:
         sa.Column("salary", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "kind IN ('hired', 'transferred', 'promoted', 'salary_changed', 'leave_started', 'leave_ended', 'terminated', 'retired')",
+            "kind IN ('hired', 'transferred', 'promoted', 'salary_changed', 'leave_started', 'leave_ended',"
+            " 'terminated', 'retired')",
             name=op.f("ck_employment_events_kind_known"),
         ),
         sa.ForeignKeyConstraint(

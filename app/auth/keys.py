@@ -11,6 +11,7 @@ same id on every server process without any coordination.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,8 +123,6 @@ def ensure_demo_key(data_dir: Path) -> Path:
     """The demo's signing key: made once, then reused so tokens survive restarts."""
     path = demo_key_path(data_dir)
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it a moment ago
             write_new_es256_key(path)
-        except FileExistsError:
-            pass  # another process made it a moment ago
     return path

@@ -8,6 +8,7 @@ concurrency (each check holds 64 MiB while it runs).
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -55,10 +56,8 @@ def verify_secret(hashed: str | None, secret: str) -> bool:
 
 def spend_one_verification(secret: str) -> None:
     """Take as long as a real check, for answers about unknown accounts."""
-    try:
+    with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
         _hasher.verify(_decoy_hash(), secret)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        pass
 
 
 @lru_cache(maxsize=1)

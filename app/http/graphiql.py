@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -142,7 +143,7 @@ class _AssetFiles(StaticFiles):
     (never built, or mid-swap in explorer/build.sh); the check runs again on the next request."""
 
     async def check_config(self) -> None:
-        if self.directory is not None and not Path(self.directory).is_dir():
+        if self.directory is not None and not await anyio.Path(self.directory).is_dir():
             raise HTTPException(status_code=404)
         await super().check_config()
 
@@ -185,10 +186,20 @@ def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
         "tokenKey": TOKEN_STORAGE_KEY,
         "assetsFrom": ASSETS_MOUNT if assets_available else CDN,
     }
-    return _PAGE.replace("{{styles}}", styles).replace("{{scripts}}", scripts).replace("{{config}}", _js(config))
+    return (
+        _PAGE.replace("{{icon}}", _ICON)
+        .replace("{{styles}}", styles)
+        .replace("{{scripts}}", scripts)
+        .replace("{{config}}", _js(config))
+    )
 
 
 # Placeholders are substituted with str.replace so the CSS/JS braces need no escaping.
+# A small pink dot as the page's icon.
+_ICON = (
+    "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+    "<circle cx='8' cy='8' r='7' fill='%23e10098'/></svg>"
+)
 _PAGE = """\
 <!doctype html>
 <html lang="en">
@@ -197,7 +208,7 @@ _PAGE = """\
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>bizgraph explorer</title>
     <!-- An inline icon, so the browser does not go looking for /favicon.ico. -->
-    <link rel="icon" href="data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><circle cx='8' cy='8' r='7' fill='%23e10098'/></svg>">
+    <link rel="icon" href="{{icon}}">
     {{styles}}
     <style>
       html, body { height: 100%; margin: 0; }

@@ -67,7 +67,7 @@ def generate_customers(
     statuses = quota(rng, count, STATUSES)
     codes, weights = list(org.countries), list(org.countries.values())
     people: list[tuple[int, str, str, int | None]] = []  # (created, segment, status, churned)
-    for segment, status in zip(segments, statuses):
+    for segment, status in zip(segments, statuses, strict=True):
         # Ages in seconds before the anchor; an inactive customer stopped buying at some point.
         if status == "lead":
             created, churned = rng.randint(DAY, 2 * YEAR_DAYS * DAY), None

@@ -63,7 +63,7 @@ HOUR = 3600
 def _status(age: int, roll: float) -> str:
     for limit, cumulative in STATUS_BY_AGE:
         if limit is None or age < limit * DAY:
-            for status, edge in zip(ORDER_STATUSES, cumulative):
+            for status, edge in zip(ORDER_STATUSES, cumulative, strict=True):
                 if roll < edge:
                     return status
     return "cancelled"
@@ -119,7 +119,7 @@ def generate_orders(
     plans: list[InvoicePlan] = []
     reserved: dict[int, int] = {}
     random_ = rng.random
-    for n, ((created, buyer), size) in enumerate(zip(stamped, sizes)):
+    for n, ((created, buyer), size) in enumerate(zip(stamped, sizes, strict=True)):
         status = _status(created, random_())
         b2b = buyer.segment != "consumer"
         placed, approved, fulfilled, cancelled, last, version = _timeline(status, created, b2b, random_)

@@ -95,7 +95,7 @@ def positions(depts: list[Dept], headcount: int) -> list[tuple[str, Dept]]:
     then each department's team leads and staff. Everyone's manager comes earlier."""
     per_dept = _allocate(max(0, headcount - len(depts)), [d.share for d in depts])
     plan = [("head", d) for d in depts]
-    for d, count in zip(depts, per_dept):
+    for d, count in zip(depts, per_dept, strict=True):
         leads = count // STAFF_PER_LEAD if count >= 12 and d.family != "exec" else 0
         plan += [("lead", d)] * leads + [("member", d)] * (count - leads)
     return plan

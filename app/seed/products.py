@@ -68,7 +68,7 @@ class Catalog:
         self.items = items
         self.by_id = {item.id: item for item in items}
         self.all_cum = list(accumulate(popularity))
-        current = [(item, weight) for item, weight in zip(items, popularity) if item.active]
+        current = [(item, weight) for item, weight in zip(items, popularity, strict=True) if item.active]
         self.current = [item for item, _ in current]
         self.current_cum = list(accumulate(weight for _, weight in current))
 

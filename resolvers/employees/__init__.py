@@ -1,1 +1,2 @@
-"""The employees domain: how it is read (``catalog.py``: API fields to columns) and its business commands (``commands.py`` and the modules it draws on)."""
+"""The employees domain: how it is read (``catalog.py``: API fields to columns) and its
+business commands (``commands.py``, and the modules it draws on)."""

@@ -1,1 +1,2 @@
-"""The invoices domain: how it is read (``catalog.py``: API fields to columns) and its business commands (``commands.py`` and the modules it draws on)."""
+"""The invoices domain: how it is read (``catalog.py``: API fields to columns) and its
+business commands (``commands.py``, and the modules it draws on)."""

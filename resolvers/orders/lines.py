@@ -120,13 +120,13 @@ async def insert(session: WriteSession, order_pk: int, lines: Sequence[PricedLin
     payload = [
         {
             "idx": i,
-            "product_id": l.product_id,
-            "quantity": l.quantity,
-            "unit_price": l.unit_price,
-            "discount": l.discount,
-            "tax_rate": l.tax_rate,
+            "product_id": line.product_id,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": line.discount,
+            "tax_rate": line.tax_rate,
         }
-        for i, l in enumerate(lines, start=1)
+        for i, line in enumerate(lines, start=1)
     ]
     return await session.rows(
         "INSERT INTO order_lines (org_id, order_id, line_no, product_id, quantity, unit_price, discount, tax_rate,"

@@ -103,10 +103,12 @@ class Planner:
         for item in args.get("orderBy") or ():
             sort = item["field"].name if isinstance(item["field"], enum.Enum) else str(item["field"])
             field_name = _camel(sort)
-            if field_name in restricted_fields(entity.name):
-                if self.access.field(entity, field_name, "_", self.params).restricted:
-                    # An order reveals values; it is allowed only where every value is readable.
-                    raise Forbidden(f"you may not sort {entity.name} by {sort}", field=["orderBy"])
+            # An order reveals values; it is allowed only where every value is readable.
+            if (
+                field_name in restricted_fields(entity.name)
+                and self.access.field(entity, field_name, "_", self.params).restricted
+            ):
+                raise Forbidden(f"you may not sort {entity.name} by {sort}", field=["orderBy"])
 
     def object_json(
         self, entity: Entity, alias: str, selections: tuple[FieldSelection, ...], *, typename: bool = False
@@ -201,7 +203,8 @@ class Planner:
 
     def _order_sql(self, page: PageRequest, alias: str) -> str:
         return ", ".join(
-            f"{c.render(alias)} {'DESC' if d else 'ASC'}" for c, d in zip(page.columns, page.scan_descending)
+            f"{c.render(alias)} {'DESC' if d else 'ASC'}"
+            for c, d in zip(page.columns, page.scan_descending, strict=True)
         )
 
     def _page_rows(self, entity: Entity, page: PageRequest, base: Callable[[str], list[str]], filter_spec: Any) -> str:

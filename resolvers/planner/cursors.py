@@ -40,17 +40,18 @@ def after_sql(
     columns: tuple[Column, ...], descending: tuple[bool, ...], values: list[str | None], alias: str, params: SqlParams
 ) -> str:
     """Rows strictly after ``values`` in the given order (PostgreSQL's default
-    NULL placement: last when ascending, first when descending)."""
-    bound = [None if v is None else params.bind(v, c.sql_type) for c, v in zip(columns, values)]
+    NULL placement: last when ascending, first when descending). ``values`` has
+    one entry per column: ``decode_cursor`` refuses a cursor of another width."""
+    bound = [None if v is None else params.bind(v, c.sql_type) for c, v in zip(columns, values, strict=True)]
     same_direction = len(set(descending)) == 1
-    if same_direction and all(v is not None and not c.nullable for c, v in zip(columns, values)):
+    if same_direction and all(v is not None and not c.nullable for c, v in zip(columns, values, strict=True)):
         # A row comparison lets PostgreSQL walk the composite index directly.
         lhs = ", ".join(c.render(alias) for c in columns)
         rhs = ", ".join(b for b in bound if b is not None)  # every value is bound here
         return f"(({lhs}) {'<' if descending[0] else '>'} ({rhs}))"
     ors = []
-    for i, (column, desc, value) in enumerate(zip(columns, descending, bound)):
-        parts = [_equal(c.render(alias), v) for c, v in zip(columns[:i], bound[:i])]
+    for i, (column, desc, value) in enumerate(zip(columns, descending, bound, strict=True)):
+        parts = [_equal(c.render(alias), v) for c, v in zip(columns[:i], bound[:i], strict=True)]
         parts.append(_strictly_after(column, desc, value, alias))
         ors.append("(" + " AND ".join(parts) + ")")
     return "(" + " OR ".join(ors) + ")"

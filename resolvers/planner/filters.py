@@ -51,7 +51,7 @@ class FilterCompiler:
         for key, value in spec.items():
             if value is None:
                 continue
-            here = path + (key,)
+            here = (*path, key)
             if key == "and":
                 parts.extend(self.compile(entity, alias, item, here) for item in value)
             elif key == "or":
@@ -92,7 +92,7 @@ class FilterCompiler:
         for op, value in ops.items():
             if value is None:
                 continue
-            here = path + (op,)
+            here = (*path, op)
             if op == "isNull":
                 parts.append(f"{expr} IS {'' if value else 'NOT '}NULL")
             elif op in _COMPARISONS:

@@ -50,7 +50,8 @@ async def claim(session: WriteSession, key: str, operation: str, request: Any) -
         )
     digest = fingerprint(operation, request)
     inserted = await session.value(
-        "INSERT INTO idempotency_keys (org_id, key, operation, request_hash) VALUES (%(org)s, %(key)s, %(op)s, %(hash)s)"
+        "INSERT INTO idempotency_keys (org_id, key, operation, request_hash)"
+        " VALUES (%(org)s, %(key)s, %(op)s, %(hash)s)"
         " ON CONFLICT (org_id, key) DO NOTHING RETURNING 1",
         {"key": key, "op": operation, "hash": digest},
     )
@@ -72,6 +73,7 @@ async def claim(session: WriteSession, key: str, operation: str, request: Any) -
 
 async def remember(session: WriteSession, key: str, entity_type: str, entity_id: int) -> None:
     await session.execute(
-        "UPDATE idempotency_keys SET entity_type = %(type)s, entity_id = %(id)s WHERE org_id = %(org)s AND key = %(key)s",
+        "UPDATE idempotency_keys SET entity_type = %(type)s, entity_id = %(id)s"
+        " WHERE org_id = %(org)s AND key = %(key)s",
         {"type": entity_type, "id": entity_id, "key": key},
     )

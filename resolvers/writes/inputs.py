@@ -8,7 +8,7 @@ fields default to ``UNCHANGED``; ``None`` means "clear it".
 from __future__ import annotations
 
 import enum
-from typing import TypeVar, Union
+from typing import TypeAlias, TypeVar
 
 from typing_extensions import TypeIs
 
@@ -24,7 +24,7 @@ class Unchanged(enum.Enum):
 UNCHANGED = Unchanged.UNCHANGED
 
 # A field that may be left out: its type, or UNCHANGED.
-Maybe = Union[T, Unchanged]
+Maybe: TypeAlias = T | Unchanged
 
 
 def given(value: T | Unchanged) -> TypeIs[T]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import strawberry
 from strawberry import UNSET
@@ -34,7 +33,7 @@ HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configura
 class AnalyticsQueries:
     @strawberry.field(
         description="Order counts and amounts, grouped." + HELP,
-        graphql_type=Optional[list[OrderGroup]],
+        graphql_type=list[OrderGroup] | None,
     )
     async def orders_aggregate(
         self, info: strawberry.Info, filter: OrderFilter | None = UNSET, group_by: OrderGroupBy | None = UNSET
@@ -43,7 +42,7 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Invoice counts and amounts, grouped." + HELP,
-        graphql_type=Optional[list[InvoiceGroup]],
+        graphql_type=list[InvoiceGroup] | None,
     )
     async def invoices_aggregate(
         self, info: strawberry.Info, filter: InvoiceFilter | None = UNSET, group_by: InvoiceGroupBy | None = UNSET
@@ -52,7 +51,7 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Payment counts and amounts, grouped." + HELP,
-        graphql_type=Optional[list[PaymentGroup]],
+        graphql_type=list[PaymentGroup] | None,
     )
     async def payments_aggregate(
         self, info: strawberry.Info, filter: PaymentFilter | None = UNSET, group_by: PaymentGroupBy | None = UNSET
@@ -61,7 +60,7 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Order line counts, quantities and amounts, grouped." + HELP,
-        graphql_type=Optional[list[OrderLineGroup]],
+        graphql_type=list[OrderLineGroup] | None,
     )
     async def order_lines_aggregate(
         self,
@@ -73,7 +72,7 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Employee counts and salaries, grouped." + HELP,
-        graphql_type=Optional[list[EmployeeGroup]],
+        graphql_type=list[EmployeeGroup] | None,
     )
     async def employees_aggregate(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import strawberry
 
 from schema.context import reads
@@ -17,7 +15,7 @@ from schema.selection import root_selection
 class CustomerQueries:
     @strawberry.field(
         description="A customer by ID; null (with a NOT_FOUND error) when it does not exist.",
-        graphql_type=Optional[Customer],
+        graphql_type=Customer | None,
     )
     async def customer(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         return await reads(info).one("Customer", id, root_selection(info))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import strawberry
 
 from schema.context import reads
@@ -17,7 +15,7 @@ from schema.selection import root_selection
 class InvoiceQueries:
     @strawberry.field(
         description="An invoice by ID; null (with a NOT_FOUND error) when it does not exist.",
-        graphql_type=Optional[Invoice],
+        graphql_type=Invoice | None,
     )
     async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> PlannedObject:
         return await reads(info).one("Invoice", id, root_selection(info))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from graphql import GraphQLObjectType
@@ -132,7 +132,7 @@ class Me:
 
     @strawberry.field(
         description="The employee record linked to the user, as far as the policy lets you read it.",
-        graphql_type=Optional[EmployeeRef],
+        graphql_type=EmployeeRef | None,
     )
     async def employee(self, info: strawberry.Info) -> PlannedObject | None:
         if self.principal.employee_id is None:
@@ -141,7 +141,7 @@ class Me:
 
     @strawberry.field(
         description="The customer record linked to the user (customer portal).",
-        graphql_type=Optional[CustomerRef],
+        graphql_type=CustomerRef | None,
     )
     async def customer(self, info: strawberry.Info) -> PlannedObject | None:
         if self.principal.customer_id is None:

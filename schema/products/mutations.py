@@ -34,7 +34,8 @@ class ProductMutations:
         return await run_command(info, "product", lambda s: commands.update_product(s, _update_product(input)))
 
     @strawberry.mutation(
-        description="Add or remove stock on hand; stock reserved by placed orders cannot be removed. Roles: admin, finance.",
+        description="Add or remove stock on hand; stock reserved by placed orders cannot be removed."
+        " Roles: admin, finance.",
         graphql_type=ProductPayload,
     )
     async def adjust_stock(self, info: strawberry.Info, input: AdjustStockInput) -> PlannedObject:

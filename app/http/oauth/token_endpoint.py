@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -118,7 +118,7 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]  # authlib is untyped
 
 
 class ServiceGrant(ClientCredentialsGrant):  # type: ignore[misc]  # authlib is untyped
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def validate_requested_scope(self) -> None:
         super().validate_requested_scope()
@@ -128,7 +128,7 @@ class ServiceGrant(ClientCredentialsGrant):  # type: ignore[misc]  # authlib is 
 
 
 class PasswordGrant(ResourceOwnerPasswordCredentialsGrant):  # type: ignore[misc]  # authlib is untyped
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def authenticate_user(self, username: str, password: str) -> LoginCandidate:
         request: TokenRequest = self.request  # authlib's grants hold the request TokenServer was given
