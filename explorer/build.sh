@@ -14,7 +14,7 @@ DEST=app/static/graphiql
 STAMP="$DEST/.build-stamp"
 
 # Paths inside node_modules/, copied to the same relative path under $DEST. Keep in step with
-# ASSETS in app/http/graphiql.py (tests/test_graphiql_browser.py checks that they agree).
+# ASSETS in app/http/graphiql.py (tests/http/test_graphiql_browser.py checks that they agree).
 FILES=(
   react/umd/react.production.min.js
   react-dom/umd/react-dom.production.min.js
