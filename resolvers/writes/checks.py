@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 from email_validator import EmailNotValidError, validate_email
 
-from app.errors import BizgraphError, CommandError, InvalidId, Rejected
-from resolvers.planner.ids import decode_id
+from app.errors import BizgraphError, CommandError, Rejected
 
 Path = Sequence[str | int]
 
@@ -166,25 +165,6 @@ class Checks:
         if value is not None and not low <= value <= high:
             self.fail(path, "INVALID", f"{label(path)} must be between {low} and {high}")
         return value
-
-    @overload
-    def global_id(self, path: Path, value: Any, type_name: str, *, required: Literal[True] = True) -> int: ...
-
-    @overload
-    def global_id(self, path: Path, value: Any, type_name: str, *, required: bool) -> int | None: ...
-
-    def global_id(self, path: Path, value: Any, type_name: str, *, required: bool = True) -> int | None:
-        """The primary key a global ID names; whether the row exists (for this
-        principal) is for the command to find out."""
-        if value is None:
-            if required:
-                self.fail(path, "REQUIRED", f"{label(path)} is required")
-            return None
-        try:
-            return decode_id(str(value), type_name)[1]
-        except InvalidId as error:
-            self.fail(path, "INVALID_ID", error.message)
-            return None
 
 
 def not_found(path: Path, type_name: str) -> CommandError:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
 from schema import build_schema
@@ -24,9 +27,11 @@ def test_every_type_and_field_has_a_description():
     for named in build_schema()._schema.type_map.values():
         if named.name.startswith("__") or named.name in {"String", "Int", "Float", "Boolean", "ID"}:
             continue
-        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType, GraphQLEnumType)):
-            if not named.description:
-                missing.append(named.name)
+        if (
+            isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType, GraphQLEnumType))
+            and not named.description
+        ):
+            missing.append(named.name)
         if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
             missing += [f"{named.name}.{name}" for name, field in named.fields.items() if not field.description]
     assert missing == []
@@ -44,3 +49,32 @@ def test_layering_contracts_hold():
         [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "upward"),
+    [
+        ("app/db.py", "resolvers.reads"),  # core → resolvers
+        ("app/auth/policy.py", "app.http.bearer_gate"),  # core → edge
+        ("resolvers/reads.py", "schema.context"),  # resolvers → schema
+        ("schema/build.py", "app.http.graphql_view"),  # schema → edge
+        ("app/http/bearer_gate.py", "app.server"),  # edge → composition root
+    ],
+)
+def test_the_layers_contract_refuses_an_upward_import(tmp_path, module, upward):
+    """A copy of the tree with one import that points up the layers breaks the contract."""
+    for package in ("app", "schema", "resolvers"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / module).open("a") as source:
+        source.write(f"\nimport {upward}  # deliberately upward\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "layers: composition root > edge > schema > resolvers > core BROKEN" in result.stdout
+    assert upward in result.stdout
