@@ -42,8 +42,8 @@ def visible_customers(graphql_url: str, token: str) -> tuple[set[int], bool]:
     """The ids of the customers the token's principal sees, paging ``customers`` through the API;
     and whether the list was cut at ``MAX_PAGES`` pages."""
     query = (
-        "query($after: String) { customers(first: %d, after: $after) {"
-        " nodes { id } pageInfo { hasNextPage endCursor } } }" % PAGE
+        f"query($after: String) {{ customers(first: {PAGE}, after: $after) {{"
+        " nodes { id } pageInfo { hasNextPage endCursor } } }"
     )
     ids: set[int] = set()
     after = None

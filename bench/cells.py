@@ -58,7 +58,7 @@ async def measure(args: argparse.Namespace, dsn: str, results: list[WorkloadResu
             result.bizgraph[c] = await measure_cell(
                 args,
                 f"{w.key} × {c} bizgraph",
-                lambda: load.measure_http(
+                lambda w=w, c=c: load.measure_http(
                     args.url,
                     w.query,
                     w.variables,
@@ -75,7 +75,7 @@ async def measure(args: argparse.Namespace, dsn: str, results: list[WorkloadResu
                 result.floor[c] = await measure_cell(
                     args,
                     f"{w.key} × {c} floor",
-                    lambda: floor.measure_floor(
+                    lambda w=w, c=c: floor.measure_floor(
                         dsn, w.floor_sql, w.floor_params, c, args.warmup, args.duration, args.max_requests, parties
                     ),
                 )

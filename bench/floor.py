@@ -13,7 +13,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.load import Measurement, Operation, closed_loop
-from bench.machine import Parties
+from bench.machine import NO_PARTIES, Parties
 
 # The server's sessions run in UTC (app/db.py), which fixes how timestamptz
 # renders in JSON; the floor must render the same text.
@@ -42,7 +42,7 @@ async def measure_floor(
     warmup: float,
     duration: float,
     max_requests: int,
-    parties: Parties = Parties(),
+    parties: Parties = NO_PARTIES,
 ) -> Measurement:
     pool = AsyncConnectionPool(dsn, kwargs=SESSION, min_size=concurrency, max_size=concurrency, open=False)
     await pool.open(wait=True, timeout=60)

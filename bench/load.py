@@ -10,6 +10,7 @@ instead of being parsed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import math
 import socket
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from bench.machine import CpuSample, CpuUse, Parties, cpu_use
+from bench.machine import NO_PARTIES, CpuSample, CpuUse, Parties, cpu_use
 
 # One request: given the request number, perform it; (True when the answer is good, its size in bytes).
 Operation = Callable[[int], Awaitable[tuple[bool, int]]]
@@ -62,7 +63,7 @@ async def closed_loop(
     warmup: float,
     duration: float,
     max_requests: int,
-    parties: Parties = Parties(),
+    parties: Parties = NO_PARTIES,
     grace: float = 30.0,
 ) -> Measurement:
     """Run one worker per operation: ``warmup`` seconds unrecorded, then a ``duration`` window.
@@ -217,16 +218,16 @@ class HttpConnection:
         writer, self.reader, self.writer = self.writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
 
-async def post_once(url: str, query: str, variables: dict, token: str, timeout: float = 60.0) -> tuple[int, int, dict]:
+async def post_once(
+    url: str, query: str, variables: dict, token: str, request_timeout: float = 60.0
+) -> tuple[int, int, dict]:
     """One request: (status, body size, parsed body), for the preflight check and the data comparison."""
     host, port, path = check_loopback(url)
-    connection = HttpConnection(host, port, timeout)
+    connection = HttpConnection(host, port, request_timeout)
     try:
         status, body = await connection.exchange(graphql_request(host, port, path, query, variables, token))
     finally:
@@ -245,13 +246,13 @@ async def measure_http(
     warmup: float,
     duration: float,
     max_requests: int,
-    timeout: float,
+    request_timeout: float,
     token: str,
-    parties: Parties = Parties(),
+    parties: Parties = NO_PARTIES,
 ) -> Measurement:
     host, port, path = check_loopback(url)
     requests = [graphql_request(host, port, path, query, v, token) for v in variables]
-    connections = [HttpConnection(host, port, timeout) for _ in range(concurrency)]
+    connections = [HttpConnection(host, port, request_timeout) for _ in range(concurrency)]
 
     def operation(connection: HttpConnection) -> Operation:
         async def op(i: int) -> tuple[bool, int]:

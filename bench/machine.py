@@ -99,7 +99,7 @@ def _machine_busy_seconds() -> float | None:
     line = _read("/proc/stat").split("\n", 1)[0].split()
     if not line or line[0] != "cpu":
         return None
-    user, nice, system, idle, iowait, irq, softirq, steal = ([int(v) for v in line[1:]] + [0] * 8)[:8]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ([int(v) for v in line[1:]] + [0] * 8)[:8]
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
@@ -109,6 +109,9 @@ class Parties:
 
     server: int | None = None
     postgres: int | None = None
+
+
+NO_PARTIES = Parties()
 
 
 @dataclass(frozen=True)

@@ -112,10 +112,10 @@ def waits_table(results: list[CellResult]) -> list[str]:
         if not runs:
             continue
 
-        def mean(kind: str) -> float:
+        def mean(kind: str, runs: list[CellRun] = runs) -> float:
             return median([x.waits.mean(kind) for x in runs])
 
-        def per_request(kind: str) -> str:
+        def per_request(kind: str, runs: list[CellRun] = runs) -> str:
             # Little's law: backends waiting on average ÷ requests per second = wait per request.
             return report.ms(median([x.waits.mean(kind) / x.measurement.rps * 1000 for x in runs if x.measurement.rps]))
 

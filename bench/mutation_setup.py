@@ -139,7 +139,8 @@ async def ensure_invoices(url: str, token: str, dsn: str, setup: Setup, wanted: 
             r[0]
             for r in conn.execute(
                 "SELECT o.id FROM orders o WHERE o.org_id = %s AND o.status IN ('approved', 'fulfilled')"
-                " AND o.total >= %s AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.status <> 'void')"
+                " AND o.total >= %s"
+                " AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.status <> 'void')"
                 " ORDER BY o.id LIMIT %s",
                 (setup.org_id, setup.min_spread_due, max(missing, 1)),
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
 import os
 import shlex
@@ -446,7 +447,8 @@ async def run(args: argparse.Namespace) -> int:
     if "pay-spread" in args.cell_keys or "pay-hot" in args.cell_keys:
         await mutation_setup.ensure_invoices(args.url, token, dsn, setup, args.invoices)
     progress(
-        f"setup: spread payments cycle over {len(setup.spread_invoices):,} open invoices (≥ {setup.min_spread_due} due);"
+        f"setup: spread payments cycle over {len(setup.spread_invoices):,} open invoices"
+        f" (≥ {setup.min_spread_due} due);"
         f" hot invoice {setup.hot_invoice} ({setup.hot_due} due)"
     )
     counts: dict[str, mutation_count.MutationCount] = {}
@@ -473,11 +475,13 @@ async def run(args: argparse.Namespace) -> int:
             if r.key == "place":
                 # Drafts for this cell: sized by this concurrency's rate in an earlier run, else by the probe's.
                 cell_rate = max([x.measurement.rps for x in r.runs], default=rate)
-                once = lambda r=r, cell_rate=cell_rate: measure_place(
-                    args, dsn, setup, maker, parties, r.concurrency, cell_rate, email
+                once = functools.partial(
+                    measure_place, args, dsn, setup, maker, parties, r.concurrency, cell_rate, email
                 )
             else:
-                once = lambda r=r: measure_pay(args, dsn, setup, parties, r.concurrency, r.key == "pay-hot", email)
+                once = functools.partial(
+                    measure_pay, args, dsn, setup, parties, r.concurrency, r.key == "pay-hot", email
+                )
             r.runs.append(await with_retries(args, label, once))
     load_end = os.getloadavg()
     commit_end = code_version()
@@ -496,8 +500,8 @@ async def run(args: argparse.Namespace) -> int:
         f"- PostgreSQL: {pg.get('server_version')} (shared_buffers {pg.get('shared_buffers')}, max_connections"
         f" {pg.get('max_connections')}, synchronous_commit {pg.get('synchronous_commit')}, fsync {pg.get('fsync')},"
         f" wal_sync_method {pg.get('wal_sync_method')}, commit_delay {pg.get('commit_delay')}), same machine",
-        f"- server: {args.url}; code of this checkout: {commit} (read from .git; uncommitted changes not checked; the server"
-        " must have been started from it after the last change)",
+        f"- server: {args.url}; code of this checkout: {commit} (read from .git; uncommitted changes not checked;"
+        " the server must have been started from it after the last change)",
         f"- data before setup: organization '{setup.org_slug}' (id {setup.org_id}); rows in it (all orgs): {scale}",
         f"- setup (the bench changed its database): stock_on_hand + {mutation_setup.STOCK_BOOST:,} on"
         f" {len(setup.product_ids)} active products, credit_limit ≥ {mutation_setup.CREDIT_LIMIT:,} on"

@@ -26,7 +26,7 @@ def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
     if isinstance(a, list):
         if len(a) != len(b):
             return f"{path}: {len(a)} vs {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             if found := first_difference(x, y, f"{path}[{i}]"):
                 return found
         return None

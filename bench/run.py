@@ -103,7 +103,8 @@ def data_scale(dsn: str, org_id: int) -> tuple[str, dict[str, str]]:
 def free_connections(dsn: str) -> int:
     with psycopg.connect(dsn, **floor.SESSION) as conn:
         return conn.execute(
-            "SELECT current_setting('max_connections')::int - count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            "SELECT current_setting('max_connections')::int - count(*)"
+            " FROM pg_stat_activity WHERE backend_type = 'client backend'"
         ).fetchone()[0]
 
 
@@ -193,9 +194,12 @@ async def run(args: argparse.Namespace) -> int:
         f" max_connections {pg.get('max_connections')}, jit {pg.get('jit')}), same machine",
         f"- server: {args.url}; statement counts from this checkout's code: {code_version()}"
         " (restart the server after the code changes, or the two disagree)",
-        f"- data: demo organization '{ctx.org_slug}' (id {ctx.org_id}, {ctx.time_zone}); rows in it (all orgs): {scale}",
-        f"- principal: {email}{' (requests carry --token; statement counts and plans are this user’s)' if args.token_given else ''};"
-        f" sees {len(visible):,}{'+' if cut else ''} customers; Q1 cycles over {len(ctx.customer_ids):,} of them (md5 order)",
+        f"- data: demo organization '{ctx.org_slug}' (id {ctx.org_id}, {ctx.time_zone});"
+        f" rows in it (all orgs): {scale}",
+        f"- principal: {email}"
+        f"{' (requests carry --token; statement counts and plans are this user’s)' if args.token_given else ''};"
+        f" sees {len(visible):,}{'+' if cut else ''} customers;"
+        f" Q1 cycles over {len(ctx.customer_ids):,} of them (md5 order)",
         "- floor: the hand-written SQL as the organization's admin sees the data (no row scope, every field),"
         " whoever the principal; bizgraph's plans are EXPLAINed as the server's database role under"
         " row-level security",

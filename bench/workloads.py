@@ -189,7 +189,8 @@ def q4(ctx: DataContext) -> Workload:
     # Day buckets in the organization's time zone, as bizgraph's aggregates bucket them.
     floor = """
 SELECT json_build_object('ordersAggregate', COALESCE(json_agg(json_build_object(
-    'bucket', g.bucket, 'count', g.n, 'sum', json_build_object('total', g.total::text)) ORDER BY g.bucket), '[]'::json))::text
+    'bucket', g.bucket, 'count', g.n, 'sum', json_build_object('total', g.total::text)) ORDER BY g.bucket),
+    '[]'::json))::text
 FROM (
     SELECT (placed_at AT TIME ZONE %(tz)s)::date AS bucket, count(*) AS n, sum(total) AS total
     FROM orders

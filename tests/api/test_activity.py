@@ -44,7 +44,8 @@ async def test_history_shows_every_change_of_the_entity_newest_first(writes_clie
     await mutate(writes_client, UPDATE, {"input": {"id": customer, "version": 1, "name": "Renamed AG"}}, admin)
     result = await data(
         writes_client,
-        "query($id: ID!) { customer(id: $id) { history { totalCount nodes { action actor entityType entityId changes } } } }",
+        "query($id: ID!) { customer(id: $id) {"
+        " history { totalCount nodes { action actor entityType entityId changes } } } }",
         {"id": customer},
         token=admin,
     )
@@ -63,11 +64,15 @@ async def test_audit_log_readers_see_their_own_records_only(writes_client, write
     sql(
         url,
         "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id, changes) VALUES"
-        ' (1, \'hr@acme.example\', \'employee.salary_changed\', \'Employee\', %s, \'{"salary": {"before": "1", "after": "2"}}\')'
+        " (1, 'hr@acme.example', 'employee.salary_changed', 'Employee', %s,"
+        ' \'{"salary": {"before": "1", "after": "2"}}\')'
         " RETURNING id",
         employee,
     )
-    query = '{ auditLog(first: 100, filter: {entityType: {in: ["Customer", "Employee"]}}) { nodes { entityType entityId } } }'
+    query = (
+        '{ auditLog(first: 100, filter: {entityType: {in: ["Customer", "Employee"]}}) {'
+        " nodes { entityType entityId } } }"
+    )
     seen = {}
     for role in ("admin", "finance", "hr", "sales", "analyst", "manager", "employee", "customer"):
         nodes = (await data(writes_client, query, token=token(writes_settings, role)))["auditLog"]["nodes"]

@@ -48,14 +48,16 @@ async def test_object_dimensions_resolve_to_planned_objects(client, seeded_url):
     result = await data(
         client,
         """{ orderLinesAggregate(groupBy: {dimensions: [PRODUCT]}) { product { sku } count sum { quantity lineTotal } }
-            employeesAggregate(groupBy: {dimensions: [DEPARTMENT, STATUS]}) { department { name } status count avg { salary } }
+            employeesAggregate(groupBy: {dimensions: [DEPARTMENT, STATUS]}) { department { name } status count
+              avg { salary } }
             paymentsAggregate(groupBy: {bucket: YEAR, dimensions: [METHOD]}) { bucket method sum { amount } } }""",
     )
     expected = {
         r[0]: (r[1], r[2])
         for r in sql(
             seeded_url,
-            f"""SELECT p.sku, sum(l.quantity), sum(l.line_total) FROM order_lines l JOIN products p ON p.id = l.product_id
+            f"""SELECT p.sku, sum(l.quantity), sum(l.line_total)
+                FROM order_lines l JOIN products p ON p.id = l.product_id
                 WHERE l.org_id = {ORG} GROUP BY p.sku""",
         )
     }

@@ -64,7 +64,8 @@ async def test_relations_in_both_directions_agree(client, seeded_url):
         client,
         """{ orders(first: 20, filter: {status: {in: [PLACED, APPROVED, FULFILLED]}}) { nodes {
               id number customer { id orders(first: 100) { nodes { id } } }
-              lines { nodes { id order { id } product { id orderLines(first: 100, filter: {quantity: {gte: 1}}) { totalCount } } } }
+              lines { nodes { id order { id }
+                product { id orderLines(first: 100, filter: {quantity: {gte: 1}}) { totalCount } } } }
               invoice { id order { id } customer { id } payments { nodes { invoice { id } } } }
         } } }""",
     )
@@ -90,7 +91,9 @@ async def test_order_totals_add_up_through_the_api(client):
     )
     for order in result["orders"]["nodes"]:
         assert Decimal(order["total"]) == Decimal(order["subtotal"]) + Decimal(order["tax"])
-        assert Decimal(order["subtotal"]) == sum((Decimal(l["lineTotal"]) for l in order["lines"]["nodes"]), Decimal(0))
+        assert Decimal(order["subtotal"]) == sum(
+            (Decimal(line["lineTotal"]) for line in order["lines"]["nodes"]), Decimal(0)
+        )
 
 
 async def test_employee_tree_department_and_history(client, seeded_url):
@@ -174,7 +177,9 @@ async def test_nullable_sort_keys_page_correctly(client, seeded_url):
             page = (
                 await data(
                     client,
-                    "query($a: String, $d: SortDirection!) { orders(first: 100, after: $a, orderBy: [{field: PLACED_AT, direction: $d}]) { pageInfo { hasNextPage endCursor } nodes { id } } }",
+                    "query($a: String, $d: SortDirection!) {"
+                    " orders(first: 100, after: $a, orderBy: [{field: PLACED_AT, direction: $d}])"
+                    " { pageInfo { hasNextPage endCursor } nodes { id } } }",
                     {"a": after, "d": direction},
                 )
             )["orders"]

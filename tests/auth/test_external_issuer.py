@@ -113,7 +113,7 @@ async def trusting(demo_settings, provider):
 
 
 async def test_keys_are_fetched_on_the_first_token_and_then_kept(trusting, provider):
-    application, http = trusting
+    _, http = trusting
     assert provider.fetches == 0  # nothing at start: the provider may be down while we boot
     for n in range(3):
         token = provider.sign({"jti": str(n)})

@@ -116,7 +116,10 @@ def test_every_type_is_reached_by_the_relation_walk():
 @pytest.mark.parametrize("type_name", sorted(NESTED))
 async def test_relations_of_nested_types_stay_inside_the_organization(app, client, owners, org, type_name):
     root, field = NESTED[type_name]
-    query = f"{{ {root}(first: 30) {{ nodes {{ {field}(first: 10) {{ nodes {{ {_relations_selection(type_name)} }} }} }} }} }}"
+    query = (
+        f"{{ {root}(first: 30) {{ nodes {{ {field}(first: 10) {{"
+        f" nodes {{ {_relations_selection(type_name)} }} }} }} }} }}"
+    )
     body = await gql(client, query, token=_admin(app, org))
     assert "errors" not in body, body["errors"]
     assert _assert_only(org, body, owners) > 30
@@ -159,10 +162,7 @@ async def test_filters_naming_another_organizations_rows_match_nothing(
 ):
     other = _other_ids(seeded_url, org, target, limit=20)
     assert other
-    if kind == "id":
-        filters = [{key: {"eq": other[0]}}, {key: {"in": other}}]
-    else:
-        filters = [{key: {"id": {"in": other}}}]
+    filters = [{key: {"eq": other[0]}}, {key: {"in": other}}] if kind == "id" else [{key: {"id": {"in": other}}}]
     for filter_value in filters:
         body = await gql(
             client,

@@ -141,7 +141,7 @@ async def test_client_credentials_with_basic_auth_grant_all_of_the_clients_scope
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "analyst finance"
-    header, claims = await _claims(accounts_client, response.json()["access_token"])
+    _header, claims = await _claims(accounts_client, response.json()["access_token"])
     assert claims["sub"] == claims["client_id"] == service_client.client_id
     assert claims["roles"] == ["analyst", "finance"] and claims["org"] == "acme"
     assert "user_id" not in claims and "email" not in claims

@@ -202,7 +202,8 @@ def test_two_organizations_and_the_demo_one_has_most_of_the_data(seeded_url):
         countries = conn.execute("SELECT count(DISTINCT country) FROM customers").fetchone()[0]
         history = conn.execute(
             "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM outbox),"
-            " (SELECT count(*) FROM orders WHERE placed_at IS NOT NULL) + (SELECT count(*) FROM invoices WHERE issued_at IS NOT NULL)"
+            " (SELECT count(*) FROM orders WHERE placed_at IS NOT NULL)"
+            " + (SELECT count(*) FROM invoices WHERE issued_at IS NOT NULL)"
         ).fetchone()
     assert [o[1:] for o in orgs] == [
         ("acme", "Acme Corporation", "USD", "America/New_York"),

@@ -9,15 +9,18 @@ import pytest
 from tests.support.graphql import error_codes, gql
 
 OTHER_ORG_CUSTOMER = "(SELECT id FROM customers WHERE org_id = (SELECT max(id) FROM organizations) LIMIT 1)"
+ORDER_1 = base64.b64encode(b"Order:1").decode()
+MISSING_CUSTOMER = base64.b64encode(b"Customer:999999999").decode()
+NOTHING_1 = base64.b64encode(b"Nothing:1").decode()
 
 
 @pytest.mark.parametrize(
     "query, code",
     [
         ('{ customer(id: "not-an-id") { id } }', "INVALID_ID"),
-        ('{ customer(id: "%s") { id } }' % base64.b64encode(b"Order:1").decode(), "INVALID_ID"),
-        ('{ customer(id: "%s") { id } }' % base64.b64encode(b"Customer:999999999").decode(), "NOT_FOUND"),
-        ('{ node(id: "%s") { id } }' % base64.b64encode(b"Nothing:1").decode(), "INVALID_ID"),
+        (f'{{ customer(id: "{ORDER_1}") {{ id }} }}', "INVALID_ID"),
+        (f'{{ customer(id: "{MISSING_CUSTOMER}") {{ id }} }}', "NOT_FOUND"),
+        (f'{{ node(id: "{NOTHING_1}") {{ id }} }}', "INVALID_ID"),
         ('{ customers(after: "garbage") { totalCount } }', "INVALID_CURSOR"),
         ("{ customers(first: 101) { totalCount } }", "PAGE_SIZE_EXCEEDED"),
         ("{ customers(first: -1) { totalCount } }", "INVALID_PAGINATION"),
@@ -48,7 +51,7 @@ async def test_bad_variable_values_are_bad_user_input(client):
 async def test_a_cursor_from_another_ordering_is_refused(client):
     body = await gql(client, "{ customers(first: 1, orderBy: [{field: NAME}]) { pageInfo { endCursor } } }")
     cursor = body["data"]["customers"]["pageInfo"]["endCursor"]
-    body = await gql(client, '{ customers(after: "%s", orderBy: [{field: CREDIT_LIMIT}]) { totalCount } }' % cursor)
+    body = await gql(client, f'{{ customers(after: "{cursor}", orderBy: [{{field: CREDIT_LIMIT}}]) {{ totalCount }} }}')
     assert error_codes(body) == ["INVALID_CURSOR"]
 
 

@@ -14,14 +14,29 @@ from tests.support.auth import bearer, token_for_user
 from tests.support.graphql import running_app
 
 CORPUS = [
-    "{ customers(first: 5, orderBy: [{field: NAME, direction: DESC}]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename } edges { __typename cursor node { __typename id name kind segment status creditLimit createdAt billingAddress { __typename city country } } } } }",
-    "{ orders(first: 20, filter: {status: {in: [PLACED, FULFILLED]}}) { nodes { number status placedAt total customer { name segment } salesRep { fullName status } lines { nodes { lineNo quantity unitPrice product { sku active } } } invoice { number status amountDue payments { totalCount nodes { method amount paidAt } } } } } }",
-    "query Q($n: Int, $skip: Boolean!) { a: employees(first: $n) { nodes { ...E } } b: departments(first: 3) { nodes { name head { ...E } children { totalCount } } } } fragment E on Employee { fullName @skip(if: $skip) hiredOn endedOn salary status manager { number } history(first: 2) { nodes { kind salary occurredAt } } }",
-    "{ ordersAggregate(groupBy: {bucket: MONTH, dimensions: [STATUS, CUSTOMER_SEGMENT]}) { __typename bucket status customerSegment count sum { __typename total } avg { total tax } min { subtotal } max { total } } }",
-    "{ orderLinesAggregate(groupBy: {dimensions: [PRODUCT, ORDER_STATUS]}) { product { sku name } orderStatus count sum { quantity lineTotal } avg { quantity } } }",
-    "{ paymentsAggregate(groupBy: {bucket: QUARTER, dimensions: [METHOD]}) { bucket method count sum { amount } } employeesAggregate { count avg { salary } } }",
-    "{ invoices(last: 7, orderBy: [{field: DUE_AT}]) { pageInfo { hasNextPage hasPreviousPage } edges { node { number status dueAt customer { country } lines { nodes { sku lineTotal taxRate } } } } } }",
-    "{ products(first: 4, filter: {active: {eq: true}}) { nodes { sku unitPrice taxRate stockAvailable orderLines(first: 2) { totalCount nodes { order { number status } } } } } }",
+    "{ customers(first: 5, orderBy: [{field: NAME, direction: DESC}]) { totalCount"
+    " pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"
+    " edges { __typename cursor node { __typename id name kind segment status creditLimit createdAt"
+    " billingAddress { __typename city country } } } } }",
+    "{ orders(first: 20, filter: {status: {in: [PLACED, FULFILLED]}}) { nodes { number status placedAt total"
+    " customer { name segment } salesRep { fullName status }"
+    " lines { nodes { lineNo quantity unitPrice product { sku active } } }"
+    " invoice { number status amountDue payments { totalCount nodes { method amount paidAt } } } } } }",
+    "query Q($n: Int, $skip: Boolean!) { a: employees(first: $n) { nodes { ...E } }"
+    " b: departments(first: 3) { nodes { name head { ...E } children { totalCount } } } }"
+    " fragment E on Employee { fullName @skip(if: $skip) hiredOn endedOn salary status manager { number }"
+    " history(first: 2) { nodes { kind salary occurredAt } } }",
+    "{ ordersAggregate(groupBy: {bucket: MONTH, dimensions: [STATUS, CUSTOMER_SEGMENT]}) {"
+    " __typename bucket status customerSegment count"
+    " sum { __typename total } avg { total tax } min { subtotal } max { total } } }",
+    "{ orderLinesAggregate(groupBy: {dimensions: [PRODUCT, ORDER_STATUS]}) { product { sku name } orderStatus count"
+    " sum { quantity lineTotal } avg { quantity } } }",
+    "{ paymentsAggregate(groupBy: {bucket: QUARTER, dimensions: [METHOD]}) { bucket method count sum { amount } }"
+    " employeesAggregate { count avg { salary } } }",
+    "{ invoices(last: 7, orderBy: [{field: DUE_AT}]) { pageInfo { hasNextPage hasPreviousPage }"
+    " edges { node { number status dueAt customer { country } lines { nodes { sku lineTotal taxRate } } } } } }",
+    "{ products(first: 4, filter: {active: {eq: true}}) { nodes { sku unitPrice taxRate stockAvailable"
+    " orderLines(first: 2) { totalCount nodes { order { number status } } } } } }",
 ]
 
 ERRORS_AND_FALLBACKS = [
@@ -171,7 +186,8 @@ WITHHELD = [
     # analysts: contact and tax fields withheld everywhere; twice-selected fields carry both locations.
     (
         "analyst@acme.example",
-        "{ customers(first: 3) { nodes { name email ...C billingAddress { city } } } } fragment C on Customer { email taxId }",
+        "{ customers(first: 3) { nodes { name email ...C billingAddress { city } } } }"
+        " fragment C on Customer { email taxId }",
     ),
     # an employee reads its own salary only; errors inside nested lists keep execution order.
     (

@@ -34,11 +34,13 @@ query($n: Int!) {
     [
         (DEEP, 1),
         (
-            "query($n: Int!) { a: customers(first: $n) { nodes { id } } b: orders(first: $n) { nodes { customer { name } } } }",
+            "query($n: Int!) { a: customers(first: $n) { nodes { id } }"
+            " b: orders(first: $n) { nodes { customer { name } } } }",
             2,
         ),
         (
-            "query($n: Int!) { employees(first: $n) { nodes { manager { fullName } reports { totalCount nodes { fullName } }"
+            "query($n: Int!) { employees(first: $n) { nodes { manager { fullName }"
+            " reports { totalCount nodes { fullName } }"
             " history { nodes { kind } } managedCustomers(first: 3) { nodes { name } } } } }",
             1,
         ),
@@ -48,18 +50,23 @@ query($n: Int!) {
             1,
         ),
         (
-            "query($n: Int!) { products(first: $n) { nodes { name orderLines(first: 3) { nodes { order { number } } } } }"
-            " payments(first: $n) { nodes { amount invoice { order { customer { name } } lines { nodes { sku } } } } } }",
+            "query($n: Int!) { products(first: $n) { nodes { name"
+            " orderLines(first: 3) { nodes { order { number } } } } }"
+            " payments(first: $n) { nodes { amount"
+            " invoice { order { customer { name } } lines { nodes { sku } } } } } }",
             2,
         ),
         (
-            "query($n: Int!) { orders(first: $n) { nodes { availableTransitions history { nodes { action entityId } } } }"
+            "query($n: Int!) { orders(first: $n) { nodes { availableTransitions"
+            " history { nodes { action entityId } } } }"
             " invoices(first: $n) { nodes { availableTransitions history { totalCount } } } }",
             2,
         ),
         (
-            "query($n: Int!) { customers(first: $n) { nodes { availableTransitions paymentTermsDays history { nodes { action } } } }"
-            " employees(first: $n) { nodes { availableTransitions } } products(first: $n) { nodes { history { totalCount } } } }",
+            "query($n: Int!) { customers(first: $n) { nodes { availableTransitions paymentTermsDays"
+            " history { nodes { action } } } }"
+            " employees(first: $n) { nodes { availableTransitions } }"
+            " products(first: $n) { nodes { history { totalCount } } } }",
             3,
         ),
         (

@@ -101,15 +101,15 @@ def token_for(
 def token_for_user(settings_or_app: Any, email: str, **overrides: Any) -> str:
     """A token for a seeded user, carrying exactly what the token endpoint would put in it."""
     user = demo_user(_database_url(settings_or_app), email)
-    claims = dict(
-        org_id=user.org_id,
-        org_slug=user.org_slug,
-        roles=user.roles,
-        user_id=user.user_id,
-        email=user.email,
-        employee_id=user.employee_id,
-        customer_id=user.customer_id,
-    )
+    claims = {
+        "org_id": user.org_id,
+        "org_slug": user.org_slug,
+        "roles": user.roles,
+        "user_id": user.user_id,
+        "email": user.email,
+        "employee_id": user.employee_id,
+        "customer_id": user.customer_id,
+    }
     return token_for(settings_or_app, **{**claims, **overrides})
 
 

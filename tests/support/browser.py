@@ -39,6 +39,11 @@ class CDPError(RuntimeError):
     pass
 
 
+def _read_words(path: Path) -> list[str]:
+    """The whitespace-separated words of a file; none while it does not exist yet."""
+    return path.read_text().split() if path.exists() else []
+
+
 class Chromium:
     """``async with Chromium(binary) as browser: page = await browser.new_page()``."""
 
@@ -74,9 +79,11 @@ class Chromium:
             "--window-size=1400,900",
             "about:blank",
         ]
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the browser's lifetime, closed in _stop_process
         # A session of its own: the browser and its helper processes form one group to stop.
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = await asyncio.to_thread(
+            subprocess.Popen, args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             endpoint = await self._wait_for_endpoint(profile / "DevToolsActivePort")
             self._ws: ClientConnection = await connect(endpoint, max_size=None, ping_interval=None)
@@ -90,7 +97,7 @@ class Chromium:
         # Browser.close lets Chromium stop its helpers and finish writing the profile; a bare
         # SIGTERM leaves them writing while the profile directory is being deleted.
         with contextlib.suppress(Exception):
-            await self.send("Browser.close", timeout=5)
+            await self.send("Browser.close", wait_seconds=5)
         self._reader.cancel()
         with contextlib.suppress(BaseException):
             await self._ws.close()
@@ -107,7 +114,7 @@ class Chromium:
         while asyncio.get_running_loop().time() < deadline:
             if self.process.poll() is not None:
                 raise CDPError(f"chromium exited with {self.process.returncode}:\n{self.output()}")
-            lines = port_file.read_text().split() if port_file.exists() else []
+            lines = await asyncio.to_thread(_read_words, port_file)
             if len(lines) == 2:
                 return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
             await asyncio.sleep(0.05)
@@ -149,7 +156,7 @@ class Chromium:
                     future.set_exception(CDPError("DevTools connection closed"))
 
     async def send(
-        self, method: str, params: dict | None = None, *, session: str | None = None, timeout: float = 15.0
+        self, method: str, params: dict | None = None, *, session: str | None = None, wait_seconds: float = 15.0
     ) -> dict:
         if self._reader.done():
             raise CDPError(f"{method}: DevTools connection closed")
@@ -159,7 +166,7 @@ class Chromium:
         future = asyncio.get_running_loop().create_future()
         self._pending[message["id"]] = future
         await self._ws.send(json.dumps(message))
-        reply = await asyncio.wait_for(future, timeout)
+        reply = await asyncio.wait_for(future, wait_seconds)
         if "error" in reply:
             raise CDPError(f"{method}: {reply['error']}")
         return reply["result"]
@@ -201,12 +208,12 @@ class Page:
     async def send(self, method: str, params: dict | None = None, **kwargs: Any) -> dict:
         return await self.browser.send(method, params, session=self.session, **kwargs)
 
-    async def navigate(self, url: str, *, timeout: float = 15.0) -> None:
+    async def navigate(self, url: str, *, wait_seconds: float = 15.0) -> None:
         self._loaded.clear()
         result = await self.send("Page.navigate", {"url": url})
         if result.get("errorText"):
             raise CDPError(f"navigating to {url}: {result['errorText']}")
-        await asyncio.wait_for(self._loaded.wait(), timeout)
+        await asyncio.wait_for(self._loaded.wait(), wait_seconds)
 
     async def evaluate(self, expression: str) -> Any:
         """Run JS in the page (promises awaited) and return its JSON-able value."""
@@ -218,20 +225,20 @@ class Page:
             raise CDPError(details.get("exception", {}).get("description", details["text"]))
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
+    async def wait_for(self, expression: str, *, wait_seconds: float = 15.0, interval: float = 0.1) -> Any:
         """Poll a JS expression until it is truthy; return that value."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
             value = await self.evaluate(expression)
             if value:
                 return value
             if asyncio.get_running_loop().time() >= deadline:
                 raise TimeoutError(
-                    f"timed out after {timeout}s waiting for: {expression}\n" + "\n".join(self.console[-20:])
+                    f"timed out after {wait_seconds}s waiting for: {expression}\n" + "\n".join(self.console[-20:])
                 )
             await asyncio.sleep(interval)
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", {"format": "png"})
-        path.write_bytes(base64.b64decode(shot["data"]))
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
         return path

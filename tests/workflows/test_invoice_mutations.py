@@ -119,7 +119,8 @@ async def test_the_invoice_is_readable_with_its_lines_and_its_order_shows_it(wri
 
     read = await data(
         writes_client,
-        "query($id: ID!) { node(id: $id) { ... on Order { invoice { id number lines { edges { node { lineNo sku } } } } } } }",
+        "query($id: ID!) { node(id: $id) { ... on Order {"
+        " invoice { id number lines { edges { node { lineNo sku } } } } } } }",
         {"id": gid("Order", order_id)},
         token=token(writes_settings, "analyst"),
     )
@@ -349,7 +350,10 @@ async def test_the_database_refuses_changes_to_an_issued_invoice(writes_client, 
         "UPDATE invoices SET due_at = due_at + interval '1 day' WHERE id = %s": "invoice_issued_immutable",
         "UPDATE invoices SET number = 'INV-0000-000000' WHERE id = %s": "invoice_issued_immutable",
         "DELETE FROM invoices WHERE id = %s": "invoice_issued_immutable",
-        "UPDATE invoice_lines SET quantity = quantity + 1, line_total = line_total + unit_price WHERE invoice_id = %s": "invoice_lines_immutable",
+        (
+            "UPDATE invoice_lines SET quantity = quantity + 1, line_total = line_total + unit_price"
+            " WHERE invoice_id = %s"
+        ): "invoice_lines_immutable",
         "DELETE FROM invoice_lines WHERE invoice_id = %s": "invoice_lines_immutable",
     }
     for statement, name in refused.items():

@@ -207,8 +207,8 @@ async def test_create_draft_prices_the_lines_and_adds_up_the_totals(writes_clien
     assert order["placedAt"] is None and order["salesRep"] is None and order["customer"] == {"id": buyer}
     assert order["availableTransitions"] == ["EDIT", "PLACE", "CANCEL"]
     assert [
-        (l["lineNo"], l["quantity"], l["unitPrice"], l["discount"], l["taxRate"], l["lineTotal"])
-        for l in lines_of(order)
+        (line["lineNo"], line["quantity"], line["unitPrice"], line["discount"], line["taxRate"], line["lineTotal"])
+        for line in lines_of(order)
     ] == [
         (1, 3, "19.99", "1.50", "0.1900", "58.47"),
         (2, 1, "10.10", "0.00", "0.0500", "10.10"),
@@ -377,7 +377,7 @@ async def test_line_edits_recompute_the_totals_and_bump_the_version(writes_clien
         "addOrderLine",
         {"orderId": order["id"], "version": 1, "productId": catalog["bolt"]["id"], "quantity": 3, "discount": "0.30"},
     )
-    assert added["version"] == 2 and [l["lineNo"] for l in lines_of(added)] == [1, 2]
+    assert added["version"] == 2 and [line["lineNo"] for line in lines_of(added)] == [1, 2]
     assert (added["subtotal"], added["tax"], added["total"]) == expected_totals(
         [(1, "19.99", "0", "0.19"), (3, "10.10", "0.30", "0.05")]
     )
@@ -395,7 +395,7 @@ async def test_line_edits_recompute_the_totals_and_bump_the_version(writes_clien
     removed = await ok(
         writes_client, writes_settings, "removeOrderLine", {"lineId": lines_of(changed)[0]["id"], "version": 3}
     )
-    assert removed["version"] == 4 and [l["lineNo"] for l in lines_of(removed)] == [2]
+    assert removed["version"] == 4 and [line["lineNo"] for line in lines_of(removed)] == [2]
     assert (removed["subtotal"], removed["tax"], removed["total"]) == ("50.50", "2.53", "53.03")
     again = await ok(
         writes_client,
@@ -403,7 +403,7 @@ async def test_line_edits_recompute_the_totals_and_bump_the_version(writes_clien
         "addOrderLine",
         {"orderId": order["id"], "productId": catalog["washer"]["id"], "quantity": 1},
     )
-    assert [l["lineNo"] for l in lines_of(again)] == [2, 3]  # numbers are never reused
+    assert [line["lineNo"] for line in lines_of(again)] == [2, 3]  # numbers are never reused
     assert sql(url, "SELECT total = subtotal + tax, version FROM orders WHERE id = %s", pk(order["id"], "Order")) == [
         (True, 5)
     ]
@@ -679,12 +679,15 @@ async def test_a_stale_version_conflicts_and_of_two_concurrent_placements_exactl
 async def test_placing_with_an_idempotency_key_places_once(writes_client, writes_settings, buyer):
     url = writes_settings.database_url
     part = await new_product(writes_client, writes_settings, stock=30)
-    make = lambda: ok(
-        writes_client,
-        writes_settings,
-        "createOrder",  # noqa: E731
-        {"customerId": buyer, "lines": [{"productId": part["id"], "quantity": 2}]},
-    )
+
+    def make():
+        return ok(
+            writes_client,
+            writes_settings,
+            "createOrder",
+            {"customerId": buyer, "lines": [{"productId": part["id"], "quantity": 2}]},
+        )
+
     order, other = await make(), await make()
     key = f"place-{uuid.uuid4()}"
     first = await ok(
@@ -771,7 +774,8 @@ def _reports_of(url, manager: int) -> list[int]:
         for row in sql(
             url,
             "WITH RECURSIVE chain(id) AS (SELECT id FROM employees WHERE manager_id = %s"
-            " UNION SELECT e.id FROM employees e JOIN chain ON e.manager_id = chain.id) SELECT id FROM chain ORDER BY id",
+            " UNION SELECT e.id FROM employees e JOIN chain ON e.manager_id = chain.id)"
+            " SELECT id FROM chain ORDER BY id",
             manager,
         )
     ]

@@ -228,7 +228,8 @@ async def test_only_admin_and_finance_record_payments(writes_client, writes_sett
     # An invoice of the sales rep's own account: sales sees it, and still may not take payments.
     (pk,) = sql(
         url,
-        "SELECT i.id FROM invoices i JOIN customers c ON c.id = i.customer_id JOIN users u ON u.employee_id = c.account_manager_id"
+        "SELECT i.id FROM invoices i JOIN customers c ON c.id = i.customer_id"
+        " JOIN users u ON u.employee_id = c.account_manager_id"
         " WHERE u.email = 'sales@acme.example' AND i.status = 'issued' LIMIT 1",
     )[0]
     before = footprint(url)

@@ -12,30 +12,23 @@ import pytest
 from tests.support.workflow import codes, count, gid, mutate, sql, token
 
 FIELDS = "id sku name description unitPrice taxRate stockOnHand stockReserved stockAvailable active version"
-CREATE = (
-    """
-mutation($input: CreateProductInput!) {
-  createProduct(input: $input) { product { %s } errors { code field message } }
-}"""
-    % FIELDS
-)
-UPDATE = (
-    """
-mutation($input: UpdateProductInput!) {
-  updateProduct(input: $input) { product { %s } errors { code field message } }
-}"""
-    % FIELDS
-)
-ADJUST = (
-    """
-mutation($input: AdjustStockInput!) {
-  adjustStock(input: $input) { product { %s } errors { code field message } }
-}"""
-    % FIELDS
-)
+CREATE = f"""
+mutation($input: CreateProductInput!) {{
+  createProduct(input: $input) {{ product {{ {FIELDS} }} errors {{ code field message }} }}
+}}"""
+UPDATE = f"""
+mutation($input: UpdateProductInput!) {{
+  updateProduct(input: $input) {{ product {{ {FIELDS} }} errors {{ code field message }} }}
+}}"""
+ADJUST = f"""
+mutation($input: AdjustStockInput!) {{
+  adjustStock(input: $input) {{ product {{ {FIELDS} }} errors {{ code field message }} }}
+}}"""
 CREATE_ORDER = """
 mutation($input: CreateOrderInput!) {
-  createOrder(input: $input) { order { id total lines { edges { node { unitPrice lineTotal } } } } errors { code field } }
+  createOrder(input: $input) {
+    order { id total lines { edges { node { unitPrice lineTotal } } } } errors { code field }
+  }
 }"""
 READ_ORDER = "query($id: ID!) { order(id: $id) { total lines { edges { node { unitPrice lineTotal } } } } }"
 

@@ -79,7 +79,7 @@ async def test_the_sweep_marks_exactly_the_open_invoices_past_due(writes_client,
     assert sorted(a[1] for a in audits) == sorted(expected)  # one audit row per invoice, no more
     assert {(a[0], a[2], a[3], a[5]) for a in audits} == {("Invoice", "invoice.overdue", "finance@acme.example", 1)}
     assert all(a[4] == {"status": {"before": statuses[a[1]], "after": "overdue"}} for a in audits)
-    assert dict((a[1], a[4]["status"]["before"]) for a in audits)[partly] == "partially_paid"
+    assert {a[1]: a[4]["status"]["before"] for a in audits}[partly] == "partially_paid"
     assert sorted(e[1] for e in events) == sorted(expected)  # one event per invoice
     assert {(e[0], e[2], e[4]) for e in events} == {("Invoice", "invoice.overdue", 1)}
     (issued_event,) = [e[3] for e in events if e[1] == issued]

@@ -15,7 +15,10 @@ from app.db import Database
 from tests.support.graphql import sql
 
 ACME, GLOBEX = 1, 2
-INSERT_AUDIT = "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id) VALUES (%(org)s, 'test', %(action)s, 'test', 1)"
+INSERT_AUDIT = (
+    "INSERT INTO audit_log (org_id, actor, action, entity_type, entity_id)"
+    " VALUES (%(org)s, 'test', %(action)s, 'test', 1)"
+)
 
 
 @pytest.fixture

@@ -76,7 +76,8 @@ class Workflows(RuleBasedStateMachine):
         self.products: list[str] = []
         for i, (price, rate) in enumerate([("19.99", "0.2000"), ("0.35", "0.0700"), ("250.00", "0.1900")]):
             payload = self._call(
-                "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } errors { code } } }",
+                "mutation($input: CreateProductInput!) {"
+                " createProduct(input: $input) { product { id } errors { code } } }",
                 {
                     "input": {
                         "sku": f"PROP-{run}-{i}",
@@ -93,7 +94,8 @@ class Workflows(RuleBasedStateMachine):
             int(sql(self.url, "SELECT id FROM products WHERE sku = %s", f"PROP-{run}-{i}")[0][0]) for i in range(3)
         ]
         customer = self._call(
-            "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } errors { code } } }",
+            "mutation($input: CreateCustomerInput!) {"
+            " createCustomer(input: $input) { customer { id } errors { code } } }",
             {
                 "input": {
                     "name": f"Property buyer {run}",
@@ -129,7 +131,7 @@ class Workflows(RuleBasedStateMachine):
 
     def _create(self, lines) -> str:
         payload = self._call(
-            "mutation($input: CreateOrderInput!) { createOrder(input: $input) { %s errors { code } } }" % ORDER,
+            f"mutation($input: CreateOrderInput!) {{ createOrder(input: $input) {{ {ORDER} errors {{ code }} }} }}",
             {
                 "input": {
                     "customerId": self.customer,
@@ -143,7 +145,7 @@ class Workflows(RuleBasedStateMachine):
     @rule(order=orders, product=st.integers(0, 2), quantity=st.integers(-1, 8))
     def add_line(self, order, product, quantity):
         self._call(
-            "mutation($input: AddOrderLineInput!) { addOrderLine(input: $input) { %s errors { code } } }" % ORDER,
+            f"mutation($input: AddOrderLineInput!) {{ addOrderLine(input: $input) {{ {ORDER} errors {{ code }} }} }}",
             {"input": {"orderId": order, "productId": self.products[product], "quantity": quantity}},
         )
 
@@ -152,8 +154,8 @@ class Workflows(RuleBasedStateMachine):
         found = sql(self.url, "SELECT min(id) FROM order_lines WHERE order_id = %s", pk(order, "Order"))[0][0]
         if found is not None:
             self._call(
-                "mutation($input: RemoveOrderLineInput!) { removeOrderLine(input: $input) { %s errors { code } } }"
-                % ORDER,
+                "mutation($input: RemoveOrderLineInput!) {"
+                f" removeOrderLine(input: $input) {{ {ORDER} errors {{ code }} }} }}",
                 {"input": {"lineId": gid("OrderLine", found)}},
             )
 
@@ -230,7 +232,8 @@ class Workflows(RuleBasedStateMachine):
                LEFT JOIN LATERAL (SELECT coalesce(sum(l.line_total), 0) AS subtotal,
                                          coalesce(sum(round(l.line_total * l.tax_rate, 2)), 0) AS tax
                                   FROM order_lines l WHERE l.order_id = o.id) s ON TRUE
-               WHERE o.customer_id = %s AND (o.subtotal <> s.subtotal OR o.tax <> s.tax OR o.total <> s.subtotal + s.tax)""",
+               WHERE o.customer_id = %s
+                 AND (o.subtotal <> s.subtotal OR o.tax <> s.tax OR o.total <> s.subtotal + s.tax)""",
             self.customer_id,
         )
         assert broken == []
@@ -240,8 +243,9 @@ class Workflows(RuleBasedStateMachine):
         broken = sql(
             self.url,
             """SELECT i.id FROM invoices i
-               WHERE i.customer_id = %s AND (i.amount_paid <> (SELECT coalesce(sum(p.amount), 0) FROM payments p WHERE p.invoice_id = i.id)
-                                            OR i.total - i.amount_paid < 0)""",
+               WHERE i.customer_id = %s
+                 AND (i.amount_paid <> (SELECT coalesce(sum(p.amount), 0) FROM payments p WHERE p.invoice_id = i.id)
+                      OR i.total - i.amount_paid < 0)""",
             self.customer_id,
         )
         assert broken == []
@@ -272,8 +276,8 @@ class Workflows(RuleBasedStateMachine):
     @invariant()
     def issued_invoices_never_change(self):
         now = self._issued_invoices()
-        for pk, facts in self.issued.items():
-            assert now[pk] == facts
+        for invoice_id, facts in self.issued.items():
+            assert now[invoice_id] == facts
         self.issued = now
 
     @invariant()
@@ -295,7 +299,8 @@ class Workflows(RuleBasedStateMachine):
         rows = sql(
             self.url,
             """SELECT i.id, i.number, i.year, i.seq, i.order_id, i.subtotal, i.tax, i.total, i.issued_at, i.due_at,
-                      (SELECT array_agg(ARRAY[l.line_no::text, l.sku, l.quantity::text, l.unit_price::text, l.line_total::text]
+                      (SELECT array_agg(ARRAY[l.line_no::text, l.sku, l.quantity::text, l.unit_price::text,
+                                              l.line_total::text]
                                         ORDER BY l.line_no) FROM invoice_lines l WHERE l.invoice_id = i.id)
                FROM invoices i WHERE i.customer_id = %s AND i.issued_at IS NOT NULL""",
             self.customer_id,
