@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,19 @@ log = logging.getLogger("bizgraph.embedded")
 
 # The logger pgserver reports on (initdb and pg_ctl runs, with their whole output) at INFO.
 PGSERVER_LOGGER = "pgserver"
+
+
+def _import_pgserver() -> Callable[..., PostgresServer]:
+    """pgserver's ``get_server``. Imported late (only the demo and the tests need it),
+    and without its one import-time warning: outside a login session (a container,
+    CI, root over ssh) ``XDG_RUNTIME_DIR`` is unset or not private, and platformdirs
+    warns while pgserver picks the per-user runtime directory it falls back on
+    anyway (``/tmp/runtime-<uid>``, left traversable because pgserver, as root,
+    runs PostgreSQL as another user). Nothing is wrong that bizgraph could fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        from pgserver.postgres_server import get_server
+    return get_server
 
 
 class EmbeddedPostgres:
@@ -41,8 +56,7 @@ class EmbeddedPostgres:
         return self.data_dir / "log"
 
     def start(self) -> EmbeddedPostgres:
-        # Imported late: only the demo and tests need it.
-        from pgserver.postgres_server import get_server
+        get_server = _import_pgserver()
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.data_dir)

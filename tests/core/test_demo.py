@@ -41,6 +41,9 @@ def terminal() -> Iterator[io.StringIO]:
         pgserver_log.propagate = saved[2]
 
 
+# The test raises a warning of its own, as pgserver or alembic might during start-up,
+# to see where it goes: shown (into the log), not turned into an error.
+@pytest.mark.filterwarnings("default:XDG_RUNTIME_DIR is not set")
 def test_start_up_chatter_goes_to_the_log_file_not_the_terminal(terminal: io.StringIO, tmp_path: Path) -> None:
     log_file = demo_log_path(tmp_path / "data")
     with start_up_logged_to(log_file):
@@ -75,7 +78,6 @@ def test_an_expected_error_keeps_its_message_and_names_the_log(terminal: io.Stri
     assert raised.value.message == f"DATABASE_URL is not a PostgreSQL URL; details in {log_file}"
 
 
-@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")  # pgserver's, on import, outside a login session
 def test_an_embedded_server_that_cannot_start_says_which_program_failed_and_where_its_log_is(
     tmp_path: Path,
 ) -> None:

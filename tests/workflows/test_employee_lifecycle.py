@@ -16,14 +16,13 @@ from tests.support.employees import (
     kinds,
     ok,
     outbox_payloads,
-    pk,
     read,
     run,
     today,
     written,
 )
 from tests.support.graphql import gql
-from tests.support.workflow import codes, gid, sql, token
+from tests.support.workflow import codes, gid, pk, sql, token
 
 ACTIVE = ["EDIT", "TRANSFER", "CHANGE_SALARY", "START_LEAVE", "TERMINATE", "RETIRE"]
 ON_LEAVE = ["EDIT", "TRANSFER", "CHANGE_SALARY", "END_LEAVE", "TERMINATE", "RETIRE"]

@@ -15,13 +15,12 @@ from tests.support.employees import (
     kinds,
     new_hire,
     ok,
-    pk,
     read,
     run,
     today,
     written,
 )
-from tests.support.workflow import codes, count, gid, sql
+from tests.support.workflow import codes, count, gid, pk, sql
 
 ACTIVE_ACTIONS = ["EDIT", "TRANSFER", "CHANGE_SALARY", "START_LEAVE", "TERMINATE", "RETIRE"]
 
