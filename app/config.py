@@ -42,6 +42,8 @@ class Settings:
     default_page_size: int = 50
     max_page_size: int = 100
     max_aggregate_groups: int = 1000
+    # Root fields one operation may select (each runs a statement or a command of its own).
+    max_root_fields: int = 20
     statement_timeout_ms: int = 15_000
     pool_size: int = 10
     # The role the server's connections assume, so row-level security binds them;
@@ -75,6 +77,7 @@ class Settings:
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
             max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
+            max_root_fields=_int(env, "BIZGRAPH_MAX_ROOT_FIELDS", 20, minimum=1),
             statement_timeout_ms=_int(env, "BIZGRAPH_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
             pool_size=_int(env, "BIZGRAPH_POOL_SIZE", 10, minimum=1),
             db_role=_role_name(env, "BIZGRAPH_DB_ROLE", "bizgraph_app"),

@@ -104,6 +104,13 @@ class Rejected(BizgraphError):
         self.errors = errors
 
 
+class TooManyRootFields(BizgraphError):
+    """An operation selects more root fields than ``BIZGRAPH_MAX_ROOT_FIELDS`` allows
+    (each is a statement or a command of its own); refused before any of them ran."""
+
+    code = "TOO_MANY_ROOT_FIELDS"
+
+
 # Every code a mutation payload's ``errors`` may carry, with what it means. The
 # GraphQL enum ``UserErrorCode`` is built from this table, so codes stay stable
 # and documented in one place.

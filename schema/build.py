@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -19,6 +19,7 @@ from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
 from schema.invoices.mutations import InvoiceMutations
 from schema.invoices.queries import InvoiceQueries
+from schema.limits.root_fields import RootFieldLimit
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
 from schema.orders.mutations import OrderMutations
@@ -81,6 +82,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ROOT_MUTATIONS,
         "Changes. Each field runs in one transaction and answers a payload whose errors say why it changed nothing.",
     )
+    # Built once, not per request: the same rule class keeps validation results cached.
+    root_field_limit = RootFieldLimit.bound((settings or Settings()).max_root_fields)
     schema = BizgraphSchema(
         query=query,
         mutation=mutation,
@@ -89,7 +92,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Parsing and validating the same document again is most of a small
         # request's cost; both depend only on the document text.
         # (their LRU caches live at module level, shared by every request's instance).
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512), ErrorCodes],
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: AddValidationRules([root_field_limit]),
+            ErrorCodes,
+        ],
     )
     install_planned_resolvers(schema._schema, UNPLANNED_TYPES)
     return schema

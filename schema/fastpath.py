@@ -14,11 +14,13 @@ the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLObjectType,
@@ -27,9 +29,11 @@ from graphql import (
     OperationType,
     get_named_type,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import get_variable_values
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
@@ -76,8 +80,13 @@ class PreparedQuery:
 
 
 class FastPath:
-    def __init__(self, schema: GraphQLSchema, cache_size: int = 512) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, cache_size: int = 512, rules: Sequence[type[ASTValidationRule]] = ()
+    ) -> None:
         self.schema = schema
+        # graphql-core's rules and the schema's own (the limits): a document the
+        # standard way refuses is never answered here.
+        self.rules = (*specified_rules, *rules)
         if schema.query_type is None:
             raise ValueError("the fast path answers queries: the schema needs a Query type")
         self.query_type: GraphQLObjectType = schema.query_type
@@ -88,7 +97,7 @@ class FastPath:
             document = parse(query)
         except GraphQLError:
             return None
-        if validate(self.schema, document):
+        if validate(self.schema, document, self.rules):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is not None:
@@ -134,6 +143,16 @@ class FastPath:
     def _fits(self, root: FieldSelection) -> bool:
         named = get_named_type(self.query_type.fields[root.name].type)
         return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)
+
+
+def added_validation_rules(schema: Any) -> tuple[type[ASTValidationRule], ...]:
+    """The rules a strawberry schema adds through ``AddValidationRules`` extensions."""
+    rules: list[type[ASTValidationRule]] = []
+    for extension in schema.extensions:
+        made = extension if isinstance(extension, SchemaExtension) else extension()
+        if isinstance(made, AddValidationRules):
+            rules.extend(made.validation_rules)
+    return tuple(rules)
 
 
 async def _read_root(reads: ReadService, root: FieldSelection) -> Read[Any]:

@@ -22,7 +22,7 @@ from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.errors import classify_all
-from schema.fastpath import FastPath
+from schema.fastpath import FastPath, added_validation_rules
 from schema.introspection import uses_introspection
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
-        self.fast_path = FastPath(schema._schema) if fast_path else None
+        self.fast_path = FastPath(schema._schema, rules=added_validation_rules(schema)) if fast_path else None
         # None: everyone may introspect (demo mode).
         self.introspection_roles = introspection_roles
 

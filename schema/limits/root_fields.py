@@ -1,0 +1,105 @@
+"""How many root fields one operation may select.
+
+Each root field of a query is a statement of its own (the planner answers one
+root field with one statement), and each root field of a mutation a command of
+its own; aliases make the same field count again. Without a bound, one small
+document (``a1: customers … a10000: customers …``) runs ten thousand
+statements in one request. The rule refuses such a document while it is
+validated, before any SQL.
+
+What counts is what would run: distinct response keys (two selections under one
+key are merged into one field), with fragments' root fields counted where they
+are spread, and selections left out by a literal ``@skip(if: true)`` or
+``@include(if: false)`` not counted. One whose ``@skip``/``@include`` depends on
+a variable counts: validation runs before variables are known (and its result
+is cached for every set of variables), so it counts what may run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from graphql import (
+    SKIP,
+    BooleanValueNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+
+from app.errors import TooManyRootFields
+
+SETTING = "BIZGRAPH_MAX_ROOT_FIELDS"
+
+
+class RootFieldLimit(ValidationRule):
+    """Refuses an operation with more than ``maximum`` root fields (see ``bound``)."""
+
+    maximum: ClassVar[int]
+
+    @classmethod
+    def bound(cls, maximum: int) -> type[RootFieldLimit]:
+        """The rule for ``maximum``. Build it once per schema: graphql-core makes a
+        rule instance per validation from the class, and the same class from request
+        to request keeps validation results cacheable."""
+        return cast("type[RootFieldLimit]", type(cls.__name__, (cls,), {"maximum": maximum}))
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> Any:
+        fragments = {
+            definition.name.value: definition
+            for definition in self.context.document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        beyond = _first_root_field_beyond(self.maximum, node.selection_set, fragments)
+        if beyond is not None:
+            refusal = TooManyRootFields(
+                f"The operation selects more than {self.maximum} root fields; the limit is {self.maximum} ({SETTING})."
+            )
+            self.report_error(GraphQLError(refusal.message, beyond, original_error=refusal))
+        return SKIP  # nothing below the operation's own selection concerns this rule
+
+
+def _first_root_field_beyond(
+    maximum: int, root: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> FieldNode | None:
+    """The first root field whose response key is one too many, if any; the walk
+    stops there, so a document of ten thousand aliases costs ``maximum`` steps."""
+    keys: set[str] = set()
+    spread: set[str] = set()  # each fragment once: a cycle is graphql-core's own error
+    pending: list[SelectionSetNode] = [root]
+    while pending:
+        for selection in pending.pop().selections:
+            if not _may_run(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                keys.add((selection.alias or selection.name).value)
+                if len(keys) > maximum:
+                    return selection
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                # Unknown fragments are reported by graphql-core's own rules.
+                if fragment is not None and name not in spread:
+                    spread.add(name)
+                    pending.append(fragment.selection_set)
+    return None
+
+
+def _may_run(selection: SelectionNode) -> bool:
+    """False only where a literal ``@skip``/``@include`` leaves the selection out."""
+    for directive in selection.directives or ():
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        condition = next((a.value for a in directive.arguments or () if a.name.value == "if"), None)
+        if isinstance(condition, BooleanValueNode) and condition.value == (name == "skip"):
+            return False
+    return True
