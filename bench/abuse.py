@@ -63,7 +63,8 @@ class CaseResult:
 def chain(depth: int) -> str:
     """customer → orders → customer → … ``depth`` relations deep, ``first: 1`` at every list."""
     inner = "id"
-    for level in range(depth):
+    for level in reversed(range(depth)):
+        # Level 0 hangs off the root customer, so even levels are orders and odd ones customers.
         inner = f"orders(first: 1) {{ nodes {{ id {inner} }} }}" if level % 2 == 0 else f"customer {{ id {inner} }}"
     return f"{{ customers(first: 1) {{ nodes {{ id {inner} }} }} }}"
 
@@ -72,9 +73,10 @@ def aliases(count: int) -> str:
     return "{ " + " ".join(f"a{i}: customers(first: 100) {{ nodes {{ id }} }}" for i in range(count)) + " }"
 
 
-def many_tokens(count: int) -> str:
-    # Each `__typename` is one token, and the document stays valid GraphQL.
-    return "{ " + " ".join("__typename" for _ in range(count)) + " }"
+def many_tokens(count: int, n: int) -> str:
+    # Each `__typename` is one token, the document stays valid GraphQL, and ``n`` makes every
+    # document new, so no cache of parsed documents answers it.
+    return f"query Flood{n} {{ " + " ".join("__typename" for _ in range(count)) + " }"
 
 
 def answer_label(response: httpx.Response) -> str:
@@ -114,6 +116,9 @@ def attacks(url: str, token_url: str, sales_email: str) -> dict[str, Attack]:
         document = "{ __typename }" + f"# {n} " + "x" * (5 * 1024 * 1024)
         return client.post(url, json={"query": document})
 
+    def token_flood(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.post(url, json={"query": many_tokens(100_000, next(distinct))})
+
     def huge_body(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
         return client.post(url, content=big_body, headers={"content-type": "application/json"})
 
@@ -126,7 +131,7 @@ def attacks(url: str, token_url: str, sales_email: str) -> dict[str, Attack]:
         Attack("deep50", "the same chain, 50 levels", 1, post_json(url, chain(50))),
         Attack("deep17x12", "the 17-level chain from twelve attackers at once", 12, post_json(url, chain(17))),
         Attack("aliases", "10,000 root aliases of customers(first: 100)", 1, post_json(url, aliases(10_000))),
-        Attack("tokens", "a 100,000-token document", 1, post_json(url, many_tokens(100_000))),
+        Attack("tokens", "distinct 100,000-token documents", 1, token_flood),
         Attack("body50mb", "a 50 MB request body", 1, huge_body),
         Attack("docs5mb", "distinct 5 MB documents, one after another", 1, large_distinct),
         Attack("passwords", "wrong passwords for one user at /oauth/token", 1, wrong_password),
