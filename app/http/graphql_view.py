@@ -7,17 +7,22 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
 from app.errors import Unauthenticated
 from app.http.graphiql import graphiql_assets_built, graphiql_html
+from app.http.media_types import GraphQLMediaType, negotiate
 from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
@@ -28,6 +33,18 @@ from schema.introspection import uses_introspection
 if TYPE_CHECKING:
     # strawberry's request adapter type, from the library it builds its views on.
     from cross_web import AsyncHTTPRequestAdapter
+
+
+class _SubResponse(Response):
+    """strawberry's per-request stand-in for the response (where a resolver may set a status
+    or a header), carrying the media type negotiated for the answer from ``Accept``."""
+
+    def __init__(self, media_type: GraphQLMediaType) -> None:
+        super().__init__()
+        self.graphql_media_type = media_type
+        # As strawberry makes it: no status of its own and no length, only what is set on it.
+        self.status_code = None  # type: ignore[assignment]
+        del self.headers["content-length"]
 
 
 class BizgraphGraphQL(GraphQL[Context, None]):
@@ -77,9 +94,16 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 )
                 if answer is not None:
                     return ExecutionResult(data=answer.data, errors=answer.errors or None)
-            return await super().execute_single(
-                request, request_adapter, sub_response, scoped, root_value, request_data
-            )
+            try:
+                return await super().execute_single(
+                    request, request_adapter, sub_response, scoped, root_value, request_data
+                )
+            except HTTPException as refusal:
+                cause = refusal.__cause__
+                if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is OperationType.MUTATION:
+                    # GraphQL over HTTP: a mutation over GET is 405, and RFC 9110 wants Allow with it.
+                    raise StarletteHTTPException(405, refusal.reason, headers={"Allow": "POST"}) from refusal
+                raise
 
     def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
         """A new scope for one operation (a request's, or one tick of a subscription),
@@ -104,10 +128,70 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # error found by the parser cache) still get their code here.
         if result.errors:
             result.errors = classify_all(result.errors, getattr(request.state, "request_id", "-"))
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        if _is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
+            # The operation never ran: under the new media type the answer says so by
+            # having no data entry at all (and create_response gives it a 4xx).
+            del response["data"]
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        media_type = negotiate(request.headers.get("accept"))
+        request.state.graphql_media_type = media_type
+        return _SubResponse(media_type)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = (
+            sub_response.graphql_media_type if isinstance(sub_response, _SubResponse) else GraphQLMediaType.JSON
+        )
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type.content_type
+        if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:
+            # Only a request error leaves out data (process_result); a status set on the
+            # sub-response by the operation itself (429, 503 ...) is more precise and stays.
+            response.status_code = _request_error_status(response_data)
+        return response
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        request_data = await super().parse_http_body(request)
+        # strawberry checks the type of query, variables and extensions, not of operationName
+        # (an object there fails deep inside graphql-core). Not a well-formed GraphQL-over-HTTP
+        # request: 400, under either media type.
+        if isinstance(request_data, GraphQLRequestData):
+            operation_name: object = request_data.operation_name  # as it came in the JSON: any type
+            if not isinstance(operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null, if provided."
+                )
+        return request_data
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path), assets_available=graphiql_assets_built()))
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """The operation never ran: parsing, validation, variable coercion or a refusal before
+    execution stopped it. graphql-core gives every error raised while executing a path (and then
+    data, perhaps null); errors from before execution have none."""
+    return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors or ())
+
+
+def _request_error_status(response_data: GraphQLHTTPResponse) -> int:
+    """403 when the request was refused for the principal's roles alone, else 400 (GraphQL over
+    HTTP: a request that is not well-formed or does not pass validation)."""
+    codes = {
+        error.get("extensions", {}).get("code")
+        for error in response_data.get("errors") or ()
+        if isinstance(error, dict)
+    }
+    return 403 if codes == {"FORBIDDEN"} else 400
+
+
+def _media_type_of(request: Request) -> GraphQLMediaType:
+    media_type: GraphQLMediaType = getattr(request.state, "graphql_media_type", GraphQLMediaType.JSON)
+    return media_type
 
 
 def page_limits(settings: Any) -> PageLimits:
