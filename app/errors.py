@@ -7,6 +7,9 @@ logged with the request id and masked for the client.
 
 from __future__ import annotations
 
+import psycopg
+from sqlalchemy import exc as sqlalchemy_errors
+
 
 class BizgraphError(Exception):
     """An expected error whose message is safe to show to the client."""
@@ -39,6 +42,43 @@ class Unauthenticated(BizgraphError):
         super().__init__(description)
         self.error = error
         self.description = description
+
+
+class BadRequest(BizgraphError):
+    """The request itself is malformed (its body, its JSON, its text): HTTP 400."""
+
+    code = "BAD_REQUEST"
+
+
+class StatementTimeout(BizgraphError):
+    """A statement ran longer than ``statement_timeout``: the same request will
+    take as long again, so a client should narrow it rather than retry."""
+
+    code = "STATEMENT_TIMEOUT"
+
+    def __init__(self) -> None:
+        super().__init__("the query took longer than the server allows: ask for less (fewer rows, fewer fields)")
+
+
+class DatabaseUnavailable(BizgraphError):
+    """PostgreSQL cannot be reached (refused, gone, or no pooled connection in
+    time): HTTP 503 with ``Retry-After``; the same request may succeed later."""
+
+    code = "DATABASE_UNAVAILABLE"
+    retry_after_seconds = 2
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable: retry later")
+
+
+class ShuttingDown(BizgraphError):
+    """The process is draining before it stops: HTTP 503; another process answers."""
+
+    code = "SHUTTING_DOWN"
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("the server is shutting down")
 
 
 class BadUserInput(BizgraphError):
@@ -102,6 +142,31 @@ class Rejected(BizgraphError):
     def __init__(self, errors: list[BizgraphError]) -> None:
         super().__init__("; ".join(error.message for error in errors))
         self.errors = errors
+
+
+def database_refusal(error: BaseException) -> StatementTimeout | DatabaseUnavailable | BadUserInput | None:
+    """What a driver or pool failure means to a client, or None when it is none a
+    client can act on (anything else stays a bug, masked).
+
+    A SQLAlchemy error carries the driver's error in ``orig``; statements sent
+    through the driver connection raise psycopg's own errors."""
+    if isinstance(error, sqlalchemy_errors.TimeoutError):  # no pooled connection in time
+        return DatabaseUnavailable()
+    if isinstance(error, sqlalchemy_errors.DBAPIError) and error.orig is not None:
+        error = error.orig
+    # QueryCanceled is an OperationalError too: tell it apart first. The server
+    # cancels nothing else a client could still hear about (a cancelled task has
+    # no client left), and the message is localised, so the class decides.
+    if isinstance(error, psycopg.errors.QueryCanceled):
+        return StatementTimeout()
+    if isinstance(error, (psycopg.OperationalError, ConnectionError)):
+        return DatabaseUnavailable()
+    if isinstance(error, psycopg.DataError) and error.sqlstate is None:
+        # Refused by the driver before sending: a value the request carried that
+        # PostgreSQL's text cannot hold (a NUL written as a GraphQL escape). A data
+        # error from the server (division by zero ...) is our SQL's fault: a bug.
+        return BadUserInput("a value in the request cannot be used: it contains a NUL character")
+    return None
 
 
 # Every code a mutation payload's ``errors`` may carry, with what it means. The

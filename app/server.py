@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from app.auth.keys import load_key_ring
@@ -18,8 +19,10 @@ from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
 from app.http.bearer_gate import RequireBearerToken
+from app.http.errors import AnswerErrorsAsJson, request_id_of, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
+from app.http.health import DatabaseReadiness, health_routes
 from app.http.oauth.routes import auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from resolvers.organizations import first_organization_id
@@ -56,6 +59,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.database = database
             app.state.auth = auth
             app.state.page_limits = page_limits(settings)
+            app.state.readiness = DatabaseReadiness(database)
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -68,19 +72,20 @@ def create_app(settings: Settings) -> Starlette:
             await auth.aclose()
             await database.dispose()
 
-    async def livez(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    async def readyz(request: Request) -> JSONResponse:
-        ready = getattr(request.app.state, "ready", False)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+    async def http_error(request: Request, error: Exception) -> Response:
+        # An unknown path, a wrong method: the same JSON error shape as everything else.
+        return response_for(error, request_id_of(request.scope))
 
     routes = [
         # The gate wraps this route only; ``route.endpoint`` stays the GraphQL view.
         Route("/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(RequireBearerToken)]),
-        Route("/livez", livez),
-        Route("/readyz", readyz),
+        *health_routes(),
         *graphiql_routes(),
         *auth_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AnswerErrorsAsJson)],
+        exception_handlers={HTTPException: http_error},
+    )

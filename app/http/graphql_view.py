@@ -12,15 +12,19 @@ from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
-from app.errors import Unauthenticated
+from app.errors import DatabaseUnavailable, Unauthenticated
+from app.http import request_body
+from app.http.errors import request_id_of, response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.media_types import GraphQLMediaType, negotiate
 from resolvers.planner.pagination import PageLimits
@@ -61,10 +65,44 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # None: everyone may introspect (demo mode).
         self.introspection_roles = introspection_roles
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except Exception as error:
+            # strawberry answers its own refusals as text/plain and lets the rest
+            # escape as a 500; every one gets the JSON error contract instead.
+            response = response_for(error, request_id_of(scope))
+        await response(scope, receive, send)
+
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json for large results; str keeps
         # WebSocket frames textual.
         return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what the standard library lets through to fail later:
+        # invalid UTF-8, lone surrogates, nesting deeper than 1024 (json recurses
+        # until RecursionError). Its error is a JSONDecodeError, a 400 to strawberry.
+        return orjson.loads(data)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and "application/json" in content_type:
+            # strawberry would call ``.get`` on whatever the JSON is (``"x"``, ``null``).
+            transport = self._get_stream_transport_from_headers(request.headers)
+            body = self.parse_json(await request.get_body())
+            data = request_body.request_data(body, transport.protocol if transport else "http")
+        else:
+            parsed = await super().parse_http_body(request)
+            if isinstance(parsed, list):  # only JSON bodies are lists, and they are refused above
+                raise TypeError("a batch outside a JSON body")
+            data = parsed
+        request_body.refuse_unstorable_text(data)
+        return data
 
     async def execute_single(
         self,
@@ -95,7 +133,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 if answer is not None:
                     return ExecutionResult(data=answer.data, errors=answer.errors or None)
             try:
-                return await super().execute_single(
+                result = await super().execute_single(
                     request, request_adapter, sub_response, scoped, root_value, request_data
                 )
             except HTTPException as refusal:
@@ -104,6 +142,11 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                     # GraphQL over HTTP: a mutation over GET is 405, and RFC 9110 wants Allow with it.
                     raise StarletteHTTPException(405, refusal.reason, headers={"Allow": "POST"}) from refusal
                 raise
+        if _any_code(result, DatabaseUnavailable.code):
+            # Fields met an unreachable database: the answer says so, and when to retry.
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(DatabaseUnavailable.retry_after_seconds)
+        return result
 
     def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
         """A new scope for one operation (a request's, or one tick of a subscription),
@@ -127,7 +170,10 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # Errors raised before the operation's extensions wrap up (e.g. a syntax
         # error found by the parser cache) still get their code here.
         if result.errors:
-            result.errors = classify_all(result.errors, getattr(request.state, "request_id", "-"))
+            suggestions = not self.schema.config.disable_field_suggestions
+            result.errors = classify_all(
+                result.errors, getattr(request.state, "request_id", "-"), suggestions=suggestions
+            )
         response = await super().process_result(request, result)
         if _is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
             # The operation never ran: under the new media type the answer says so by
@@ -154,19 +200,6 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             response.status_code = _request_error_status(response_data)
         return response
 
-    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
-        request_data = await super().parse_http_body(request)
-        # strawberry checks the type of query, variables and extensions, not of operationName
-        # (an object there fails deep inside graphql-core). Not a well-formed GraphQL-over-HTTP
-        # request: 400, under either media type.
-        if isinstance(request_data, GraphQLRequestData):
-            operation_name: object = request_data.operation_name  # as it came in the JSON: any type
-            if not isinstance(operation_name, str | None):
-                raise HTTPException(
-                    400, "The GraphQL operation's `operationName` must be a string or null, if provided."
-                )
-        return request_data
-
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path), assets_available=graphiql_assets_built()))
 
@@ -192,6 +225,10 @@ def _request_error_status(response_data: GraphQLHTTPResponse) -> int:
 def _media_type_of(request: Request) -> GraphQLMediaType:
     media_type: GraphQLMediaType = getattr(request.state, "graphql_media_type", GraphQLMediaType.JSON)
     return media_type
+
+
+def _any_code(result: ExecutionResult, code: str) -> bool:
+    return any((error.extensions or {}).get("code") == code for error in result.errors or ())
 
 
 def page_limits(settings: Any) -> PageLimits:
