@@ -66,7 +66,7 @@ class Settings:
     max_document_bytes: int = 65_536
     max_tokens: int = 2_000
     max_depth: int = 15
-    max_aliases: int = 30
+    max_aliases: int = 50
     max_directives: int = 50
     max_variables_bytes: int = 262_144
     max_list_length: int = 500
@@ -106,7 +106,7 @@ class Settings:
             max_document_bytes=_int(env, "BIZGRAPH_MAX_DOCUMENT_BYTES", 65_536, minimum=64),
             max_tokens=_int(env, "BIZGRAPH_MAX_TOKENS", 2_000, minimum=10),
             max_depth=_int(env, "BIZGRAPH_MAX_DEPTH", 15, minimum=1),
-            max_aliases=_int(env, "BIZGRAPH_MAX_ALIASES", 30, minimum=0),
+            max_aliases=_int(env, "BIZGRAPH_MAX_ALIASES", 50, minimum=0),
             max_directives=_int(env, "BIZGRAPH_MAX_DIRECTIVES", 50, minimum=0),
             max_variables_bytes=_int(env, "BIZGRAPH_MAX_VARIABLES_BYTES", 262_144, minimum=2),
             max_list_length=_int(env, "BIZGRAPH_MAX_LIST_LENGTH", 500, minimum=1),

@@ -99,5 +99,8 @@ def _form_body_limited(route: Route) -> Route:
     """The OAuth routes, with the token endpoint's form refused past its size before it is read."""
     if route.path != "/oauth/token":
         return route
-    limit = Middleware(LimitRequestBody, max_bytes=MAX_FORM_BYTES, setting="token form size", body=oauth_refusal)
+    # RFC 6749 §5.2 answers a malformed token request with 400 ``invalid_request``.
+    limit = Middleware(
+        LimitRequestBody, max_bytes=MAX_FORM_BYTES, setting="token form size", body=oauth_refusal, status=400
+    )
     return Route(route.path, route.endpoint, methods=list(route.methods or ()), name=route.name, middleware=[limit])

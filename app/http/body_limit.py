@@ -4,7 +4,8 @@ A plain ASGI wrapper around one route. A ``Content-Length`` over the limit is re
 without reading anything; otherwise the body is read chunk by chunk and refused as soon as
 it passes the limit, so a client cannot make the server buffer (or parse) more than the
 limit. A body within the limit is handed on to the route as it was received. The refusal
-is HTTP 413 with a JSON body carrying ``REQUEST_TOO_LARGE`` and the request id, and
+is HTTP 413 (400 for the OAuth token endpoint, whose clients expect RFC 6749's
+``invalid_request``) with a JSON body carrying ``REQUEST_TOO_LARGE`` and the request id, and
 ``Connection: close``, since the rest of the body is never read.
 """
 
@@ -38,11 +39,14 @@ def oauth_refusal(refusal: RequestTooLarge, request_id: str) -> dict[str, Any]:
 
 
 class LimitRequestBody:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, setting: str, body: RefusalBody = graphql_refusal) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, setting: str, body: RefusalBody = graphql_refusal, status: int = 413
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.setting = setting
         self.body = body
+        self.status = status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +80,7 @@ class LimitRequestBody:
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": self.status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),
