@@ -61,6 +61,17 @@ class Settings:
     token_leeway_seconds: int = 30
     signing_keys: tuple[Path, ...] = ()
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
+    # Limits checked before any work (README "Limits" says why each default).
+    max_request_bytes: int = 1_048_576
+    max_document_bytes: int = 65_536
+    max_tokens: int = 2_000
+    max_depth: int = 15
+    max_aliases: int = 50
+    max_directives: int = 50
+    max_variables_bytes: int = 262_144
+    max_list_length: int = 500
+    # Parsed documents are kept while the sum of their texts' lengths fits.
+    document_cache_bytes: int = 262_144
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,11 +102,26 @@ class Settings:
             trusted_issuers=(
                 parse_trusted_issuers(raw_trusted, default_audience=audience, own_issuer=issuer) if raw_trusted else ()
             ),
+            max_request_bytes=_int(env, "BIZGRAPH_MAX_REQUEST_BYTES", 1_048_576, minimum=1024),
+            max_document_bytes=_int(env, "BIZGRAPH_MAX_DOCUMENT_BYTES", 65_536, minimum=64),
+            max_tokens=_int(env, "BIZGRAPH_MAX_TOKENS", 2_000, minimum=10),
+            max_depth=_int(env, "BIZGRAPH_MAX_DEPTH", 15, minimum=1),
+            max_aliases=_int(env, "BIZGRAPH_MAX_ALIASES", 50, minimum=0),
+            max_directives=_int(env, "BIZGRAPH_MAX_DIRECTIVES", 50, minimum=0),
+            max_variables_bytes=_int(env, "BIZGRAPH_MAX_VARIABLES_BYTES", 262_144, minimum=2),
+            max_list_length=_int(env, "BIZGRAPH_MAX_LIST_LENGTH", 500, minimum=1),
+            document_cache_bytes=_int(env, "BIZGRAPH_DOCUMENT_CACHE_BYTES", 262_144, minimum=0),
         )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(
                 "BIZGRAPH_DEFAULT_PAGE_SIZE must not exceed BIZGRAPH_MAX_PAGE_SIZE "
                 f"({settings.default_page_size} > {settings.max_page_size})"
+            )
+        if settings.max_document_bytes > settings.max_request_bytes:
+            # A document the limits allow must fit in a request body they allow.
+            raise ConfigError(
+                "BIZGRAPH_MAX_DOCUMENT_BYTES must not exceed BIZGRAPH_MAX_REQUEST_BYTES "
+                f"({settings.max_document_bytes} > {settings.max_request_bytes})"
             )
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")

@@ -111,6 +111,56 @@ class InvalidPagination(BadUserInput):
     code = "INVALID_PAGINATION"
 
 
+class LimitExceeded(BizgraphError):
+    """The request is bigger or more complex than a configured limit allows; nothing ran.
+
+    ``setting`` names the environment variable that sets the limit, ``maximum`` its value;
+    the message names both, so a client knows what to shrink and an operator what to raise.
+    """
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, what: str, *, setting: str, maximum: int, field: list[str] | None = None) -> None:
+        super().__init__(f"{what}; the limit is {maximum} ({setting}).", field=field)
+        self.setting = setting
+        self.maximum = maximum
+
+
+class RequestTooLarge(LimitExceeded):
+    code = "REQUEST_TOO_LARGE"
+
+
+class DocumentTooLarge(LimitExceeded):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class TooManyTokens(LimitExceeded):
+    code = "TOO_MANY_TOKENS"
+
+
+class TooDeep(LimitExceeded):
+    code = "TOO_DEEP"
+
+
+class TooManyAliases(LimitExceeded):
+    code = "TOO_MANY_ALIASES"
+
+
+class TooManyDirectives(LimitExceeded):
+    code = "TOO_MANY_DIRECTIVES"
+
+
+class VariablesTooLarge(LimitExceeded):
+    code = "VARIABLES_TOO_LARGE"
+
+
+class ListTooLong(LimitExceeded):
+    """A list argument or list input value (in the document or in the variables) is too long;
+    ``field`` is the path of the argument holding it."""
+
+    code = "LIST_TOO_LONG"
+
+
 class NotFound(BizgraphError):
     """The entity does not exist for this principal."""
 

@@ -19,11 +19,12 @@ from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
 from app.http.bearer_gate import RequireBearerToken
+from app.http.body_limit import LimitRequestBody, oauth_refusal
 from app.http.errors import AnswerErrorsAsJson, request_id_of, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
-from app.http.oauth.routes import auth_routes
+from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from resolvers.organizations import first_organization_id
 from schema import build_schema
@@ -76,12 +77,20 @@ def create_app(settings: Settings) -> Starlette:
         # An unknown path, a wrong method: the same JSON error shape as everything else.
         return response_for(error, request_id_of(request.scope))
 
+    graphql_body_limit = Middleware(
+        LimitRequestBody, max_bytes=settings.max_request_bytes, setting="BIZGRAPH_MAX_REQUEST_BYTES"
+    )
     routes = [
-        # The gate wraps this route only; ``route.endpoint`` stays the GraphQL view.
-        Route("/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(RequireBearerToken)]),
+        # The body limit and the gate wrap this route only; ``route.endpoint`` stays the GraphQL view.
+        Route(
+            "/graphql",
+            graphql,
+            methods=["GET", "POST"],
+            middleware=[graphql_body_limit, Middleware(RequireBearerToken)],
+        ),
         *health_routes(),
         *graphiql_routes(),
-        *auth_routes(),
+        *[_form_body_limited(route) for route in auth_routes()],
     ]
     return Starlette(
         routes=routes,
@@ -89,3 +98,14 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(AnswerErrorsAsJson)],
         exception_handlers={HTTPException: http_error},
     )
+
+
+def _form_body_limited(route: Route) -> Route:
+    """The OAuth routes, with the token endpoint's form refused past its size before it is read."""
+    if route.path != "/oauth/token":
+        return route
+    # RFC 6749 §5.2 answers a malformed token request with 400 ``invalid_request``.
+    limit = Middleware(
+        LimitRequestBody, max_bytes=MAX_FORM_BYTES, setting="token form size", body=oauth_refusal, status=400
+    )
+    return Route(route.path, route.endpoint, methods=list(route.methods or ()), name=route.name, middleware=[limit])

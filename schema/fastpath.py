@@ -15,7 +15,6 @@ the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -26,8 +25,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_named_type,
-    parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
@@ -35,6 +32,7 @@ from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import Read, ReadService
 from resolvers.scope import OperationScope
+from schema.limits.parsing import documents_of
 from schema.selection import SelectionReader
 from schema.withheld import collect_withheld, fits_in_one_object
 
@@ -76,19 +74,25 @@ class PreparedQuery:
 
 
 class FastPath:
-    def __init__(self, schema: GraphQLSchema, cache_size: int = 512) -> None:
+    def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
         if schema.query_type is None:
             raise ValueError("the fast path answers queries: the schema needs a Query type")
         self.query_type: GraphQLObjectType = schema.query_type
-        self._prepare = lru_cache(maxsize=cache_size)(self._prepare_uncached)
+        # The standard way's limits and cache: a document is parsed and validated once.
+        self.documents = documents_of(schema)
 
-    def _prepare_uncached(self, query: str, operation_name: str | None) -> PreparedQuery | None:
+    def _prepare(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> PreparedQuery | None:
+        # Anything refused here is refused again, with its error, by the standard way.
+        documents = self.documents
         try:
-            document = parse(query)
+            documents.check_variables(variables)
+            document = documents.parse(query)
         except GraphQLError:
             return None
-        if validate(self.schema, document):
+        if documents.validate(self.schema, query, document, documents.rules):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is not None:
@@ -104,7 +108,7 @@ class FastPath:
         """The response, or ``None`` when the standard way must answer."""
         if not query:
             return None
-        prepared = self._prepare(query, operation_name)
+        prepared = self._prepare(query, variables, operation_name)
         if prepared is None:
             return None
         coerced = get_variable_values(self.schema, prepared.operation.variable_definitions or (), variables or {})
