@@ -7,7 +7,10 @@ must wait before its next attempt — 1 s, then 2 s, 4 s … doubling with each
 further failure —, and after ``failures_before_lockout`` failures it is locked
 out for ``lockout_seconds``. A wait is enforced by refusing early attempts
 (the caller answers HTTP 429 with ``Retry-After``), never by holding a request
-open, so throttling costs the server nothing. A failure stops counting
+open, so throttling costs the server nothing. Attempts still running count
+too: a key gets at most as many attempts at once as it has failures to spare
+before the first delay (one, once delays have begun), so a burst of parallel
+guesses is throttled like a sequence. A failure stops counting
 ``window_seconds`` after the key's last failure; a successful sign-in forgets
 the username's failures.
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 FIRST_DELAY_SECONDS = 1.0
@@ -48,12 +51,28 @@ class LoginThrottle:
         self.clock = clock
         self.max_keys = max_keys
         self._failures: dict[str, _Failures] = {}
+        self._in_flight: dict[str, int] = {}
 
-    def retry_after(self, keys: Iterable[str]) -> int:
-        """Whole seconds until every key may try again; 0 when all may try now."""
+    def admit(self, keys: Collection[str]) -> int:
+        """0 when an attempt for ``keys`` may run now (the caller then calls ``release``
+        once it is answered), else the whole seconds to wait before trying again."""
         now = self.clock()
-        wait = max((self._current(key, now).next_attempt - now for key in keys if key in self._failures), default=0.0)
-        return math.ceil(wait) if wait > 0 else 0
+        entries = [self._current(key, now) for key in keys]
+        wait = max((entry.next_attempt - now for entry in entries), default=0.0)
+        if wait > 0:
+            return math.ceil(wait)
+        spare = (max(1, self.limits.failures_before_delay - entry.count) for entry in entries)
+        if any(self._in_flight.get(key, 0) >= allowed for key, allowed in zip(keys, spare, strict=True)):
+            return math.ceil(FIRST_DELAY_SECONDS)  # as many attempts as it may fail are running
+        for key in keys:
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return 0
+
+    def release(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            remaining = self._in_flight.pop(key, 1) - 1
+            if remaining > 0:
+                self._in_flight[key] = remaining
 
     def failed(self, keys: Iterable[str]) -> None:
         now = self.clock()
@@ -81,7 +100,9 @@ class LoginThrottle:
     def _current(self, key: str, now: float) -> _Failures:
         """The key's failures, or a clean slate once they have aged out (and any wait is over)."""
         entry = self._failures.get(key)
-        if entry is None or (now - entry.last_failure >= self.limits.window_seconds and now >= entry.next_attempt):
+        if entry is None:
+            return _Failures(count=0, last_failure=now, next_attempt=now)
+        if now - entry.last_failure >= self.limits.window_seconds and now >= entry.next_attempt:
             self._failures.pop(key, None)
             return _Failures(count=0, last_failure=now, next_attempt=now)
         return entry

@@ -4,6 +4,7 @@ guessing is throttled and locked out, unknown clients look like wrong secrets, m
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import statistics
@@ -419,3 +420,12 @@ def test_issue_token_ttl_is_bounded_by_the_maximum_lifetime(run_here, monkeypatc
     assert code == 0 and out.count(".") == 2
     code, _, err = run_here("issue-token", "--org", "acme", "--email", "admin@acme.example", "--ttl", "7201")
     assert code == 2 and "(7200)" in err
+
+
+async def test_a_burst_of_parallel_guesses_is_throttled_like_a_sequence(accounts_settings):
+    async with hardened(accounts_settings) as (_, _clock, from_address):
+        http = from_address()
+        answers = await asyncio.gather(*(_sign_in(http, "hr@acme.example", f"guess-{n}") for n in range(20)))
+        statuses = sorted(answer.status_code for answer in answers)
+        # As many password checks as failures allowed before the first delay; the rest wait.
+        assert statuses == [400] * 3 + [429] * 17

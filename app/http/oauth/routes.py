@@ -51,7 +51,8 @@ async def token(request: Request) -> Response:
     except BadForm as error:
         return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400, NO_STORE)
     keys = _throttle_keys(request, form)
-    wait = services.throttle.retry_after(keys.values())
+    throttle = services.throttle
+    wait = throttle.admit(list(keys.values()))
     if wait:
         # Refused before any lookup or password check: a locked-out guesser costs nothing.
         body = {
@@ -59,17 +60,20 @@ async def token(request: Request) -> Response:
             "error_description": f"Too many failed sign-in attempts: try again in {wait} s.",
         }
         return JSONResponse(body, 429, {**NO_STORE, "Retry-After": str(wait)})
-    lookups = await _look_up(services, request, form)
-    token_request = TokenRequest(services.endpoints.token, request.headers, form, lookups)
-    # authlib is synchronous and argon2 is slow on purpose: a worker thread, and only
-    # a few at once, since every password check holds 64 MiB while it runs.
-    status, body, headers = await anyio.to_thread.run_sync(
-        services.token_server.respond, token_request, limiter=services.hashing_limiter
-    )
+    try:
+        lookups = await _look_up(services, request, form)
+        token_request = TokenRequest(services.endpoints.token, request.headers, form, lookups)
+        # authlib is synchronous and argon2 is slow on purpose: a worker thread, and only
+        # a few at once, since every password check holds 64 MiB while it runs.
+        status, body, headers = await anyio.to_thread.run_sync(
+            services.token_server.respond, token_request, limiter=services.hashing_limiter
+        )
+    finally:
+        throttle.release(keys.values())
     if status == 200 and "username" in keys:
-        services.throttle.succeeded([keys["username"]])
+        throttle.succeeded([keys["username"]])
     elif body.get("error") in FAILURES:
-        services.throttle.failed(keys.values())
+        throttle.failed(keys.values())
     return JSONResponse(body, status, dict(headers))
 
 
