@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from app.auth.issuers import TrustedIssuer, parse_trusted_issuers
+from app.auth.issuers import DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TrustedIssuer, parse_trusted_issuers
 from app.errors import ConfigError
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
@@ -72,6 +72,19 @@ class Settings:
     max_list_length: int = 500
     # Parsed documents are kept while the sum of their texts' lengths fits.
     document_cache_bytes: int = 262_144
+    # No accepted token may live longer than this (exp - iat), whoever issued it.
+    max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+    # A user token's user is looked up again (exists, enabled, still has the roles)
+    # at most this long after the last look; off only for suites that mint tokens
+    # for made-up users.
+    token_user_cache_seconds: int = 30
+    check_token_users: bool = True
+    # /oauth/token: failed attempts per client id, username and address before the
+    # answers slow down, before a lockout, how long one lasts, and how long a failure counts.
+    login_failures_before_delay: int = 3
+    login_failures_before_lockout: int = 10
+    login_lockout_seconds: int = 900
+    login_failure_window_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,7 +124,26 @@ class Settings:
             max_variables_bytes=_int(env, "BIZGRAPH_MAX_VARIABLES_BYTES", 262_144, minimum=2),
             max_list_length=_int(env, "BIZGRAPH_MAX_LIST_LENGTH", 500, minimum=1),
             document_cache_bytes=_int(env, "BIZGRAPH_DOCUMENT_CACHE_BYTES", 262_144, minimum=0),
+            max_token_lifetime_seconds=_int(
+                env, "BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS", DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, minimum=60
+            ),
+            token_user_cache_seconds=_int(env, "BIZGRAPH_TOKEN_USER_CACHE_SECONDS", 30, minimum=0),
+            check_token_users=_bool(env, "BIZGRAPH_CHECK_TOKEN_USERS", True),
+            login_failures_before_delay=_int(env, "BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY", 3, minimum=1),
+            login_failures_before_lockout=_int(env, "BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT", 10, minimum=1),
+            login_lockout_seconds=_int(env, "BIZGRAPH_LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+            login_failure_window_seconds=_int(env, "BIZGRAPH_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1),
         )
+        if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
+            raise ConfigError(
+                "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS must not exceed BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS "
+                f"({settings.access_token_ttl_seconds} > {settings.max_token_lifetime_seconds})"
+            )
+        if settings.login_failures_before_delay > settings.login_failures_before_lockout:
+            raise ConfigError(
+                "BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY must not exceed BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT "
+                f"({settings.login_failures_before_delay} > {settings.login_failures_before_lockout})"
+            )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(
                 "BIZGRAPH_DEFAULT_PAGE_SIZE must not exceed BIZGRAPH_MAX_PAGE_SIZE "

@@ -20,12 +20,13 @@ from app.db import Database
 from app.errors import ConfigError
 from app.http.bearer_gate import RequireBearerToken
 from app.http.body_limit import LimitRequestBody, oauth_refusal
-from app.http.errors import AnswerErrorsAsJson, request_id_of, response_for
+from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
+from app.http.request_id import request_id_of
 from resolvers.organizations import first_organization_id
 from schema import build_schema
 

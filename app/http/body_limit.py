@@ -11,7 +11,6 @@ is HTTP 413 (400 for the OAuth token endpoint, whose clients expect RFC 6749's
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RequestTooLarge
+from app.http.request_id import request_id_of
 
 # The refusal's JSON body, from the error and the request id.
 RefusalBody = Callable[[RequestTooLarge, str], dict[str, Any]]
@@ -76,7 +76,7 @@ class LimitRequestBody:
         refusal = RequestTooLarge(
             f"The request body is larger than {self.max_bytes} bytes", setting=self.setting, maximum=self.max_bytes
         )
-        payload = orjson.dumps(self.body(refusal, _request_id(scope)))
+        payload = orjson.dumps(self.body(refusal, request_id_of(scope)))
         await send(
             {
                 "type": "http.response.start",
@@ -113,12 +113,3 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
             except ValueError:
                 return None  # malformed: the server refuses it, or the stream is counted
     return None
-
-
-def _request_id(scope: Scope) -> str:
-    # The same choice as the GraphQL view's context: the client's id, or a new one.
-    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]  # as ASGI defines them
-    for name, value in headers:
-        if name == b"x-request-id":
-            return value.decode("latin-1")
-    return uuid.uuid4().hex

@@ -13,7 +13,6 @@ traceback and the request id, answered 500 ``INTERNAL_SERVER_ERROR`` without det
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 
 import orjson
@@ -31,6 +30,7 @@ from app.errors import (
     database_refusal,
 )
 from app.http.bearer_gate import challenge
+from app.http.request_id import request_id_of
 
 log = logging.getLogger("bizgraph.http")
 
@@ -104,13 +104,6 @@ def response_for(error: Exception, request_id: str) -> Response:
 
 def _code_of(status: int) -> str:
     return CODE_OF_STATUS.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
-
-
-def request_id_of(scope: Scope) -> str:
-    """The id the GraphQL view gave the request, or a new one for routes that gave none."""
-    state = scope.get("state")
-    request_id = state.get("request_id") if isinstance(state, dict) else None
-    return request_id if isinstance(request_id, str) else uuid.uuid4().hex
 
 
 class AnswerErrorsAsJson:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +23,10 @@ from strawberry.types.graphql import OperationType
 from app.auth.principal import Principal
 from app.errors import DatabaseUnavailable, Unauthenticated
 from app.http import request_body
-from app.http.errors import request_id_of, response_for
+from app.http.errors import response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.media_types import GraphQLMediaType, negotiate
+from app.http.request_id import request_id_of
 from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
@@ -158,7 +158,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         return self.introspection_roles is None or principal.has_any(self.introspection_roles)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request.scope)
         request.state.request_id = request_id
         # Set by the bearer-token gate in front of this route. The one request it
         # lets through without a token is the GraphiQL page itself, which runs

@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from app.db import Database
 from app.errors import DatabaseUnavailable, ShuttingDown
-from app.http.errors import request_id_of, unavailable_response
+from app.http.errors import unavailable_response
+from app.http.request_id import request_id_of
 
 log = logging.getLogger("bizgraph.health")
 

@@ -276,20 +276,16 @@ EXAMPLES = {"count": 0}
     [
         ("POST", "/graphql"),
         ("GET", "/graphql"),  # the GraphiQL page too, when a browser asks for HTML
-        pytest.param(
-            "POST",
-            "/oauth/token",
-            # Found by this test; app/http/oauth/ is being hardened in parallel (issue 10, item 6):
-            # e.g. ``Authorization: Bearer `` makes authlib's basic-auth parsing raise there.
-            # Remove this mark once that work is merged.
-            marks=pytest.mark.xfail(raises=AssertionError, strict=False, reason="/oauth/token answers 500 to some"),
-        ),
+        ("POST", "/oauth/token"),
         ("GET", "/livez"),
         ("GET", "/readyz"),
         ("GET", "/graphiql-assets/graphiql.min.js"),
     ],
 )
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized: the same 200 examples every run, so CI is reproducible (raise max_examples locally to explore).
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     body=bodies,
     content_type=content_types,
