@@ -96,6 +96,17 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_disable_user(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.accounts.admin import disable_user
+
+    user_id = disable_user(settings, org=args.org, email=args.email)
+    print(
+        f"disabled user {user_id}: {args.email.strip()} in {args.org}; its tokens stop working within"
+        f" {settings.token_user_cache_seconds} s"
+    )
+    return 0
+
+
 def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.accounts.admin import issue_token
 
@@ -185,11 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--scope", required=True, action="append", help="admin, finance, hr or analyst; repeatable")
     client.set_defaults(handler=cmd_create_client)
 
+    disable = sub.add_parser("disable-user", help="stop a user from signing in and refuse its tokens")
+    disable.add_argument("--org", required=True, help="organization slug")
+    disable.add_argument("--email", required=True)
+    disable.set_defaults(handler=cmd_disable_user)
+
     token = sub.add_parser("issue-token", help="print a signed access token for a user (development)")
     token.add_argument("--org", required=True, help="organization slug")
     token.add_argument("--email", required=True)
     token.add_argument(
-        "--ttl", type=_positive_int, help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS)"
+        "--ttl",
+        type=_positive_int,
+        help="lifetime in seconds (default BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS;"
+        " at most BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS)",
     )
     token.set_defaults(handler=cmd_issue_token)
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from app.auth.issuers import TrustedIssuer, parse_trusted_issuers
+from app.auth.issuers import DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TrustedIssuer, parse_trusted_issuers
 from app.errors import ConfigError
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
@@ -43,7 +43,7 @@ class Settings:
     max_page_size: int = 100
     max_aggregate_groups: int = 1000
     # Root fields one operation may select (each runs a statement or a command of its own).
-    max_root_fields: int = 20
+    max_root_fields: int = 50
     statement_timeout_ms: int = 15_000
     pool_size: int = 10
     # The role the server's connections assume, so row-level security binds them;
@@ -63,6 +63,30 @@ class Settings:
     token_leeway_seconds: int = 30
     signing_keys: tuple[Path, ...] = ()
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
+    # Limits checked before any work (README "Limits" says why each default).
+    max_request_bytes: int = 1_048_576
+    max_document_bytes: int = 65_536
+    max_tokens: int = 2_000
+    max_depth: int = 15
+    max_aliases: int = 50
+    max_directives: int = 50
+    max_variables_bytes: int = 262_144
+    max_list_length: int = 500
+    # Parsed documents are kept while the sum of their texts' lengths fits.
+    document_cache_bytes: int = 262_144
+    # No accepted token may live longer than this (exp - iat), whoever issued it.
+    max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+    # A user token's user is looked up again (exists, enabled, still has the roles)
+    # at most this long after the last look; off only for suites that mint tokens
+    # for made-up users.
+    token_user_cache_seconds: int = 30
+    check_token_users: bool = True
+    # /oauth/token: failed attempts per client id, username and address before the
+    # answers slow down, before a lockout, how long one lasts, and how long a failure counts.
+    login_failures_before_delay: int = 3
+    login_failures_before_lockout: int = 10
+    login_lockout_seconds: int = 900
+    login_failure_window_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,7 +101,7 @@ class Settings:
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
             max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
-            max_root_fields=_int(env, "BIZGRAPH_MAX_ROOT_FIELDS", 20, minimum=1),
+            max_root_fields=_int(env, "BIZGRAPH_MAX_ROOT_FIELDS", 50, minimum=1),
             statement_timeout_ms=_int(env, "BIZGRAPH_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
             pool_size=_int(env, "BIZGRAPH_POOL_SIZE", 10, minimum=1),
             db_role=_role_name(env, "BIZGRAPH_DB_ROLE", "bizgraph_app"),
@@ -94,11 +118,45 @@ class Settings:
             trusted_issuers=(
                 parse_trusted_issuers(raw_trusted, default_audience=audience, own_issuer=issuer) if raw_trusted else ()
             ),
+            max_request_bytes=_int(env, "BIZGRAPH_MAX_REQUEST_BYTES", 1_048_576, minimum=1024),
+            max_document_bytes=_int(env, "BIZGRAPH_MAX_DOCUMENT_BYTES", 65_536, minimum=64),
+            max_tokens=_int(env, "BIZGRAPH_MAX_TOKENS", 2_000, minimum=10),
+            max_depth=_int(env, "BIZGRAPH_MAX_DEPTH", 15, minimum=1),
+            max_aliases=_int(env, "BIZGRAPH_MAX_ALIASES", 50, minimum=0),
+            max_directives=_int(env, "BIZGRAPH_MAX_DIRECTIVES", 50, minimum=0),
+            max_variables_bytes=_int(env, "BIZGRAPH_MAX_VARIABLES_BYTES", 262_144, minimum=2),
+            max_list_length=_int(env, "BIZGRAPH_MAX_LIST_LENGTH", 500, minimum=1),
+            document_cache_bytes=_int(env, "BIZGRAPH_DOCUMENT_CACHE_BYTES", 262_144, minimum=0),
+            max_token_lifetime_seconds=_int(
+                env, "BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS", DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, minimum=60
+            ),
+            token_user_cache_seconds=_int(env, "BIZGRAPH_TOKEN_USER_CACHE_SECONDS", 30, minimum=0),
+            check_token_users=_bool(env, "BIZGRAPH_CHECK_TOKEN_USERS", True),
+            login_failures_before_delay=_int(env, "BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY", 3, minimum=1),
+            login_failures_before_lockout=_int(env, "BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT", 10, minimum=1),
+            login_lockout_seconds=_int(env, "BIZGRAPH_LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+            login_failure_window_seconds=_int(env, "BIZGRAPH_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1),
         )
+        if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
+            raise ConfigError(
+                "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS must not exceed BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS "
+                f"({settings.access_token_ttl_seconds} > {settings.max_token_lifetime_seconds})"
+            )
+        if settings.login_failures_before_delay > settings.login_failures_before_lockout:
+            raise ConfigError(
+                "BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY must not exceed BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT "
+                f"({settings.login_failures_before_delay} > {settings.login_failures_before_lockout})"
+            )
         if settings.default_page_size > settings.max_page_size:
             raise ConfigError(
                 "BIZGRAPH_DEFAULT_PAGE_SIZE must not exceed BIZGRAPH_MAX_PAGE_SIZE "
                 f"({settings.default_page_size} > {settings.max_page_size})"
+            )
+        if settings.max_document_bytes > settings.max_request_bytes:
+            # A document the limits allow must fit in a request body they allow.
+            raise ConfigError(
+                "BIZGRAPH_MAX_DOCUMENT_BYTES must not exceed BIZGRAPH_MAX_REQUEST_BYTES "
+                f"({settings.max_document_bytes} > {settings.max_request_bytes})"
             )
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")

@@ -126,6 +126,11 @@ class Database:
                 "set BIZGRAPH_DB_ROLE (default bizgraph_app) or let DATABASE_URL log in as a restricted role"
             )
 
+    async def ping(self) -> None:
+        """One round trip on a pooled connection; raises when PostgreSQL cannot answer."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

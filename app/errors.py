@@ -7,6 +7,9 @@ logged with the request id and masked for the client.
 
 from __future__ import annotations
 
+import psycopg
+from sqlalchemy import exc as sqlalchemy_errors
+
 
 class BizgraphError(Exception):
     """An expected error whose message is safe to show to the client."""
@@ -41,6 +44,43 @@ class Unauthenticated(BizgraphError):
         self.description = description
 
 
+class BadRequest(BizgraphError):
+    """The request itself is malformed (its body, its JSON, its text): HTTP 400."""
+
+    code = "BAD_REQUEST"
+
+
+class StatementTimeout(BizgraphError):
+    """A statement ran longer than ``statement_timeout``: the same request will
+    take as long again, so a client should narrow it rather than retry."""
+
+    code = "STATEMENT_TIMEOUT"
+
+    def __init__(self) -> None:
+        super().__init__("the query took longer than the server allows: ask for less (fewer rows, fewer fields)")
+
+
+class DatabaseUnavailable(BizgraphError):
+    """PostgreSQL cannot be reached (refused, gone, or no pooled connection in
+    time): HTTP 503 with ``Retry-After``; the same request may succeed later."""
+
+    code = "DATABASE_UNAVAILABLE"
+    retry_after_seconds = 2
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable: retry later")
+
+
+class ShuttingDown(BizgraphError):
+    """The process is draining before it stops: HTTP 503; another process answers."""
+
+    code = "SHUTTING_DOWN"
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("the server is shutting down")
+
+
 class BadUserInput(BizgraphError):
     """An argument value is well-typed but not acceptable (e.g. a filter value)."""
 
@@ -69,6 +109,63 @@ class InvalidPagination(BadUserInput):
     """Pagination arguments that contradict each other (e.g. ``first`` with ``before``)."""
 
     code = "INVALID_PAGINATION"
+
+
+class LimitExceeded(BizgraphError):
+    """The request is bigger or more complex than a configured limit allows; nothing ran.
+
+    ``setting`` names the environment variable that sets the limit, ``maximum`` its value;
+    the message names both, so a client knows what to shrink and an operator what to raise.
+    """
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, what: str, *, setting: str, maximum: int, field: list[str] | None = None) -> None:
+        super().__init__(f"{what}; the limit is {maximum} ({setting}).", field=field)
+        self.setting = setting
+        self.maximum = maximum
+
+
+class RequestTooLarge(LimitExceeded):
+    code = "REQUEST_TOO_LARGE"
+
+
+class DocumentTooLarge(LimitExceeded):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class TooManyTokens(LimitExceeded):
+    code = "TOO_MANY_TOKENS"
+
+
+class TooDeep(LimitExceeded):
+    code = "TOO_DEEP"
+
+
+class TooManyAliases(LimitExceeded):
+    code = "TOO_MANY_ALIASES"
+
+
+class TooManyRootFields(LimitExceeded):
+    """An operation selects more root fields than allowed: each is a statement or a
+    command of its own."""
+
+    code = "TOO_MANY_ROOT_FIELDS"
+
+
+class TooManyDirectives(LimitExceeded):
+    code = "TOO_MANY_DIRECTIVES"
+
+
+class VariablesTooLarge(LimitExceeded):
+    code = "VARIABLES_TOO_LARGE"
+
+
+class ListTooLong(LimitExceeded):
+    """A list argument or list input value (in the document or in the variables) is too long;
+    ``field`` is the path of the argument holding it."""
+
+    code = "LIST_TOO_LONG"
 
 
 class NotFound(BizgraphError):
@@ -104,11 +201,29 @@ class Rejected(BizgraphError):
         self.errors = errors
 
 
-class TooManyRootFields(BizgraphError):
-    """An operation selects more root fields than ``BIZGRAPH_MAX_ROOT_FIELDS`` allows
-    (each is a statement or a command of its own); refused before any of them ran."""
+def database_refusal(error: BaseException) -> StatementTimeout | DatabaseUnavailable | BadUserInput | None:
+    """What a driver or pool failure means to a client, or None when it is none a
+    client can act on (anything else stays a bug, masked).
 
-    code = "TOO_MANY_ROOT_FIELDS"
+    A SQLAlchemy error carries the driver's error in ``orig``; statements sent
+    through the driver connection raise psycopg's own errors."""
+    if isinstance(error, sqlalchemy_errors.TimeoutError):  # no pooled connection in time
+        return DatabaseUnavailable()
+    if isinstance(error, sqlalchemy_errors.DBAPIError) and error.orig is not None:
+        error = error.orig
+    # QueryCanceled is an OperationalError too: tell it apart first. The server
+    # cancels nothing else a client could still hear about (a cancelled task has
+    # no client left), and the message is localised, so the class decides.
+    if isinstance(error, psycopg.errors.QueryCanceled):
+        return StatementTimeout()
+    if isinstance(error, (psycopg.OperationalError, ConnectionError)):
+        return DatabaseUnavailable()
+    if isinstance(error, psycopg.DataError) and error.sqlstate is None:
+        # Refused by the driver before sending: a value the request carried that
+        # PostgreSQL's text cannot hold (a NUL written as a GraphQL escape). A data
+        # error from the server (division by zero ...) is our SQL's fault: a bug.
+        return BadUserInput("a value in the request cannot be used: it contains a NUL character")
+    return None
 
 
 # Every code a mutation payload's ``errors`` may carry, with what it means. The

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from app.auth.keys import load_key_ring
@@ -18,10 +19,14 @@ from app.config import Settings
 from app.db import Database
 from app.errors import ConfigError
 from app.http.bearer_gate import RequireBearerToken
+from app.http.body_limit import LimitRequestBody, oauth_refusal
+from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
-from app.http.oauth.routes import auth_routes
+from app.http.health import DatabaseReadiness, health_routes
+from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
+from app.http.request_id import request_id_of
 from resolvers.organizations import first_organization_id
 from schema import build_schema
 
@@ -56,6 +61,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.database = database
             app.state.auth = auth
             app.state.page_limits = page_limits(settings)
+            app.state.readiness = DatabaseReadiness(database)
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -68,19 +74,39 @@ def create_app(settings: Settings) -> Starlette:
             await auth.aclose()
             await database.dispose()
 
-    async def livez(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
+    async def http_error(request: Request, error: Exception) -> Response:
+        # An unknown path, a wrong method: the same JSON error shape as everything else.
+        return response_for(error, request_id_of(request.scope))
 
-    async def readyz(request: Request) -> JSONResponse:
-        ready = getattr(request.app.state, "ready", False)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
-
+    graphql_body_limit = Middleware(
+        LimitRequestBody, max_bytes=settings.max_request_bytes, setting="BIZGRAPH_MAX_REQUEST_BYTES"
+    )
     routes = [
-        # The gate wraps this route only; ``route.endpoint`` stays the GraphQL view.
-        Route("/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(RequireBearerToken)]),
-        Route("/livez", livez),
-        Route("/readyz", readyz),
+        # The body limit and the gate wrap this route only; ``route.endpoint`` stays the GraphQL view.
+        Route(
+            "/graphql",
+            graphql,
+            methods=["GET", "POST"],
+            middleware=[graphql_body_limit, Middleware(RequireBearerToken)],
+        ),
+        *health_routes(),
         *graphiql_routes(),
-        *auth_routes(),
+        *[_form_body_limited(route) for route in auth_routes()],
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AnswerErrorsAsJson)],
+        exception_handlers={HTTPException: http_error},
+    )
+
+
+def _form_body_limited(route: Route) -> Route:
+    """The OAuth routes, with the token endpoint's form refused past its size before it is read."""
+    if route.path != "/oauth/token":
+        return route
+    # RFC 6749 §5.2 answers a malformed token request with 400 ``invalid_request``.
+    limit = Middleware(
+        LimitRequestBody, max_bytes=MAX_FORM_BYTES, setting="token form size", body=oauth_refusal, status=400
+    )
+    return Route(route.path, route.endpoint, methods=list(route.methods or ()), name=route.name, middleware=[limit])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from graphql import ASTValidationRule, GraphQLError, specified_rules
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -19,6 +19,9 @@ from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
 from schema.invoices.mutations import InvoiceMutations
 from schema.invoices.queries import InvoiceQueries
+from schema.limits.bounds import DocumentLimits
+from schema.limits.extension import DocumentLimitsExtension
+from schema.limits.parsing import Documents, attach_documents
 from schema.limits.root_fields import RootFieldLimit
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
@@ -82,22 +85,25 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ROOT_MUTATIONS,
         "Changes. Each field runs in one transaction and answers a payload whose errors say why it changed nothing.",
     )
-    # Built once, not per request: the same rule class keeps validation results cached.
-    root_field_limit = RootFieldLimit.bound((settings or Settings()).max_root_fields)
+    limits = DocumentLimits.from_settings(settings or Settings())
+    # Built once: the same rule classes every request, so validation results stay cached.
+    # Every rule added here applies to the standard way and to the fast path alike.
+    validation_rules: list[type[ASTValidationRule]] = [*limits.validation_rules()]
+    validation_rules.append(RootFieldLimit.bound((settings or Settings()).max_root_fields))
+    documents = Documents(limits, (*specified_rules, *validation_rules))
     schema = BizgraphSchema(
         query=query,
         mutation=mutation,
         config=StrawberryConfig(disable_field_suggestions=not (settings and settings.demo)),
         scalar_overrides=SCALAR_OVERRIDES,
-        # Parsing and validating the same document again is most of a small
-        # request's cost; both depend only on the document text.
-        # (their LRU caches live at module level, shared by every request's instance).
+        # Parsing and validating the same document again is most of a small request's
+        # cost: both are cached, under the limits, in ``documents`` (shared with the fast path).
         extensions=[
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: AddValidationRules([root_field_limit]),
+            lambda: DocumentLimitsExtension(documents),
+            lambda: AddValidationRules(validation_rules),
             ErrorCodes,
         ],
     )
+    attach_documents(schema._schema, documents)
     install_planned_resolvers(schema._schema, UNPLANNED_TYPES)
     return schema

@@ -14,13 +14,10 @@ the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLObjectType,
@@ -28,17 +25,14 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_named_type,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.execution.values import get_variable_values
-from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import Read, ReadService
 from resolvers.scope import OperationScope
+from schema.limits.parsing import documents_of
 from schema.selection import SelectionReader
 from schema.withheld import collect_withheld, fits_in_one_object
 
@@ -80,24 +74,25 @@ class PreparedQuery:
 
 
 class FastPath:
-    def __init__(
-        self, schema: GraphQLSchema, cache_size: int = 512, rules: Sequence[type[ASTValidationRule]] = ()
-    ) -> None:
+    def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
-        # graphql-core's rules and the schema's own (the limits): a document the
-        # standard way refuses is never answered here.
-        self.rules = (*specified_rules, *rules)
         if schema.query_type is None:
             raise ValueError("the fast path answers queries: the schema needs a Query type")
         self.query_type: GraphQLObjectType = schema.query_type
-        self._prepare = lru_cache(maxsize=cache_size)(self._prepare_uncached)
+        # The standard way's limits and cache: a document is parsed and validated once.
+        self.documents = documents_of(schema)
 
-    def _prepare_uncached(self, query: str, operation_name: str | None) -> PreparedQuery | None:
+    def _prepare(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> PreparedQuery | None:
+        # Anything refused here is refused again, with its error, by the standard way.
+        documents = self.documents
         try:
-            document = parse(query)
+            documents.check_variables(variables)
+            document = documents.parse(query)
         except GraphQLError:
             return None
-        if validate(self.schema, document, self.rules):
+        if documents.validate(self.schema, query, document, documents.rules):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is not None:
@@ -113,7 +108,7 @@ class FastPath:
         """The response, or ``None`` when the standard way must answer."""
         if not query:
             return None
-        prepared = self._prepare(query, operation_name)
+        prepared = self._prepare(query, variables, operation_name)
         if prepared is None:
             return None
         coerced = get_variable_values(self.schema, prepared.operation.variable_definitions or (), variables or {})
@@ -143,16 +138,6 @@ class FastPath:
     def _fits(self, root: FieldSelection) -> bool:
         named = get_named_type(self.query_type.fields[root.name].type)
         return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)
-
-
-def added_validation_rules(schema: Any) -> tuple[type[ASTValidationRule], ...]:
-    """The rules a strawberry schema adds through ``AddValidationRules`` extensions."""
-    rules: list[type[ASTValidationRule]] = []
-    for extension in schema.extensions:
-        made = extension if isinstance(extension, SchemaExtension) else extension()
-        if isinstance(made, AddValidationRules):
-            rules.extend(made.validation_rules)
-    return tuple(rules)
 
 
 async def _read_root(reads: ReadService, root: FieldSelection) -> Read[Any]:

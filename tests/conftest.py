@@ -62,7 +62,19 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def demo_settings(seeded_url: URL, signing_key) -> Settings:
-    return replace(Settings.from_env({}), database_url=seeded_url, demo=True, signing_keys=(signing_key,))
+    return replace(
+        Settings.from_env({}),
+        database_url=seeded_url,
+        demo=True,
+        signing_keys=(signing_key,),
+        # The suite fails sign-ins on purpose, all from one address: the throttle's own
+        # tests (tests/auth/test_token_hardening.py) set small limits on apps of their own.
+        login_failures_before_delay=10_000,
+        login_failures_before_lockout=10_000,
+        # Most tests act as made-up principals (tests.support.auth.token_for), who are
+        # no rows of the users table; the user check has its own tests with it on.
+        check_token_users=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ its keys are published and which claims carry the organization, the roles and
     [{"issuer": "https://login.example.com/realms/acme",
       "jwks_uri": "https://login.example.com/realms/acme/protocol/openid-connect/certs",
       "audience": "bizgraph", "org_claim": "org", "roles_claim": "roles",
-      "employee_claim": "bizgraph_employee_id"}]
+      "employee_claim": "bizgraph_employee_id", "max_token_lifetime_seconds": 3600}]
 
 The organization claim holds the organization's slug. Links are taken from
 claims rather than looked up by email: the identity provider is the one that
@@ -32,6 +32,8 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
+# BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS's default: no accepted token lives longer than a day.
+DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400
 KNOWN_FIELDS = frozenset(
     {
         "issuer",
@@ -43,6 +45,7 @@ KNOWN_FIELDS = frozenset(
         "email_claim",
         "employee_claim",
         "customer_claim",
+        "max_token_lifetime_seconds",
     }
 )
 
@@ -58,6 +61,8 @@ class TrustedIssuer:
     email_claim: str = "email"
     employee_claim: str | None = None
     customer_claim: str | None = None
+    # The longest lifetime (exp - iat) accepted from this issuer; None: BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS.
+    max_token_lifetime_seconds: int | None = None
 
 
 def parse_trusted_issuers(raw: str, *, default_audience: str, own_issuer: str) -> tuple[TrustedIssuer, ...]:
@@ -105,7 +110,17 @@ def _parse_entry(entry: object, index: int, default_audience: str) -> TrustedIss
         email_claim=_text(entry, "email_claim", where) or "email",
         employee_claim=_text(entry, "employee_claim", where),
         customer_claim=_text(entry, "customer_claim", where),
+        max_token_lifetime_seconds=_positive(entry, "max_token_lifetime_seconds", where),
     )
+
+
+def _positive(entry: dict[str, Any], name: str, where: str) -> int | None:
+    value = entry.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}.{name} must be a positive whole number of seconds")
+    return value
 
 
 @overload

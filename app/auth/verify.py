@@ -10,6 +10,13 @@ Verifying an ES256 token costs ~110 µs on the reference machine (2 cores,
 Python 3.11), as much as a whole small GraphQL request on the fast path, so a
 verified token is remembered (by its exact string, until it expires): a client
 sending the same token again costs ~1 µs.
+
+Two checks go beyond the signature: no token may live longer than
+``max_lifetime_seconds`` (``exp - iat``, or ``exp - now`` without ``iat``; a
+trusted issuer may have its own maximum), so a leaked token signed to last until
+the year 9999 is worthless; and the user of a user token bizgraph issued must
+still exist, be enabled and hold the token's roles (``TokenUsers``, checked on
+every request, also for remembered tokens, through its own short cache).
 """
 
 from __future__ import annotations
@@ -26,11 +33,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
 from app.auth.claims import external_principal, organization_slug, own_principal
-from app.auth.issuers import TrustedIssuer
+from app.auth.issuers import DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TrustedIssuer
 from app.auth.keys import KeyRing
 from app.auth.organizations import OrganizationIds
 from app.auth.principal import Principal
 from app.auth.remote_keys import RemoteKeySet
+from app.auth.token_users import TokenUsers
 from app.auth.tokens import TOKEN_TYPE
 from app.errors import Unauthenticated
 
@@ -71,16 +79,19 @@ class Authenticator:
         issuer: str,
         audience: str,
         leeway_seconds: int,
+        max_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
         trusted: Sequence[TrustedIssuer] = (),
         remote_keys: Mapping[str, RemoteKeySet] | None = None,
         organizations: OrganizationIds | None = None,
         clock: Callable[[], float] = time.time,
         cache: VerifiedTokens | None = None,
+        users: TokenUsers | None = None,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway_seconds
+        self.max_lifetime = max_lifetime_seconds
         self.trusted = {entry.issuer: entry for entry in trusted}
         self.remote_keys = dict(remote_keys or {})
         missing = set(self.trusted) - set(self.remote_keys)
@@ -89,19 +100,26 @@ class Authenticator:
         self.organizations = organizations
         self.clock = clock
         self.cache = cache if cache is not None else VerifiedTokens()
+        # None: user tokens are not checked against the users table (tests with made-up users).
+        self.users = users
 
     async def authenticate(self, authorization_header: str | None) -> Principal:
         token = _bearer_token(authorization_header)
         now = self.clock()
         principal = self.cache.get(token, now)
-        if principal is not None:
-            return principal
+        if principal is None:
+            principal = await self._verify(token, now)
+        if self.users is not None and principal.issuer == self.issuer and principal.user_id is not None:
+            await self.users.check(principal)
+        return principal
+
+    async def _verify(self, token: str, now: float) -> Principal:
         header, unverified = _unverified_parts(token)
         issuer = unverified.get("iss")
         if issuer == self.issuer:
             claims = _verified(token, header, self._own_key(header))
             _check_type(header, {TOKEN_TYPE}, required=True)
-            self._check_times_and_audience(claims, self.audience, now)
+            self._check_times_and_audience(claims, self.audience, now, self.max_lifetime)
             principal = own_principal(claims, self.issuer)
         elif isinstance(issuer, str) and issuer in self.trusted:
             trusted = self.trusted[issuer]
@@ -109,7 +127,8 @@ class Authenticator:
             key = await self.remote_keys[issuer].key_for(header.get("kid"))
             claims = _verified(token, header, key)
             _check_type(header, EXTERNAL_TOKEN_TYPES, required=False)
-            self._check_times_and_audience(claims, trusted.audience, now)
+            maximum = trusted.max_token_lifetime_seconds or self.max_lifetime
+            self._check_times_and_audience(claims, trusted.audience, now, maximum)
             slug = organization_slug(claims, trusted)
             # __init__ refuses trusted issuers without organizations, so it is set here.
             assert self.organizations is not None
@@ -131,7 +150,7 @@ class Authenticator:
             raise Unauthenticated("invalid_token", "the token's algorithm does not match its key")
         return signing.key
 
-    def _check_times_and_audience(self, claims: dict[str, Any], audience: str, now: float) -> None:
+    def _check_times_and_audience(self, claims: dict[str, Any], audience: str, now: float, max_lifetime: int) -> None:
         expires = claims.get("exp")
         if not _is_number(expires):
             raise Unauthenticated("invalid_token", "the token has no valid expiry (exp)")
@@ -143,6 +162,9 @@ class Authenticator:
         issued = claims.get("iat")
         if issued is not None and (not _is_number(issued) or now < issued - self.leeway):
             raise Unauthenticated("invalid_token", "the token was issued in the future")
+        lifetime = expires - (issued if issued is not None else now)
+        if lifetime > max_lifetime:
+            raise Unauthenticated("invalid_token", f"the token lives longer than {max_lifetime} seconds")
         granted = claims.get("aud")
         audiences = [granted] if isinstance(granted, str) else granted if isinstance(granted, list) else []
         if audience not in audiences:

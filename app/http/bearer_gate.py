@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from urllib.parse import parse_qs
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Unauthenticated
+from app.http.request_id import request_id_of
 
 REALM = "bizgraph"
 
@@ -28,8 +29,13 @@ class RequireBearerToken:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # WebSockets authenticate in connection_init (DESIGN §7), inside the protocol.
-        if scope["type"] == "http" and not _is_graphiql_page(scope):
+        if scope["type"] != "http":
+            # WebSockets authenticate in connection_init (DESIGN §7), inside the protocol.
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        send = _with_request_id(send, request_id)
+        if not _is_graphiql_page(scope):
             authenticator = scope["app"].state.auth.authenticator
             try:
                 principal = await authenticator.authenticate(_header(scope, b"authorization"))
@@ -38,6 +44,18 @@ class RequireBearerToken:
                 return
             scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    """``send``, adding ``X-Request-Id`` to the response so a client can quote it."""
+    header = (b"x-request-id", request_id.encode("ascii"))
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), header]}
+        await send(message)
+
+    return sending
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -86,8 +86,21 @@ def create_client(settings: Settings, *, org: str, name: str, scopes: Sequence[s
     return NewClient(client_id=client_id, client_secret=secret)
 
 
+def disable_user(settings: Settings, *, org: str, email: str) -> int:
+    """Stop a user from signing in; the server refuses its tokens within BIZGRAPH_TOKEN_USER_CACHE_SECONDS."""
+    with _owner(settings).begin() as connection:
+        organization = accounts.find_organization(connection, org)
+        return accounts.disable_user(connection, organization, email.strip())
+
+
 def issue_token(settings: Settings, *, org: str, email: str, ttl_seconds: int | None = None) -> IssuedToken:
     """A signed access token for a user, without a password: for development."""
+    if ttl_seconds is not None and ttl_seconds > settings.max_token_lifetime_seconds:
+        # The server would refuse such a token: say so now rather than on its first use.
+        raise BadUserInput(
+            f"--ttl {ttl_seconds} exceeds BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS ({settings.max_token_lifetime_seconds})",
+            field=["ttl"],
+        )
     keys = development_keys(settings)
     with _owner(settings).connect() as connection:
         organization = accounts.find_organization(connection, org)

@@ -1,11 +1,12 @@
 """Sign-in identities: users and service clients, as the token endpoint and the CLI need them.
 
 Reads happen before the caller knows the organization, so with row-level
-security on they can only go through the three SECURITY DEFINER functions of
-migration 0003 (``bizgraph_login_candidates``, ``bizgraph_oauth_client``,
-``bizgraph_organization``) — never through the tables themselves.
+security on they can only go through the SECURITY DEFINER functions of
+migrations 0003 and 0006 (``bizgraph_login_candidates``, ``bizgraph_oauth_client``,
+``bizgraph_organization``, ``bizgraph_token_user``) — never through the tables
+themselves. Disabled users are not login candidates.
 
-Writes (the CLI's ``create-user``/``create-client``) run as the migrating owner
+Writes (the CLI's ``create-user``/``create-client``/``disable-user``) run as the migrating owner
 and name the organization of their transaction first, so they pass the
 policies' WITH CHECK even where the owner is not a superuser.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth.token_users import UserStanding
 from app.db import SET_ORGANIZATION
 from app.errors import BadUserInput
 
@@ -65,6 +67,7 @@ OAUTH_CLIENT = text(
     "SELECT id, org_id, org_slug, client_id, secret_hash, name, scopes FROM bizgraph_oauth_client(:client_id)"
 )
 ORGANIZATION = text("SELECT id, slug, name FROM bizgraph_organization(:slug)")
+TOKEN_USER = text("SELECT org_id, roles, enabled FROM bizgraph_token_user(:user_id)")
 
 
 def _candidate(email: str, row: Sequence[Any]) -> LoginCandidate:
@@ -101,6 +104,15 @@ async def oauth_client(connection: AsyncConnection, client_id: str) -> ServiceCl
 async def organization_by_slug(connection: AsyncConnection, slug: str) -> OrganizationRecord | None:
     result = await connection.execute(ORGANIZATION, {"slug": slug})
     return _organization(result.first())
+
+
+async def token_user(connection: AsyncConnection, user_id: int) -> UserStanding | None:
+    """The organization, roles and enabled flag of the user a token names, or None when it is gone."""
+    row = (await connection.execute(TOKEN_USER, {"user_id": user_id})).first()
+    if row is None:
+        return None
+    org_id, roles, enabled = row
+    return UserStanding(org_id=org_id, roles=frozenset(roles or ()), enabled=bool(enabled))
 
 
 # --- the CLI, as the migrating owner ---------------------------------------------------------
@@ -193,3 +205,16 @@ def create_client(
     }
     new_id: int = connection.execute(insert, params).scalar_one()
     return new_id
+
+
+def disable_user(connection: Connection, organization: OrganizationRecord, email: str) -> int:
+    """Mark a user of ``organization`` disabled (kept as it was if already); the caller commits."""
+    _enter_organization(connection, organization.id)
+    update = text(
+        "UPDATE users SET disabled_at = coalesce(disabled_at, now())"
+        " WHERE org_id = :org_id AND lower(email) = lower(:email) RETURNING id"
+    )
+    user_id = connection.execute(update, {"org_id": organization.id, "email": email}).scalar()
+    if user_id is None:
+        raise BadUserInput(f"no user {email!r} in organization {organization.slug!r}", field=["email"])
+    return int(user_id)

@@ -17,7 +17,7 @@ is cached for every set of variables), so it counts what may run.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any
 
 from graphql import (
     SKIP,
@@ -25,30 +25,18 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
-    ValidationRule,
 )
 
 from app.errors import TooManyRootFields
+from schema.limits.rules import LimitRule
 
-SETTING = "BIZGRAPH_MAX_ROOT_FIELDS"
 
-
-class RootFieldLimit(ValidationRule):
-    """Refuses an operation with more than ``maximum`` root fields (see ``bound``)."""
-
-    maximum: ClassVar[int]
-
-    @classmethod
-    def bound(cls, maximum: int) -> type[RootFieldLimit]:
-        """The rule for ``maximum``. Build it once per schema: graphql-core makes a
-        rule instance per validation from the class, and the same class from request
-        to request keeps validation results cacheable."""
-        return cast("type[RootFieldLimit]", type(cls.__name__, (cls,), {"maximum": maximum}))
+class RootFieldLimit(LimitRule):
+    """Refuses an operation with more than ``maximum`` root fields."""
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> Any:
         fragments = {
@@ -58,10 +46,14 @@ class RootFieldLimit(ValidationRule):
         }
         beyond = _first_root_field_beyond(self.maximum, node.selection_set, fragments)
         if beyond is not None:
-            refusal = TooManyRootFields(
-                f"The operation selects more than {self.maximum} root fields; the limit is {self.maximum} ({SETTING})."
+            self.refuse(
+                TooManyRootFields(
+                    f"The operation selects more than {self.maximum} root fields",
+                    setting="BIZGRAPH_MAX_ROOT_FIELDS",
+                    maximum=self.maximum,
+                ),
+                beyond,
             )
-            self.report_error(GraphQLError(refusal.message, beyond, original_error=refusal))
         return SKIP  # nothing below the operation's own selection concerns this rule
 
 

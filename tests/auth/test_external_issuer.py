@@ -257,3 +257,22 @@ async def test_a_slow_provider_is_given_up_on_after_the_timeout():
     finally:
         provider.stop()
         await http.aclose()
+
+
+async def test_a_provider_token_living_longer_than_the_maximum_is_refused(trusting, provider):
+    _, http = trusting
+    forever = provider.sign({"exp": 253_402_300_799})
+    response = await http.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {forever}"})
+    assert response.status_code == 401 and "lives longer than 86400" in response.json()["errors"][0]["message"]
+
+
+async def test_a_trusted_issuer_may_have_a_shorter_maximum_lifetime(demo_settings, provider):
+    trusted = replace(_trusted(provider), max_token_lifetime_seconds=600)
+    async with running_app(replace(demo_settings, trusted_issuers=(trusted,))) as (_, http):
+        now = int(time.time())
+        hour = provider.sign({"iat": now, "exp": now + 3600})
+        refused = await http.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {hour}"})
+        assert refused.status_code == 401 and "lives longer than 600" in refused.json()["errors"][0]["message"]
+        minutes = provider.sign({"iat": now, "exp": now + 600})
+        accepted = await http.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {minutes}"})
+        assert accepted.status_code == 200, accepted.text

@@ -26,6 +26,7 @@ DEFINER_FUNCTIONS = {
     "bizgraph_oauth_client",
     "bizgraph_organization",
     "bizgraph_organizations",
+    "bizgraph_token_user",  # alembic 0006: the token check reads a user before its organization is known
 }
 
 

@@ -46,6 +46,19 @@ from app.errors import ConfigError
             {"BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "http://127.0.0.1:8000", "jwks_uri": "https://idp/keys"}]'},
             "own issuer",
         ),
+        (
+            {
+                "BIZGRAPH_TRUSTED_ISSUERS": '[{"issuer": "https://idp", "jwks_uri": "https://idp/keys",'
+                ' "max_token_lifetime_seconds": 0}]'
+            },
+            "BIZGRAPH_TRUSTED_ISSUERS[0].max_token_lifetime_seconds",
+        ),
+        ({"BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS": "30"}, "BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS must be at least 60"),
+        ({"BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS": "600"}, "must not exceed BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS"),
+        ({"BIZGRAPH_TOKEN_USER_CACHE_SECONDS": "-1"}, "BIZGRAPH_TOKEN_USER_CACHE_SECONDS"),
+        ({"BIZGRAPH_CHECK_TOKEN_USERS": "perhaps"}, "BIZGRAPH_CHECK_TOKEN_USERS"),
+        ({"BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY": "20"}, "must not exceed BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT"),
+        ({"BIZGRAPH_LOGIN_LOCKOUT_SECONDS": "0"}, "BIZGRAPH_LOGIN_LOCKOUT_SECONDS"),
     ],
 )
 def test_bad_settings_raise_config_error_naming_the_variable(env, words):
@@ -94,6 +107,15 @@ def test_auth_settings_have_documented_defaults_and_parse():
     [idp] = settings.trusted_issuers
     assert (idp.audience, idp.roles_claim, idp.org_claim, idp.customer_claim) == ("bizgraph", "groups", "org", "cust")
     assert idp.algorithms == frozenset({"RS256", "ES256"})
+    assert idp.max_token_lifetime_seconds is None
+
+
+def test_hardening_settings_have_documented_defaults():
+    defaults = Settings.from_env({})
+    assert (defaults.max_token_lifetime_seconds, defaults.token_user_cache_seconds) == (86_400, 30)
+    assert defaults.check_token_users is True
+    assert (defaults.login_failures_before_delay, defaults.login_failures_before_lockout) == (3, 10)
+    assert (defaults.login_lockout_seconds, defaults.login_failure_window_seconds) == (900, 900)
 
 
 def test_serve_without_signing_keys_says_which_variable_is_missing():

@@ -1,27 +1,23 @@
 """GraphiQL as a person meets it: served by bizgraph, opened in a real (headless) Chromium that
 cannot reach any other host, running a query through GraphiQL's own run button.
 
-The app is served by uvicorn on a loopback port *on the test's event loop*: the session-scoped
-``app`` fixture entered its lifespan on that loop, and its database pool is bound to it.
+The app is served on a real loopback port (``tests.support.serving``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from app.http import graphiql
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, Page, find_chromium
+from tests.support.serving import serve
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "{ customers(first: 5) { edges { node { id name } } } }"
@@ -80,36 +76,6 @@ def test_missing_assets_warn_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 # --- the page in a browser -------------------------------------------------------------------
 
 
-class _InLoopServer(uvicorn.Server):
-    # uvicorn would install SIGINT/SIGTERM handlers on the main thread; leave them to pytest.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def _serve(app) -> AsyncIterator[str]:
-    """Serve an ASGI app on a free loopback port; yield its origin."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts: no race for the port
-    port = sock.getsockname()[1]
-    # lifespan="off": the fixture has already started the app.
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
-    server = _InLoopServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped the server
-                raise RuntimeError("uvicorn exited before it started")
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
-
-
 # Editors are CodeMirror 5 instances; each wrapper element carries its editor as `.CodeMirror`.
 _EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror')"
 _RESPONSE = "document.querySelector('.graphiql-response .CodeMirror')"
@@ -139,7 +105,7 @@ def chromium_binary() -> str:
 async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_binary: str, tmp_path: Path) -> None:
     assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
     token = token_for_user(app, "admin@acme.example")
-    async with _serve(app) as origin, Chromium(chromium_binary) as browser:
+    async with serve(app) as origin, Chromium(chromium_binary) as browser:
         page = await browser.new_page()
         try:
             # The page itself needs no token: it is where one is pasted.

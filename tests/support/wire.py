@@ -75,3 +75,52 @@ async def counting_proxy(url: URL) -> AsyncIterator[tuple[URL, RoundTripCounter]
         for task in list(pumps):
             task.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
+
+
+class CuttableProxy:
+    """A TCP proxy in front of PostgreSQL that can be cut, as a network failure or a
+    stopped server would: ``cut()`` closes every connection through it and refuses
+    new ones; ``restore()`` listens again on the same port."""
+
+    def __init__(self, url: URL) -> None:
+        self.upstream = url
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pumps: set[asyncio.Task] = set()
+
+    @property
+    def url(self) -> URL:
+        """``upstream`` rerouted through the proxy (a stable address across cuts)."""
+        query = {k: v for k, v in self.upstream.query.items() if k != "host"}
+        return self.upstream.set(host="127.0.0.1", port=self.port, query=query)
+
+    async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await _open_upstream(self.upstream)
+        for task in (
+            asyncio.create_task(_pump(client_reader, upstream_writer, lambda: None)),
+            asyncio.create_task(_pump(upstream_reader, client_writer, lambda: None)),
+        ):
+            self._pumps.add(task)
+            task.add_done_callback(self._pumps.discard)
+
+    async def restore(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for task in list(self._pumps):
+            task.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def cuttable_proxy(url: URL) -> AsyncIterator[CuttableProxy]:
+    proxy = CuttableProxy(url)
+    await proxy.restore()
+    try:
+        yield proxy
+    finally:
+        await proxy.cut()

@@ -16,6 +16,8 @@ from authlib.common.security import is_secure_transport
 from app.auth.keys import KeyRing, load_key_ring
 from app.auth.organizations import OrganizationIds
 from app.auth.remote_keys import RemoteKeySet
+from app.auth.throttle import LoginThrottle, ThrottleLimits
+from app.auth.token_users import TokenUsers, UserStanding
 from app.auth.tokens import TokenIssuer
 from app.auth.verify import Authenticator
 from app.config import Settings
@@ -58,6 +60,7 @@ class AuthServices:
     http: httpx.AsyncClient
     hashing_limiter: anyio.CapacityLimiter
     endpoints: AuthEndpoints
+    throttle: LoginThrottle
 
     @classmethod
     def build(cls, settings: Settings, database: Database, *, keys: KeyRing | None = None) -> AuthServices:
@@ -72,11 +75,18 @@ class AuthServices:
                 organization = await accounts.organization_by_slug(connection, slug)
             return None if organization is None else organization.id
 
+        async def token_user(user_id: int) -> UserStanding | None:
+            async with database.read() as connection:
+                return await accounts.token_user(connection, user_id)
+
+        users = TokenUsers(token_user, ttl_seconds=settings.token_user_cache_seconds)
         authenticator = Authenticator(
             keys=keys,
             issuer=settings.issuer,
             audience=settings.audience,
             leeway_seconds=settings.token_leeway_seconds,
+            max_lifetime_seconds=settings.max_token_lifetime_seconds,
+            users=users if settings.check_token_users else None,
             trusted=settings.trusted_issuers,
             remote_keys={entry.issuer: RemoteKeySet(entry, http) for entry in settings.trusted_issuers},
             organizations=OrganizationIds(organization_id),
@@ -90,6 +100,14 @@ class AuthServices:
             http=http,
             hashing_limiter=anyio.CapacityLimiter(CONCURRENT_PASSWORD_CHECKS),
             endpoints=auth_endpoints(settings),
+            throttle=LoginThrottle(
+                ThrottleLimits(
+                    failures_before_delay=settings.login_failures_before_delay,
+                    failures_before_lockout=settings.login_failures_before_lockout,
+                    lockout_seconds=settings.login_lockout_seconds,
+                    window_seconds=settings.login_failure_window_seconds,
+                )
+            ),
         )
 
     async def aclose(self) -> None:

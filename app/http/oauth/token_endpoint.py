@@ -74,6 +74,19 @@ class ServiceClient(ClientMixin):  # type: ignore[misc]  # authlib is untyped
         return grant_type == "client_credentials"
 
 
+class UnknownClient(ServiceClient):
+    """A client id nobody registered, answered exactly like a known client with a wrong
+    secret (same error, same status, and a password check's worth of time), so the
+    endpoint does not tell which client ids exist."""
+
+    def __init__(self) -> None:
+        self.client_id = ""
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        spend_one_verification(client_secret)
+        return False
+
+
 class DevClient(ClientMixin):  # type: ignore[misc]  # authlib is untyped
     """The public development client: it holds no secret, so it may only pass a
     person's own credentials through (the password grant)."""
@@ -110,11 +123,11 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]  # authlib is untyped
     def args(self) -> dict[str, str]:
         return {}
 
-    def client_named(self, client_id: str) -> ClientMixin | None:
+    def client_named(self, client_id: str) -> ClientMixin:
         if client_id == DEV_CLIENT_ID:
             return DevClient()
         record = self.lookups.clients.get(client_id)
-        return None if record is None else ServiceClient(record)
+        return UnknownClient() if record is None else ServiceClient(record)
 
 
 class ServiceGrant(ClientCredentialsGrant):  # type: ignore[misc]  # authlib is untyped

@@ -1,0 +1,43 @@
+"""A least-recently-used cache bounded by the bytes of its keys, not by its number of entries.
+
+Documents are cached by their text: 512 entries of any size could pin hundreds of
+megabytes (a parsed document takes up to ~100 times its text). Weighing each entry by
+its text's length bounds what the cache keeps, whatever the documents' sizes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+Value = TypeVar("Value")
+
+
+class ByteBoundedCache(Generic[Value]):
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
+        self._entries: OrderedDict[str, Value] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Value | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: Value) -> None:
+        weight = len(key)
+        if weight > self.max_bytes:
+            return  # it would push out everything else and still not fit
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            self._entries[key] = value
+            return
+        self._entries[key] = value
+        self.size_bytes += weight
+        while self.size_bytes > self.max_bytes:
+            evicted, _ = self._entries.popitem(last=False)
+            self.size_bytes -= len(evicted)
