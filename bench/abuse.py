@@ -61,11 +61,16 @@ class CaseResult:
 
 
 def chain(depth: int) -> str:
-    """customer → orders → customer → … ``depth`` relations deep, ``first: 1`` at every list."""
+    """customer → orders → customer → … ``depth`` relations deep, ``first: 1`` and ``hasNextPage``
+    at every list (the shape whose estimated cost used to double per level)."""
     inner = "id"
     for level in reversed(range(depth)):
         # Level 0 hangs off the root customer, so even levels are orders and odd ones customers.
-        inner = f"orders(first: 1) {{ nodes {{ id {inner} }} }}" if level % 2 == 0 else f"customer {{ id {inner} }}"
+        inner = (
+            f"orders(first: 1) {{ pageInfo {{ hasNextPage }} nodes {{ id {inner} }} }}"
+            if level % 2 == 0
+            else f"customer {{ id {inner} }}"
+        )
     return f"{{ customers(first: 1) {{ nodes {{ id {inner} }} }} }}"
 
 
