@@ -87,6 +87,12 @@ class Settings:
     login_failures_before_lockout: int = 10
     login_lockout_seconds: int = 900
     login_failure_window_seconds: int = 900
+    # Cost analysis and rate limiting (README "Cost and rate limiting"): the highest static
+    # cost an operation may have, and each principal's budget in cost units a minute (0: off);
+    # with a Redis URL every process shares the budgets.
+    max_cost: int = 250_000
+    rate_limit_cost_per_minute: int = 0
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +142,9 @@ class Settings:
             login_failures_before_lockout=_int(env, "BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT", 10, minimum=1),
             login_lockout_seconds=_int(env, "BIZGRAPH_LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
             login_failure_window_seconds=_int(env, "BIZGRAPH_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1),
+            max_cost=_int(env, "BIZGRAPH_MAX_COST", 250_000, minimum=1),
+            rate_limit_cost_per_minute=_int(env, "BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE", 0, minimum=0),
+            redis_url=_redis_url(env, "BIZGRAPH_REDIS_URL"),
         )
         if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
             raise ConfigError(
@@ -157,6 +166,12 @@ class Settings:
             raise ConfigError(
                 "BIZGRAPH_MAX_DOCUMENT_BYTES must not exceed BIZGRAPH_MAX_REQUEST_BYTES "
                 f"({settings.max_document_bytes} > {settings.max_request_bytes})"
+            )
+        if 0 < settings.rate_limit_cost_per_minute < settings.max_cost:
+            # A bucket holds a minute's budget at most: an operation costing more could never run.
+            raise ConfigError(
+                "BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE must be 0 (off) or at least BIZGRAPH_MAX_COST "
+                f"({settings.rate_limit_cost_per_minute} < {settings.max_cost})"
             )
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
@@ -196,6 +211,15 @@ def _role_name(env: Mapping[str, str], name: str, default: str) -> str:
     if role and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", role):
         raise ConfigError(f"{name} must be a plain PostgreSQL role name (or empty), got {raw!r}")
     return role
+
+
+def _redis_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -126,6 +126,36 @@ class LimitExceeded(BizgraphError):
         self.maximum = maximum
 
 
+class CostExceeded(BizgraphError):
+    """The operation's static cost (``schema/cost``) is above ``BIZGRAPH_MAX_COST``; nothing ran."""
+
+    code = "COST_EXCEEDED"
+
+    def __init__(self, cost: int, maximum: int) -> None:
+        super().__init__(
+            f"The operation costs {cost}, more than the maximum of {maximum} (BIZGRAPH_MAX_COST):"
+            " ask for fewer items (smaller first/last) or fewer nested lists."
+        )
+        self.cost = cost
+        self.maximum = maximum
+
+
+class RateLimited(BizgraphError):
+    """The principal's cost budget cannot pay for the operation now: HTTP 429 with
+    ``Retry-After``; the same request succeeds once the budget has refilled."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, cost: int, remaining: int, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"The operation costs {cost} and only {remaining} remain of your budget"
+            f" (BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE): retry in {retry_after_seconds} s."
+        )
+        self.cost = cost
+        self.remaining = remaining
+        self.retry_after_seconds = retry_after_seconds
+
+
 class RequestTooLarge(LimitExceeded):
     code = "REQUEST_TOO_LARGE"
 

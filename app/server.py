@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,26 +28,36 @@ from app.http.health import DatabaseReadiness, health_routes
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.request_id import request_id_of
+from app.ratelimit.buckets import Buckets, Clock, MemoryBuckets
+from app.ratelimit.redis_buckets import RedisBuckets
 from resolvers.organizations import first_organization_id
 from schema import build_schema
+from schema.cost.calculator import PageSizes
+from schema.cost.gate import CostGate
 
 log = logging.getLogger("bizgraph.server")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
+    """The application; ``clock`` (wall-clock seconds) drives the rate limit's buckets."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set")
     # Read now: a missing or bad key stops the start with one line, before serving.
     signing_keys = load_key_ring(settings.signing_keys)
     auth_endpoints(settings)
 
+    schema = build_schema(settings)
+    buckets = cost_buckets(settings, clock)
     graphql = BizgraphGraphQL(
-        build_schema(settings),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         fast_path=settings.fast_path,
         # The demo is for exploring: everyone may introspect there.
         introspection_roles=None if settings.demo else settings.introspection_roles,
+        cost_gate=CostGate(
+            schema._schema, PageSizes(settings.default_page_size, settings.max_page_size), settings.max_cost, buckets
+        ),
     )
 
     @asynccontextmanager
@@ -72,6 +83,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             app.state.ready = False
             await auth.aclose()
+            if isinstance(buckets, RedisBuckets):
+                await buckets.aclose()
             await database.dispose()
 
     async def http_error(request: Request, error: Exception) -> Response:
@@ -99,6 +112,17 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(AnswerErrorsAsJson)],
         exception_handlers={HTTPException: http_error},
     )
+
+
+def cost_buckets(settings: Settings, clock: Clock) -> Buckets | None:
+    """The principals' budgets: none when rate limiting is off, shared through Redis when
+    it is configured, else this process's own."""
+    rate = settings.rate_limit_cost_per_minute
+    if rate == 0:
+        return None
+    if settings.redis_url is not None:
+        return RedisBuckets(settings.redis_url, rate, clock=clock)
+    return MemoryBuckets(rate, clock=clock)
 
 
 def _form_body_limited(route: Route) -> Route:

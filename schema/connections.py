@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 
+from schema.cost.directives import FREE
 from schema.pagination import PageInfo
 
 
@@ -28,6 +29,8 @@ def connection_types(node_type: type, plural: str) -> tuple[type, type]:
             },
         ),
         description=f"One {name} in a page, with its cursor.",
+        # An edge is the row its node is read from: the node carries the weight.
+        directives=[FREE],
     )
     annotations: dict[str, Any] = {
         "edges": _list_of(edge),

@@ -11,6 +11,7 @@ import strawberry
 from strawberry import UNSET
 
 from schema.context import reads
+from schema.cost.directives import CONNECTION_LIST_SIZE, FREE
 from schema.planned import PlannedObject
 from schema.selection import root_selection
 
@@ -21,7 +22,7 @@ class SortDirection(enum.Enum):
     DESC = "DESC"
 
 
-@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).", directives=[FREE])
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow the last edge of this page.")
     has_previous_page: bool = strawberry.field(description="Items precede the first edge of this page.")
@@ -108,12 +109,16 @@ def _nested_resolver() -> ConnectionResolver:
 def connection_field(module: str, node: str, description: str) -> Any:
     """A nested connection, planned into its parent's SQL statement."""
     return strawberry.field(
-        resolver=_connection_resolver(module, node, False), description=description + PAGINATION_HELP
+        resolver=_connection_resolver(module, node, False),
+        description=description + PAGINATION_HELP,
+        directives=[CONNECTION_LIST_SIZE],
     )
 
 
 def root_connection_field(module: str, node: str, description: str) -> Any:
     """A root connection: one SQL statement for the whole selection below it."""
     return strawberry.field(
-        resolver=_connection_resolver(module, node, True), description=description + PAGINATION_HELP
+        resolver=_connection_resolver(module, node, True),
+        description=description + PAGINATION_HELP,
+        directives=[CONNECTION_LIST_SIZE],
     )

@@ -21,7 +21,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
-from app.errors import DatabaseUnavailable, Unauthenticated
+from app.errors import CostExceeded, DatabaseUnavailable, RateLimited, Unauthenticated
 from app.http import request_body
 from app.http.errors import response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
@@ -30,6 +30,7 @@ from app.http.request_id import request_id_of
 from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
+from schema.cost.gate import CostGate, CostReport
 from schema.errors import classify_all
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
@@ -58,9 +59,12 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         *,
         fast_path: bool = True,
         introspection_roles: frozenset[str] | None = None,
+        cost_gate: CostGate | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
+        # None: operations are neither priced nor limited (embedded uses without limits).
+        self.cost_gate = cost_gate
         self.fast_path = FastPath(schema._schema) if fast_path else None
         # None: everyone may introspect (demo mode).
         self.introspection_roles = introspection_roles
@@ -122,6 +126,16 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 extensions={"code": "FORBIDDEN"},
             )
             return ExecutionResult(data=None, errors=[error])
+        # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
+        try:
+            cost = await self._admit(principal, request_adapter.method, request_data)
+        except CostExceeded as refusal:
+            return _refused(refusal, CostReport(refusal.cost, refusal.maximum))
+        except RateLimited as refusal:
+            sub_response.status_code = 429
+            sub_response.headers["retry-after"] = str(refusal.retry_after_seconds)
+            return _refused(refusal, CostReport(refusal.cost, self._maximum_cost(), refusal.remaining))
+        extensions = {"cost": cost.as_extension()} if cost is not None else None
         # The one place an operation's database work begins and ends: closed once,
         # whether the operation answered, failed or was cancelled.
         async with self.operation_scope(request, principal, context.request_id) as scope:
@@ -131,7 +145,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                     request_data.query, request_data.variables, request_data.operation_name, scope
                 )
                 if answer is not None:
-                    return ExecutionResult(data=answer.data, errors=answer.errors or None)
+                    return ExecutionResult(data=answer.data, errors=answer.errors or None, extensions=extensions)
             try:
                 result = await super().execute_single(
                     request, request_adapter, sub_response, scoped, root_value, request_data
@@ -142,11 +156,28 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                     # GraphQL over HTTP: a mutation over GET is 405, and RFC 9110 wants Allow with it.
                     raise StarletteHTTPException(405, refusal.reason, headers={"Allow": "POST"}) from refusal
                 raise
+        if extensions is not None:
+            result.extensions = {**(result.extensions or {}), **extensions}
         if _any_code(result, DatabaseUnavailable.code):
             # Fields met an unreachable database: the answer says so, and when to retry.
             sub_response.status_code = 503
             sub_response.headers["retry-after"] = str(DatabaseUnavailable.retry_after_seconds)
         return result
+
+    async def _admit(self, principal: Principal, method: str, request_data: GraphQLRequestData) -> CostReport | None:
+        if self.cost_gate is None:
+            return None
+        return await self.cost_gate.admit(
+            principal,
+            request_data.query,
+            request_data.variables,
+            request_data.operation_name,
+            # A mutation over GET is refused (405) without being paid for.
+            mutations_allowed=method == "POST",
+        )
+
+    def _maximum_cost(self) -> int:
+        return self.cost_gate.maximum if self.cost_gate is not None else 0
 
     def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
         """A new scope for one operation (a request's, or one tick of a subscription),
@@ -202,6 +233,11 @@ class BizgraphGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path), assets_available=graphiql_assets_built()))
+
+
+def _refused(refusal: CostExceeded | RateLimited, report: CostReport) -> ExecutionResult:
+    error = GraphQLError(refusal.message, original_error=refusal)
+    return ExecutionResult(data=None, errors=[error], extensions={"cost": report.as_extension()})
 
 
 def _is_request_error(result: ExecutionResult) -> bool:

@@ -20,6 +20,7 @@ from schema.analytics.types import (
     PaymentGroupBy,
 )
 from schema.context import reads
+from schema.cost.directives import ListSize
 from schema.employees.inputs import EmployeeFilter
 from schema.invoices.inputs import InvoiceFilter, PaymentFilter
 from schema.orders.inputs import OrderFilter, OrderLineFilter
@@ -27,6 +28,8 @@ from schema.planned import PlannedObject
 from schema.selection import root_selection
 
 HELP = " Groups come ordered by bucket, then dimensions; at most 1000 (configurable), else TOO_MANY_GROUPS."
+# Counted at the default group cap: an aggregate may answer that many groups.
+GROUPS = ListSize(assumed_size=1000)
 
 
 @strawberry.type
@@ -34,6 +37,7 @@ class AnalyticsQueries:
     @strawberry.field(
         description="Order counts and amounts, grouped." + HELP,
         graphql_type=list[OrderGroup] | None,
+        directives=[GROUPS],
     )
     async def orders_aggregate(
         self, info: strawberry.Info, filter: OrderFilter | None = UNSET, group_by: OrderGroupBy | None = UNSET
@@ -43,6 +47,7 @@ class AnalyticsQueries:
     @strawberry.field(
         description="Invoice counts and amounts, grouped." + HELP,
         graphql_type=list[InvoiceGroup] | None,
+        directives=[GROUPS],
     )
     async def invoices_aggregate(
         self, info: strawberry.Info, filter: InvoiceFilter | None = UNSET, group_by: InvoiceGroupBy | None = UNSET
@@ -52,6 +57,7 @@ class AnalyticsQueries:
     @strawberry.field(
         description="Payment counts and amounts, grouped." + HELP,
         graphql_type=list[PaymentGroup] | None,
+        directives=[GROUPS],
     )
     async def payments_aggregate(
         self, info: strawberry.Info, filter: PaymentFilter | None = UNSET, group_by: PaymentGroupBy | None = UNSET
@@ -61,6 +67,7 @@ class AnalyticsQueries:
     @strawberry.field(
         description="Order line counts, quantities and amounts, grouped." + HELP,
         graphql_type=list[OrderLineGroup] | None,
+        directives=[GROUPS],
     )
     async def order_lines_aggregate(
         self,
@@ -73,6 +80,7 @@ class AnalyticsQueries:
     @strawberry.field(
         description="Employee counts and salaries, grouped." + HELP,
         graphql_type=list[EmployeeGroup] | None,
+        directives=[GROUPS],
     )
     async def employees_aggregate(
         self,

@@ -61,4 +61,8 @@ async def test_the_roles_are_configurable(demo_settings):
 async def test_everyone_may_explore_the_demo(app, client):
     token = token_for(app, org_id=1, roles={"customer"}, customer_id=1)
     response = await client.post("/graphql", json={"query": INTROSPECTION}, headers=bearer(token))
-    assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+    # Issue 10 adds the operation's cost to every answer (``__schema`` and ``queryType``: 2).
+    assert response.json() == {
+        "data": {"__schema": {"queryType": {"name": "Query"}}},
+        "extensions": {"cost": {"requested": 2, "maximum": 250_000}},
+    }

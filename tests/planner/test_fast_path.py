@@ -85,6 +85,8 @@ async def test_corpus_is_answered_by_the_fast_path_with_identical_bytes(app, cli
     finally:
         view.fast_path.execute = original
     assert calls == [True] and "errors" not in response.json()
+    # The cost report travels with the fast answer too (and the bytes above include it).
+    assert response.json()["extensions"]["cost"]["requested"] > 0
 
 
 SCOPED_USERS = ["sales@acme.example", "manager@acme.example", "customer@acme.example", "analyst@globex.example"]

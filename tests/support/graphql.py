@@ -68,12 +68,12 @@ def count_statements(app) -> Iterator[list[str]]:
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings, headers: dict[str, str] | None = None):
+async def running_app(settings, headers: dict[str, str] | None = None, **app_options: Any):
     """The ASGI app for ``settings`` with its lifespan running, and a client of it
-    (sending ``headers`` with every request)."""
+    (sending ``headers`` with every request); ``app_options`` go to ``create_app`` (a clock)."""
     from app.server import create_app
 
-    application = create_app(settings)
+    application = create_app(settings, **app_options)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=headers) as http:

@@ -1,0 +1,1 @@
+"""Per-principal budgets in cost units: token buckets, in memory or in Redis."""

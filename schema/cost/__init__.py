@@ -1,0 +1,1 @@
+"""Static cost of an operation, from the GraphQL cost directives (``@cost``, ``@listSize``)."""
