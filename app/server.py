@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> Starlette:
         fast_path=settings.fast_path,
         # The demo is for exploring: everyone may introspect there.
         introspection_roles=None if settings.demo else settings.introspection_roles,
+        persisted_only_roles=settings.persisted_only_roles,
     )
 
     @asynccontextmanager
