@@ -180,3 +180,12 @@ def test_downgrading_0007_drops_the_table_and_upgrading_restores_it(database):
     upgrade(database)
     with psycopg.connect(conninfo(database)) as conn:
         assert conn.execute("SELECT to_regclass('stored_operations')").fetchone() == ("stored_operations",)
+
+
+def test_seeding_neither_refuses_over_stored_operations_nor_empties_them(database, bizgraph):
+    from app.seed import run_seed
+
+    bizgraph("operations", "push", manifest={sha256(ORDERS): ORDERS})
+    run_seed(database, scale="tiny", seed=1, reset=False, progress=False)
+    run_seed(database, scale="tiny", seed=2, reset=True, progress=False)
+    assert list(stored(database)) == [sha256(ORDERS)]
