@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import NoReturn
 
 from sqlalchemy.engine import URL
@@ -147,6 +148,40 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_operations_push(args: argparse.Namespace, settings: Settings) -> int:
+    import orjson
+
+    from resolvers.operations import store
+    from schema import build_schema
+    from schema.limits.parsing import documents_of
+    from schema.manifests import check_operations, read_manifest
+
+    _require_database(settings)
+    try:
+        manifest = orjson.loads(args.manifest.read_bytes())
+    except OSError as error:
+        raise BizgraphError(f"cannot read {args.manifest}: {error.strerror}") from None
+    except orjson.JSONDecodeError as error:
+        raise BizgraphError(f"{args.manifest} is not JSON: {error}") from None
+    # The server's schema and limits: what is stored is what the server would run.
+    schema = build_schema(settings)._schema
+    operations = check_operations(schema, documents_of(schema), read_manifest(manifest))
+    new = store(settings, operations)
+    known = len(operations) - new
+    print(f"{args.manifest}: {len(operations)} operation(s), {new} newly stored, {known} already stored")
+    return 0
+
+
+def cmd_operations_list(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.operations import list_stored
+
+    _require_database(settings)
+    for operation in list_stored(settings):
+        name = operation.name or "(anonymous)"
+        print(f"{operation.sha256}  {operation.type:<12}  {name}  {operation.created_at:%Y-%m-%dT%H:%M:%SZ}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes get the same one line as every other error."""
 
@@ -216,6 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--org", help="organization slug (default: every organization)")
     sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
     sweep.set_defaults(handler=cmd_sweep_overdue)
+
+    operations = sub.add_parser("operations", help="stored operations: the documents first-party apps may run")
+    operations_sub = operations.add_subparsers(dest="operations_command", required=True)
+    push = operations_sub.add_parser(
+        "push", help="store the operations of a Relay or Apollo persisted-query manifest (checked against the schema)"
+    )
+    push.add_argument("manifest", type=Path, help="the manifest's JSON file")
+    push.set_defaults(handler=cmd_operations_push)
+    listing = operations_sub.add_parser("list", help="print the stored operations: SHA-256, type, name, stored at")
+    listing.set_defaults(handler=cmd_operations_list)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)

@@ -56,6 +56,8 @@ class Settings:
     fast_path: bool = True
     # Roles allowed to introspect the schema outside demo mode.
     introspection_roles: frozenset[str] = frozenset({"admin", "analyst"})
+    # A principal whose roles are all in this set may only run stored operations.
+    persisted_only_roles: frozenset[str] = frozenset()
     # Access tokens: who issues them, for whom, how long they live, what signs them.
     issuer: str = DEFAULT_ISSUER
     audience: str = "bizgraph"
@@ -116,6 +118,7 @@ class Settings:
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
             fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
             introspection_roles=_roles(env, "BIZGRAPH_INTROSPECTION_ROLES", frozenset({"admin", "analyst"})),
+            persisted_only_roles=_roles(env, "BIZGRAPH_PERSISTED_ONLY_ROLES", frozenset()),
             issuer=issuer,
             audience=audience,
             access_token_ttl_seconds=_int(env, "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS", 900, minimum=60),

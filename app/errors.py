@@ -198,6 +198,29 @@ class ListTooLong(LimitExceeded):
     code = "LIST_TOO_LONG"
 
 
+class PersistedQueryNotFound(BizgraphError):
+    """A request named a document by its SHA-256 alone and no document with that hash is
+    known. The message is the one Apollo's clients look for (besides the code): they send
+    the request again with its ``query``, which registers it."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryHashMismatch(BizgraphError):
+    """A request sent a document with a hash that is not the SHA-256 of its text."""
+
+    code = "PERSISTED_QUERY_HASH_MISMATCH"
+
+
+class PersistedQueryRequired(BizgraphError):
+    """The principal's roles may only run stored operations (BIZGRAPH_PERSISTED_ONLY_ROLES)."""
+
+    code = "PERSISTED_QUERY_REQUIRED"
+
+
 class NotFound(BizgraphError):
     """The entity does not exist for this principal."""
 

@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         cost_gate=CostGate(
             schema._schema, PageSizes(settings.default_page_size, settings.max_page_size), settings.max_cost, buckets
         ),
+        persisted_only_roles=settings.persisted_only_roles,
     )
 
     @asynccontextmanager

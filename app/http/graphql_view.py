@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +22,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
-from app.errors import CostExceeded, DatabaseUnavailable, RateLimited, Unauthenticated
+from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, RateLimited, Unauthenticated
 from app.http import request_body
 from app.http.errors import response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.media_types import GraphQLMediaType, negotiate
+from app.http.persisted import PersistedOperations, names_a_document, with_persisted_reference
 from app.http.request_id import request_id_of
 from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
@@ -34,6 +36,7 @@ from schema.cost.gate import CostGate, CostReport
 from schema.errors import classify_all
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
+from schema.limits.parsing import documents_of
 
 if TYPE_CHECKING:
     # strawberry's request adapter type, from the library it builds its views on.
@@ -60,6 +63,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         fast_path: bool = True,
         introspection_roles: frozenset[str] | None = None,
         cost_gate: CostGate | None = None,
+        persisted_only_roles: frozenset[str] = frozenset(),
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
@@ -68,6 +72,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         self.fast_path = FastPath(schema._schema) if fast_path else None
         # None: everyone may introspect (demo mode).
         self.introspection_roles = introspection_roles
+        self.persisted = PersistedOperations(schema._schema, documents_of(schema._schema), persisted_only_roles)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,13 +105,16 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             transport = self._get_stream_transport_from_headers(request.headers)
             body = self.parse_json(await request.get_body())
             data = request_body.request_data(body, transport.protocol if transport else "http")
+            raw: Mapping[str, object] = body if isinstance(body, dict) else {}
         else:
             parsed = await super().parse_http_body(request)
             if isinstance(parsed, list):  # only JSON bodies are lists, and they are refused above
                 raise TypeError("a batch outside a JSON body")
             data = parsed
+            raw = request.query_params if request.method == "GET" else {}
         request_body.refuse_unstorable_text(data)
-        return data
+        # A stored document named by its hash (``documentId``, ``extensions.persistedQuery``).
+        return with_persisted_reference(data, raw)
 
     async def execute_single(
         self,
@@ -120,6 +128,11 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         principal = context.principal
         if principal is None:
             raise Unauthenticated(None, "an access token is required")
+        try:
+            request_data = await self.persisted.resolve(request_data, principal, request.app.state.database)
+        except BizgraphError as refusal:
+            # Refused before it ran: a request error (no data), answered like any other.
+            return ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)])
         if not self._may_introspect(principal) and uses_introspection(request_data.query or ""):
             error = GraphQLError(
                 "introspection is not allowed for your roles",
@@ -231,6 +244,11 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             response.status_code = _request_error_status(response_data)
         return response
 
+    def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
+        # A GET that names a persisted document has no ``query`` either (Apollo sends hashed
+        # queries so, accepting */*): it asks for an answer, not for the IDE.
+        return super().should_render_graphql_ide(request) and not names_a_document(request.query_params)
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path), assets_available=graphiql_assets_built()))
 
@@ -247,15 +265,28 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors or ())
 
 
+# Request errors more precise than 400, when they are the only ones.
+_STATUS_OF_REQUEST_ERROR = {
+    # Refused for the principal's roles alone.
+    "FORBIDDEN": 403,
+    "PERSISTED_QUERY_REQUIRED": 403,
+    # The named stored document is unknown: the client may send it with its text.
+    "PERSISTED_QUERY_NOT_FOUND": 404,
+}
+
+
 def _request_error_status(response_data: GraphQLHTTPResponse) -> int:
-    """403 when the request was refused for the principal's roles alone, else 400 (GraphQL over
-    HTTP: a request that is not well-formed or does not pass validation)."""
+    """403 when the request was refused for the principal's roles alone, 404 for an unknown
+    persisted document, else 400 (GraphQL over HTTP: a request that is not well-formed or does
+    not pass validation)."""
     codes = {
         error.get("extensions", {}).get("code")
         for error in response_data.get("errors") or ()
         if isinstance(error, dict)
     }
-    return 403 if codes == {"FORBIDDEN"} else 400
+    if len(codes) == 1:
+        return _STATUS_OF_REQUEST_ERROR.get(codes.pop(), 400)
+    return 400
 
 
 def _media_type_of(request: Request) -> GraphQLMediaType:

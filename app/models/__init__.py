@@ -5,7 +5,7 @@ from app.models.billing import Invoice, InvoiceLine, Payment
 from app.models.hr import Department, Employee, EmploymentEvent
 from app.models.org import OAuthClient, Organization, User
 from app.models.sales import Customer, Order, OrderLine, Product
-from app.models.system import AuditEntry, Counter, IdempotencyKey, OutboxEvent
+from app.models.system import AuditEntry, Counter, IdempotencyKey, OutboxEvent, StoredOperation
 
 metadata = Base.metadata
 
@@ -27,6 +27,7 @@ __all__ = [
     "OutboxEvent",
     "Payment",
     "Product",
+    "StoredOperation",
     "User",
     "metadata",
 ]

@@ -1,15 +1,29 @@
-"""The audit trail, the transactional outbox, idempotency keys and per-organization counters."""
+"""The audit trail, the transactional outbox, idempotency keys, per-organization counters and
+stored operations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, PrimaryKeyConstraint, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, id_column, org_column
+from app.models.base import Base, check_in, id_column, org_column
+
+# The kinds of operation a stored document may define (one each).
+OPERATION_TYPES = ("query", "mutation", "subscription")
 
 
 class AuditEntry(Base):
@@ -80,3 +94,25 @@ class Counter(Base):
     org_id: Mapped[int] = org_column()
     name: Mapped[str] = mapped_column(String(32), nullable=False)
     value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class StoredOperation(Base):
+    """A GraphQL document pushed from a client's persisted-query manifest, keyed by the
+    SHA-256 of its text (``bizgraph operations push``).
+
+    Not owned by an organization: a manifest describes a client build that every
+    organization runs, and a document holds a selection, never data; what it returns is
+    scoped by the principal's organization and roles when it runs. The server's role may
+    only read it (alembic 0007); the CLI writes it as the database owner."""
+
+    __tablename__ = "stored_operations"
+    __table_args__ = (
+        CheckConstraint("sha256 = encode(sha256(convert_to(document, 'UTF8')), 'hex')", name="key_is_document_hash"),
+        CheckConstraint(check_in("operation_type", OPERATION_TYPES), name="operation_type"),
+    )
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text, nullable=False)
+    operation_name: Mapped[str | None] = mapped_column(Text)
+    operation_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -9,14 +9,17 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg import sql
 
+# Tables that hold how the deployment runs, not business data: seeding neither refuses
+# over them nor empties them (stored operations are the first-party apps' allow-list).
+NOT_BUSINESS_DATA = frozenset({"alembic_version", "stored_operations"})
+
 
 def business_tables(conn: psycopg.Connection) -> list[str]:
-    """Every table of the schema but alembic's own."""
+    """Every table of the schema but alembic's own and the stored operations."""
     rows = conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        " AND tablename <> 'alembic_version' ORDER BY tablename"
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     ).fetchall()
-    return [name for (name,) in rows]
+    return [name for (name,) in rows if name not in NOT_BUSINESS_DATA]
 
 
 def nonempty_tables(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:

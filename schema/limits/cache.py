@@ -8,16 +8,19 @@ its text's length bounds what the cache keeps, whatever the documents' sizes.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 
 
 class ByteBoundedCache(Generic[Value]):
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, on_evict: Callable[[str, Value], None] | None = None) -> None:
         self.max_bytes = max_bytes
         self.size_bytes = 0
         self._entries: OrderedDict[str, Value] = OrderedDict()
+        # Told of every entry pushed out, so indexes into the cache can forget it too.
+        self._on_evict = on_evict
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -39,5 +42,7 @@ class ByteBoundedCache(Generic[Value]):
         self._entries[key] = value
         self.size_bytes += weight
         while self.size_bytes > self.max_bytes:
-            evicted, _ = self._entries.popitem(last=False)
+            evicted, value = self._entries.popitem(last=False)
             self.size_bytes -= len(evicted)
+            if self._on_evict is not None:
+                self._on_evict(evicted, value)

@@ -10,11 +10,14 @@ and parsed and validated once, whichever way it goes:
 - the limit rules run in a pass of their own before graphql-core's rules, so a document
   over a limit is refused after one cheap walk;
 - parsed documents and their validation results share one LRU cache bounded by the sum of
-  the documents' lengths (``cache.py``).
+  the documents' lengths (``cache.py``);
+- a valid document may be registered under the SHA-256 of its text (persisted operations):
+  the registration is its cache entry, so it is bounded and evicted with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +42,23 @@ class _Cached:
     document: DocumentNode
     # Validation results by rule set (one in practice: the schema's).
     errors: dict[Rules, list[GraphQLError]] = field(default_factory=dict)
+    # Registered under its SHA-256 (``Documents.register``); ``stored``: known to be one of
+    # the stored operations, not only registered by a client.
+    sha256: str | None = None
+    stored: bool = False
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A document known by its hash: its text, and whether it is a stored operation."""
+
+    text: str
+    stored: bool
+
+
+def document_hash(text: str) -> str:
+    """The SHA-256 of a document's UTF-8 text, in lowercase hex: how persisted operations name it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Documents:
@@ -47,7 +67,9 @@ class Documents:
         # graphql-core's rules and the extra ones, in the order the standard way gets
         # them (specified rules, then those added with ``AddValidationRules``).
         self.rules = rules
-        self.cache: ByteBoundedCache[_Cached] = ByteBoundedCache(limits.cache_bytes)
+        self.cache: ByteBoundedCache[_Cached] = ByteBoundedCache(limits.cache_bytes, on_evict=self._forget)
+        # SHA-256 → text of the registered documents still in the cache (never more entries than it).
+        self._texts_by_hash: dict[str, str] = {}
 
     def check_variables(self, variables: Mapping[str, Any] | None) -> None:
         """Refuse variables over the size or list-length limits (a ``GraphQLError`` with its code)."""
@@ -84,6 +106,35 @@ class Documents:
         if cached is not None and cached.document is document:
             cached.errors[rules] = errors
         return errors
+
+    def registered(self, sha256: str) -> Registered | None:
+        """The registered document with this hash, while the cache keeps it."""
+        text = self._texts_by_hash.get(sha256)
+        cached = self.cache.get(text) if text is not None else None
+        if text is None or cached is None:
+            return None
+        return Registered(text, cached.stored)
+
+    def register(self, schema: GraphQLSchema, text: str, *, stored: bool) -> bool:
+        """Keep ``text`` findable by its SHA-256 when it parses and validates (under the
+        limits); False when it does not, or is too large for the cache."""
+        try:
+            document = self.parse(text)
+        except GraphQLError:
+            return False
+        if self.validate(schema, text, document, self.rules):
+            return False
+        cached = self.cache.get(text)
+        if cached is None:
+            return False
+        cached.sha256 = cached.sha256 or document_hash(text)
+        cached.stored = cached.stored or stored
+        self._texts_by_hash[cached.sha256] = text
+        return True
+
+    def _forget(self, text: str, cached: _Cached) -> None:
+        if cached.sha256 is not None:
+            self._texts_by_hash.pop(cached.sha256, None)
 
     def _check_size(self, text: str) -> None:
         maximum = self.limits.max_document_bytes

@@ -59,6 +59,10 @@ from app.errors import ConfigError
         ({"BIZGRAPH_CHECK_TOKEN_USERS": "perhaps"}, "BIZGRAPH_CHECK_TOKEN_USERS"),
         ({"BIZGRAPH_LOGIN_FAILURES_BEFORE_DELAY": "20"}, "must not exceed BIZGRAPH_LOGIN_FAILURES_BEFORE_LOCKOUT"),
         ({"BIZGRAPH_LOGIN_LOCKOUT_SECONDS": "0"}, "BIZGRAPH_LOGIN_LOCKOUT_SECONDS"),
+        (
+            {"BIZGRAPH_PERSISTED_ONLY_ROLES": "customer,shopper"},
+            "BIZGRAPH_PERSISTED_ONLY_ROLES: unknown role(s) shopper",
+        ),
     ],
 )
 def test_bad_settings_raise_config_error_naming_the_variable(env, words):
@@ -116,6 +120,12 @@ def test_hardening_settings_have_documented_defaults():
     assert defaults.check_token_users is True
     assert (defaults.login_failures_before_delay, defaults.login_failures_before_lockout) == (3, 10)
     assert (defaults.login_lockout_seconds, defaults.login_failure_window_seconds) == (900, 900)
+
+
+def test_nobody_is_held_to_stored_operations_unless_configured():
+    assert Settings.from_env({}).persisted_only_roles == frozenset()
+    configured = Settings.from_env({"BIZGRAPH_PERSISTED_ONLY_ROLES": " customer, employee ,"})
+    assert configured.persisted_only_roles == {"customer", "employee"}
 
 
 def test_serve_without_signing_keys_says_which_variable_is_missing():
