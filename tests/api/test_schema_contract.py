@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,19 @@ def test_layering_contracts_hold():
         [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_module_of_app_has_a_layer():
+    """A new package under app/ must be placed in the layers contract, or nothing checks it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (layers,) = [c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    placed = {name.strip() for layer in layers for name in layer.replace("|", ":").split(":")}
+    modules = {
+        f"app.{path.stem}"
+        for path in (ROOT / "app").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    assert modules - placed == set()
 
 
 @pytest.mark.parametrize(
