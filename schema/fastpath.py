@@ -18,21 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    FragmentDefinitionNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     get_named_type,
 )
-from graphql.execution.values import get_variable_values
 
 from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
 from resolvers.reads import Read, ReadService
 from resolvers.scope import OperationScope
-from schema.limits.parsing import documents_of
+from schema.prepared import PreparedOperation
 from schema.selection import SelectionReader
 from schema.withheld import collect_withheld, fits_in_one_object
 
@@ -67,54 +64,18 @@ class FastAnswer:
     errors: list[GraphQLError]
 
 
-@dataclass(frozen=True)
-class PreparedQuery:
-    operation: OperationDefinitionNode
-    fragments: dict[str, FragmentDefinitionNode]
-
-
 class FastPath:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
         if schema.query_type is None:
             raise ValueError("the fast path answers queries: the schema needs a Query type")
         self.query_type: GraphQLObjectType = schema.query_type
-        # The standard way's limits and cache: a document is parsed and validated once.
-        self.documents = documents_of(schema)
 
-    def _prepare(
-        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
-    ) -> PreparedQuery | None:
-        # Anything refused here is refused again, with its error, by the standard way.
-        documents = self.documents
-        try:
-            documents.check_variables(variables)
-            document = documents.parse(query)
-        except GraphQLError:
-            return None
-        if documents.validate(self.schema, query, document, documents.rules):
-            return None
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is not None:
-            operations = [o for o in operations if o.name and o.name.value == operation_name]
-        if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
-            return None
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return PreparedQuery(operations[0], fragments)
-
-    async def execute(
-        self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None, scope: OperationScope
-    ) -> FastAnswer | None:
+    async def execute(self, prepared: PreparedOperation | None, scope: OperationScope) -> FastAnswer | None:
         """The response, or ``None`` when the standard way must answer."""
-        if not query:
+        if prepared is None or prepared.kind is not OperationType.QUERY:
             return None
-        prepared = self._prepare(query, variables, operation_name)
-        if prepared is None:
-            return None
-        coerced = get_variable_values(self.schema, prepared.operation.variable_definitions or (), variables or {})
-        if isinstance(coerced, list):  # variable errors: reported the standard way
-            return None
-        reader = SelectionReader(self.schema, prepared.fragments, coerced.coerced)
+        reader = SelectionReader(self.schema, prepared.fragments, prepared.variables)
         roots = reader.fields_of(self.query_type, [prepared.operation.selection_set])
         if any(root.name not in PLANNED_ROOTS or not self._fits(root) for root in roots):
             return None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -37,6 +37,7 @@ from schema.errors import classify_all
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
 from schema.limits.parsing import documents_of
+from schema.prepared import PreparedOperation, prepare_operation
 
 if TYPE_CHECKING:
     # strawberry's request adapter type, from the library it builds its views on.
@@ -69,7 +70,9 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         super().__init__(schema, **kwargs)
         # None: operations are neither priced nor limited (embedded uses without limits).
         self.cost_gate = cost_gate
-        self.fast_path = FastPath(schema._schema) if fast_path else None
+        # graphql-core's schema under strawberry's: what operations are prepared against.
+        self.graphql_schema: GraphQLSchema = schema._schema
+        self.fast_path = FastPath(self.graphql_schema) if fast_path else None
         # None: everyone may introspect (demo mode).
         self.introspection_roles = introspection_roles
         self.persisted = PersistedOperations(schema._schema, documents_of(schema._schema), persisted_only_roles)
@@ -139,9 +142,13 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 extensions={"code": "FORBIDDEN"},
             )
             return ExecutionResult(data=None, errors=[error])
+        # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
+        prepared = prepare_operation(
+            self.graphql_schema, request_data.query, request_data.variables, request_data.operation_name
+        )
         # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
         try:
-            cost = await self._admit(principal, request_adapter.method, request_data)
+            cost = await self._admit(principal, request_adapter.method, prepared)
         except CostExceeded as refusal:
             return _refused(refusal, CostReport(refusal.cost, refusal.maximum))
         except RateLimited as refusal:
@@ -154,9 +161,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         async with self.operation_scope(request, principal, context.request_id) as scope:
             scoped = replace(context, scope=scope)
             if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
-                answer = await self.fast_path.execute(
-                    request_data.query, request_data.variables, request_data.operation_name, scope
-                )
+                answer = await self.fast_path.execute(prepared, scope)
                 if answer is not None:
                     return ExecutionResult(data=answer.data, errors=answer.errors or None, extensions=extensions)
             try:
@@ -177,14 +182,12 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             sub_response.headers["retry-after"] = str(DatabaseUnavailable.retry_after_seconds)
         return result
 
-    async def _admit(self, principal: Principal, method: str, request_data: GraphQLRequestData) -> CostReport | None:
+    async def _admit(self, principal: Principal, method: str, prepared: PreparedOperation | None) -> CostReport | None:
         if self.cost_gate is None:
             return None
         return await self.cost_gate.admit(
             principal,
-            request_data.query,
-            request_data.variables,
-            request_data.operation_name,
+            prepared,
             # A mutation over GET is refused (405) without being paid for.
             mutations_allowed=method == "POST",
         )

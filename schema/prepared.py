@@ -1,0 +1,55 @@
+"""A request's operation, made ready once: parsed and validated under the limits (through the
+schema's cached ``Documents``), the operation picked by name, its fragments and its coerced
+variables. The cost gate and the fast path both work from it, so a request pays for this once.
+
+``None`` means the operation will not run as sent (a limit, a syntax or validation error,
+bad variables, no single operation): the standard way then answers it with its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FragmentDefinitionNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, OperationType
+from graphql.execution.values import get_variable_values
+
+from schema.limits.parsing import documents_of
+
+
+@dataclass(frozen=True)
+class PreparedOperation:
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    variables: dict[str, Any]  # coerced to their declared types
+
+    @property
+    def kind(self) -> OperationType:
+        return self.operation.operation
+
+
+def prepare_operation(
+    schema: GraphQLSchema, query: str | None, variables: Mapping[str, Any] | None, operation_name: str | None
+) -> PreparedOperation | None:
+    if not query:
+        return None
+    documents = documents_of(schema)
+    try:
+        documents.check_variables(variables)
+        document = documents.parse(query)
+    except GraphQLError:
+        return None
+    if documents.validate(schema, query, document, documents.rules):
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1:
+        return None
+    operation = operations[0]
+    coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}))
+    if isinstance(coerced, list):  # variable errors: reported the standard way
+        return None
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return PreparedOperation(operation, fragments, coerced.coerced)
