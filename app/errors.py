@@ -198,6 +198,24 @@ class ListTooLong(LimitExceeded):
     code = "LIST_TOO_LONG"
 
 
+class TooManySubscriptions(LimitExceeded):
+    """A connection, a principal or the process holds as many subscriptions (or sockets)
+    as its limit allows; the new one did not start."""
+
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+class StreamOverflow(BizgraphError):
+    """An event stream's client read more slowly than events came: the stream was ended
+    rather than let its queue grow. Subscribing again with the last cursor received
+    resumes it without loss."""
+
+    code = "STREAM_OVERFLOW"
+
+    def __init__(self) -> None:
+        super().__init__("the event stream fell too far behind and was ended: subscribe again with your last cursor")
+
+
 class PersistedQueryNotFound(BizgraphError):
     """A request named a document by its SHA-256 alone and no document with that hash is
     known. The message is the one Apollo's clients look for (besides the code): they send

@@ -1,0 +1,30 @@
+"""What the edge (WebSocket, multipart, SSE) asks of the live engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from app.auth.principal import Principal
+from schema.prepared import PreparedOperation
+
+
+class LiveFeed(Protocol):
+    """One subscription's messages. Each is the UTF-8 JSON of an execution result,
+    ``{"data": …}`` or ``{"data": …, "errors": […]}``, byte for byte what the same query
+    answers over HTTP (less ``extensions``). Iteration ends when the subscription ends;
+    it raises a ``BizgraphError`` (e.g. ``StreamOverflow``) when it is ended by the server."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None:
+        """The client stopped listening (complete, disconnect): frees everything it held."""
+        ...
+
+
+class LiveService(Protocol):
+    async def subscribe(self, principal: Principal, prepared: PreparedOperation, request_id: str) -> LiveFeed:
+        """Starts a subscription operation (``prepared.kind`` is SUBSCRIPTION, already admitted
+        by the edge: authenticated, validated, priced). Raises a ``BizgraphError`` when it
+        cannot start (its message and code go to the client as the operation's error)."""
+        ...
