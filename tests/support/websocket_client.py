@@ -1,0 +1,104 @@
+"""A graphql-transport-ws client for tests, over a real port (tests.support.serving): the
+``websockets`` library speaks the WebSocket, these helpers the protocol's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+SUBPROTOCOL = "graphql-transport-ws"
+
+
+def ws_url(origin: str) -> str:
+    return origin.replace("http://", "ws://", 1) + "/graphql"
+
+
+@contextlib.asynccontextmanager
+async def socket(
+    origin: str,
+    *,
+    subprotocols: tuple[str, ...] = (SUBPROTOCOL,),
+    headers: dict[str, str] | None = None,
+    browser_origin: str | None = None,
+    max_queue: int | None = 64,
+) -> AsyncIterator[ClientConnection]:
+    """An open socket to the served app's ``/graphql`` (``browser_origin`` sent as ``Origin``)."""
+    async with connect(
+        ws_url(origin),
+        subprotocols=list(subprotocols),  # type: ignore[arg-type]
+        additional_headers=headers,
+        origin=browser_origin,  # type: ignore[arg-type]
+        max_queue=max_queue,
+        # WebSocket-level pings are the library's; the protocol's own are tested here.
+        ping_interval=None,
+        open_timeout=5,
+    ) as connection:
+        yield connection
+
+
+async def send(connection: ClientConnection, message: dict[str, Any] | str) -> None:
+    await connection.send(message if isinstance(message, str) else orjson.dumps(message).decode())
+
+
+async def receive(connection: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    """The next message; fails if none comes in ``timeout`` or the socket closes."""
+    async with asyncio.timeout(timeout):
+        raw = await connection.recv()
+    message: dict[str, Any] = orjson.loads(raw)
+    return message
+
+
+async def receive_raw(connection: ClientConnection, timeout: float = 5) -> str:
+    async with asyncio.timeout(timeout):
+        raw = await connection.recv()
+    assert isinstance(raw, str), "frames are text"
+    return raw
+
+
+async def init(connection: ClientConnection, token: str | None = None, **payload: Any) -> None:
+    """connection_init (with ``Authorization: Bearer token`` when given), expecting the ack."""
+    if token is not None:
+        payload = {"Authorization": f"Bearer {token}", **payload}
+    await send(connection, {"type": "connection_init", "payload": payload})
+    assert await receive(connection) == {"type": "connection_ack"}
+
+
+async def subscribe(
+    connection: ClientConnection, operation_id: str, query: str, variables: dict[str, Any] | None = None
+) -> None:
+    payload: dict[str, Any] = {"query": query}
+    if variables is not None:
+        payload["variables"] = variables
+    await send(connection, {"id": operation_id, "type": "subscribe", "payload": payload})
+
+
+async def closed_with(connection: ClientConnection, timeout: float = 5) -> tuple[int, str, list[dict[str, Any]]]:
+    """Reads until the server closes the socket: its code, its reason and the messages before."""
+    seen: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                seen.append(orjson.loads(await connection.recv()))
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None, "the server sent no close frame"
+        return closed.rcvd.code, closed.rcvd.reason, seen
+
+
+async def answers(connection: ClientConnection, operation_id: str, timeout: float = 5) -> list[dict[str, Any]]:
+    """Every message of one operation up to its ``complete`` or ``error`` (pings answered)."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        message = await receive(connection, timeout)
+        if message["type"] == "ping":
+            await send(connection, {"type": "pong"})
+            continue
+        assert message.get("id") == operation_id, message
+        seen.append(message)
+        if message["type"] in ("complete", "error"):
+            return seen
