@@ -68,9 +68,9 @@ class ScriptedLiveService:
         self.subscribed.set()
         return feed
 
-    async def next_feed(self, count: int = 1, timeout: float = 5) -> ScriptedFeed:
+    async def next_feed(self, count: int = 1, within: float = 5) -> ScriptedFeed:
         """Waits until ``count`` feeds were made; the last of them."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(self.feeds) < count:
                 self.subscribed.clear()
                 await self.subscribed.wait()

@@ -12,6 +12,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.support.graphql import running_app
+from tests.support.serving import serve
+
 SUBPROTOCOL = "graphql-transport-ws"
 
 
@@ -46,16 +49,16 @@ async def send(connection: ClientConnection, message: dict[str, Any] | str) -> N
     await connection.send(message if isinstance(message, str) else orjson.dumps(message).decode())
 
 
-async def receive(connection: ClientConnection, timeout: float = 5) -> dict[str, Any]:
-    """The next message; fails if none comes in ``timeout`` or the socket closes."""
-    async with asyncio.timeout(timeout):
+async def receive(connection: ClientConnection, within: float = 5) -> dict[str, Any]:
+    """The next message; fails if none comes within ``within`` seconds or the socket closes."""
+    async with asyncio.timeout(within):
         raw = await connection.recv()
     message: dict[str, Any] = orjson.loads(raw)
     return message
 
 
-async def receive_raw(connection: ClientConnection, timeout: float = 5) -> str:
-    async with asyncio.timeout(timeout):
+async def receive_raw(connection: ClientConnection, within: float = 5) -> str:
+    async with asyncio.timeout(within):
         raw = await connection.recv()
     assert isinstance(raw, str), "frames are text"
     return raw
@@ -78,11 +81,11 @@ async def subscribe(
     await send(connection, {"id": operation_id, "type": "subscribe", "payload": payload})
 
 
-async def closed_with(connection: ClientConnection, timeout: float = 5) -> tuple[int, str, list[dict[str, Any]]]:
+async def closed_with(connection: ClientConnection, within: float = 5) -> tuple[int, str, list[dict[str, Any]]]:
     """Reads until the server closes the socket: its code, its reason and the messages before."""
     seen: list[dict[str, Any]] = []
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 seen.append(orjson.loads(await connection.recv()))
     except ConnectionClosed as closed:
@@ -90,11 +93,11 @@ async def closed_with(connection: ClientConnection, timeout: float = 5) -> tuple
         return closed.rcvd.code, closed.rcvd.reason, seen
 
 
-async def answers(connection: ClientConnection, operation_id: str, timeout: float = 5) -> list[dict[str, Any]]:
+async def answers(connection: ClientConnection, operation_id: str, within: float = 5) -> list[dict[str, Any]]:
     """Every message of one operation up to its ``complete`` or ``error`` (pings answered)."""
     seen: list[dict[str, Any]] = []
     while True:
-        message = await receive(connection, timeout)
+        message = await receive(connection, within)
         if message["type"] == "ping":
             await send(connection, {"type": "pong"})
             continue
@@ -102,3 +105,11 @@ async def answers(connection: ClientConnection, operation_id: str, timeout: floa
         seen.append(message)
         if message["type"] in ("complete", "error"):
             return seen
+
+
+@contextlib.asynccontextmanager
+async def live_server(settings: Any) -> AsyncIterator[tuple[Any, Any, str]]:
+    """An app of its own for ``settings`` (short timings, small caps), served on a real port:
+    the app, an HTTP client of it and its origin."""
+    async with running_app(settings) as (app, client), serve(app) as origin:
+        yield app, client, origin
