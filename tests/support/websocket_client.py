@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -107,9 +109,15 @@ async def answers(connection: ClientConnection, operation_id: str, within: float
             return seen
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    app: Any
+    client: httpx.AsyncClient  # over ASGI, no port
+    origin: str  # the real port's, ``http://127.0.0.1:<port>``
+
+
 @contextlib.asynccontextmanager
-async def live_server(settings: Any) -> AsyncIterator[tuple[Any, Any, str]]:
-    """An app of its own for ``settings`` (short timings, small caps), served on a real port:
-    the app, an HTTP client of it and its origin."""
+async def live_server(settings: Any) -> AsyncIterator[LiveServer]:
+    """An app of its own for ``settings`` (short timings, small caps), served on a real port."""
     async with running_app(settings) as (app, client), serve(app) as origin:
-        yield app, client, origin
+        yield LiveServer(app, client, origin)
