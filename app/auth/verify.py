@@ -120,10 +120,15 @@ class Authenticator:
         entry = self.cache.entry(token, now)
         if entry is None:
             entry = await self._verify(token, now)
-        principal = entry[0]
+        await self.check_user(entry[0])
+        return entry
+
+    async def check_user(self, principal: Principal) -> None:
+        """``Unauthenticated`` when the user of a user token bizgraph issued may no longer act as
+        it says (deleted, disabled, demoted): checked on every request, and again and again on
+        connections that outlive one."""
         if self.users is not None and principal.issuer == self.issuer and principal.user_id is not None:
             await self.users.check(principal)
-        return entry
 
     async def _verify(self, token: str, now: float) -> tuple[Principal, float]:
         header, unverified = _unverified_parts(token)

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from app.auth.keys import load_key_ring, write_new_es256_key
 from app.auth.tokens import TokenIssuer
+from resolvers.accounts.admin import create_user, disable_user
 from tests.support.auth import bearer, token_for, token_for_user
 from tests.support.websocket_client import (
     answers,
@@ -271,3 +272,21 @@ async def test_a_client_ping_is_answered_with_a_pong_and_complete_for_unknown_id
         await send(ws, {"id": "never-started", "type": "complete"})
         await send(ws, {"type": "ping", "payload": {"at": 1}})
         assert await receive(ws) == {"type": "pong"}
+
+
+async def test_a_socket_whose_user_is_disabled_closes_4403_at_a_following_ping(accounts_settings):
+    settings = replace(
+        accounts_settings,
+        check_token_users=True,
+        token_user_cache_seconds=0,
+        ws_ping_interval_ms=200,
+        ws_silence_timeout_ms=5_000,
+    )
+    create_user(settings, org="acme", email="socket-leaver@acme.example", password="x" * 16, roles=["analyst"])
+    token = token_for_user(settings, "socket-leaver@acme.example")
+    async with live_server(settings) as server, socket(server.origin) as ws:
+        await init(ws, token)
+        disable_user(settings, org="acme", email="socket-leaver@acme.example")
+        code, reason, seen = await closed_with(ws, within=3)
+    assert code == 4403 and "disabled" in reason
+    assert {m["type"] for m in seen} <= {"ping"}

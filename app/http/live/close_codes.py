@@ -21,6 +21,7 @@ GOING_AWAY = Close(1001, "Going away")
 TRY_AGAIN_LATER = Close(1013, "Too many connections: try again later")
 BAD_REQUEST = 4400  # with the reason of the malformed message
 UNAUTHORIZED = 4401  # with the reason the token was refused, or "Unauthorized" before the ack
+# Also with the reason the token's user may no longer act (disabled, deleted, demoted).
 TOKEN_EXPIRED = Close(4403, "Forbidden: the access token expired")
 SUBPROTOCOL_NOT_ACCEPTABLE = Close(4406, "Subprotocol not acceptable")
 INIT_TIMEOUT = Close(4408, "Connection initialisation timeout")

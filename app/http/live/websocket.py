@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from app.auth.principal import Principal
 from app.errors import Unauthenticated
 from app.http.live import close_codes, frames
 from app.http.live.close_codes import Close
@@ -236,6 +237,8 @@ class LiveSocket:
                 elif now >= next_ping:
                     self.sender.offer(frames.PING)
                     next_ping = now + timings.ping_interval
+                    if not await self._user_still_valid(self._session.principal):
+                        return
             deadlines = [self._heard_at + timings.silence_timeout]
             if not self._init_received:
                 deadlines.append(opened + timings.init_timeout)
@@ -247,6 +250,18 @@ class LiveSocket:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, min(deadlines) - now)):
                     await self._wake.wait()
+
+    async def _user_still_valid(self, principal: Principal) -> bool:
+        """Closes the socket (4403) once its user may no longer act: disabled, deleted or demoted
+        since the socket opened (looked up at most every BIZGRAPH_TOKEN_USER_CACHE_SECONDS)."""
+        try:
+            await self.websocket.app.state.auth.authenticator.check_user(principal)
+        except Unauthenticated as refusal:
+            await self.close(Close(close_codes.TOKEN_EXPIRED.code, close_codes.bounded_reason(f"Forbidden: {refusal}")))
+            return False
+        except Exception as error:  # the database is away: checked again at the next ping
+            log.warning("could not check a socket's user (request %s): %s", self.request_id, error)
+        return True
 
     async def _cancel_operations(self) -> None:
         running = list(self._running.values())
