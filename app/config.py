@@ -109,6 +109,10 @@ class Settings:
     max_subscriptions_per_principal: int = 500
     ws_send_queue_frames: int = 64
     stream_heartbeat_ms: int = 5_000
+    # Live queries: a group re-runs at most once per interval, however many changes come.
+    live_interval_ms: int = 100
+    # Events an event stream holds for a slow client before it is ended (STREAM_OVERFLOW).
+    stream_queue: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -171,6 +175,8 @@ class Settings:
             max_subscriptions_per_principal=_int(env, "BIZGRAPH_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", 500, minimum=1),
             ws_send_queue_frames=_int(env, "BIZGRAPH_WS_SEND_QUEUE_FRAMES", 64, minimum=1),
             stream_heartbeat_ms=_int(env, "BIZGRAPH_STREAM_HEARTBEAT_MS", 5_000, minimum=1),
+            live_interval_ms=_int(env, "BIZGRAPH_LIVE_INTERVAL_MS", 100, minimum=0),
+            stream_queue=_int(env, "BIZGRAPH_STREAM_QUEUE", 1000, minimum=10),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.
