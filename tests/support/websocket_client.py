@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket as stdlib_socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.uri import parse_uri
 
 from tests.support.graphql import running_app
 from tests.support.serving import serve
@@ -121,3 +124,28 @@ async def live_server(settings: Any) -> AsyncIterator[LiveServer]:
     """An app of its own for ``settings`` (short timings, small caps), served on a real port."""
     async with running_app(settings) as (app, client), serve(app) as origin:
         yield LiveServer(app, client, origin)
+
+
+@contextlib.asynccontextmanager
+async def never_reading_socket(origin: str, messages: list[dict[str, Any]]) -> AsyncIterator[None]:
+    """A client that opens a socket, sends ``messages`` and then never reads again: a small
+    receive buffer of its own, and nothing taken from it after the handshake's answer."""
+    host, port = origin.removeprefix("http://").split(":")
+    raw = stdlib_socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_STREAM)
+    raw.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, (host, int(port)))
+    reader, writer = await asyncio.open_connection(sock=raw, limit=4096)
+    protocol = ClientProtocol(parse_uri(ws_url(origin)), subprotocols=[SUBPROTOCOL])  # type: ignore[list-item]
+    protocol.send_request(protocol.connect())
+    writer.write(b"".join(protocol.data_to_send()))
+    protocol.receive_data(await reader.readuntil(b"\r\n\r\n"))
+    assert protocol.handshake_exc is None, protocol.handshake_exc
+    for message in messages:
+        protocol.send_text(orjson.dumps(message))
+    writer.write(b"".join(protocol.data_to_send()))
+    await writer.drain()
+    try:
+        yield
+    finally:
+        writer.transport.abort()
