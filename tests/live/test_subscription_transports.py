@@ -306,3 +306,20 @@ async def test_an_http_stream_is_refused_past_the_cap_per_principal(writes_setti
         response = await server.client.post("/graphql", json={"query": "subscription " + COUNT}, headers=headers)
     assert response.status_code == 429
     assert response.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+
+
+async def test_http_streams_are_refused_503_past_the_connection_cap_and_while_shutting_down(
+    writes_settings, admin_token
+):
+    settings = replace(writes_settings, max_live_connections=1)
+    headers = {**bearer(admin_token), "accept": "text/event-stream"}
+    body = {"query": "subscription " + COUNT}
+    async with live_server(settings) as server, socket(server.origin) as ws:
+        await init(ws, admin_token)
+        full = await server.client.post("/graphql", json=body, headers=headers)
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+        assert full.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        await server.app.state.live_edge.drain()
+        draining = await server.client.post("/graphql", json=body, headers=headers)
+    assert draining.status_code == 503
+    assert draining.json()["errors"][0]["extensions"]["code"] == "SHUTTING_DOWN"

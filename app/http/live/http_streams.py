@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from app.auth.principal import Principal
-from app.errors import BizgraphError, TooManySubscriptions, Unauthenticated
-from app.http.errors import error_response, response_for
+from app.errors import BizgraphError, ShuttingDown, TooManySubscriptions, Unauthenticated
+from app.http.errors import error_response, response_for, unavailable_response
 from app.http.live.limits import LiveLimits, SubscriptionLease
 from app.http.live.stream_formats import StreamFormat, format_for
 from app.http.pipeline import Admitted
@@ -70,7 +70,9 @@ class HttpStreams:
         _, valid_until = await request.app.state.auth.authenticator.authenticate_until(
             request.headers.get("authorization")
         )
-        if not self.accepting() or not self.limits.open_connection():
+        if not self.accepting():
+            return unavailable_response(ShuttingDown(), request_id)
+        if not self.limits.open_connection():
             return error_response(
                 503,
                 TooManySubscriptions.code,

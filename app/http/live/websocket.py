@@ -183,6 +183,8 @@ class LiveSocket:
         session = self._session
         if session is None:
             raise ProtocolViolation(Close(close_codes.UNAUTHORIZED, "Unauthorized"))
+        if self._closing:
+            return  # the socket is closing: nothing new starts
         if message.id in self._running:
             reason = close_codes.bounded_reason(f"Subscriber for {message.id} already exists")
             raise ProtocolViolation(Close(close_codes.SUBSCRIBER_EXISTS, reason))
