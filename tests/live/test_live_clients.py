@@ -1,0 +1,84 @@
+"""Unmodified clients in node against the real app on a real port: Apollo Client's HttpLink
+(Apollo's multipart protocol), Apollo Client's GraphQLWsLink (graphql-ws) and graphql-sse's
+client (distinct connections). Each subscribes, gets the current answer, and gets the new one
+after a mutation commits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from app.live.changes import Change
+from tests.support.auth import bearer, token_for
+from tests.support.npm import node_packages
+from tests.support.websocket_client import live_server
+
+CLIENTS_DIR = Path(__file__).resolve().parent / "http_clients"
+ACME = 1
+COUNT = "subscription { customers(first: 1) { totalCount } }"
+CREATE = """mutation($name: String!) {
+  createCustomer(input: {name: $name, kind: COMPANY, segment: SMALL_BUSINESS, country: "DE"}) { errors { code } }
+}"""
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    return node_packages(CLIENTS_DIR)
+
+
+@pytest.fixture(scope="module")
+async def live(writes_settings):
+    async with live_server(writes_settings) as server:
+        yield server
+
+
+async def next_line(process: asyncio.subprocess.Process, within: float = 10) -> dict[str, Any]:
+    assert process.stdout is not None
+    async with asyncio.timeout(within):
+        line = await process.stdout.readline()
+    assert line, "the client ended early"
+    event: dict[str, Any] = orjson.loads(line)
+    return event
+
+
+def total(event: dict[str, Any]) -> int:
+    assert "next" in event, event
+    count: int = event["next"]["data"]["customers"]["totalCount"]
+    return count
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", ["multipart", "wslink", "sse"])
+async def test_an_unmodified_client_sees_the_answer_then_its_change(node, live, mode):
+    token = token_for(live.app, org_id=ACME, roles=["admin"])
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(CLIENTS_DIR / "subscribe.mjs"),
+        mode,
+        live.origin,
+        COUNT,
+        "2",
+        token,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        first = total(await next_line(process))
+        created = await live.client.post(
+            "/graphql", json={"query": CREATE, "variables": {"name": f"Client {mode} SE"}}, headers=bearer(token)
+        )
+        assert created.json()["data"]["createCustomer"]["errors"] == []
+        # What the process's change listener does when the commit is announced.
+        live.app.state.live.changed(Change(ACME, frozenset({"customers"})))
+        assert total(await next_line(process)) == first + 1
+        assert await next_line(process) == {"done": 2}
+        _, err = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
