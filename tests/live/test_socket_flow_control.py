@@ -17,8 +17,10 @@ from tests.support.scripted_live import END, ScriptedLiveService
 from tests.support.websocket_client import (
     answers,
     closed_with,
+    eventually,
     init,
     live_server,
+    live_tasks,
     never_reading_socket,
     receive,
     send,
@@ -141,6 +143,8 @@ async def test_shutdown_writes_the_messages_already_queued_then_closes_1001(scri
     assert (code, reason) == (1001, "Going away")
     assert [m["payload"]["data"]["customers"]["totalCount"] for m in seen] == [0, 1, 2]
     assert feed.closed.is_set()
+    # Nothing of the socket is left running.
+    await eventually(lambda: live_tasks() == [])
 
 
 async def test_a_feed_failing_with_a_bug_closes_the_socket_4500(scripted, token):

@@ -17,8 +17,10 @@ from tests.support.auth import bearer, token_for, token_for_user
 from tests.support.websocket_client import (
     answers,
     closed_with,
+    eventually,
     init,
     live_server,
+    live_tasks,
     receive,
     send,
     socket,
@@ -43,15 +45,6 @@ async def live(writes_settings):
 @pytest.fixture(scope="module")
 def admin_token(writes_settings):
     return token_for_user(writes_settings, "admin@acme.example")
-
-
-async def eventually(condition, within: float = 3) -> None:
-    """Polls ``condition`` until it holds (what the server does after a client leaves takes a moment)."""
-    for _ in range(int(within / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"still not true after {within} s")
 
 
 def announce(app, *tables: str) -> None:
@@ -275,6 +268,8 @@ async def test_server_sent_events_stream_next_events_and_end_with_complete_at_sh
             assert orjson.loads(data) == await http_answer(server, admin_token, COUNT)
             await server.app.state.live_edge.drain()
             assert sse_events(await read_until(stream, "event: complete\ndata:\n\n", buffer)) == [("complete", "")]
+        # Nothing of the stream is left running.
+        await eventually(lambda: live_tasks() == [])
 
 
 async def test_an_http_stream_ends_when_its_token_expires(writes_settings):

@@ -149,3 +149,17 @@ async def never_reading_socket(origin: str, messages: list[dict[str, Any]]) -> A
         yield
     finally:
         writer.transport.abort()
+
+
+async def eventually(condition: Any, within: float = 3) -> None:
+    """Polls ``condition`` until it holds (what the server does after a client leaves takes a moment)."""
+    for _ in range(int(within / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"still not true after {within} s")
+
+
+def live_tasks() -> list[asyncio.Task[Any]]:
+    """The edge's tasks still alive (sockets' readers, writers, watchdogs, operations; streams')."""
+    return [task for task in asyncio.all_tasks() if task.get_name().startswith("bizgraph-live")]

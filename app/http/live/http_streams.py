@@ -108,12 +108,12 @@ class HttpStreams:
     ) -> AsyncIterator[bytes]:
         messages = feed.__aiter__()
         pending: asyncio.Task[Any] | None = None
-        stopping = asyncio.create_task(stream.stop.wait())
+        stopping = asyncio.create_task(stream.stop.wait(), name="bizgraph-live-stream-stop")
         try:
             yield stream_format.opening()
             while True:
                 if pending is None:
-                    pending = asyncio.ensure_future(anext(messages))
+                    pending = asyncio.create_task(_next_of(messages), name="bizgraph-live-stream-next")
                 left = valid_until - time.time()
                 if left <= 0:
                     yield stream_format.error([_error(EXPIRED, request_id)])
@@ -151,6 +151,10 @@ class HttpStreams:
             self.limits.close_connection()
             self.unregister(stream)
             stream.ended.set()
+
+
+async def _next_of(messages: AsyncIterator[bytes]) -> bytes:
+    return await anext(messages)
 
 
 def _error(refusal: BizgraphError, request_id: str) -> dict[str, object]:
