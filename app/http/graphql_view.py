@@ -26,6 +26,7 @@ from app.http import request_body
 from app.http.errors import response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.live.http_streams import HttpStreams
+from app.http.live.stream_formats import ServerSentEvents, format_for
 from app.http.media_types import GraphQLMediaType, negotiate
 from app.http.persisted import names_a_document, with_persisted_reference
 from app.http.pipeline import Admitted, OperationPipeline, is_request_error
@@ -44,9 +45,13 @@ class _SubResponse(Response):
     """strawberry's per-request stand-in for the response (where a resolver may set a status
     or a header), carrying the media type negotiated for the answer from ``Accept``."""
 
-    def __init__(self, media_type: GraphQLMediaType) -> None:
+    def __init__(self, media_type: GraphQLMediaType, *, event_stream: bool = False) -> None:
         super().__init__()
         self.graphql_media_type = media_type
+        # ``Accept: text/event-stream`` (graphql-sse): an operation that ran is answered as a
+        # stream of one ``next`` event and ``complete``, as that protocol answers queries.
+        self.event_stream = event_stream
+        self.answer_as_events = False
         # As strawberry makes it: no status of its own and no length, only what is set on it.
         self.status_code = None  # type: ignore[assignment]
         del self.headers["content-length"]
@@ -191,6 +196,9 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             sub_response.status_code = answer.status
         if answer.retry_after is not None:
             sub_response.headers["retry-after"] = str(answer.retry_after)
+        if isinstance(sub_response, _SubResponse) and sub_response.event_stream:
+            # A request error stays a JSON answer with its status, as graphql-sse answers one.
+            sub_response.answer_as_events = answer.status is None and not is_request_error(answer.result)
         return answer.result
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -213,9 +221,10 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        media_type = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        media_type = negotiate(accept)
         request.state.graphql_media_type = media_type
-        return _SubResponse(media_type)
+        return _SubResponse(media_type, event_stream=isinstance(format_for(accept), ServerSentEvents))
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -223,6 +232,10 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         media_type = (
             sub_response.graphql_media_type if isinstance(sub_response, _SubResponse) else GraphQLMediaType.JSON
         )
+        if isinstance(sub_response, _SubResponse) and sub_response.answer_as_events:
+            events = ServerSentEvents()
+            body = events.opening() + events.next(orjson.dumps(response_data)) + events.complete()
+            return Response(body, media_type=events.media_type, headers=events.headers)
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = media_type.content_type
         if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:

@@ -82,3 +82,26 @@ async def test_an_unmodified_client_sees_the_answer_then_its_change(node, live, 
             process.kill()
             await process.wait()
     assert process.returncode == 0, err.decode()
+
+
+@pytest.mark.timeout(60)
+async def test_the_graphql_sse_client_runs_a_query_too(node, live):
+    token = token_for(live.app, org_id=ACME, roles=["admin"])
+    query = "{ customers(first: 2) { totalCount } }"
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(CLIENTS_DIR / "subscribe.mjs"),
+        "sse",
+        live.origin,
+        query,
+        "1",
+        token,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    [answer, done] = [orjson.loads(line) for line in out.splitlines()]
+    http = await live.client.post("/graphql", json={"query": query}, headers=bearer(token))
+    assert answer == {"next": http.json()}
+    assert done == {"done": 1}

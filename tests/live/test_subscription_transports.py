@@ -318,3 +318,16 @@ async def test_http_streams_are_refused_503_past_the_connection_cap_and_while_sh
         draining = await server.client.post("/graphql", json=body, headers=headers)
     assert draining.status_code == 503
     assert draining.json()["errors"][0]["extensions"]["code"] == "SHUTTING_DOWN"
+
+
+async def test_a_query_asked_for_as_an_event_stream_answers_one_next_event_then_complete(live, admin_token):
+    query = "{ customers(first: 2) { totalCount nodes { name } } }"
+    plain = await live.client.post("/graphql", json={"query": query}, headers=bearer(admin_token))
+    headers = {**bearer(admin_token), "accept": "text/event-stream"}
+    streamed = await live.client.post("/graphql", json={"query": query}, headers=headers)
+    assert streamed.status_code == 200 and streamed.headers["content-type"].startswith("text/event-stream")
+    assert sse_events(streamed.text) == [("next", plain.text), ("complete", "")]
+    # A request error stays a JSON answer, as graphql-sse answers one.
+    broken = await live.client.post("/graphql", json={"query": "{ nope }"}, headers=headers)
+    assert broken.headers["content-type"] == "application/json"
+    assert broken.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
