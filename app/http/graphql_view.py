@@ -178,6 +178,9 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             raise SubscriptionRequested(principal, admitted)
         if isinstance(admitted, Admitted):
             allowed = frozenset(OperationType.from_http(method)) - {OperationType.SUBSCRIPTION}
+            if admitted.prepared is None:
+                # It will not run as sent (a subscription included): the standard way reports why.
+                allowed |= {OperationType.SUBSCRIPTION}
             try:
                 answer = await self.pipeline.execute(request.app.state, context, admitted, allowed)
             except CannotGetOperationTypeError as refusal:

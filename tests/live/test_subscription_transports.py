@@ -331,3 +331,12 @@ async def test_a_query_asked_for_as_an_event_stream_answers_one_next_event_then_
     broken = await live.client.post("/graphql", json={"query": "{ nope }"}, headers=headers)
     assert broken.headers["content-type"] == "application/json"
     assert broken.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_subscription_over_http_that_does_not_validate_answers_its_errors_as_json(live, admin_token):
+    headers = {**bearer(admin_token), "accept": "text/event-stream"}
+    response = await live.client.post(
+        "/graphql", json={"query": "subscription { customers(first: 1) { nope } }"}, headers=headers
+    )
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
