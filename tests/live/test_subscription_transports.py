@@ -274,8 +274,9 @@ async def test_server_sent_events_stream_next_events_and_end_with_complete_at_sh
 
 async def test_an_http_stream_ends_when_its_token_expires(writes_settings):
     settings = replace(writes_settings, token_leeway_seconds=0)
-    token = token_for(settings, org_id=ACME, roles=["admin"], ttl_seconds=2)
     async with live_server(settings) as server, httpx.AsyncClient(base_url=server.origin, timeout=10) as http:
+        # Minted once the server runs: its two seconds are the stream's.
+        token = token_for(settings, org_id=ACME, roles=["admin"], ttl_seconds=2)
         headers = {**bearer(token), "accept": "text/event-stream"}
         response = await http.post("/graphql", json={"query": "subscription " + COUNT}, headers=headers)
     events = sse_events(response.text)
