@@ -135,7 +135,7 @@ class ChangeListener:
             await self._listen()
         except (psycopg.Error, OSError) as error:
             await self._hang_up()
-            raise ConfigError(f"{self._described_as} refused LISTEN {CHANNEL}: {_last_line(error)}") from None
+            raise ConfigError(f"could not LISTEN {CHANNEL} through {self._described_as}: {_last_line(error)}") from None
         self._task = asyncio.create_task(self._run(), name="bizgraph change listener")
 
     async def stop(self) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL
 from app.config import Settings
 from app.errors import ConfigError
 from app.live.changes import Change
-from app.live.listener import APPLICATION_NAME, ChangeListener
+from app.live.listener import APPLICATION_NAME, Backoff, ChangeListener
 from app.migrations import upgrade
 from tests.support.changes import RecordingSink, execute, notify
 from tests.support.db import conninfo
@@ -118,6 +118,15 @@ async def test_a_statement_touching_two_organizations_announces_both(sink, url):
 async def test_a_statement_that_changes_no_row_announces_nothing(sink, url):
     await execute(url, "UPDATE customers SET phone = 'never' WHERE false", "DELETE FROM orders WHERE id < 0")
     assert await sink.changes_until_marker(url) == []
+
+
+async def test_a_change_is_heard_when_its_transaction_commits_not_before(sink, url):
+    async with await psycopg.AsyncConnection.connect(conninfo(url)) as conn:
+        await conn.execute("UPDATE customers SET phone = 'pending' WHERE id = %s", (_customer_of(url, GLOBEX),))
+        # While the transaction is open, a marker committed after the write overtakes it
+        assert await sink.changes_until_marker(url) == []
+        await conn.commit()
+    assert await sink.changes_until_marker(url) == [changed(GLOBEX, "customers")]
 
 
 async def test_a_rolled_back_transaction_announces_nothing(sink, url):
@@ -231,6 +240,15 @@ async def test_stop_leaves_no_connection_behind(url):
     await listener.stop()
     assert not listener.listening
     await _eventually(lambda: _listener_backends(url) == [])
+
+
+def test_reconnection_backs_off_exponentially_with_jitter_up_to_a_cap():
+    backoff = Backoff(initial=0.05, cap=5.0)
+    ceilings = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
+    for failures, ceiling in enumerate(ceilings, start=1):
+        delays = {backoff.delay(failures) for _ in range(50)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 1  # jittered: processes cut off together do not return together
 
 
 async def test_a_listener_that_cannot_listen_refuses_to_start():
