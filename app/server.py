@@ -35,6 +35,7 @@ from resolvers.organizations import first_organization_id
 from schema import build_schema
 from schema.cost.calculator import PageSizes
 from schema.cost.gate import CostGate
+from schema.live.service import LiveData
 
 log = logging.getLogger("bizgraph.server")
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         database = Database(settings)
         auth = AuthServices.build(settings, database, keys=signing_keys)
         changes: ChangeListener | None = None
+        live: LiveData | None = None
         try:
             # Refuse to serve as a role that row-level security would not hold.
             await database.verify_isolation()
@@ -80,6 +82,16 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             app.state.auth = auth
             app.state.page_limits = page_limits(settings)
             app.state.readiness = DatabaseReadiness(database)
+            # Subscriptions: live queries and event streams (schema/live).
+            app.state.live = live = LiveData(
+                schema,
+                database,
+                app.state.page_limits,
+                interval_seconds=settings.live_interval_ms / 1000,
+                stream_queue=settings.stream_queue,
+                fast_path=settings.fast_path,
+            )
+            changes.add_sink(live)
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -91,6 +103,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             app.state.ready = False
             if changes is not None:
                 await changes.stop()
+            if live is not None:
+                await live.close()
             await auth.aclose()
             if isinstance(buckets, RedisBuckets):
                 await buckets.aclose()

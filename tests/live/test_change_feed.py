@@ -14,21 +14,24 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
+import orjson
 import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
+from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import ConfigError
 from app.live.changes import Change
 from app.live.listener import APPLICATION_NAME, Backoff, ChangeListener
 from app.migrations import upgrade
-from tests.support.changes import RecordingSink, execute, notify
+from schema.prepared import prepare_operation
+from tests.support.changes import WAIT_SECONDS, RecordingSink, execute, notify
 from tests.support.db import conninfo
 from tests.support.graphql import running_app
 from tests.support.private_postgres import missing_reason, private_cluster
 from tests.support.wire import cuttable_proxy
-from tests.support.workflow import mutate, sql, token
+from tests.support.workflow import gid, mutate, sql, token
 
 ACME, GLOBEX = 1, 2
 POLL_SECONDS = 0.02
@@ -208,6 +211,30 @@ async def test_a_mutation_through_the_api_is_announced_when_it_commits(feed_sett
         # Then the customer, its audit row and its event are announced, for acme only
         heard = set(await sink.changes_until_marker(url))
         assert heard == {changed(ACME, "customers"), changed(ACME, "audit_log"), changed(ACME, "outbox")}
+
+
+async def test_a_write_made_outside_bizgraph_reaches_a_live_query_through_the_servers_listener(feed_settings, url):
+    product = sql(url, "SELECT min(id) FROM products WHERE org_id = %s", ACME)[0][0]
+    document = "subscription($id: ID!) { node(id: $id) { ... on Product { name } } }"
+    async with running_app(feed_settings) as (app, _client):
+        # Given an admin of acme watching a product live
+        live = app.state.live
+        prepared = prepare_operation(live.schema._schema, document, {"id": gid("Product", product)}, None)
+        admin = Principal(
+            org_id=ACME, subject="feed-test", roles=frozenset({"admin"}), employee_id=None, customer_id=None
+        )
+        feed = await live.subscribe(admin, prepared, "test")
+        try:
+            messages = aiter(feed)
+            async with asyncio.timeout(WAIT_SECONDS):
+                await anext(messages)
+                # When another system renames it straight in PostgreSQL
+                await execute(url, ("UPDATE products SET name = 'Renamed by psql' WHERE id = %s", (product,)))
+                # Then the live query answers again, with the new name, without anyone telling the engine
+                renamed = orjson.loads(await anext(messages))
+        finally:
+            await feed.aclose()
+    assert renamed["data"] == {"node": {"name": "Renamed by psql"}}
 
 
 # --- the listener ------------------------------------------------------------------------
