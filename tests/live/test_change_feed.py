@@ -269,6 +269,22 @@ async def test_stop_leaves_no_connection_behind(url):
     await _eventually(lambda: _listener_backends(url) == [])
 
 
+async def test_stop_while_reconnecting_ends_cleanly(url):
+    async with cuttable_proxy(url) as proxy:
+        listener = ChangeListener(conninfo(proxy.url))
+        await listener.start()
+        # Given a listener cut off from PostgreSQL and knocking again
+        await proxy.cut()
+        await _eventually(lambda: not listener.listening)
+        await asyncio.sleep(0.2)  # a few attempts into the backoff
+        # When it is stopped, it stops at once, and the proxy coming back changes nothing
+        async with asyncio.timeout(1):
+            await listener.stop()
+        await proxy.restore()
+        await asyncio.sleep(0.3)
+        assert not listener.listening and _listener_backends(url) == []
+
+
 def test_reconnection_backs_off_exponentially_with_jitter_up_to_a_cap():
     backoff = Backoff(initial=0.05, cap=5.0)
     ceilings = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
