@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 import pytest
 
-from app.live.changes import Change
 from tests.support.auth import bearer, token_for
 from tests.support.npm import node_packages
 from tests.support.websocket_client import live_server, ws_url
@@ -69,8 +68,6 @@ async def test_the_graphql_ws_client_subscribes_reconnects_with_a_fresh_token_an
             assert again == first
             created = await server.client.post("/graphql", json={"query": CREATE}, headers=bearer(fresh))
             assert created.json()["data"]["createCustomer"]["errors"] == []
-            # What the process's change listener does when the commit is announced.
-            server.app.state.live.changed(Change(ACME, frozenset({"customers"})))
             changed = await next_line(process)
             assert await next_line(process) == {"done": 3}
             _, err = await asyncio.wait_for(process.communicate(), 10)

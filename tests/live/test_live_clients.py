@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 import pytest
 
-from app.live.changes import Change
 from tests.support.auth import bearer, token_for
 from tests.support.npm import node_packages
 from tests.support.websocket_client import live_server
@@ -72,8 +71,6 @@ async def test_an_unmodified_client_sees_the_answer_then_its_change(node, live, 
             "/graphql", json={"query": CREATE, "variables": {"name": f"Client {mode} SE"}}, headers=bearer(token)
         )
         assert created.json()["data"]["createCustomer"]["errors"] == []
-        # What the process's change listener does when the commit is announced.
-        live.app.state.live.changed(Change(ACME, frozenset({"customers"})))
         assert total(await next_line(process)) == first + 1
         assert await next_line(process) == {"done": 2}
         _, err = await asyncio.wait_for(process.communicate(), 10)

@@ -12,7 +12,6 @@ import httpx
 import orjson
 import pytest
 
-from app.live.changes import Change
 from tests.support.auth import bearer, token_for, token_for_user
 from tests.support.websocket_client import (
     answers,
@@ -47,11 +46,6 @@ def admin_token(writes_settings):
     return token_for_user(writes_settings, "admin@acme.example")
 
 
-def announce(app, *tables: str) -> None:
-    """What the process's change listener does when a commit is announced: tell the engine."""
-    app.state.live.changed(Change(ACME, frozenset(tables)))
-
-
 def without_extensions(body: dict) -> dict:
     """An HTTP answer as a subscription message carries it: no ``extensions`` (the cost)."""
     return {key: value for key, value in body.items() if key != "extensions"}
@@ -81,7 +75,7 @@ async def test_a_live_query_over_the_socket_answers_now_and_again_after_a_mutati
         created = [await receive(ws) for _ in range(2)]
         assert [(m["id"], m["type"]) for m in created] == [("create", "next"), ("create", "complete")]
         assert created[0]["payload"]["data"]["createCustomer"]["errors"] == []
-        announce(live.app, "customers")
+        # The commit reaches the engine through the process's change listener.
         after = await receive(ws)
         assert after["id"] == "live" and total(after) == total(first) + 1
         assert after["payload"] == await http_answer(live, admin_token, COUNT)
@@ -89,7 +83,6 @@ async def test_a_live_query_over_the_socket_answers_now_and_again_after_a_mutati
         await send(ws, {"id": "live", "type": "complete"})
         await subscribe(ws, "create", CREATE, {"name": "Unwatched GmbH"})
         assert [m["type"] for m in await answers(ws, "create")] == ["next", "complete"]
-        announce(live.app, "customers")
         await send(ws, {"type": "ping"})
         assert await receive(ws) == {"type": "pong"}
         with pytest.raises(TimeoutError):
@@ -231,7 +224,6 @@ async def test_multipart_streams_the_answer_then_each_change_with_heartbeats(wri
                 "/graphql", json={"query": CREATE, "variables": {"name": "Multipart AG"}}, headers=bearer(admin_token)
             )
             assert created.json()["data"]["createCustomer"]["errors"] == []
-            announce(server.app, "customers")
             text = await read_until(stream, '"payload"', buffer)
             text += await read_until(stream, "\r\n--graphql", buffer)
             changed = [part for part in multipart_payloads(text) if part]
