@@ -91,16 +91,45 @@ class Database:
     async def unit_of_work(self, org_id: int) -> AsyncIterator[AsyncConnection]:
         """One READ COMMITTED transaction scoped to ``org_id`` for a write:
         committed when the block ends, rolled back when it raises."""
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="READ COMMITTED")
+        connection = await self._connection_scoped_to(org_id)
+        try:
+            # SQLAlchemy's BEGIN sends nothing: the transaction the driver opened above is
+            # the one committed (or rolled back) here.
             async with connection.begin():
+                yield connection
+        finally:
+            await connection.close()
+
+    async def _connection_scoped_to(self, org_id: int) -> AsyncConnection:
+        """A pooled connection in a READ COMMITTED transaction scoped to ``org_id``.
+
+        After a database restart every pooled connection is dead (no ping per checkout),
+        and a write would fail on the first one taken. Its first exchange (BEGIN and the
+        organization) finds a dead one out before the command did anything, so it is
+        discarded and another taken: at most the pool's worth, as the reader does."""
+        for attempts_left in range(self.pool_size, -1, -1):
+            connection = await self.engine.connect()
+            driver: psycopg.AsyncConnection[Any] | None = None
+            try:
+                await connection.execution_options(isolation_level="READ COMMITTED")
                 # BEGIN and the organization go out together (psycopg pipelines
                 # the BEGIN it owes the open transaction); set through the driver
                 # so statement counts see only the caller's statements.
                 driver = await driver_connection(connection)
                 async with driver.pipeline():
                     await driver.execute(SET_ORGANIZATION, (str(org_id),))
-                yield connection
+            except psycopg.OperationalError:
+                dead = driver is not None and driver.broken
+                await connection.invalidate()
+                await connection.close()
+                if dead and attempts_left > 0:
+                    continue
+                raise
+            except BaseException:
+                await connection.close()
+                raise
+            return connection
+        raise AssertionError("unreachable")
 
     async def verify_isolation(self) -> None:
         """Refuse to serve through a role that row-level security does not bind:

@@ -1,15 +1,25 @@
-"""Serving a running app on a real loopback port, for clients that are not Python (a browser,
-node): uvicorn runs *on the test's event loop*, because the session-scoped ``app`` fixture entered
-its lifespan on that loop and its database pool is bound to it."""
+"""Serving on a real loopback port.
+
+``serve``: a running app, for clients that are not Python (a browser, node): uvicorn runs *on the
+test's event loop*, because the session-scoped ``app`` fixture entered its lifespan on that loop
+and its database pool is bound to it. ``serve_process``: ``bizgraph serve`` itself, a process of
+its own, as an operator runs it (several on one database, through a PostgreSQL restart)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import uvicorn
+from sqlalchemy.engine import URL
 
 
 class _InLoopServer(uvicorn.Server):
@@ -40,3 +50,72 @@ async def serve(app) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
         sock.close()
+
+
+BIZGRAPH = str(Path(sys.executable).parent / "bizgraph")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServeProcess:
+    """A ``bizgraph serve`` started as the README says, on a free port of its own."""
+
+    process: asyncio.subprocess.Process
+    origin: str
+
+    async def stopped(self, within: float = 15) -> str:
+        """Stops it (SIGTERM, as a supervisor would); its standard error."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            _, err = await asyncio.wait_for(self.process.communicate(), within)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+        return err.decode()
+
+
+def serve_environment(database_url: URL, signing_key: Path, **extra: str) -> dict[str, str]:
+    """What ``bizgraph serve`` reads: the database, the keys, quiet logs; ``extra`` on top."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "BIZGRAPH_SIGNING_KEYS": str(signing_key),
+        "BIZGRAPH_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], *, ready_within: float = 20) -> AsyncIterator[ServeProcess]:
+    """``bizgraph serve`` in a process of its own, yielded once ``/readyz`` answers 200; killed
+    afterwards unless the test stopped it."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        BIZGRAPH, "serve", "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    served = ServeProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        async with httpx.AsyncClient(base_url=served.origin) as http, asyncio.timeout(ready_within):
+            while True:
+                if process.returncode is not None:
+                    _, err = await process.communicate()
+                    raise RuntimeError(f"bizgraph serve exited with {process.returncode}: {err.decode()}")
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield served
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
