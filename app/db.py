@@ -6,9 +6,9 @@ Nothing connects at import time: ``Database`` is built by the composition root
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 import psycopg
@@ -21,6 +21,8 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.errors import ConfigError
+
+T = TypeVar("T")
 
 # Row-level security shows a transaction only the rows of the organization named
 # by this setting (alembic 0003). ``true`` makes it LOCAL: it ends with the
@@ -86,6 +88,22 @@ class Database:
             await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
             async with connection.begin():
                 yield connection
+
+    async def reading(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` in a ``read()`` transaction, for look-ups a request makes.
+
+        After a database restart every pooled connection is dead (no ping per checkout):
+        the first one taken fails, and SQLAlchemy, recognising a disconnection, discards it
+        and marks the rest to be replaced. ``work`` only reads, so it runs again on a
+        fresh connection instead of failing the request."""
+        for attempts_left in range(self.pool_size, -1, -1):
+            try:
+                async with self.read() as connection:
+                    return await work(connection)
+            except DBAPIError as error:
+                if not error.connection_invalidated or attempts_left == 0:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def unit_of_work(self, org_id: int) -> AsyncIterator[AsyncConnection]:

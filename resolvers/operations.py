@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import Database, sync_engine
@@ -42,9 +43,12 @@ class Listed:
 
 async def find_document(database: Database, sha256: str) -> str | None:
     """The stored document with this hash, or None."""
-    async with database.read() as connection:
+
+    async def look_up(connection: AsyncConnection) -> str | None:
         result = await connection.execute(select(StoredOperation.document).where(StoredOperation.sha256 == sha256))
         return result.scalar_one_or_none()
+
+    return await database.reading(look_up)
 
 
 def store(settings: Settings, operations: Sequence[Operation]) -> int:

@@ -215,7 +215,10 @@ async def test_a_postgresql_restart_loses_no_change_and_restarts_nothing_of_bizg
         await listener_proxy.cut()
         await asyncio.to_thread(private.restart)
         await eventually_ready(server.origin, listening=False)
-        # Then a mutation right after the restart answers, though every pooled connection died
+        # Then requests right after the restart answer, though every pooled connection died:
+        # a query of a user the process never saw (whose standing it reads first), a mutation
+        newcomer = token_for_user(settings, "sales@acme.example")
+        assert (await graphql(server.origin, newcomer, "{ me { roles } }"))["me"]["roles"] == ["SALES"]
         missed = await create_customer(server.origin, token)
         # and, nobody listening, nobody hears of it yet
         await nothing_more(ws)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -17,6 +17,9 @@ from app.auth.tokens import DEV_CLIENT_ID
 from app.http.oauth.services import AuthServices
 from app.http.oauth.token_endpoint import AUTH_METHODS, GRANT_TYPES, Lookups, TokenRequest
 from resolvers.accounts import store as accounts
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 MAX_FORM_BYTES = 16 * 1024  # a token request is a few hundred bytes
 MAX_FORM_FIELDS = 20
@@ -144,14 +147,17 @@ async def _look_up(services: AuthServices, request: Request, form: dict[str, str
     username = form.get("username", "").strip() if form.get("grant_type") == "password" else ""
     if not client_ids and not username:
         return Lookups()
-    async with services.database.read() as connection:
+
+    async def look_up(connection: AsyncConnection) -> Lookups:
         clients = {}
         for client_id in client_ids:
             record = await accounts.oauth_client(connection, client_id)
             if record is not None:
                 clients[client_id] = record
         candidates = await accounts.login_candidates(connection, username) if username else []
-    return Lookups(clients=clients, candidates=tuple(candidates))
+        return Lookups(clients=clients, candidates=tuple(candidates))
+
+    return await services.database.reading(look_up)
 
 
 async def jwks(request: Request) -> Response:

@@ -71,13 +71,11 @@ class AuthServices:
         http = httpx.AsyncClient(headers={"User-Agent": "bizgraph"}, follow_redirects=False)
 
         async def organization_id(slug: str) -> int | None:
-            async with database.read() as connection:
-                organization = await accounts.organization_by_slug(connection, slug)
+            organization = await database.reading(lambda connection: accounts.organization_by_slug(connection, slug))
             return None if organization is None else organization.id
 
         async def token_user(user_id: int) -> UserStanding | None:
-            async with database.read() as connection:
-                return await accounts.token_user(connection, user_id)
+            return await database.reading(lambda connection: accounts.token_user(connection, user_id))
 
         users = TokenUsers(token_user, ttl_seconds=settings.token_user_cache_seconds)
         authenticator = Authenticator(
