@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import fcntl
 import socket as stdlib_socket
+import termios
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -127,9 +130,10 @@ async def live_server(settings: Any) -> AsyncIterator[LiveServer]:
 
 
 @contextlib.asynccontextmanager
-async def never_reading_socket(origin: str, messages: list[dict[str, Any]]) -> AsyncIterator[None]:
+async def never_reading_socket(origin: str, messages: list[dict[str, Any]]) -> AsyncIterator[stdlib_socket.socket]:
     """A client that opens a socket, sends ``messages`` and then never reads again: a small
-    receive buffer of its own, and nothing taken from it after the handshake's answer."""
+    receive buffer of its own, and nothing taken from it after the handshake's answer. Yields
+    the socket (``unread_bytes`` tells how much waits in it)."""
     host, port = origin.removeprefix("http://").split(":")
     raw = stdlib_socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_STREAM)
     raw.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, 4096)
@@ -146,9 +150,16 @@ async def never_reading_socket(origin: str, messages: list[dict[str, Any]]) -> A
     writer.write(b"".join(protocol.data_to_send()))
     await writer.drain()
     try:
-        yield
+        yield raw
     finally:
         writer.transport.abort()
+
+
+def unread_bytes(raw: stdlib_socket.socket) -> int:
+    """What the kernel holds for the socket, received and not read yet."""
+    count = array.array("i", [0])
+    fcntl.ioctl(raw.fileno(), termios.FIONREAD, count)
+    return count[0]
 
 
 async def eventually(condition: Any, within: float = 3) -> None:
