@@ -46,16 +46,6 @@ async def subscribe(
     return await live.subscribe(principal, prepared, "test")
 
 
-@pytest.fixture
-async def deaf_live(writes_app: Any) -> Any:
-    """A live engine over the writes database that hears only the changes a test hands it:
-    what one change costs is counted without the listener's own deliveries in between."""
-    state = writes_app.state
-    live = LiveData(state.live.schema, state.database, state.page_limits)
-    yield live
-    await live.close()
-
-
 async def next_message(feed: LiveFeed, within: float = 5.0) -> dict[str, Any]:
     message = await asyncio.wait_for(anext(aiter(feed)), within)
     return orjson.loads(message)
