@@ -203,7 +203,7 @@ def test_ctrl_c_lets_the_actions_under_way_finish_and_reports(simulated_settings
         sql(
             url,
             "SELECT count(*) FROM orders WHERE status = 'draft' AND id IN"
-            " (SELECT entity_id FROM audit_log WHERE request_id LIKE 'simulate-%%')",
+            " (SELECT entity_id FROM audit_log WHERE entity_type = 'Order' AND request_id LIKE 'simulate-%%')",
         )[0][0]
         == 0
     )
