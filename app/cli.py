@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         app = create_app(settings)
         if args.demo:
-            print(demo_sign_ins(settings, host=args.host, port=args.port), flush=True)
+            print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), lifespan="on")
     finally:
         if embedded is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.http import graphiql
+from app.http import dashboard, graphiql
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, Page, find_chromium
 from tests.support.serving import serve
@@ -38,10 +38,18 @@ def test_page_with_built_assets_loads_nothing_from_other_hosts() -> None:
     assert all(u.startswith(("/graphiql-assets/", "data:")) for u in urls), urls
 
 
-def test_cdn_fallback_pins_the_locked_versions_with_integrity() -> None:
+@pytest.mark.parametrize(
+    ("assets", "render"),
+    [
+        (graphiql.ASSETS, graphiql.graphiql_html),
+        (dashboard.ASSETS, dashboard.dashboard_html),
+    ],
+    ids=["explorer", "dashboard"],
+)
+def test_cdn_fallback_pins_the_locked_versions_with_integrity(assets, render) -> None:
     lock = json.loads((REPO / "explorer" / "package-lock.json").read_text())
-    page = graphiql.graphiql_html(assets_available=False)
-    for asset in graphiql.ASSETS:
+    page = render(assets_available=False)
+    for asset in assets:
         assert lock["packages"][f"node_modules/{asset.package}"]["version"] == asset.version
         assert f'src="{asset.url(local=False)}" integrity="{asset.integrity}"' in page or (
             f'href="{asset.url(local=False)}" integrity="{asset.integrity}"' in page
@@ -52,7 +60,7 @@ def test_build_script_copies_exactly_the_assets_the_page_loads() -> None:
     script = (REPO / "explorer" / "build.sh").read_text()
     listed = re.search(r"^FILES=\((.*?)^\)", script, re.M | re.S)
     assert listed, "FILES=( ... ) not found in explorer/build.sh"
-    assert set(listed.group(1).split()) == {a.relative_path for a in graphiql.ASSETS}
+    assert set(listed.group(1).split()) == {a.relative_path for a in graphiql.ASSETS + dashboard.ASSETS}
 
 
 def test_missing_assets_warn_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
