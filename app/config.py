@@ -95,6 +95,10 @@ class Settings:
     max_cost: int = 250_000
     rate_limit_cost_per_minute: int = 0
     redis_url: str | None = None
+    # Live queries: a group re-runs at most once per interval, however many changes come.
+    live_interval_ms: int = 100
+    # Events an event stream holds for a slow client before it is ended (STREAM_OVERFLOW).
+    stream_queue: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -148,6 +152,8 @@ class Settings:
             max_cost=_int(env, "BIZGRAPH_MAX_COST", 250_000, minimum=1),
             rate_limit_cost_per_minute=_int(env, "BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE", 0, minimum=0),
             redis_url=_redis_url(env, "BIZGRAPH_REDIS_URL"),
+            live_interval_ms=_int(env, "BIZGRAPH_LIVE_INTERVAL_MS", 100, minimum=0),
+            stream_queue=_int(env, "BIZGRAPH_STREAM_QUEUE", 1000, minimum=10),
         )
         if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
             raise ConfigError(

@@ -35,6 +35,7 @@ from resolvers.organizations import first_organization_id
 from schema import build_schema
 from schema.cost.calculator import PageSizes
 from schema.cost.gate import CostGate
+from schema.live.service import LiveData
 
 log = logging.getLogger("bizgraph.server")
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(settings)
         auth = AuthServices.build(settings, database, keys=signing_keys)
+        live: LiveData | None = None
         try:
             # Refuse to serve as a role that row-level security would not hold.
             await database.verify_isolation()
@@ -75,6 +77,15 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             app.state.auth = auth
             app.state.page_limits = page_limits(settings)
             app.state.readiness = DatabaseReadiness(database)
+            # Subscriptions: live queries and event streams (schema/live).
+            app.state.live = live = LiveData(
+                schema,
+                database,
+                app.state.page_limits,
+                interval_seconds=settings.live_interval_ms / 1000,
+                stream_queue=settings.stream_queue,
+                fast_path=settings.fast_path,
+            )
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -84,6 +95,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             yield
         finally:
             app.state.ready = False
+            if live is not None:
+                await live.close()
             await auth.aclose()
             if isinstance(buckets, RedisBuckets):
                 await buckets.aclose()

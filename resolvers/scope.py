@@ -18,20 +18,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
+from typing import Protocol
 
 from app.auth.principal import Principal
 from app.db import Database
 from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
-from resolvers.reads import ReadService
+from resolvers.reads import ReadService, StatementRunner
 from resolvers.transaction import Mode, RequestTransaction
 from resolvers.writes.runner import Command, CommandResult, CommandService
 
 
+class ReadStatements(StatementRunner, Protocol):
+    """Where an operation's reads run: its own read transaction, or (a live query's re-run)
+    a batch shared with other operations (``resolvers/live/batch.py``)."""
+
+    def use(self, mode: Mode) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class OperationScope:
-    def __init__(self, database: Database, principal: Principal, limits: PageLimits, request_id: str = "-") -> None:
-        self._transaction = RequestTransaction(database, principal.org_id)
+    def __init__(
+        self,
+        database: Database,
+        principal: Principal,
+        limits: PageLimits,
+        request_id: str = "-",
+        *,
+        statements: ReadStatements | None = None,
+    ) -> None:
+        self._transaction: ReadStatements = statements or RequestTransaction(database, principal.org_id)
         self._reads = ReadService(self._transaction, Access(principal), limits)
         self._commands = CommandService(database, principal, limits, request_id)
 

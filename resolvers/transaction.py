@@ -74,9 +74,17 @@ class RequestTransaction:
 
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
         """Run one statement and return the first column of its first row (or None)."""
+        rows = await self._fetch(sql, params, every_row=False)
+        return rows[0][0] if rows else None
+
+    async def fetch_rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run one statement and return all its rows (a multiplexed statement's, one per operation)."""
+        return await self._fetch(sql, params, every_row=True)
+
+    async def _fetch(self, sql: str, params: dict[str, Any], *, every_row: bool) -> list[tuple[Any, ...]]:
         async with self._lock:
             try:
-                row = await self._first_row(sql, params)
+                rows = await self._rows(sql, params, every_row)
             except psycopg.OperationalError:
                 # A pooled connection that died (database restart, failover) is
                 # noticed here instead of by a ping before every request; nothing
@@ -84,11 +92,11 @@ class RequestTransaction:
                 if self._driver is None or not self._driver.broken or self._statements > 0:
                     raise
                 await self._discard()
-                row = await self._first_row(sql, params)
+                rows = await self._rows(sql, params, every_row)
             self._statements += 1
-        return None if row is None else row[0]
+        return rows
 
-    async def _first_row(self, sql: str, params: dict[str, Any]) -> Any:
+    async def _rows(self, sql: str, params: dict[str, Any], every_row: bool) -> list[tuple[Any, ...]]:
         connection, driver = await self._open()
         sync_connection = connection.sync_connection
         assert sync_connection is not None  # only None before connect()
@@ -100,10 +108,14 @@ class RequestTransaction:
             await self._run_with_prelude(driver, cursor, sql, params)
         else:
             await cursor.execute(sql, params)
-        row = await cursor.fetchone()
+        if every_row:
+            rows: list[tuple[Any, ...]] = await cursor.fetchall()
+        else:
+            row = await cursor.fetchone()
+            rows = [] if row is None else [row]
         for listener in sync_connection.dispatch.after_cursor_execute:
             listener(sync_connection, cursor, sql, params, None, False)
-        return row
+        return rows
 
     async def _run_with_prelude(
         self, driver: psycopg.AsyncConnection[Any], cursor: psycopg.AsyncCursor[Any], sql: str, params: dict[str, Any]

@@ -23,6 +23,7 @@ from schema.limits.bounds import DocumentLimits
 from schema.limits.extension import DocumentLimitsExtension
 from schema.limits.parsing import Documents, attach_documents
 from schema.limits.root_fields import RootFieldLimit
+from schema.live.subscription_type import with_subscriptions
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
 from schema.orders.mutations import OrderMutations
@@ -104,6 +105,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             ErrorCodes,
         ],
     )
+    # graphql-core's schema, with the Subscription type mirroring Query (schema/live).
+    schema._schema = with_subscriptions(schema._schema)
     attach_documents(schema._schema, documents)
     install_planned_resolvers(schema._schema, UNPLANNED_TYPES)
     return schema

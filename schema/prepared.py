@@ -9,7 +9,7 @@ bad variables, no single operation): the standard way then answers it with its e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import FragmentDefinitionNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, OperationType
@@ -23,6 +23,16 @@ class PreparedOperation:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]  # coerced to their declared types
+    # As the client sent them: what executing the document again (a live query's re-run) takes.
+    sent_variables: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The whole document the operation came in."""
+        location = self.operation.loc
+        if location is None:  # documents are parsed with their locations (schema/limits/parsing.py)
+            raise ValueError("the operation was parsed without its source")
+        return location.source.body
 
     @property
     def kind(self) -> OperationType:
@@ -52,4 +62,4 @@ def prepare_operation(
     if isinstance(coerced, list):  # variable errors: reported the standard way
         return None
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return PreparedOperation(operation, fragments, coerced.coerced)
+    return PreparedOperation(operation, fragments, coerced.coerced, dict(variables or {}))

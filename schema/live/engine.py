@@ -1,0 +1,340 @@
+"""The live-query engine: subscriber groups, re-run when a committed change concerns them.
+
+- A **group** is every subscriber with the same organization, document, operation, variables
+  and effective scope (what the policy's SQL depends on: roles and the employee or customer
+  the principal is). It runs once per change and serializes once; its subscribers share the
+  bytes.
+- A change (``app/live``: organization and tables, heard at commit) marks the groups of that
+  organization that read one of those tables (what each group read is known from its last
+  run's statements, ``resolvers/live/shapes.py``). Marked groups of an organization are
+  re-run together, at most once per ``interval``: all in one batch, where groups of one
+  document that differ only in variables or scope share each statement
+  (``resolvers/live/batch.py``).
+- A subscriber keeps only the newest answer it has not sent yet: a slow client receives
+  fewer messages, never an older state after a newer one, and holds one answer's memory.
+- A message goes out only when the answer's bytes changed.
+
+Nothing is polled: without changes, nothing runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from app.auth.principal import Principal
+from app.db import Database
+from app.errors import ShuttingDown
+from app.live.changes import Change
+from resolvers.live.batch import BatchedStatements, StatementBatch
+from resolvers.live.shapes import StatementShapes
+from schema.fastpath import PLANNED_ROOTS
+from schema.live.execution import LiveExecutor, LiveQuery
+
+log = logging.getLogger("bizgraph.live")
+
+# Root fields whose answer depends on the principal only through the policy's SQL.
+_POLICY_ONLY_ROOTS = frozenset(PLANNED_ROOTS) | {"node"}
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    org_id: int
+    text: str
+    operation_name: str | None
+    variables: bytes
+    scope: Hashable
+
+
+def effective_scope(principal: Principal, root: str) -> Hashable:
+    """What the answer depends on besides the organization, the document and the variables."""
+    if root in _POLICY_ONLY_ROOTS:
+        # The planner's SQL sees roles, and the employee and customer anchoring personal scopes.
+        return (principal.roles, principal.employee_id, principal.customer_id)
+    # ``me`` and the like answer about the principal itself.
+    return principal
+
+
+class Subscriber:
+    """One subscription to a live query: a feed of its group's answers, newest only."""
+
+    def __init__(self, engine: LiveQueries, group: Group) -> None:
+        self._engine = engine
+        self.group = group
+        self._latest: bytes | None = None
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def offer(self, answer: bytes) -> None:
+        # Replaces an answer not yet taken: only the newest state matters.
+        self._latest = answer
+        self._ready.set()
+
+    def end(self) -> None:
+        self._closed = True
+        self._ready.set()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            if self._latest is not None:
+                answer, self._latest = self._latest, None
+                self._ready.clear()
+                return answer
+            if self._closed:
+                raise StopAsyncIteration
+            await self._ready.wait()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self.end()
+            self._engine.leave(self)
+
+
+class Watcher(Protocol):
+    """What the engine re-runs when its tables change: a live query's group, an event stream."""
+
+    # What its last run read; None until it ran (or when unknown): any change concerns it.
+    tables: frozenset[str] | None
+
+    @property
+    def org_id(self) -> int: ...
+
+    @property
+    def wanted(self) -> bool:
+        """Someone still listens."""
+        ...
+
+    @property
+    def urgent(self) -> bool:
+        """It must run without waiting for the interval (never ran, or has more to read)."""
+        ...
+
+    async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> Any: ...
+
+    def apply(self, outcome: Any) -> None:
+        """Delivers what ``run`` produced to the listeners."""
+        ...
+
+    def end(self) -> None:
+        """The engine stops: every listener's feed ends."""
+        ...
+
+
+@dataclass(eq=False)
+class Group:
+    key: GroupKey
+    query: LiveQuery
+    # Any subscriber's principal answers for all (equal effective scope).
+    principal: Principal
+    request_id: str
+    subscribers: set[Subscriber] = field(default_factory=set)
+    last: bytes | None = None
+    tables: frozenset[str] | None = None
+
+    @property
+    def org_id(self) -> int:
+        return self.key.org_id
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.subscribers)
+
+    @property
+    def urgent(self) -> bool:
+        return self.last is None
+
+    async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> bytes:
+        return await executor.answer(self.query, self.principal, self.request_id, statements)
+
+    def end(self) -> None:
+        for subscriber in self.subscribers:
+            subscriber.end()
+
+    def apply(self, outcome: Any) -> None:
+        if outcome != self.last:
+            self.last = outcome
+            for subscriber in list(self.subscribers):
+                subscriber.offer(outcome)
+
+
+class _Organization:
+    """One organization's watchers and its re-run loop."""
+
+    def __init__(self) -> None:
+        self.groups: dict[GroupKey, Group] = {}
+        self.watchers: set[Watcher] = set()
+        self.marked: set[Watcher] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.last_run = float("-inf")
+
+
+class LiveQueries:
+    """Runs every live query's group and event stream of the process; a ``ChangeSink``."""
+
+    def __init__(
+        self,
+        executor: LiveExecutor,
+        database: Database,
+        *,
+        interval: float = 0.1,
+        shapes: StatementShapes | None = None,
+    ) -> None:
+        self.executor = executor
+        self.database = database
+        self.interval = interval
+        self.shapes = shapes or StatementShapes(database)
+        self._organizations: dict[int, _Organization] = {}
+        self._closed = False
+        # Statements per round of the latest re-runs, newest last: what a change costs.
+        self.rounds: list[list[int]] = []
+
+    # -- subscribing
+
+    def subscribe(self, principal: Principal, query: LiveQuery, request_id: str) -> Subscriber:
+        if self._closed:
+            raise ShuttingDown()
+        key = GroupKey(
+            principal.org_id,
+            query.text,
+            query.operation_name,
+            orjson.dumps(dict(query.sent_variables), option=orjson.OPT_SORT_KEYS),
+            effective_scope(principal, query.root),
+        )
+        organization = self._organization(principal.org_id)
+        group = organization.groups.get(key)
+        if group is None:
+            group = Group(key, query, principal, request_id)
+            organization.groups[key] = group
+            organization.watchers.add(group)
+        subscriber = Subscriber(self, group)
+        group.subscribers.add(subscriber)
+        if group.last is not None:
+            subscriber.offer(group.last)
+        else:
+            self.mark(group)
+        return subscriber
+
+    def watch(self, watcher: Watcher) -> None:
+        """Adds a watcher of its own (an event stream) and runs it."""
+        if self._closed:
+            raise ShuttingDown()
+        self._organization(watcher.org_id).watchers.add(watcher)
+        self.mark(watcher)
+
+    def unwatch(self, watcher: Watcher) -> None:
+        organization = self._organizations.get(watcher.org_id)
+        if organization is not None:
+            organization.watchers.discard(watcher)
+            organization.marked.discard(watcher)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        group = subscriber.group
+        group.subscribers.discard(subscriber)
+        if not group.subscribers:
+            organization = self._organizations.get(group.org_id)
+            if organization is not None and organization.groups.get(group.key) is group:
+                del organization.groups[group.key]
+                self.unwatch(group)
+
+    def _organization(self, org_id: int) -> _Organization:
+        return self._organizations.setdefault(org_id, _Organization())
+
+    @property
+    def group_count(self) -> int:
+        return sum(len(o.groups) for o in self._organizations.values())
+
+    # -- hearing changes (ChangeSink)
+
+    def changed(self, change: Change) -> None:
+        if change.org_id is None:
+            concerned = list(self._organizations.values())
+        else:
+            organization = self._organizations.get(change.org_id)
+            concerned = [organization] if organization is not None else []
+        for organization in concerned:
+            for watcher in organization.watchers:
+                if change.concerns(watcher.org_id, watcher.tables):
+                    self.mark(watcher)
+
+    def resynced(self) -> None:
+        for organization in self._organizations.values():
+            for watcher in organization.watchers:
+                self.mark(watcher)
+
+    # -- re-running
+
+    def mark(self, watcher: Watcher) -> None:
+        """``watcher`` runs in its organization's next round."""
+        organization = self._organizations.get(watcher.org_id)
+        if organization is None or self._closed or watcher not in organization.watchers:
+            return
+        organization.marked.add(watcher)
+        if organization.task is None or organization.task.done():
+            organization.task = asyncio.create_task(self._rerun_loop(watcher.org_id, organization))
+
+    async def _rerun_loop(self, org_id: int, organization: _Organization) -> None:
+        loop = asyncio.get_running_loop()
+        while organization.marked and not self._closed:
+            # At most one re-run per interval; what never ran (a new subscription) or has
+            # more to read waits only for what arrives with it.
+            urgent = all(watcher.urgent for watcher in organization.marked)
+            delay = 0.002 if urgent else max(0.0, organization.last_run + self.interval - loop.time())
+            await asyncio.sleep(delay)
+            watchers = [w for w in organization.marked if w.wanted]
+            organization.marked.clear()
+            organization.last_run = loop.time()
+            if watchers:
+                await self._rerun(org_id, watchers)
+
+    async def _rerun(self, org_id: int, watchers: list[Watcher]) -> None:
+        batch = StatementBatch(self.database, org_id, self.shapes)
+
+        def job(watcher: Watcher) -> Any:
+            async def run(statements: BatchedStatements) -> tuple[Any, set[str]]:
+                return await watcher.run(self.executor, statements), statements.texts
+
+            return run
+
+        results = await batch.run([job(watcher) for watcher in watchers])
+        self.rounds = [*self.rounds[-99:], batch.rounds]
+        for watcher, result in zip(watchers, results, strict=True):
+            if isinstance(result, BaseException):
+                # An answer carries every expected error in itself; this is a bug or a lost
+                # database. The watcher keeps what it had and runs again on any change.
+                log.error("a live query failed", exc_info=result)
+                watcher.tables = None
+                continue
+            outcome, texts = result
+            if texts or outcome is not None:
+                watcher.tables = self.shapes.tables_read(texts)
+            watcher.apply(outcome)
+            if watcher.wanted and watcher.urgent:
+                # An event stream replaying with room for more reads on at once.
+                self.mark(watcher)
+
+    async def settled(self) -> None:
+        """Returns once no re-run is pending or running (for tests and benchmarks)."""
+        while True:
+            tasks = [o.task for o in self._organizations.values() if o.task is not None and not o.task.done()]
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Ends every feed (the edge then says goodbye to its clients) and every loop."""
+        self._closed = True
+        tasks = [o.task for o in self._organizations.values() if o.task is not None]
+        for organization in self._organizations.values():
+            for watcher in organization.watchers:
+                watcher.end()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,208 @@
+"""The live engine behind every subscription transport: a live query's messages are the
+query's answers, byte for byte; groups share a run; groups that differ only in variables or
+scope share each statement; what a change costs does not grow with the subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from app.auth.principal import Principal
+from app.live.changes import Change
+from schema.live.feed import LiveFeed
+from schema.prepared import prepare_operation
+from tests.support.auth import bearer, token_for_user
+from tests.support.graphql import count_statements, sql
+from tests.support.workflow import gid
+
+ACME = 1
+
+
+def acme(*roles: str, employee_id: int | None = None, customer_id: int | None = None) -> Principal:
+    return Principal(
+        org_id=ACME,
+        subject=f"test-{'-'.join(roles)}-{employee_id}-{customer_id}",
+        roles=frozenset(roles),
+        employee_id=employee_id,
+        customer_id=customer_id,
+    )
+
+
+async def subscribe(app: Any, principal: Principal, document: str, variables: dict[str, Any] | None = None) -> LiveFeed:
+    prepared = prepare_operation(app.state.live.schema._schema, document, variables, None)
+    assert prepared is not None, document
+    return await app.state.live.subscribe(principal, prepared, "test")
+
+
+async def next_message(feed: LiveFeed, timeout: float = 5.0) -> dict[str, Any]:
+    message = await asyncio.wait_for(anext(aiter(feed)), timeout)
+    return orjson.loads(message)
+
+
+def as_http(body: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP answer as a subscription message carries it: without ``extensions``."""
+    return {key: value for key, value in body.items() if key != "extensions"}
+
+
+LIVE_QUERIES = [
+    "{ customers(first: 3, orderBy: [{field: NAME, direction: ASC}]) { totalCount nodes { id name email } } }",
+    "{ ordersAggregate(groupBy: {dimensions: [STATUS]}) { status count sum { total } } }",
+    "{ me { roles organization { name } } }",
+    "{ employees(first: 2) { nodes { fullName salary } } }",
+    "{ a: customers(first: 1) { nodes { name } } }",
+]
+
+
+@pytest.mark.parametrize("query", LIVE_QUERIES)
+@pytest.mark.parametrize("roles", [("admin",), ("sales",), ("analyst",)])
+async def test_the_first_message_is_the_query_answer_byte_for_byte(app, client, demo_settings, query, roles) -> None:
+    from tests.support.auth import token_for
+
+    employee_id = sql(demo_settings.database_url, "SELECT min(id) FROM employees WHERE org_id = %s", ACME)[0][0]
+    principal = acme(*roles, employee_id=employee_id)
+    token = token_for(demo_settings, org_id=ACME, roles=roles, employee_id=employee_id, user_id=None)
+    # The same document, the same positions: errors' locations are the same.
+    response = await client.post(
+        "/graphql", json={"query": "query        " + query}, headers={"Authorization": f"Bearer {token}"}
+    )
+    feed = await subscribe(app, principal, "subscription " + query)
+    try:
+        message = await asyncio.wait_for(anext(aiter(feed)), 5)
+    finally:
+        await feed.aclose()
+    expected = as_http(response.json())
+    # Errors name the request they belong to; the rest is the same bytes.
+    for error in expected.get("errors", []):
+        if "requestId" in error["extensions"]:
+            error["extensions"]["requestId"] = "test"
+    assert message == orjson.dumps(expected)
+
+
+MY_ORDERS = "subscription { orders(first: 3) { totalCount nodes { number status } } }"
+CREATE_ORDER = "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { number } errors { code } } }"
+
+
+async def create_order(client: Any, settings: Any, customer_id: int) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": CREATE_ORDER, "variables": {"input": {"customerId": gid("Customer", customer_id)}}},
+        headers=bearer(token_for_user(settings, "admin@acme.example")),
+    )
+    assert response.json()["data"]["createOrder"]["errors"] == [], response.text
+
+
+def customer_ids(url: Any, count: int) -> list[int]:
+    rows = sql(url, "SELECT id FROM customers WHERE org_id = %s AND status = 'active' ORDER BY id LIMIT %s", ACME, count)
+    return [row[0] for row in rows]
+
+
+async def statements_of_one_change(app: Any, url: Any, subscribers: int) -> tuple[list[str], list[int]]:
+    """Each of ``subscribers`` customers watches their own orders; one change of orders is heard."""
+    live = app.state.live
+    feeds = [await subscribe(app, acme("customer", customer_id=c), MY_ORDERS) for c in customer_ids(url, subscribers)]
+    try:
+        for feed in feeds:
+            await next_message(feed)
+        await live.engine.settled()
+        with count_statements(app) as seen:
+            live.changed(Change(ACME, frozenset({"orders"})))
+            await live.engine.settled()
+        return seen, live.engine.rounds[-1]
+    finally:
+        for feed in feeds:
+            await feed.aclose()
+
+
+async def test_a_change_costs_the_same_statements_for_8_and_for_60_scoped_subscribers(writes_app, writes_settings):
+    few, few_rounds = await statements_of_one_change(writes_app, writes_settings.database_url, 8)
+    many, many_rounds = await statements_of_one_change(writes_app, writes_settings.database_url, 60)
+    # Each customer is a group of its own (another scope); one document: one statement.
+    assert len(few) == len(many) == 1
+    assert few_rounds == many_rounds == [1]
+    assert "jsonb_array_elements" in many[0]
+
+
+async def test_equal_subscribers_share_one_group_and_one_run(writes_app, writes_settings) -> None:
+    live = writes_app.state.live
+    before = live.engine.group_count
+    feeds = [await subscribe(writes_app, acme("admin"), MY_ORDERS) for _ in range(10)]
+    try:
+        first = [await next_message(feed) for feed in feeds]
+        assert all(message == first[0] for message in first)
+        assert live.engine.group_count == before + 1
+        with count_statements(writes_app) as seen:
+            live.changed(Change(ACME, frozenset({"orders"})))
+            await live.engine.settled()
+        assert len(seen) == 1
+    finally:
+        for feed in feeds:
+            await feed.aclose()
+    assert live.engine.group_count == before
+
+
+async def test_a_new_order_reaches_its_customer_only_and_unchanged_answers_send_nothing(
+    writes_app, writes_client, writes_settings
+) -> None:
+    live = writes_app.state.live
+    buyer, other = customer_ids(writes_settings.database_url, 2)
+    mine = await subscribe(writes_app, acme("customer", customer_id=buyer), MY_ORDERS)
+    theirs = await subscribe(writes_app, acme("customer", customer_id=other), MY_ORDERS)
+    try:
+        before = (await next_message(mine))["data"]["orders"]["totalCount"]
+        await next_message(theirs)
+        await create_order(writes_client, writes_settings, buyer)
+        live.changed(Change(ACME, frozenset({"orders"})))
+        after = await next_message(mine)
+        assert after["data"]["orders"]["totalCount"] == before + 1
+        await live.engine.settled()
+        with pytest.raises(TimeoutError):
+            await next_message(theirs, timeout=0.3)
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
+
+
+async def test_changes_of_other_tables_or_organizations_rerun_nothing(writes_app, writes_settings) -> None:
+    live = writes_app.state.live
+    feed = await subscribe(writes_app, acme("admin"), MY_ORDERS)
+    try:
+        await next_message(feed)
+        await live.engine.settled()
+        with count_statements(writes_app) as seen:
+            live.changed(Change(ACME, frozenset({"departments"})))
+            live.changed(Change(2, frozenset({"orders"})))
+            await live.engine.settled()
+        assert seen == []
+    finally:
+        await feed.aclose()
+
+
+async def test_a_burst_of_changes_is_one_rerun_per_interval_and_the_last_state_arrives(
+    writes_app, writes_client, writes_settings
+) -> None:
+    live = writes_app.state.live
+    buyer = customer_ids(writes_settings.database_url, 3)[2]
+    feed = await subscribe(writes_app, acme("customer", customer_id=buyer), MY_ORDERS)
+    try:
+        before = (await next_message(feed))["data"]["orders"]["totalCount"]
+        await live.engine.settled()
+        runs_before = len(live.engine.rounds)
+        for _ in range(5):
+            await create_order(writes_client, writes_settings, buyer)
+            for _ in range(10):
+                live.changed(Change(ACME, frozenset({"orders"})))
+        await live.engine.settled()
+        last = None
+        while True:
+            try:
+                last = await next_message(feed, timeout=0.3)
+            except TimeoutError:
+                break
+        assert last is not None and last["data"]["orders"]["totalCount"] == before + 5
+        # Fifty changes, a handful of re-runs: at most one per interval (100 ms), each a few rounds.
+        assert len(live.engine.rounds) - runs_before <= 6
+    finally:
+        await feed.aclose()
