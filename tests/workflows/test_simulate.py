@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -207,3 +208,30 @@ def test_ctrl_c_lets_the_actions_under_way_finish_and_reports(simulated_settings
         )[0][0]
         == 0
     )
+
+
+@pytest.mark.timeout(60)
+def test_the_demo_banner_command_reaches_the_demo_database(simulated_settings):
+    """The line `serve --demo` prints for an embedded database runs as it is."""
+    from app.demo import demo_sign_ins
+
+    banner = demo_sign_ins(simulated_settings, host="127.0.0.1", port=8000, embedded=True)
+    [line] = [line.strip() for line in banner.splitlines() if "bizgraph simulate" in line]
+    assignment, *command = shlex.split(line)
+    name, _, value = assignment.partition("=")
+    assert name == "DATABASE_URL" and command == ["bizgraph", "simulate", "--rate", "20"]
+    audit_mark = _marks(simulated_settings.database_url)[0]
+    env = {**os.environ, "DATABASE_URL": value}
+    env.pop("BIZGRAPH_DB_ROLE", None)
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "app.cli", *command[1:], "--actions", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert ", 3 actions (" in finished.stdout.splitlines()[-1]
+    assert sql(simulated_settings.database_url, "SELECT count(*) FROM audit_log WHERE id > %s", audit_mark)[0][0] > 0
