@@ -113,7 +113,8 @@ _PAGE = """\
       .note { color: #666; font-size: 13px; margin-top: 4px; }
       .wide { grid-column: 1 / -1; }
       table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-      td { padding: 3px 0; border-bottom: 1px solid #f0f0f3; }
+      td { padding: 3px 0 3px 10px; border-bottom: 1px solid #f0f0f3; }
+      td:first-child { padding-left: 0; }
       td.n { text-align: right; }
       #chart-box { position: relative; height: 280px; }
       #problem { color: #b00020; padding: 0 16px; }
@@ -217,7 +218,11 @@ _PAGE = """\
             $("overdue-due").textContent = money(latest.overdue.sum.amountDue);
           }
           const rows = $("by-status");
-          rows.replaceChildren(...latest.ordersByStatus.map((group) => {
+          // In the order of the lifecycle rather than the server's order of the groups.
+          const lifecycle = ["DRAFT", "PLACED", "APPROVED", "FULFILLED", "CANCELLED"];
+          const step = (group) => lifecycle.indexOf(group.status);
+          const statuses = latest.ordersByStatus.slice().sort((a, b) => step(a) - step(b));
+          rows.replaceChildren(...statuses.map((group) => {
             const row = document.createElement("tr");
             row.dataset.status = group.status;
             for (const [text, numeric] of [[group.status.toLowerCase(), false], [String(group.count), true],
