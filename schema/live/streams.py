@@ -64,7 +64,8 @@ class StreamQueries:
         self.after: str | None = arguments.get("after")
         filter_parts, self._filter_variables = _filter(arguments.get("types"), arguments.get("entityTypes"))
         fragments = _reachable_fragments(root, subscription.fragments)
-        used = _variables_used([root, *fragments])
+        # The root field's own arguments are read here, not sent on: only its selection's variables stay.
+        used = _variables_used([*([root.selection_set] if root.selection_set else []), *fragments])
         declared = [v for v in operation.variable_definitions or () if v.variable.name.value in used]
         self._sent = {k: v for k, v in subscription.sent_variables.items() if k in used}
         definitions = [print_ast(v) for v in declared]

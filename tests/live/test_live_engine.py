@@ -37,8 +37,8 @@ async def subscribe(app: Any, principal: Principal, document: str, variables: di
     return await app.state.live.subscribe(principal, prepared, "test")
 
 
-async def next_message(feed: LiveFeed, timeout: float = 5.0) -> dict[str, Any]:
-    message = await asyncio.wait_for(anext(aiter(feed)), timeout)
+async def next_message(feed: LiveFeed, within: float = 5.0) -> dict[str, Any]:
+    message = await asyncio.wait_for(anext(aiter(feed)), within)
     return orjson.loads(message)
 
 
@@ -95,7 +95,8 @@ async def create_order(client: Any, settings: Any, customer_id: int) -> None:
 
 
 def customer_ids(url: Any, count: int) -> list[int]:
-    rows = sql(url, "SELECT id FROM customers WHERE org_id = %s AND status = 'active' ORDER BY id LIMIT %s", ACME, count)
+    active = "SELECT id FROM customers WHERE org_id = %s AND status = 'active' ORDER BY id LIMIT %s"
+    rows = sql(url, active, ACME, count)
     return [row[0] for row in rows]
 
 
@@ -159,7 +160,7 @@ async def test_a_new_order_reaches_its_customer_only_and_unchanged_answers_send_
         assert after["data"]["orders"]["totalCount"] == before + 1
         await live.engine.settled()
         with pytest.raises(TimeoutError):
-            await next_message(theirs, timeout=0.3)
+            await next_message(theirs, within=0.3)
     finally:
         await mine.aclose()
         await theirs.aclose()
@@ -198,7 +199,7 @@ async def test_a_burst_of_changes_is_one_rerun_per_interval_and_the_last_state_a
         last = None
         while True:
             try:
-                last = await next_message(feed, timeout=0.3)
+                last = await next_message(feed, within=0.3)
             except TimeoutError:
                 break
         assert last is not None and last["data"]["orders"]["totalCount"] == before + 5

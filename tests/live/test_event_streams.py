@@ -1,0 +1,141 @@
+"""Event streams: committed business events, one message each, in commit order; replayed
+from a cursor and then live, without loss or repetition; filtered by the read policy and the
+organization; ended with STREAM_OVERFLOW rather than let a slow client's queue grow."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app.auth.principal import Principal
+from app.errors import StreamOverflow
+from app.live.changes import Change
+from schema.live.service import LiveData
+from tests.live.test_live_engine import ACME, acme, create_order, customer_ids, next_message, subscribe
+from tests.support.workflow import gid
+
+STREAM = """subscription($after: String) {
+  events(after: $after, types: ["order.created"]) { cursor node { type entityType entityId } }
+}"""
+
+OUTBOX = frozenset({"outbox"})
+
+
+async def drain(feed: Any, within: float = 0.3) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        try:
+            messages.append(await next_message(feed, within=within))
+        except (TimeoutError, StopAsyncIteration):
+            return messages
+
+
+async def created(client: Any, settings: Any, app: Any, customer_id: int, count: int) -> list[str]:
+    """Places ``count`` draft orders and tells the engine; the global IDs of their customer."""
+    for _ in range(count):
+        await create_order(client, settings, customer_id)
+    app.state.live.changed(Change(ACME, OUTBOX))
+    return [gid("Customer", customer_id)] * count
+
+
+async def test_a_stream_without_a_cursor_starts_now_and_goes_on_live(writes_app, writes_client, writes_settings):
+    feed = await subscribe(writes_app, acme("admin"), STREAM)
+    try:
+        await writes_app.state.live.engine.settled()
+        assert await drain(feed) == []
+        buyer = customer_ids(writes_settings.database_url, 1)[0]
+        await created(writes_client, writes_settings, writes_app, buyer, 2)
+        messages = await drain(feed, within=2)
+        assert [m["data"]["events"]["node"]["type"] for m in messages] == ["order.created"] * 2
+        assert all("errors" not in m for m in messages)
+    finally:
+        await feed.aclose()
+
+
+async def test_resuming_from_a_cursor_replays_in_commit_order_without_gaps_or_repeats(
+    writes_app, writes_client, writes_settings
+):
+    buyer = customer_ids(writes_settings.database_url, 4)[3]
+    first = await subscribe(writes_app, acme("admin"), STREAM)
+    try:
+        await writes_app.state.live.engine.settled()
+        await created(writes_client, writes_settings, writes_app, buyer, 3)
+        received = await drain(first, within=2)
+        assert len(received) == 3
+    finally:
+        await first.aclose()
+    # The client went away after the first event; meanwhile two more orders were placed.
+    resume_after = received[0]["data"]["events"]["cursor"]
+    await created(writes_client, writes_settings, writes_app, buyer, 2)
+    again = await subscribe(writes_app, acme("admin"), STREAM, {"after": resume_after})
+    try:
+        replayed = await drain(again, within=2)
+        cursors = [m["data"]["events"]["cursor"] for m in replayed]
+        assert cursors[:2] == [m["data"]["events"]["cursor"] for m in received[1:]]
+        assert len(cursors) == 4 and len(set(cursors)) == 4
+        # ... and it goes on live.
+        await created(writes_client, writes_settings, writes_app, buyer, 1)
+        assert len(await drain(again, within=2)) == 1
+    finally:
+        await again.aclose()
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        pytest.param(acme("hr"), id="hr sees no sales-ledger events"),
+        pytest.param(Principal(org_id=2, subject="globex-admin", roles=frozenset({"admin"})), id="another org"),
+    ],
+)
+async def test_events_the_principal_may_not_read_never_arrive(writes_app, writes_client, writes_settings, principal):
+    feed = await subscribe(writes_app, principal, STREAM)
+    watcher = await subscribe(writes_app, acme("admin"), STREAM)
+    try:
+        await writes_app.state.live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 5)[4]
+        await created(writes_client, writes_settings, writes_app, buyer, 1)
+        writes_app.state.live.changed(Change(2, OUTBOX))
+        assert len(await drain(watcher, within=2)) == 1
+        assert await drain(feed) == []
+    finally:
+        await feed.aclose()
+        await watcher.aclose()
+
+
+async def test_a_client_that_never_reads_is_ended_with_stream_overflow(writes_app, writes_client, writes_settings):
+    state = writes_app.state
+    live = LiveData(state.live.schema, state.database, state.page_limits, stream_queue=10)
+    try:
+        prepared_feed = await _subscribe_with(live, STREAM)
+        await live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 6)[5]
+        for _ in range(12):
+            await create_order(writes_client, writes_settings, buyer)
+            live.changed(Change(ACME, OUTBOX))
+            await live.engine.settled()
+        with pytest.raises(StreamOverflow):
+            await asyncio.wait_for(anext(aiter(prepared_feed)), 2)
+    finally:
+        await live.close()
+
+
+async def test_a_malformed_cursor_is_the_streams_one_message(writes_app):
+    feed = await subscribe(writes_app, acme("admin"), STREAM, {"after": "not-a-cursor"})
+    try:
+        message = await next_message(feed)
+        assert message["data"] is None
+        assert [e["extensions"]["code"] for e in message["errors"]] == ["INVALID_CURSOR"]
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(aiter(feed)), 2)
+    finally:
+        await feed.aclose()
+
+
+async def _subscribe_with(live: LiveData, document: str) -> Any:
+    from schema.prepared import prepare_operation
+
+    prepared = prepare_operation(live.schema._schema, document, None, None)
+    assert prepared is not None
+    return await live.subscribe(acme("admin"), prepared, "test")
