@@ -72,6 +72,7 @@ class Database:
             connect_args=_connect_args(settings, role=settings.db_role),
         )
         self.role = settings.db_role
+        self.pool_size = settings.pool_size
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)

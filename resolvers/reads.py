@@ -46,6 +46,18 @@ class Read(Generic[T]):
     withheld: bool
 
 
+@dataclass(frozen=True)
+class PlannedRead:
+    """A read's one statement, and what turns its value into the read's (or refuses it)."""
+
+    plan: Plan
+    finish: Callable[[Any], Any]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
 class ReadService:
     def __init__(self, statements: StatementRunner, access: Access, limits: PageLimits) -> None:
         self._statements = statements
@@ -58,23 +70,48 @@ class ReadService:
     async def _run(self, plan: Plan) -> Read[Any]:
         return Read(await self._statements.fetch_value(plan.sql, plan.params), plan.restricted)
 
-    async def read_connection(self, type_name: str, selection: FieldSelection) -> Read[Row]:
-        return await self._run(self._planner().connection(type_name, selection))
+    # Planning and running apart: a live query plans once and runs its plan at every change.
 
-    async def read_aggregate(self, type_name: str, selection: FieldSelection) -> Read[list[Row]]:
+    def plan_connection(self, type_name: str, selection: FieldSelection) -> PlannedRead:
+        return PlannedRead(self._planner().connection(type_name, selection), _as_is)
+
+    def plan_aggregate(self, type_name: str, selection: FieldSelection) -> PlannedRead:
         planner = self._planner()
         sql = compile_aggregate(planner, AGGREGATES[type_name], selection)
-        read = await self._run(Plan(sql, planner.params.values, planner.restricted))
-        if read.value["truncated"]:
-            raise TooManyGroups(
-                f"more than {self._limits.max_groups} groups: narrow the filter or group more coarsely",
-                field=["groupBy"],
-            )
-        return Read(read.value["groups"], read.withheld)
+        max_groups = self._limits.max_groups
+
+        def groups(value: Any) -> Any:
+            if value["truncated"]:
+                raise TooManyGroups(
+                    f"more than {max_groups} groups: narrow the filter or group more coarsely", field=["groupBy"]
+                )
+            return value["groups"]
+
+        return PlannedRead(Plan(sql, planner.params.values, planner.restricted), groups)
+
+    def plan_one(self, type_name: str, global_id: str, selection: FieldSelection) -> PlannedRead:
+        _, pk = decode_id(global_id, type_name)
+
+        def existing(value: Any) -> Any:
+            if value is None:
+                # The same answer whether the row is missing or outside the principal's scope.
+                raise NotFound(f"no {type_name} with ID {global_id!r}")
+            return value
+
+        return PlannedRead(self._planner().one(type_name, pk, selection, typename=False), existing)
+
+    async def run_planned(self, planned: PlannedRead) -> Read[Any]:
+        value = await self._statements.fetch_value(planned.plan.sql, planned.plan.params)
+        return Read(planned.finish(value), planned.plan.restricted)
+
+    async def read_connection(self, type_name: str, selection: FieldSelection) -> Read[Row]:
+        return await self.run_planned(self.plan_connection(type_name, selection))
+
+    async def read_aggregate(self, type_name: str, selection: FieldSelection) -> Read[list[Row]]:
+        return await self.run_planned(self.plan_aggregate(type_name, selection))
 
     async def read_one(self, type_name: str, global_id: str, selection: FieldSelection) -> Read[Row]:
-        _, pk = decode_id(global_id, type_name)
-        return await self._read_existing(type_name, pk, selection, global_id, typename=False)
+        return await self.run_planned(self.plan_one(type_name, global_id, selection))
 
     async def read_by_pk(
         self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False

@@ -83,16 +83,21 @@ class RequestTransaction:
 
     async def _fetch(self, sql: str, params: dict[str, Any], *, every_row: bool) -> list[tuple[Any, ...]]:
         async with self._lock:
-            try:
-                rows = await self._rows(sql, params, every_row)
-            except psycopg.OperationalError:
-                # A pooled connection that died (database restart, failover) is
-                # noticed here instead of by a ping before every request; nothing
-                # was read yet, so the statement can simply run again.
-                if self._driver is None or not self._driver.broken or self._statements > 0:
-                    raise
-                await self._discard()
-                rows = await self._rows(sql, params, every_row)
+            # After a database restart every pooled connection is dead, not just the first
+            # one taken: each is found out and discarded in turn, at most the pool's worth.
+            attempts = self._database.pool_size + 1
+            while True:
+                try:
+                    rows = await self._rows(sql, params, every_row)
+                    break
+                except psycopg.OperationalError:
+                    # A pooled connection that died (database restart, failover) is
+                    # noticed here instead of by a ping before every request; nothing
+                    # was read yet, so the statement can simply run again.
+                    attempts -= 1
+                    if self._driver is None or not self._driver.broken or self._statements > 0 or attempts == 0:
+                        raise
+                    await self._discard()
             self._statements += 1
         return rows
 

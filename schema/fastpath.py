@@ -27,7 +27,7 @@ from graphql import (
 
 from app.errors import BizgraphError
 from resolvers.planner.selection import FieldSelection
-from resolvers.reads import Read, ReadService
+from resolvers.reads import PlannedRead, ReadService
 from resolvers.scope import OperationScope
 from schema.prepared import PreparedOperation
 from schema.selection import SelectionReader
@@ -64,6 +64,16 @@ class FastAnswer:
     errors: list[GraphQLError]
 
 
+@dataclass(frozen=True)
+class FastPlan:
+    """An operation the fast path answers, planned: each root field's statement. It depends
+    only on the operation, its variables and the principal, so whoever runs the same
+    operation again for the same principal (a live query) may keep it."""
+
+    roots: tuple[FieldSelection, ...]
+    reads: tuple[PlannedRead, ...]
+
+
 class FastPath:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
@@ -73,27 +83,38 @@ class FastPath:
 
     async def execute(self, prepared: PreparedOperation | None, scope: OperationScope) -> FastAnswer | None:
         """The response, or ``None`` when the standard way must answer."""
+        plan = self.plan(prepared, scope.reads)
+        return None if plan is None else await self.run(plan, scope)
+
+    def plan(self, prepared: PreparedOperation | None, reads: ReadService) -> FastPlan | None:
+        """The operation's statements, or ``None`` when the standard way must answer."""
         if prepared is None or prepared.kind is not OperationType.QUERY:
             return None
         reader = SelectionReader(self.schema, prepared.fragments, prepared.variables)
         roots = reader.fields_of(self.query_type, [prepared.operation.selection_set])
         if any(root.name not in PLANNED_ROOTS or not self._fits(root) for root in roots):
             return None
-        if len(roots) == 1:
+        try:
+            return FastPlan(tuple(roots), tuple(_plan_root(reads, root) for root in roots))
+        except BizgraphError:
+            return None
+
+    async def run(self, plan: FastPlan, scope: OperationScope) -> FastAnswer | None:
+        if len(plan.roots) == 1:
             scope.declare_lone_root_field()
         else:
             scope.declare_several_statements()
         data: dict[str, Any] = {}
         withheld = False
         try:
-            for root in roots:
-                read = await _read_root(scope.reads, root)
+            for root, planned in zip(plan.roots, plan.reads, strict=True):
+                read = await scope.reads.run_planned(planned)
                 data[root.key] = read.value
                 withheld = withheld or read.withheld
         except BizgraphError:
             return None
         # Fields the principal may not read came back null with a marker beside them.
-        errors = collect_withheld(self.schema, data, roots) if withheld else []
+        errors = collect_withheld(self.schema, data, plan.roots) if withheld else []
         return FastAnswer(data, errors)
 
     def _fits(self, root: FieldSelection) -> bool:
@@ -101,10 +122,10 @@ class FastPath:
         return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)
 
 
-async def _read_root(reads: ReadService, root: FieldSelection) -> Read[Any]:
+def _plan_root(reads: ReadService, root: FieldSelection) -> PlannedRead:
     kind, type_name = PLANNED_ROOTS[root.name]
     if kind == "connection":
-        return await reads.read_connection(type_name, root)
+        return reads.plan_connection(type_name, root)
     if kind == "one":
-        return await reads.read_one(type_name, root.args["id"], root)
-    return await reads.read_aggregate(type_name, root)
+        return reads.plan_one(type_name, root.args["id"], root)
+    return reads.plan_aggregate(type_name, root)

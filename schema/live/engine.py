@@ -34,7 +34,7 @@ from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements, StatementBatch
 from resolvers.live.shapes import StatementShapes
 from schema.fastpath import PLANNED_ROOTS
-from schema.live.execution import LiveExecutor, LiveQuery
+from schema.live.execution import LiveExecutor, LiveQuery, PlanMemo
 
 log = logging.getLogger("bizgraph.live")
 
@@ -138,6 +138,7 @@ class Group:
     subscribers: set[Subscriber] = field(default_factory=set)
     last: bytes | None = None
     tables: frozenset[str] | None = None
+    memo: PlanMemo = field(default_factory=PlanMemo)
 
     @property
     def org_id(self) -> int:
@@ -152,7 +153,7 @@ class Group:
         return self.last is None
 
     async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> bytes:
-        return await executor.answer(self.query, self.principal, self.request_id, statements)
+        return await executor.answer(self.query, self.principal, self.request_id, statements, self.memo)
 
     def end(self) -> None:
         for subscriber in self.subscribers:

@@ -25,7 +25,7 @@ from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.errors import classify_all
-from schema.fastpath import FastPath
+from schema.fastpath import FastPath, FastPlan
 from schema.prepared import PreparedOperation, prepare_operation
 from schema.selection import SelectionReader
 
@@ -73,6 +73,15 @@ def as_query(schema: strawberry.Schema, subscription: PreparedOperation) -> Live
     return LiveQuery(text, name, subscription.sent_variables, prepared, root_field_name(schema, subscription))
 
 
+@dataclass
+class PlanMemo:
+    """A live query's fast-path plan, kept between runs: the operation, its variables and the
+    principal never change, so neither do its statements (the planner binds no clock)."""
+
+    known: bool = False
+    plan: FastPlan | None = None
+
+
 class LiveExecutor:
     def __init__(
         self, schema: strawberry.Schema, database: Database, limits: PageLimits, *, fast_path: bool = True
@@ -84,13 +93,23 @@ class LiveExecutor:
         self.suggestions = not schema.config.disable_field_suggestions
 
     async def answer(
-        self, query: LiveQuery, principal: Principal, request_id: str, statements: BatchedStatements
+        self,
+        query: LiveQuery,
+        principal: Principal,
+        request_id: str,
+        statements: BatchedStatements,
+        memo: PlanMemo | None = None,
     ) -> bytes:
         """The query's answer as the HTTP endpoint encodes it."""
-        return orjson.dumps(await self.run(query, principal, request_id, statements))
+        return orjson.dumps(await self.run(query, principal, request_id, statements, memo))
 
     async def run(
-        self, query: LiveQuery, principal: Principal, request_id: str, statements: BatchedStatements
+        self,
+        query: LiveQuery,
+        principal: Principal,
+        request_id: str,
+        statements: BatchedStatements,
+        memo: PlanMemo | None = None,
     ) -> dict[str, Any]:
         """The query's answer as the HTTP endpoint answers it, before encoding: ``data``, then
         ``errors`` when there are any (classified, with their codes)."""
@@ -98,7 +117,8 @@ class LiveExecutor:
         async with scope:
             result: ExecutionResult | None = None
             if self.fast_path is not None:
-                fast = await self.fast_path.execute(query.prepared, scope)
+                plan = self._plan(query, scope, memo)
+                fast = await self.fast_path.run(plan, scope) if plan is not None else None
                 if fast is not None:
                     result = ExecutionResult(data=fast.data, errors=fast.errors or None)
             if result is None:
@@ -114,3 +134,12 @@ class LiveExecutor:
         if errors:
             payload["errors"] = [error.formatted for error in errors]
         return payload
+
+    def _plan(self, query: LiveQuery, scope: OperationScope, memo: PlanMemo | None) -> FastPlan | None:
+        assert self.fast_path is not None
+        if memo is not None and memo.known:
+            return memo.plan
+        plan = self.fast_path.plan(query.prepared, scope.reads)
+        if memo is not None:
+            memo.known, memo.plan = True, plan
+        return plan
