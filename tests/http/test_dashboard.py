@@ -4,10 +4,13 @@ arguments, so each one, asked as a query, must be answered without errors)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +19,11 @@ from graphql import parse, validate
 from app.http import dashboard, graphiql
 from app.server import create_app
 from schema import build_schema
+from tests.support.auth import token_for_user
+from tests.support.browser import Chromium, find_chromium
 from tests.support.graphql import gql
+from tests.support.serving import serve
+from tests.support.tls import self_signed_loopback
 
 
 def _asset_urls(page: str) -> list[str]:
@@ -69,3 +76,36 @@ async def test_each_live_question_asked_as_a_query_is_answered(client, name):
 
     assert "errors" not in result, result
     assert all(value is not None for value in result["data"].values()), result
+
+
+# --- the page in a browser -------------------------------------------------------------------
+
+
+@pytest.fixture
+def chromium_binary() -> str:
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("no Chromium binary on PATH (Debian: apt-get install chromium; or set $CHROMIUM)")
+    return binary
+
+
+@pytest.mark.timeout(60)
+async def test_over_https_the_dashboard_subscribes_over_wss(app, chromium_binary: str, tmp_path: Path) -> None:
+    admin = token_for_user(app, "admin@acme.example")
+    tls = self_signed_loopback(tmp_path)
+    async with (
+        serve(app, tls=tls) as origin,
+        Chromium(chromium_binary, extra_args=("--ignore-certificate-errors",)) as browser,
+    ):
+        page = await browser.new_page()
+        await page.navigate(f"{origin}/dashboard")
+        await page.evaluate(
+            "(() => { const input = document.getElementById('token');"
+            f" input.value = {json.dumps(admin)}; input.dispatchEvent(new Event('change')); }})()"
+        )
+        for _ in range(150):
+            if page.websockets:
+                break
+            await asyncio.sleep(0.1)
+
+    assert page.websockets and set(page.websockets) == {origin.replace("https://", "wss://", 1) + "/graphql"}

@@ -6,6 +6,7 @@ The app is served on a real loopback port (``tests.support.serving``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -18,6 +19,7 @@ from app.http import dashboard, graphiql
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, Page, find_chromium
 from tests.support.serving import serve
+from tests.support.tls import self_signed_loopback
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "{ customers(first: 5) { edges { node { id name } } } }"
@@ -157,3 +159,39 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_
     foreign = [u for u in urls if not u.startswith((origin + "/", "data:", "blob:"))]
     assert not foreign, f"the page reached beyond {origin}: {foreign}"
     assert f"{origin}/graphiql-assets/graphiql/graphiql.min.js" in urls
+
+
+SUBSCRIPTION = "subscription { ordersAggregate(groupBy: {dimensions: [STATUS]}) { status count } }"
+
+
+async def _wait_for_a_socket(page: Page, seconds: float = 15.0) -> list[str]:
+    for _ in range(int(seconds / 0.1)):
+        if page.websockets:
+            return page.websockets
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the page opened no WebSocket\n" + "\n".join(page.console))
+
+
+@pytest.mark.timeout(60)
+async def test_over_https_graphiql_subscribes_over_wss(app, chromium_binary: str, tmp_path: Path) -> None:
+    token = token_for_user(app, "admin@acme.example")
+    tls = self_signed_loopback(tmp_path)
+    async with (
+        serve(app, tls=tls) as origin,
+        Chromium(chromium_binary, extra_args=("--ignore-certificate-errors",)) as browser,
+    ):
+        assert origin.startswith("https://")
+        page = await browser.new_page()
+        await page.navigate(f"{origin}/graphql")
+        await page.evaluate(
+            "(() => { const input = document.getElementById('bg-token');"
+            f" input.value = {json.dumps(token)}; input.dispatchEvent(new Event('change')); }})()"
+        )
+        await page.wait_for(f"!!({_EDITOR} && {_RUN})")
+        await page.evaluate(f"{_EDITOR}.CodeMirror.setValue({json.dumps(SUBSCRIPTION)})")
+        await page.wait_for(f"localStorage.getItem('graphiql:query') === {json.dumps(SUBSCRIPTION)}")
+        await page.evaluate(f"{_RUN}.click()")
+
+        sockets = await _wait_for_a_socket(page)
+
+    assert set(sockets) == {origin.replace("https://", "wss://", 1) + "/graphql"}
