@@ -44,9 +44,11 @@ _LABELS = (
 
 @dataclass
 class Tally:
-    """What the actions did so far: outcomes by kind, refusals by action and code."""
+    """What the actions did so far: outcomes by kind, refusals by action and code, and the
+    actions that found nothing to do (no customer or product left to order)."""
 
     actions: int = 0
+    idle: int = 0
     done: Counter[str] = field(default_factory=Counter)
     refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -59,6 +61,8 @@ class Tally:
         if self.refused:
             codes = ", ".join(f"{action} {code} {n}" for (action, code), n in sorted(self.refused.items()))
             parts.append(f"{sum(self.refused.values())} refused ({codes})")
+        if self.idle:
+            parts.append(f"{self.idle} found nothing to do")
         return f"{elapsed:6.1f} s, {self.actions} actions ({rate:.1f}/s): " + (", ".join(parts) or "nothing yet")
 
 
@@ -131,9 +135,11 @@ class Simulation:
             staff = self.chance.choice(self.staff)
             action = choose(self.chance)
             # When there is nothing to approve, invoice or pay yet, a new order is placed instead.
-            if not await self._try(staff, action, n) and action is not PLACE:
-                await self._try(staff, PLACE, n)
+            acted = await self._try(staff, action, n)
+            if not acted and action is not PLACE:
+                acted = await self._try(staff, PLACE, n)
             self.tally.actions += 1
+            self.tally.idle += not acted
         except Exception as error:  # handed to run(), which raises it once the others are done
             failures.append(error)
 
