@@ -38,6 +38,9 @@ class Settings:
     """Everything bizgraph reads from its environment."""
 
     database_url: URL | None = None
+    # Where the change feed LISTENs (None: DATABASE_URL). LISTEN holds a session, so
+    # this must reach PostgreSQL directly, never through a transaction-mode pooler.
+    listen_database_url: URL | None = None
     demo: bool = False
     default_page_size: int = 50
     max_page_size: int = 100
@@ -104,11 +107,15 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         raw_url = env.get("DATABASE_URL", "").strip()
+        raw_listen_url = env.get("BIZGRAPH_LISTEN_DATABASE_URL", "").strip()
         issuer = _issuer(env, "BIZGRAPH_ISSUER")
         audience = env.get("BIZGRAPH_AUDIENCE", "").strip() or "bizgraph"
         raw_trusted = env.get("BIZGRAPH_TRUSTED_ISSUERS", "").strip()
         settings = cls(
             database_url=parse_database_url(raw_url, "DATABASE_URL") if raw_url else None,
+            listen_database_url=(
+                parse_database_url(raw_listen_url, "BIZGRAPH_LISTEN_DATABASE_URL") if raw_listen_url else None
+            ),
             demo=_bool(env, "BIZGRAPH_DEMO", False),
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),

@@ -29,6 +29,7 @@ from app.http.health import DatabaseReadiness, health_routes
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.request_id import request_id_of
+from app.live.listener import ChangeListener, listener_for
 from app.ratelimit.buckets import Buckets, Clock, MemoryBuckets
 from app.ratelimit.redis_buckets import RedisBuckets
 from resolvers.organizations import first_organization_id
@@ -67,12 +68,17 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(settings)
         auth = AuthServices.build(settings, database, keys=signing_keys)
+        changes: ChangeListener | None = None
         live: LiveData | None = None
         try:
             # Refuse to serve as a role that row-level security would not hold.
             await database.verify_isolation()
             if await first_organization_id(database) is None:
                 raise ConfigError("the database has no organization yet: run `bizgraph seed`")
+            # Committed changes, heard on one dedicated connection (live data's feed).
+            changes = listener_for(settings)
+            await changes.start()
+            app.state.changes = changes
             app.state.database = database
             app.state.auth = auth
             app.state.page_limits = page_limits(settings)
@@ -86,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
                 stream_queue=settings.stream_queue,
                 fast_path=settings.fast_path,
             )
+            changes.add_sink(live)
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -95,6 +102,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             yield
         finally:
             app.state.ready = False
+            if changes is not None:
+                await changes.stop()
             if live is not None:
                 await live.close()
             await auth.aclose()

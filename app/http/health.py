@@ -20,6 +20,7 @@ from app.db import Database
 from app.errors import DatabaseUnavailable, ShuttingDown
 from app.http.errors import unavailable_response
 from app.http.request_id import request_id_of
+from app.live.listener import ChangeListener
 
 log = logging.getLogger("bizgraph.health")
 
@@ -76,7 +77,11 @@ async def readyz(request: Request) -> Response:
     readiness: DatabaseReadiness = state.readiness
     if not await readiness.reachable():
         return unavailable_response(DatabaseUnavailable(), request_id_of(request.scope))
-    return JSONResponse({"ready": True})
+    # Reported, not required: while the change feed reconnects, queries and mutations
+    # still answer correctly (live results catch up once it is back), so the process
+    # stays in rotation.
+    changes: ChangeListener = state.changes
+    return JSONResponse({"ready": True, "listening": changes.listening})
 
 
 def health_routes() -> list[Route]:

@@ -172,9 +172,53 @@ class _Organization:
     def __init__(self) -> None:
         self.groups: dict[GroupKey, Group] = {}
         self.watchers: set[Watcher] = set()
+        # Who reads each table, and who may read anything (never ran, or unknown): a change
+        # looks up its tables instead of asking every watcher.
+        self.readers: dict[str, set[Watcher]] = {}
+        self.unknown: set[Watcher] = set()
         self.marked: set[Watcher] = set()
         self.task: asyncio.Task[None] | None = None
         self.last_run = float("-inf")
+
+    def add(self, watcher: Watcher) -> None:
+        self.watchers.add(watcher)
+        self._index(watcher)
+
+    def remove(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+        self.marked.discard(watcher)
+        self._unindex(watcher)
+
+    def read(self, watcher: Watcher, tables: frozenset[str] | None) -> None:
+        """``watcher`` now reads ``tables``."""
+        if tables == watcher.tables and (tables is not None or watcher in self.unknown):
+            return
+        self._unindex(watcher)
+        watcher.tables = tables
+        if watcher in self.watchers:
+            self._index(watcher)
+
+    def concerned(self, change: Change) -> set[Watcher]:
+        found = set(self.unknown)
+        for table in change.tables:
+            found |= self.readers.get(table, set())
+        return found
+
+    def _index(self, watcher: Watcher) -> None:
+        if watcher.tables is None:
+            self.unknown.add(watcher)
+            return
+        for table in watcher.tables:
+            self.readers.setdefault(table, set()).add(watcher)
+
+    def _unindex(self, watcher: Watcher) -> None:
+        self.unknown.discard(watcher)
+        for table in watcher.tables or ():
+            readers = self.readers.get(table)
+            if readers is not None:
+                readers.discard(watcher)
+                if not readers:
+                    del self.readers[table]
 
 
 class LiveQueries:
@@ -214,7 +258,7 @@ class LiveQueries:
         if group is None:
             group = Group(key, query, principal, request_id)
             organization.groups[key] = group
-            organization.watchers.add(group)
+            organization.add(group)
         subscriber = Subscriber(self, group)
         group.subscribers.add(subscriber)
         if group.last is not None:
@@ -227,14 +271,13 @@ class LiveQueries:
         """Adds a watcher of its own (an event stream) and runs it."""
         if self._closed:
             raise ShuttingDown()
-        self._organization(watcher.org_id).watchers.add(watcher)
+        self._organization(watcher.org_id).add(watcher)
         self.mark(watcher)
 
     def unwatch(self, watcher: Watcher) -> None:
         organization = self._organizations.get(watcher.org_id)
         if organization is not None:
-            organization.watchers.discard(watcher)
-            organization.marked.discard(watcher)
+            organization.remove(watcher)
 
     def leave(self, subscriber: Subscriber) -> None:
         group = subscriber.group
@@ -261,9 +304,8 @@ class LiveQueries:
             organization = self._organizations.get(change.org_id)
             concerned = [organization] if organization is not None else []
         for organization in concerned:
-            for watcher in organization.watchers:
-                if change.concerns(watcher.org_id, watcher.tables):
-                    self.mark(watcher)
+            for watcher in organization.concerned(change):
+                self.mark(watcher)
 
     def resynced(self) -> None:
         for organization in self._organizations.values():
@@ -305,17 +347,18 @@ class LiveQueries:
             return run
 
         results = await batch.run([job(watcher) for watcher in watchers])
+        organization = self._organization(org_id)
         self.rounds = [*self.rounds[-99:], batch.rounds]
         for watcher, result in zip(watchers, results, strict=True):
             if isinstance(result, BaseException):
                 # An answer carries every expected error in itself; this is a bug or a lost
                 # database. The watcher keeps what it had and runs again on any change.
                 log.error("a live query failed", exc_info=result)
-                watcher.tables = None
+                organization.read(watcher, None)
                 continue
             outcome, texts = result
             if texts or outcome is not None:
-                watcher.tables = self.shapes.tables_read(texts)
+                organization.read(watcher, self.shapes.tables_read(texts))
             watcher.apply(outcome)
             if watcher.wanted and watcher.urgent:
                 # An event stream replaying with room for more reads on at once.
