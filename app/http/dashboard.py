@@ -282,9 +282,13 @@ _PAGE = """\
             on: {
               connecting: () => state("connecting\\u2026"),
               connected: () => state("live", "live"),
-              closed: (event) => state(event && event.code >= 4400 && event.code < 4500
-                ? "refused (" + event.code + (event.reason ? ": " + event.reason : "") + ")"
-                : "reconnecting\\u2026", event && event.code >= 4400 && event.code < 4500 ? "failed" : ""),
+              closed: (event) => {
+                // 44xx: the server said no (the token, a limit); anything else: it went away for now.
+                const refused = event && event.code >= 4400 && event.code < 4500;
+                const why = refused && event.reason ? ": " + event.reason : "";
+                if (refused) state("refused (" + event.code + why + ")", "failed");
+                else state("reconnecting\\u2026");
+              },
             },
           });
           // The window starts a day early: the organization's today may begin before the browser's.
