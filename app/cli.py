@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import URL
 
@@ -63,11 +63,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(settings)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), lifespan="on")
+        level = settings.log_level.lower()
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level, lifespan="on")
+        _serve_draining_first(app, config)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _serve_draining_first(app: Any, config: Any) -> None:
+    """Runs uvicorn, draining live connections first when it stops: sockets close with 1001
+    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await app.state.live_edge.drain()
+            await super().shutdown(sockets)
+
+    DrainingServer(config).run()
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:

@@ -98,6 +98,20 @@ class Settings:
     max_cost: int = 250_000
     rate_limit_cost_per_minute: int = 0
     redis_url: str | None = None
+    # Live data (README "Subscriptions"). Origins a browser may open a socket or a stream from
+    # (empty: the server's own origin only; "*": any); how long a new socket has to send
+    # connection_init; how often the server pings; how long a socket may stay silent before it is
+    # reaped; and the caps: sockets and streams per process, subscriptions per connection and per
+    # principal, frames waiting to be written to one socket.
+    allowed_origins: frozenset[str] = frozenset()
+    ws_init_timeout_ms: int = 5_000
+    ws_ping_interval_ms: int = 10_000
+    ws_silence_timeout_ms: int = 30_000
+    max_live_connections: int = 10_000
+    max_subscriptions_per_connection: int = 100
+    max_subscriptions_per_principal: int = 500
+    ws_send_queue_frames: int = 64
+    stream_heartbeat_ms: int = 5_000
     # Live queries: a group re-runs at most once per interval, however many changes come.
     live_interval_ms: int = 100
     # Events an event stream holds for a slow client before it is ended (STREAM_OVERFLOW).
@@ -159,9 +173,24 @@ class Settings:
             max_cost=_int(env, "BIZGRAPH_MAX_COST", 250_000, minimum=1),
             rate_limit_cost_per_minute=_int(env, "BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE", 0, minimum=0),
             redis_url=_redis_url(env, "BIZGRAPH_REDIS_URL"),
+            allowed_origins=_origins(env, "BIZGRAPH_ALLOWED_ORIGINS"),
+            ws_init_timeout_ms=_int(env, "BIZGRAPH_WS_INIT_TIMEOUT_MS", 5_000, minimum=1),
+            ws_ping_interval_ms=_int(env, "BIZGRAPH_WS_PING_INTERVAL_MS", 10_000, minimum=1),
+            ws_silence_timeout_ms=_int(env, "BIZGRAPH_WS_SILENCE_TIMEOUT_MS", 30_000, minimum=1),
+            max_live_connections=_int(env, "BIZGRAPH_MAX_LIVE_CONNECTIONS", 10_000, minimum=1),
+            max_subscriptions_per_connection=_int(env, "BIZGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, minimum=1),
+            max_subscriptions_per_principal=_int(env, "BIZGRAPH_MAX_SUBSCRIPTIONS_PER_PRINCIPAL", 500, minimum=1),
+            ws_send_queue_frames=_int(env, "BIZGRAPH_WS_SEND_QUEUE_FRAMES", 64, minimum=1),
+            stream_heartbeat_ms=_int(env, "BIZGRAPH_STREAM_HEARTBEAT_MS", 5_000, minimum=1),
             live_interval_ms=_int(env, "BIZGRAPH_LIVE_INTERVAL_MS", 100, minimum=0),
             stream_queue=_int(env, "BIZGRAPH_STREAM_QUEUE", 1000, minimum=10),
         )
+        if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
+            # A live client answers a ping; it must get one before it counts as silent.
+            raise ConfigError(
+                "BIZGRAPH_WS_PING_INTERVAL_MS must be less than BIZGRAPH_WS_SILENCE_TIMEOUT_MS "
+                f"({settings.ws_ping_interval_ms} >= {settings.ws_silence_timeout_ms})"
+            )
         if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
             raise ConfigError(
                 "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS must not exceed BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS "
@@ -236,6 +265,23 @@ def _redis_url(env: Mapping[str, str], name: str) -> str | None:
     if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
         raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL")
     return raw
+
+
+def _origins(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """Browser origins (``scheme://host[:port]``, as the ``Origin`` header spells them), or ``*``."""
+    origins: set[str] = set()
+    for part in env.get(name, "").split(","):
+        raw = part.strip()
+        if not raw:
+            continue
+        if raw == "*":
+            origins.add(raw)
+            continue
+        parts = urlsplit(raw)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise ConfigError(f"{name}: {raw!r} is not an origin like https://app.example.com (or *)")
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.auth.keys import load_key_ring
 from app.config import Settings
@@ -26,6 +26,7 @@ from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
+from app.http.live.edge import LiveEdge
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.request_id import request_id_of
@@ -63,6 +64,9 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         ),
         persisted_only_roles=settings.persisted_only_roles,
     )
+    # Sockets and HTTP streams run operations through the view's own pipeline.
+    live_edge = LiveEdge(settings, graphql.pipeline)
+    graphql.streams = live_edge.streams
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -102,6 +106,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             yield
         finally:
             app.state.ready = False
+            # Sockets close with 1001 after their queued frames; streams end.
+            await live_edge.drain()
             if changes is not None:
                 await changes.stop()
             if live is not None:
@@ -126,18 +132,23 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             methods=["GET", "POST"],
             middleware=[graphql_body_limit, Middleware(RequireBearerToken)],
         ),
+        # graphql-transport-ws on the same path; the socket authenticates in connection_init.
+        WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
         *graphiql_routes(),
         # The live sales dashboard is the demo's (app/http/dashboard.py says why).
         *(dashboard_routes() if settings.demo else []),
         *[_form_body_limited(route) for route in auth_routes()],
     ]
-    return Starlette(
+    application = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(AnswerErrorsAsJson)],
         exception_handlers={HTTPException: http_error},
     )
+    # The server (app.cli) drains live connections before it closes them itself.
+    application.state.live_edge = live_edge
+    return application
 
 
 def cost_buckets(settings: Settings, clock: Clock) -> Buckets | None:

@@ -55,13 +55,18 @@ class VerifiedTokens:
         self._entries: dict[str, tuple[Principal, float]] = {}
 
     def get(self, token: str, now: float) -> Principal | None:
+        entry = self.entry(token, now)
+        return None if entry is None else entry[0]
+
+    def entry(self, token: str, now: float) -> tuple[Principal, float] | None:
+        """The token's principal and the instant it stops being accepted, while it is."""
         entry = self._entries.get(token)
         if entry is None:
             return None
         if entry[1] <= now:
             del self._entries[token]
             return None
-        return entry[0]
+        return entry
 
     def put(self, token: str, principal: Principal, valid_until: float, now: float) -> None:
         if len(self._entries) >= self.max_entries:
@@ -104,16 +109,28 @@ class Authenticator:
         self.users = users
 
     async def authenticate(self, authorization_header: str | None) -> Principal:
-        token = _bearer_token(authorization_header)
-        now = self.clock()
-        principal = self.cache.get(token, now)
-        if principal is None:
-            principal = await self._verify(token, now)
-        if self.users is not None and principal.issuer == self.issuer and principal.user_id is not None:
-            await self.users.check(principal)
+        principal, _ = await self.authenticate_until(authorization_header)
         return principal
 
-    async def _verify(self, token: str, now: float) -> Principal:
+    async def authenticate_until(self, authorization_header: str | None) -> tuple[Principal, float]:
+        """The principal and the instant (epoch seconds) after which its token is refused:
+        a connection that outlives a request (a socket, a stream) ends then."""
+        token = _bearer_token(authorization_header)
+        now = self.clock()
+        entry = self.cache.entry(token, now)
+        if entry is None:
+            entry = await self._verify(token, now)
+        await self.check_user(entry[0])
+        return entry
+
+    async def check_user(self, principal: Principal) -> None:
+        """``Unauthenticated`` when the user of a user token bizgraph issued may no longer act as
+        it says (deleted, disabled, demoted): checked on every request, and again and again on
+        connections that outlive one."""
+        if self.users is not None and principal.issuer == self.issuer and principal.user_id is not None:
+            await self.users.check(principal)
+
+    async def _verify(self, token: str, now: float) -> tuple[Principal, float]:
         header, unverified = _unverified_parts(token)
         issuer = unverified.get("iss")
         if issuer == self.issuer:
@@ -138,8 +155,9 @@ class Authenticator:
             principal = external_principal(claims, trusted, org_id)
         else:
             raise Unauthenticated("invalid_token", "the token's issuer is not trusted")
-        self.cache.put(token, principal, claims["exp"] + self.leeway, now)
-        return principal
+        valid_until = float(claims["exp"] + self.leeway)
+        self.cache.put(token, principal, valid_until, now)
+        return principal, valid_until
 
     def _own_key(self, header: dict[str, Any]) -> Key:
         _check_algorithm(header, self.keys.algorithms)

@@ -3,41 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError, GraphQLSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
-from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, RateLimited, Unauthenticated
+from app.errors import Unauthenticated
 from app.http import request_body
 from app.http.errors import response_for
 from app.http.graphiql import graphiql_assets_built, graphiql_html
+from app.http.live.http_streams import HttpStreams
+from app.http.live.stream_formats import ServerSentEvents, format_for
 from app.http.media_types import GraphQLMediaType, negotiate
-from app.http.persisted import PersistedOperations, names_a_document, with_persisted_reference
+from app.http.persisted import names_a_document, with_persisted_reference
+from app.http.pipeline import Admitted, OperationPipeline, is_request_error
 from app.http.request_id import request_id_of
 from resolvers.planner.pagination import PageLimits
-from resolvers.scope import OperationScope
 from schema.context import Context
-from schema.cost.gate import CostGate, CostReport
-from schema.errors import classify_all
+from schema.cost.gate import CostGate
 from schema.fastpath import FastPath
-from schema.introspection import uses_introspection
-from schema.limits.parsing import documents_of
-from schema.prepared import PreparedOperation, prepare_operation
 
 if TYPE_CHECKING:
     # strawberry's request adapter type, from the library it builds its views on.
@@ -48,12 +45,26 @@ class _SubResponse(Response):
     """strawberry's per-request stand-in for the response (where a resolver may set a status
     or a header), carrying the media type negotiated for the answer from ``Accept``."""
 
-    def __init__(self, media_type: GraphQLMediaType) -> None:
+    def __init__(self, media_type: GraphQLMediaType, *, event_stream: bool = False) -> None:
         super().__init__()
         self.graphql_media_type = media_type
+        # ``Accept: text/event-stream`` (graphql-sse): an operation that ran is answered as a
+        # stream of one ``next`` event and ``complete``, as that protocol answers queries.
+        self.event_stream = event_stream
+        self.answer_as_events = False
         # As strawberry makes it: no status of its own and no length, only what is set on it.
         self.status_code = None  # type: ignore[assignment]
         del self.headers["content-length"]
+
+
+class SubscriptionRequested(Exception):
+    """Raised out of strawberry's request flow when the admitted operation is a subscription:
+    its answer is a stream, which the view builds instead of a JSON body."""
+
+    def __init__(self, principal: Principal, admitted: Admitted) -> None:
+        super().__init__("a subscription")
+        self.principal = principal
+        self.admitted = admitted
 
 
 class BizgraphGraphQL(GraphQL[Context, None]):
@@ -65,25 +76,38 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         introspection_roles: frozenset[str] | None = None,
         cost_gate: CostGate | None = None,
         persisted_only_roles: frozenset[str] = frozenset(),
+        streams: HttpStreams | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
-        # None: operations are neither priced nor limited (embedded uses without limits).
-        self.cost_gate = cost_gate
-        # graphql-core's schema under strawberry's: what operations are prepared against.
-        self.graphql_schema: GraphQLSchema = schema._schema
-        self.fast_path = FastPath(self.graphql_schema) if fast_path else None
-        # None: everyone may introspect (demo mode).
-        self.introspection_roles = introspection_roles
-        self.persisted = PersistedOperations(schema._schema, documents_of(schema._schema), persisted_only_roles)
+        # The one way operations are admitted and run, shared with the WebSocket.
+        self.pipeline = OperationPipeline(
+            schema,
+            fast_path=fast_path,
+            introspection_roles=introspection_roles,
+            cost_gate=cost_gate,
+            persisted_only_roles=persisted_only_roles,
+        )
+        # None: subscriptions over HTTP are refused (an app without live data).
+        self.streams = streams
+
+    @property
+    def fast_path(self) -> FastPath | None:
+        return self.pipeline.fast_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            # WebSockets have their own endpoint (app.http.live): strawberry's must never run.
+            await WebSocket(scope, receive, send).close()
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            try:
+                response = await self.run(request)
+            except SubscriptionRequested as requested:
+                if self.streams is None:
+                    raise HTTPException(400, "subscriptions are not served here") from None
+                response = await self.streams.respond(request, requested.principal, requested.admitted)
         except Exception as error:
             # strawberry answers its own refusals as text/plain and lets the rest
             # escape as a 500; every one gets the JSON error contract instead.
@@ -119,6 +143,21 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # A stored document named by its hash (``documentId``, ``extensions.persistedQuery``).
         return with_persisted_reference(data, raw)
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult:
+        # Batches are refused while parsing; streaming ``Accept`` headers do not lead to
+        # strawberry's own streaming, which would run subscriptions past the pipeline.
+        if isinstance(request_data, list):
+            raise TypeError("a batch past parsing")
+        return await self.execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
     async def execute_single(
         self,
         request: Request,
@@ -131,78 +170,39 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         principal = context.principal
         if principal is None:
             raise Unauthenticated(None, "an access token is required")
-        try:
-            request_data = await self.persisted.resolve(request_data, principal, request.app.state.database)
-        except BizgraphError as refusal:
-            # Refused before it ran: a request error (no data), answered like any other.
-            return ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)])
-        if not self._may_introspect(principal) and uses_introspection(request_data.query or ""):
-            error = GraphQLError(
-                "introspection is not allowed for your roles",
-                extensions={"code": "FORBIDDEN"},
-            )
-            return ExecutionResult(data=None, errors=[error])
-        # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
-        prepared = prepare_operation(
-            self.graphql_schema, request_data.query, request_data.variables, request_data.operation_name
+        method = request_adapter.method
+        admitted = await self.pipeline.admit(
+            request.app.state, principal, request_data, mutations_allowed=method == "POST"
         )
-        # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
-        try:
-            cost = await self._admit(principal, request_adapter.method, prepared)
-        except CostExceeded as refusal:
-            return _refused(refusal, CostReport(refusal.cost, refusal.maximum))
-        except RateLimited as refusal:
-            sub_response.status_code = 429
-            sub_response.headers["retry-after"] = str(refusal.retry_after_seconds)
-            return _refused(refusal, CostReport(refusal.cost, self._maximum_cost(), refusal.remaining))
-        extensions = {"cost": cost.as_extension()} if cost is not None else None
-        # The one place an operation's database work begins and ends: closed once,
-        # whether the operation answered, failed or was cancelled.
-        async with self.operation_scope(request, principal, context.request_id) as scope:
-            scoped = replace(context, scope=scope)
-            if self.fast_path is not None and request_adapter.method in ("GET", "POST"):
-                answer = await self.fast_path.execute(prepared, scope)
-                if answer is not None:
-                    return ExecutionResult(data=answer.data, errors=answer.errors or None, extensions=extensions)
+        if isinstance(admitted, Admitted) and admitted.is_subscription:
+            raise SubscriptionRequested(principal, admitted)
+        if isinstance(admitted, Admitted):
+            allowed = frozenset(OperationType.from_http(method)) - {OperationType.SUBSCRIPTION}
+            if admitted.prepared is None:
+                # It will not run as sent (a subscription included): the standard way reports why.
+                allowed |= {OperationType.SUBSCRIPTION}
             try:
-                result = await super().execute_single(
-                    request, request_adapter, sub_response, scoped, root_value, request_data
-                )
-            except HTTPException as refusal:
-                cause = refusal.__cause__
-                if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is OperationType.MUTATION:
+                answer = await self.pipeline.execute(request.app.state, context, admitted, allowed)
+            except CannotGetOperationTypeError as refusal:
+                raise HTTPException(400, refusal.as_http_error_reason()) from refusal
+            except InvalidOperationTypeError as refusal:
+                if refusal.operation_type is OperationType.MUTATION:
                     # GraphQL over HTTP: a mutation over GET is 405, and RFC 9110 wants Allow with it.
-                    raise StarletteHTTPException(405, refusal.reason, headers={"Allow": "POST"}) from refusal
-                raise
-        if extensions is not None:
-            result.extensions = {**(result.extensions or {}), **extensions}
-        if _any_code(result, DatabaseUnavailable.code):
-            # Fields met an unreachable database: the answer says so, and when to retry.
-            sub_response.status_code = 503
-            sub_response.headers["retry-after"] = str(DatabaseUnavailable.retry_after_seconds)
-        return result
-
-    async def _admit(self, principal: Principal, method: str, prepared: PreparedOperation | None) -> CostReport | None:
-        if self.cost_gate is None:
-            return None
-        return await self.cost_gate.admit(
-            principal,
-            prepared,
-            # A mutation over GET is refused (405) without being paid for.
-            mutations_allowed=method == "POST",
-        )
-
-    def _maximum_cost(self) -> int:
-        return self.cost_gate.maximum if self.cost_gate is not None else 0
-
-    def operation_scope(self, request: Request | WebSocket, principal: Principal, request_id: str) -> OperationScope:
-        """A new scope for one operation (a request's, or one tick of a subscription),
-        over the application's database; the caller opens and closes it."""
-        state = request.app.state
-        return OperationScope(state.database, principal, state.page_limits, request_id)
-
-    def _may_introspect(self, principal: Principal) -> bool:
-        return self.introspection_roles is None or principal.has_any(self.introspection_roles)
+                    reason = refusal.as_http_error_reason(method)
+                    raise StarletteHTTPException(405, reason, headers={"Allow": "POST"}) from refusal
+                raise HTTPException(400, refusal.as_http_error_reason(method)) from refusal
+            except MissingQueryError as refusal:
+                raise HTTPException(400, "No GraphQL query found in the request") from refusal
+        else:
+            answer = admitted
+        if answer.status is not None:
+            sub_response.status_code = answer.status
+        if answer.retry_after is not None:
+            sub_response.headers["retry-after"] = str(answer.retry_after)
+        if isinstance(sub_response, _SubResponse) and sub_response.event_stream:
+            # A request error stays a JSON answer with its status, as graphql-sse answers one.
+            sub_response.answer_as_events = answer.status is None and not is_request_error(answer.result)
+        return answer.result
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request_id_of(request.scope)
@@ -216,22 +216,18 @@ class BizgraphGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Errors raised before the operation's extensions wrap up (e.g. a syntax
         # error found by the parser cache) still get their code here.
-        if result.errors:
-            suggestions = not self.schema.config.disable_field_suggestions
-            result.errors = classify_all(
-                result.errors, getattr(request.state, "request_id", "-"), suggestions=suggestions
-            )
-        response = await super().process_result(request, result)
-        if _is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
+        response = self.pipeline.response_of(result, getattr(request.state, "request_id", "-"))
+        if is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
             # The operation never ran: under the new media type the answer says so by
             # having no data entry at all (and create_response gives it a 4xx).
             del response["data"]
         return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        media_type = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        media_type = negotiate(accept)
         request.state.graphql_media_type = media_type
-        return _SubResponse(media_type)
+        return _SubResponse(media_type, event_stream=isinstance(format_for(accept), ServerSentEvents))
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -239,6 +235,10 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         media_type = (
             sub_response.graphql_media_type if isinstance(sub_response, _SubResponse) else GraphQLMediaType.JSON
         )
+        if isinstance(sub_response, _SubResponse) and sub_response.answer_as_events:
+            events = ServerSentEvents()
+            body = events.opening() + events.next(orjson.dumps(response_data)) + events.complete()
+            return Response(body, media_type=events.media_type, headers=events.headers)
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = media_type.content_type
         if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:
@@ -254,18 +254,6 @@ class BizgraphGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path), assets_available=graphiql_assets_built()))
-
-
-def _refused(refusal: CostExceeded | RateLimited, report: CostReport) -> ExecutionResult:
-    error = GraphQLError(refusal.message, original_error=refusal)
-    return ExecutionResult(data=None, errors=[error], extensions={"cost": report.as_extension()})
-
-
-def _is_request_error(result: ExecutionResult) -> bool:
-    """The operation never ran: parsing, validation, variable coercion or a refusal before
-    execution stopped it. graphql-core gives every error raised while executing a path (and then
-    data, perhaps null); errors from before execution have none."""
-    return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors or ())
 
 
 # Request errors more precise than 400, when they are the only ones.
@@ -295,10 +283,6 @@ def _request_error_status(response_data: GraphQLHTTPResponse) -> int:
 def _media_type_of(request: Request) -> GraphQLMediaType:
     media_type: GraphQLMediaType = getattr(request.state, "graphql_media_type", GraphQLMediaType.JSON)
     return media_type
-
-
-def _any_code(result: ExecutionResult, code: str) -> bool:
-    return any((error.extensions or {}).get("code") == code for error in result.errors or ())
 
 
 def page_limits(settings: Any) -> PageLimits:

@@ -19,12 +19,6 @@ class Change:
     org_id: int | None
     tables: frozenset[str]
 
-    def concerns(self, org_id: int, tables: frozenset[str] | None) -> bool:
-        """Whether a reader of ``tables`` (None: tables unknown, so any) in ``org_id`` may see it."""
-        if self.org_id is not None and self.org_id != org_id:
-            return False
-        return tables is None or not self.tables.isdisjoint(tables)
-
 
 class ChangeSink(Protocol):
     """Who hears the changes: called on the event loop, must not block."""

@@ -87,6 +87,12 @@ class StreamQueries:
             f" {{ edges {{ {_POSITION}: cursor }} }} }}"
         )
 
+    @property
+    def key_of_reads(self) -> tuple[str, bytes]:
+        """What the stream's reads depend on besides its position and the principal."""
+        variables = {**self._sent, **self._filter_variables}
+        return self._page_text, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+
     def head(self) -> LiveQuery:
         return self._query(self._head_text, dict(self._filter_variables))
 
@@ -101,102 +107,59 @@ class StreamQueries:
 
 
 class EventStream:
-    """One stream subscription: a watcher of the live engine, and the client's feed."""
+    """One stream subscription: the client's feed, its position and its bounded queue. Its
+    group reads for it."""
 
-    def __init__(
-        self,
-        queries: StreamQueries,
-        principal: Principal,
-        request_id: str,
-        *,
-        max_queue: int,
-        on_close: Callable[[EventStream], None],
-        on_room: Callable[[EventStream], None],
-    ) -> None:
-        self.queries = queries
-        self.principal = principal
-        self.request_id = request_id
-        self.tables: frozenset[str] | None = None
-        self._position = queries.after
+    def __init__(self, group: StreamGroup, after: str | None, *, max_queue: int) -> None:
+        self.group = group
+        self.position = after
         # Without ``after`` the stream starts at the newest event visible now.
-        self._needs_head = queries.after is None
-        self._more = True
+        self.needs_head = after is None
+        # Replaying: there is more to read than one page brought.
+        self.more = after is not None
         self._queue: deque[bytes] = deque()
         self._max_queue = max_queue
         self._ready = asyncio.Event()
-        self._ended = False
+        self.ended = False
         self._failure: BaseException | None = None
-        self._on_close = on_close
-        # Replaying, it reads a page only when its queue has room for one; ``on_room``
-        # asks the engine to read again once the client has made room.
-        self._on_room = on_room
-
-    # -- as a watcher
 
     @property
-    def org_id(self) -> int:
-        return self.principal.org_id
+    def has_room(self) -> bool:
+        return len(self._queue) + self.group.queries.page_size <= self._max_queue
 
     @property
-    def wanted(self) -> bool:
-        return not self._ended
+    def reads_now(self) -> bool:
+        """Whether it takes part in its group's next read: caught up, a change may bring
+        events (an overflow ends it); replaying, it reads only with room for a whole page."""
+        return not self.ended and not self.needs_head and (not self.more or self.has_room)
 
-    @property
-    def urgent(self) -> bool:
-        return self._needs_head or (self._more and self._has_room)
+    def start_at(self, position: str | None) -> None:
+        self.needs_head = False
+        self.position = position
 
-    @property
-    def _has_room(self) -> bool:
-        return len(self._queue) + self.queries.page_size <= self._max_queue
-
-    async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> tuple[bool, dict[str, Any]] | None:
-        if self._needs_head:
-            return True, await executor.run(self.queries.head(), self.principal, self.request_id, statements)
-        if self._more and not self._has_room:
-            return None  # still replaying: the next page waits for the client
-        return False, await executor.run(self.queries.page(self._position), self.principal, self.request_id, statements)
-
-    def apply(self, outcome: tuple[bool, dict[str, Any]] | None) -> None:
-        if outcome is None:
-            return
-        is_head, answer = outcome
-        connection = (answer.get("data") or {}).get(self.queries.key)
-        if connection is None:
-            # The stream cannot be read (e.g. a malformed ``after``): its errors are its last message.
-            self._push(orjson.dumps({"data": None, "errors": answer.get("errors") or []}))
-            self.end()
-            return
-        edges: list[dict[str, Any]] = connection.get("edges") or []
-        if is_head:
-            self._needs_head = False
-            self._more = False
-            if edges:
-                self._position = edges[-1][_POSITION]
-            return
-        errors_by_edge = _errors_by_edge(answer.get("errors") or [], self.queries.key)
-        for index, edge in enumerate(edges):
-            self._position = edge.pop(_POSITION)
-            message: dict[str, Any] = {"data": {self.queries.key: edge}}
-            if index in errors_by_edge:
-                message["errors"] = errors_by_edge[index]
-            self._push(orjson.dumps(message))
-        self._more = bool((connection.get("pageInfo") or {}).get("hasNextPage"))
+    def deliver(self, page: list[tuple[str, bytes]], more: bool) -> None:
+        for position, message in page:
+            self.position = position
+            self._queue.append(message)
+        self.more = more
+        if page:
+            self._ready.set()
         if len(self._queue) > self._max_queue:
             # Behind by more than the queue holds: end rather than grow; the client resumes
             # from the last cursor it received.
             self._queue.clear()
-            self._fail(StreamOverflow())
+            self.fail(StreamOverflow())
 
-    def _push(self, message: bytes) -> None:
+    def last_message(self, message: bytes) -> None:
         self._queue.append(message)
-        self._ready.set()
+        self.end()
 
-    def _fail(self, failure: BaseException) -> None:
+    def fail(self, failure: BaseException) -> None:
         self._failure = failure
         self.end()
 
     def end(self) -> None:
-        self._ended = True
+        self.ended = True
         self._ready.set()
 
     # -- as the client's feed
@@ -208,19 +171,132 @@ class EventStream:
         while True:
             if self._queue:
                 message = self._queue.popleft()
-                if self._more and len(self._queue) + self.queries.page_size == self._max_queue:
-                    self._on_room(self)
+                if self.more and len(self._queue) + self.group.queries.page_size == self._max_queue:
+                    self.group.room_made(self)
                 return message
             if self._failure is not None:
                 raise self._failure
-            if self._ended:
+            if self.ended:
                 raise StopAsyncIteration
             self._ready.clear()
             await self._ready.wait()
 
     async def aclose(self) -> None:
         self.end()
-        self._on_close(self)
+        self.group.leave(self)
+
+
+_Page = tuple[list[EventStream], dict[str, Any]]
+
+
+class StreamGroup:
+    """The streams of one organization, document, filters and effective scope: a watcher of
+    the live engine. Streams at the same position share each read (caught-up streams all
+    sit at the newest event), so a change costs one read per position, not per stream."""
+
+    def __init__(
+        self,
+        queries: StreamQueries,
+        principal: Principal,
+        request_id: str,
+        *,
+        on_room: Callable[[StreamGroup], None],
+        on_empty: Callable[[StreamGroup], None],
+    ) -> None:
+        self.queries = queries
+        self.principal = principal
+        self.request_id = request_id
+        self.tables: frozenset[str] | None = None
+        self.members: set[EventStream] = set()
+        self._on_room = on_room
+        self._on_empty = on_empty
+
+    def join(self, stream: EventStream) -> None:
+        self.members.add(stream)
+
+    def leave(self, stream: EventStream) -> None:
+        self.members.discard(stream)
+        if not self.members:
+            self._on_empty(self)
+
+    def room_made(self, stream: EventStream) -> None:
+        self._on_room(self)
+
+    # -- as a watcher
+
+    @property
+    def org_id(self) -> int:
+        return self.principal.org_id
+
+    @property
+    def wanted(self) -> bool:
+        return any(not m.ended for m in self.members)
+
+    @property
+    def urgent(self) -> bool:
+        return any(m.needs_head or (m.more and m.reads_now) for m in self.members)
+
+    async def run(
+        self, executor: LiveExecutor, statements: BatchedStatements
+    ) -> tuple[_Page | None, list[tuple[str | None, _Page]]]:
+        members = [m for m in self.members if not m.ended]
+        heads = [m for m in members if m.needs_head]
+        by_position: dict[str | None, list[EventStream]] = {}
+        for member in members:
+            if member.reads_now:
+                by_position.setdefault(member.position, []).append(member)
+
+        async def read(query: LiveQuery) -> dict[str, Any]:
+            return await executor.run(query, self.principal, self.request_id, statements)
+
+        positions = list(by_position)
+        answers = await asyncio.gather(
+            *([read(self.queries.head())] if heads else []),
+            *(read(self.queries.page(position)) for position in positions),
+        )
+        head = (heads, answers[0]) if heads else None
+        pages = answers[1:] if heads else answers
+        return head, [(p, (by_position[p], a)) for p, a in zip(positions, pages, strict=True)]
+
+    def apply(self, outcome: tuple[_Page | None, list[tuple[str | None, _Page]]]) -> None:
+        head, pages = outcome
+        if head is not None:
+            streams, answer = head
+            connection = self._connection(streams, answer)
+            if connection is not None:
+                edges = connection.get("edges") or []
+                newest = edges[-1][_POSITION] if edges else None
+                for stream in streams:
+                    stream.start_at(newest)
+        for _, (streams, answer) in pages:
+            connection = self._connection(streams, answer)
+            if connection is None:
+                continue
+            errors_by_edge = _errors_by_edge(answer.get("errors") or [], self.queries.key)
+            page: list[tuple[str, bytes]] = []
+            for index, edge in enumerate(connection.get("edges") or []):
+                position = edge.pop(_POSITION)
+                message: dict[str, Any] = {"data": {self.queries.key: edge}}
+                if index in errors_by_edge:
+                    message["errors"] = errors_by_edge[index]
+                # One serialization for every stream at this position.
+                page.append((position, orjson.dumps(message)))
+            more = bool((connection.get("pageInfo") or {}).get("hasNextPage"))
+            for stream in streams:
+                stream.deliver(page, more)
+
+    def _connection(self, streams: list[EventStream], answer: dict[str, Any]) -> dict[str, Any] | None:
+        connection: dict[str, Any] | None = (answer.get("data") or {}).get(self.queries.key)
+        if connection is None:
+            # The stream cannot be read (e.g. a malformed ``after``): its errors are its last message.
+            message = orjson.dumps({"data": None, "errors": answer.get("errors") or []})
+            for stream in streams:
+                stream.last_message(message)
+        return connection
+
+    def end(self) -> None:
+        for member in self.members:
+            member.end()
 
 
 def _arguments(schema: strawberry.Schema, subscription: PreparedOperation) -> dict[str, Any]:

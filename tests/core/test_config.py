@@ -137,3 +137,34 @@ def test_serve_without_signing_keys_says_which_variable_is_missing():
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "BIZGRAPH_SIGNING_KEYS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"BIZGRAPH_ALLOWED_ORIGINS": "app.example.com"}, "BIZGRAPH_ALLOWED_ORIGINS"),
+        ({"BIZGRAPH_ALLOWED_ORIGINS": "https://app.example.com/path"}, "is not an origin"),
+        ({"BIZGRAPH_WS_PING_INTERVAL_MS": "30000"}, "must be less than BIZGRAPH_WS_SILENCE_TIMEOUT_MS"),
+        ({"BIZGRAPH_WS_INIT_TIMEOUT_MS": "0"}, "BIZGRAPH_WS_INIT_TIMEOUT_MS must be at least 1"),
+        ({"BIZGRAPH_MAX_SUBSCRIPTIONS_PER_PRINCIPAL": "many"}, "BIZGRAPH_MAX_SUBSCRIPTIONS_PER_PRINCIPAL"),
+    ],
+)
+def test_bad_live_settings_raise_config_error_naming_the_variable(env, words):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    assert words in str(error.value)
+
+
+def test_live_settings_have_documented_defaults_and_parse_origins():
+    defaults = Settings.from_env({})
+    assert defaults.allowed_origins == frozenset()
+    assert (defaults.ws_init_timeout_ms, defaults.ws_ping_interval_ms, defaults.ws_silence_timeout_ms) == (
+        5_000,
+        10_000,
+        30_000,
+    )
+    assert (defaults.max_live_connections, defaults.max_subscriptions_per_connection) == (10_000, 100)
+    assert defaults.max_subscriptions_per_principal == 500
+    origins = Settings.from_env({"BIZGRAPH_ALLOWED_ORIGINS": "https://App.Example.com/, http://localhost:5173"})
+    assert origins.allowed_origins == frozenset({"https://app.example.com", "http://localhost:5173"})
+    assert Settings.from_env({"BIZGRAPH_ALLOWED_ORIGINS": "*"}).allowed_origins == frozenset({"*"})

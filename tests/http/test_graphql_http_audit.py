@@ -9,11 +9,9 @@ git-ignored ``node_modules/`` until the lock file changes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,37 +19,19 @@ from typing import Any
 import pytest
 
 from tests.support.auth import token_for_user
+from tests.support.npm import node_packages
 from tests.support.serving import serve
 
 AUDIT_DIR = Path(__file__).resolve().parent / "graphql_http_audit"
-STAMP = AUDIT_DIR / "node_modules" / ".bizgraph-install-stamp"
 # How many audits graphql-http 1.23.1 (the locked version) defines: a run that reports fewer did
 # not audit everything.
 AUDITS = 61
 
 
-def _install_stamp() -> str:
-    inputs = (AUDIT_DIR / "package.json", AUDIT_DIR / "package-lock.json")
-    return hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
-
-
 @pytest.fixture(scope="session")
 def audit_script() -> Path:
     """``audit.mjs`` with its packages installed (``npm ci`` only when the lock file changed)."""
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        pytest.skip("npm/node not installed: the graphql-http audit runs in node (Debian: apt-get install npm)")
-    stamp = _install_stamp()
-    if not (STAMP.exists() and STAMP.read_text() == stamp):
-        # --ignore-scripts: neither package needs an install script, so none gets to run one.
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=AUDIT_DIR,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=240,
-        )
-        STAMP.write_text(stamp)
+    node_packages(AUDIT_DIR)
     return AUDIT_DIR / "audit.mjs"
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+from starlette.routing import Route
 
 from schema.limits.parsing import Documents, documents_of
 from tests.support.graphql import count_statements, error_codes, gql, running_app
@@ -17,7 +18,8 @@ CUSTOMER_COUNT = "customers(first: 1) { totalCount }"
 
 
 def documents(app) -> Documents:
-    [view] = [route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    # The HTTP route (the socket's has the same path).
+    [view] = [route.endpoint for route in app.routes if isinstance(route, Route) and route.path == "/graphql"]
     return documents_of(view.schema._schema)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from starlette.routing import Route
 
 import schema.limits.parsing as parsing
 from resolvers.operations import store
@@ -28,7 +29,8 @@ CUSTOMERS = "query Customers { customers(first: 1) { totalCount } }"
 
 
 def view_of(app):
-    [view] = [route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    # The HTTP route (the socket's has the same path).
+    [view] = [route.endpoint for route in app.routes if isinstance(route, Route) and route.path == "/graphql"]
     return view
 
 

@@ -14,6 +14,7 @@ from app.errors import StreamOverflow
 from app.live.changes import Change
 from schema.live.service import LiveData
 from tests.live.test_live_engine import ACME, acme, create_order, customer_ids, next_message, subscribe
+from tests.support.graphql import count_statements
 from tests.support.workflow import gid
 
 STREAM = """subscription($after: String) {
@@ -140,3 +141,23 @@ async def _subscribe_with(live: LiveData, document: str) -> Any:
     prepared = prepare_operation(live.schema._schema, document, None, None)
     assert prepared is not None
     return await live.subscribe(acme("admin"), prepared, "test")
+
+
+async def test_caught_up_streams_share_each_read(writes_app, writes_client, writes_settings, deaf_live):
+    """Fifty integrations on one stream document: a change costs one statement, and every
+    stream receives the event."""
+    feeds = [await subscribe(deaf_live, acme("admin"), STREAM) for _ in range(50)]
+    try:
+        await deaf_live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 7)[6]
+        await create_order(writes_client, writes_settings, buyer)
+        with count_statements(writes_app) as seen:
+            deaf_live.changed(Change(ACME, OUTBOX))
+            await deaf_live.engine.settled()
+        assert len(seen) == 1
+        for feed in feeds:
+            message = await next_message(feed)
+            assert message["data"]["events"]["node"]["type"] == "order.created"
+    finally:
+        for feed in feeds:
+            await feed.aclose()

@@ -1,0 +1,275 @@
+"""graphql-transport-ws on ``/graphql``: one ``LiveSocket`` per connection, from the upgrade to
+the close.
+
+At the upgrade, before anything runs: a disallowed ``Origin`` is refused (HTTP 403), another
+subprotocol is closed with 4406, a full process with 1013. Then the client has
+``BIZGRAPH_WS_INIT_TIMEOUT_MS`` to send ``connection_init`` with its token (4408 else; 4401 for
+no or a bad token; 4429 for a second init; 4401 for a ``subscribe`` before the ack). Once
+acknowledged, the server pings every ``BIZGRAPH_WS_PING_INTERVAL_MS``, reaps a socket silent for
+``BIZGRAPH_WS_SILENCE_TIMEOUT_MS`` (4504) and closes it when its token expires (4403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from app.auth.principal import Principal
+from app.errors import Unauthenticated
+from app.http.live import close_codes, frames
+from app.http.live.close_codes import Close
+from app.http.live.frames import ProtocolViolation
+from app.http.live.limits import LiveLimits
+from app.http.live.operations import SocketOperations, SocketSession
+from app.http.live.origins import OriginPolicy
+from app.http.live.sender import SocketSender
+from app.http.live.socket_auth import authenticate_socket
+from app.http.request_id import request_id_of
+
+log = logging.getLogger("bizgraph.live")
+
+SUBPROTOCOL = "graphql-transport-ws"
+
+
+@dataclass(frozen=True)
+class SocketTimings:
+    init_timeout: float
+    ping_interval: float
+    silence_timeout: float
+    # How long a closing socket's queued frames may take to reach a slow reader.
+    close_grace: float = 5.0
+
+
+class LiveSocket:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        operations: SocketOperations,
+        limits: LiveLimits,
+        origins: OriginPolicy,
+        timings: SocketTimings,
+        send_queue_frames: int,
+    ) -> None:
+        self.websocket = websocket
+        self.operations = operations
+        self.limits = limits
+        self.origins = origins
+        self.timings = timings
+        self.sender = SocketSender(websocket, send_queue_frames)
+        self.request_id = request_id_of(websocket.scope)
+        self._numbers = itertools.count(1)
+        self._session: SocketSession | None = None
+        self._init_received = False
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._heard_at = self._loop.time()
+        self._expires_at: float | None = None  # the token's expiry, on the loop's clock
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._finished = asyncio.Event()
+        self._closer: asyncio.Task[None] | None = None
+
+    async def serve(self, *, on_open: Callable[[LiveSocket], None] | None = None) -> None:
+        """Serves the socket until it closes; ``on_open`` and its counterpart are the edge's
+        registry hooks (called once the socket is accepted and counted)."""
+        websocket = self.websocket
+        origin = websocket.headers.get("origin")
+        if not self.origins.allows(origin, websocket.headers.get("host")):
+            # Before the accept: the server answers the upgrade 403 and nothing runs.
+            log.info("socket refused: origin %r not allowed (request %s)", origin, self.request_id)
+            await websocket.close()
+            return
+        if SUBPROTOCOL not in websocket.scope.get("subprotocols", ()):
+            await websocket.accept()
+            refusal = close_codes.SUBPROTOCOL_NOT_ACCEPTABLE
+            await websocket.close(refusal.code, refusal.reason)
+            return
+        if not self.limits.open_connection():
+            await websocket.accept(subprotocol=SUBPROTOCOL)
+            await websocket.close(close_codes.TRY_AGAIN_LATER.code, close_codes.TRY_AGAIN_LATER.reason)
+            return
+        try:
+            await websocket.accept(subprotocol=SUBPROTOCOL)
+            self.sender.start()
+            reader = asyncio.create_task(self._read(), name="bizgraph-live-reader")
+            watchdog = asyncio.create_task(self._watch(), name="bizgraph-live-watchdog")
+            if on_open is not None:
+                on_open(self)
+            await self._finished.wait()
+            for task in (reader, watchdog):
+                task.cancel()
+            await asyncio.gather(reader, watchdog, return_exceptions=True)
+        finally:
+            await self._cancel_operations()
+            await self.sender.aclose()
+            self.limits.close_connection()
+
+    async def going_away(self) -> None:
+        """The server stops: the socket closes with 1001 once its queued frames are sent."""
+        await self.close(close_codes.GOING_AWAY)
+
+    async def close(self, close: Close) -> None:
+        if self._closing:
+            await self._finished.wait()
+            return
+        self._closing = True
+        await self._cancel_operations()
+        await self.sender.close(close, grace_seconds=self.timings.close_grace)
+        self._finished.set()
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                self._heard_at = self._loop.time()
+                text = message.get("text")
+                raw = text if text is not None else message.get("bytes") or b""
+                try:
+                    await self._handle(frames.parse_message(raw))
+                except ProtocolViolation as violation:
+                    await self.close(violation.close)
+                    return
+        finally:
+            if not self._closing:
+                # The client went away: nothing is left to send it.
+                self._closing = True
+                await self._cancel_operations()
+                self._finished.set()
+
+    async def _handle(self, message: frames.ClientMessage) -> None:
+        if isinstance(message, frames.ConnectionInit):
+            await self._connection_init(message.payload)
+        elif isinstance(message, frames.Ping):
+            self.sender.offer(frames.PONG)
+        elif isinstance(message, frames.Pong):
+            pass  # heard: that is all a pong says
+        elif isinstance(message, frames.Subscribe):
+            self._subscribe(message)
+        elif isinstance(message, frames.Complete):
+            # Unknown or finished ids are ignored, as the protocol allows.
+            task = self._running.pop(message.id, None)
+            if task is not None:
+                task.cancel()
+
+    async def _connection_init(self, payload: Mapping[str, Any]) -> None:
+        if self._init_received:
+            raise ProtocolViolation(close_codes.TOO_MANY_INITS)
+        self._init_received = True
+        authenticator = self.websocket.app.state.auth.authenticator
+        try:
+            principal, valid_until = await authenticate_socket(
+                authenticator, payload, self.websocket.headers.get("authorization")
+            )
+        except Unauthenticated as refusal:
+            reason = close_codes.bounded_reason(f"Unauthorized: {refusal.description}")
+            raise ProtocolViolation(Close(close_codes.UNAUTHORIZED, reason)) from None
+        self._session = SocketSession(self.websocket, principal, self.sender)
+        self._expires_at = self._loop.time() + (valid_until - time.time())
+        await self.sender.send(frames.ACK)
+        self._wake.set()
+
+    def _subscribe(self, message: frames.Subscribe) -> None:
+        session = self._session
+        if session is None:
+            raise ProtocolViolation(Close(close_codes.UNAUTHORIZED, "Unauthorized"))
+        if self._closing:
+            return  # the socket is closing: nothing new starts
+        if message.id in self._running:
+            reason = close_codes.bounded_reason(f"Subscriber for {message.id} already exists")
+            raise ProtocolViolation(Close(close_codes.SUBSCRIBER_EXISTS, reason))
+        request_id = f"{self.request_id[:48]}-{next(self._numbers)}"
+        task = asyncio.create_task(self._operate(session, message, request_id), name="bizgraph-live-operation")
+        self._running[message.id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._running.get(message.id) is done:
+                del self._running[message.id]
+
+        task.add_done_callback(forget)
+
+    async def _operate(self, session: SocketSession, message: frames.Subscribe, request_id: str) -> None:
+        try:
+            await self.operations.run(session, message.id, message.payload, request_id)
+        except ProtocolViolation as violation:
+            self._close_soon(violation.close)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug: logged with its request id; the client learns only that it happened.
+            log.exception("unexpected error in socket operation (request %s)", request_id)
+            self._close_soon(close_codes.INTERNAL_ERROR)
+
+    def _close_soon(self, close: Close) -> None:
+        """Closes from inside a task the close cancels (an operation, the reader)."""
+        task = asyncio.create_task(self.close(close), name="bizgraph-live-close")
+        # Held until done: the loop keeps only weak references to tasks.
+        self._closer = task
+
+    async def _watch(self) -> None:
+        """Init timeout, pings, reaping of silent sockets, token expiry: whichever comes first."""
+        timings = self.timings
+        opened = self._loop.time()
+        next_ping: float | None = None
+        while True:
+            now = self._loop.time()
+            if not self._init_received and now >= opened + timings.init_timeout:
+                await self.close(close_codes.INIT_TIMEOUT)
+                return
+            if self._expires_at is not None and now >= self._expires_at:
+                await self.close(close_codes.TOKEN_EXPIRED)
+                return
+            if now >= self._heard_at + timings.silence_timeout:
+                log.info("socket reaped: silent for %.0f s (request %s)", now - self._heard_at, self.request_id)
+                await self.close(close_codes.SILENT)
+                return
+            if self._session is not None:
+                if next_ping is None:
+                    next_ping = now + timings.ping_interval
+                elif now >= next_ping:
+                    self.sender.offer(frames.PING)
+                    next_ping = now + timings.ping_interval
+                    if not await self._user_still_valid(self._session.principal):
+                        return
+            deadlines = [self._heard_at + timings.silence_timeout]
+            if not self._init_received:
+                deadlines.append(opened + timings.init_timeout)
+            if self._expires_at is not None:
+                deadlines.append(self._expires_at)
+            if next_ping is not None:
+                deadlines.append(next_ping)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, min(deadlines) - now)):
+                    await self._wake.wait()
+
+    async def _user_still_valid(self, principal: Principal) -> bool:
+        """Closes the socket (4403) once its user may no longer act: disabled, deleted or demoted
+        since the socket opened (looked up at most every BIZGRAPH_TOKEN_USER_CACHE_SECONDS)."""
+        try:
+            await self.websocket.app.state.auth.authenticator.check_user(principal)
+        except Unauthenticated as refusal:
+            await self.close(Close(close_codes.TOKEN_EXPIRED.code, close_codes.bounded_reason(f"Forbidden: {refusal}")))
+            return False
+        except Exception as error:  # the database is away: checked again at the next ping
+            log.warning("could not check a socket's user (request %s): %s", self.request_id, error)
+        return True
+
+    async def _cancel_operations(self) -> None:
+        running = list(self._running.values())
+        self._running.clear()
+        current = asyncio.current_task()
+        for task in running:
+            if task is not current:
+                task.cancel()
+        await asyncio.gather(*(task for task in running if task is not current), return_exceptions=True)

@@ -1,0 +1,190 @@
+"""The one way an operation is admitted and run, whatever carried it (HTTP, a WebSocket, a stream).
+
+Admission, in order: a stored document named by its hash is resolved (or refused), introspection
+is refused to roles that may not use it, the operation is prepared once (parsed, validated, its
+variables coerced), then priced and paid for, before any connection is taken. A query or a
+mutation then runs in one ``OperationScope``: on the fast path when it is fully planned, else
+through strawberry. A subscription is handed, admitted, to the live service by its transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSchema
+from graphql import OperationType as OperationKind
+from starlette.datastructures import State
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from app.auth.principal import Principal
+from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, RateLimited
+from app.http.persisted import PersistedOperations
+from resolvers.scope import OperationScope
+from schema.context import Context
+from schema.cost.gate import CostGate, CostReport
+from schema.errors import classify_all
+from schema.fastpath import FastPath
+from schema.introspection import uses_introspection
+from schema.limits.parsing import documents_of
+from schema.prepared import PreparedOperation, prepare_operation
+
+QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An operation that may run: its request (a stored document's text filled in), its
+    preparation (None when it will not run as sent: the standard way reports why) and what it
+    cost, for ``extensions.cost``."""
+
+    request: GraphQLRequestData
+    prepared: PreparedOperation | None
+    extensions: dict[str, Any] | None
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.prepared is not None and self.prepared.kind is OperationKind.SUBSCRIPTION
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An operation's result, and what an HTTP answer says beside it: a status more precise
+    than 200 (429 when the budget ran out, 503 when the database was unreachable) and when
+    to retry."""
+
+    result: ExecutionResult
+    status: int | None = None
+    retry_after: int | None = None
+
+
+class OperationPipeline:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        fast_path: bool = True,
+        introspection_roles: frozenset[str] | None = None,
+        cost_gate: CostGate | None = None,
+        persisted_only_roles: frozenset[str] = frozenset(),
+    ) -> None:
+        # strawberry's schema runs what the fast path does not.
+        self.schema = schema
+        # graphql-core's schema under strawberry's: what operations are prepared against.
+        self.graphql_schema: GraphQLSchema = schema._schema
+        self.fast_path = FastPath(self.graphql_schema) if fast_path else None
+        # None: everyone may introspect (demo mode).
+        self.introspection_roles = introspection_roles
+        # None: operations are neither priced nor limited (embedded uses without limits).
+        self.cost_gate = cost_gate
+        documents = documents_of(self.graphql_schema)
+        self.persisted = PersistedOperations(self.graphql_schema, documents, persisted_only_roles)
+
+    async def admit(
+        self, state: State, principal: Principal, request: GraphQLRequestData, *, mutations_allowed: bool
+    ) -> Admitted | Answer:
+        """The operation made ready to run, or the answer that refuses it (a request error)."""
+        try:
+            request = await self.persisted.resolve(request, principal, state.database)
+        except BizgraphError as refusal:
+            # Refused before it ran: a request error (no data), answered like any other.
+            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
+        if not self.may_introspect(principal) and uses_introspection(request.query or ""):
+            error = GraphQLError("introspection is not allowed for your roles", extensions={"code": "FORBIDDEN"})
+            return Answer(ExecutionResult(data=None, errors=[error]))
+        # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
+        prepared = prepare_operation(self.graphql_schema, request.query, request.variables, request.operation_name)
+        # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
+        try:
+            cost = await self._price(principal, prepared, mutations_allowed=mutations_allowed)
+        except CostExceeded as refusal:
+            return Answer(_refused(refusal, CostReport(refusal.cost, refusal.maximum)))
+        except RateLimited as refusal:
+            report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
+            return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
+        extensions = {"cost": cost.as_extension()} if cost is not None else None
+        return Admitted(request, prepared, extensions)
+
+    async def execute(
+        self,
+        state: State,
+        context: Context,
+        admitted: Admitted,
+        allowed: frozenset[OperationType],
+    ) -> Answer:
+        """Runs an admitted query or mutation (``allowed`` the kinds its transport may run;
+        strawberry raises ``InvalidOperationTypeError`` for another, for the transport to answer)."""
+        principal = context.principal
+        if principal is None:
+            raise RuntimeError("an operation runs only for a principal")
+        # The one place an operation's database work begins and ends: closed once,
+        # whether the operation answered, failed or was cancelled.
+        async with self.operation_scope(state, principal, context.request_id) as scope:
+            scoped = replace(context, scope=scope)
+            if self.fast_path is not None and OperationType.QUERY in allowed:
+                answer = await self.fast_path.execute(admitted.prepared, scope)
+                if answer is not None:
+                    errors = answer.errors or None
+                    return Answer(ExecutionResult(data=answer.data, errors=errors, extensions=admitted.extensions))
+            result = await self.schema.execute(
+                admitted.request.query,
+                variable_values=admitted.request.variables,
+                context_value=scoped,
+                operation_name=admitted.request.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=admitted.request.extensions,
+            )
+        if admitted.extensions is not None:
+            result.extensions = {**(result.extensions or {}), **admitted.extensions}
+        if any_code(result, DatabaseUnavailable.code):
+            # Fields met an unreachable database: the answer says so, and when to retry.
+            return Answer(result, status=503, retry_after=DatabaseUnavailable.retry_after_seconds)
+        return Answer(result)
+
+    def operation_scope(self, state: State, principal: Principal, request_id: str) -> OperationScope:
+        """A new scope for one operation, over the application's database; the caller opens and closes it."""
+        return OperationScope(state.database, principal, state.page_limits, request_id)
+
+    def may_introspect(self, principal: Principal) -> bool:
+        return self.introspection_roles is None or principal.has_any(self.introspection_roles)
+
+    def response_of(self, result: ExecutionResult, request_id: str) -> GraphQLHTTPResponse:
+        """The response body of a result, its errors classified (a code each, internal ones
+        masked and logged with the request id)."""
+        suggestions = not self.schema.config.disable_field_suggestions
+        errors = classify_all(result.errors, request_id, suggestions=suggestions) if result.errors else None
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if errors:
+            response["errors"] = [error.formatted for error in errors]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+    async def _price(
+        self, principal: Principal, prepared: PreparedOperation | None, *, mutations_allowed: bool
+    ) -> CostReport | None:
+        if self.cost_gate is None:
+            return None
+        # A mutation over GET is refused (405) without being paid for.
+        return await self.cost_gate.admit(principal, prepared, mutations_allowed=mutations_allowed)
+
+    def _maximum_cost(self) -> int:
+        return self.cost_gate.maximum if self.cost_gate is not None else 0
+
+
+def _refused(refusal: CostExceeded | RateLimited, report: CostReport) -> ExecutionResult:
+    error = GraphQLError(refusal.message, original_error=refusal)
+    return ExecutionResult(data=None, errors=[error], extensions={"cost": report.as_extension()})
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The operation never ran: parsing, validation, variable coercion or a refusal before
+    execution stopped it. graphql-core gives every error raised while executing a path (and then
+    data, perhaps null); errors from before execution have none."""
+    return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors or ())
+
+
+def any_code(result: ExecutionResult, code: str) -> bool:
+    return any((error.extensions or {}).get("code") == code for error in result.errors or ())
