@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -22,8 +23,10 @@ from schema import build_schema
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, find_chromium
 from tests.support.graphql import gql
+from tests.support.ordering import place_an_order
 from tests.support.serving import serve
 from tests.support.tls import self_signed_loopback
+from tests.support.workflow import token
 
 
 def _asset_urls(page: str) -> list[str]:
@@ -87,6 +90,55 @@ def chromium_binary() -> str:
     if binary is None:
         pytest.skip("no Chromium binary on PATH (Debian: apt-get install chromium; or set $CHROMIUM)")
     return binary
+
+
+def _text(element_id: str) -> str:
+    return f"document.getElementById({json.dumps(element_id)}).textContent"
+
+
+@pytest.mark.timeout(90)
+async def test_an_order_placed_through_the_api_moves_the_numbers_on_the_page(
+    writes_app, writes_client, writes_settings, chromium_binary: str, tmp_path: Path
+) -> None:
+    assert graphiql.graphiql_assets_built(dashboard.ASSETS), "assets not built: run `bash explorer/build.sh`"
+    admin = token(writes_settings, "admin")
+    async with serve(writes_app) as origin, Chromium(chromium_binary) as browser:
+        page = await browser.new_page()
+        try:
+            # Given the dashboard, with the token pasted into it, live and showing today's orders
+            await page.navigate(f"{origin}/dashboard")
+            await page.evaluate(
+                "(() => { const input = document.getElementById('token');"
+                f" input.value = {json.dumps('Bearer ' + admin)};"
+                " input.dispatchEvent(new Event('change')); })()"
+            )
+            await page.wait_for(f"{_text('state')} === 'live' && /^\\d+$/.test({_text('orders-today')})")
+            await page.wait_for("document.querySelectorAll('#by-status tr').length > 0")
+            orders_before = int(await page.evaluate(_text("orders-today")))
+            revenue_before = await page.evaluate(_text("revenue-today"))
+
+            # When an order is placed through the API
+            order = await place_an_order(writes_client, writes_settings)
+
+            # Then the page shows one more order today, and more revenue, without a reload
+            await page.wait_for(f"{_text('orders-today')} === {json.dumps(str(orders_before + 1))}", wait_seconds=15)
+            assert await page.evaluate(_text("revenue-today")) != revenue_before or order["total"] == "0.00"
+            assert await page.evaluate(_text("problem")) == ""
+        except BaseException:
+            with contextlib.suppress(Exception):
+                print(f"screenshot: {await page.screenshot(tmp_path / 'dashboard.png')}")
+            print("browser console:\n" + "\n".join(page.console))
+            raise
+
+    # Everything came from this server, the figures over one graphql-transport-ws socket that
+    # carried the token in its connection_init.
+    urls = [r["url"] for r in page.requests] + page.websockets
+    foreign = [u for u in urls if not u.startswith((origin + "/", origin.replace("http", "ws", 1) + "/", "data:"))]
+    assert not foreign, f"the page reached beyond {origin}: {foreign}"
+    assert page.websockets == [origin.replace("http", "ws", 1) + "/graphql"]
+    assert not [r for r in page.requests if r["url"].startswith(origin + "/graphql")], "queries went over HTTP"
+    inits = [json.loads(frame) for frame in page.frames_sent if '"connection_init"' in frame]
+    assert inits == [{"type": "connection_init", "payload": {"Authorization": f"Bearer {admin}"}}]
 
 
 @pytest.mark.timeout(60)

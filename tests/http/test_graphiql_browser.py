@@ -18,6 +18,7 @@ import pytest
 from app.http import dashboard, graphiql
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, Page, find_chromium
+from tests.support.ordering import place_an_order
 from tests.support.serving import serve
 from tests.support.tls import self_signed_loopback
 
@@ -162,6 +163,57 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_
 
 
 SUBSCRIPTION = "subscription { ordersAggregate(groupBy: {dimensions: [STATUS]}) { status count } }"
+
+
+def _counts(result: dict) -> dict[str, int]:
+    return {group["status"]: group["count"] for group in result["data"]["ordersAggregate"]}
+
+
+@pytest.mark.timeout(90)
+async def test_graphiql_runs_a_subscription_and_shows_the_next_result_after_a_mutation(
+    writes_app, writes_client, writes_settings, chromium_binary: str, tmp_path: Path
+) -> None:
+    assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
+    token = token_for_user(writes_settings, "admin@acme.example")
+    async with serve(writes_app) as origin, Chromium(chromium_binary) as browser:
+        page = await browser.new_page()
+        try:
+            # Given GraphiQL with a token, running a live query of orders by status
+            await page.navigate(f"{origin}/graphql")
+            await page.evaluate(
+                "(() => { const input = document.getElementById('bg-token');"
+                f" input.value = {json.dumps(token)}; input.dispatchEvent(new Event('change')); }})()"
+            )
+            first = json.loads(await _run_in_graphiql(page, SUBSCRIPTION))
+            assert "errors" not in first, first
+            before = _counts(first)
+
+            # When an order is placed through the API
+            order = await place_an_order(writes_client, writes_settings)
+
+            # Then the result pane moves on by itself to a result with one more order in the placed
+            # order's status (after the draft's own result, which counts it as a draft)
+            status, expected = order["status"], before.get(order["status"], 0) + 1
+            shows_it = (
+                f"(() => {{ try {{ const v = {_RESPONSE}.CodeMirror.getValue();"
+                f" const group = JSON.parse(v).data.ordersAggregate.find((g) => g.status === {json.dumps(status)});"
+                f" return group && group.count === {expected} && v; }} catch (e) {{ return false; }} }})()"
+            )
+            after = json.loads(await page.wait_for(shows_it, wait_seconds=15))
+            assert after != first and "errors" not in after, after
+        except BaseException:
+            with contextlib.suppress(Exception):
+                print(f"screenshot: {await page.screenshot(tmp_path / 'graphiql-subscription.png')}")
+            print("browser console:\n" + "\n".join(page.console))
+            raise
+
+    # The subscription went over graphql-transport-ws on /graphql, the token in connection_init.
+    ws_origin = origin.replace("http", "ws", 1)
+    assert page.websockets and set(page.websockets) == {f"{ws_origin}/graphql"}
+    inits = [json.loads(frame) for frame in page.frames_sent if '"connection_init"' in frame]
+    assert inits and all(init["payload"] == {"Authorization": f"Bearer {token}"} for init in inits), inits
+    subscribes = [json.loads(frame) for frame in page.frames_sent if '"subscribe"' in frame]
+    assert [s["payload"]["query"] for s in subscribes] == [SUBSCRIPTION]
 
 
 async def _wait_for_a_socket(page: Page, seconds: float = 15.0) -> list[str]:

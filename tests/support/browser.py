@@ -190,6 +190,7 @@ class Page:
         self.session = session
         self.requests: list[dict] = []  # every Network.requestWillBeSent "request" object
         self.websockets: list[str] = []  # URLs from Network.webSocketCreated
+        self.frames_sent: list[str] = []  # text of every WebSocket frame the page sent
         self.console: list[str] = []  # console messages and uncaught exceptions, for diagnostics
         self._loaded = asyncio.Event()
 
@@ -198,6 +199,8 @@ class Page:
             self.requests.append(params["request"])
         elif method == "Network.webSocketCreated":
             self.websockets.append(params["url"])
+        elif method == "Network.webSocketFrameSent":
+            self.frames_sent.append(params["response"]["payloadData"])
         elif method == "Page.loadEventFired":
             self._loaded.set()
         elif method == "Runtime.consoleAPICalled":
