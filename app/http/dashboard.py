@@ -106,13 +106,13 @@ _PAGE = """\
       #state { margin-left: auto; color: #666; }
       #state.live { color: #0a7d32; }
       #state.failed { color: #b00020; }
-      main { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 14px; padding: 16px; }
+      main { display: grid; grid-template-columns: repeat(auto-fit, minmax(290px, 1fr)); gap: 14px; padding: 16px; }
       section { background: #fff; border: 1px solid #e2e3e8; border-radius: 8px; padding: 14px 16px; }
       section h2 { font-size: 13px; font-weight: 600; color: #666; text-transform: uppercase; margin: 0 0 8px; }
-      .figure { font-size: 30px; font-weight: 600; font-variant-numeric: tabular-nums; }
+      .figure { font-size: 28px; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
       .note { color: #666; font-size: 13px; margin-top: 4px; }
       .wide { grid-column: 1 / -1; }
-      table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+      table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
       td { padding: 3px 0 3px 10px; border-bottom: 1px solid #f0f0f3; }
       td:first-child { padding-left: 0; }
       td.n { text-align: right; }
