@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         app = create_app(settings)
         if args.demo:
-            print(demo_sign_ins(settings, host=args.host, port=args.port), flush=True)
+            print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
         level = settings.log_level.lower()
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level, lifespan="on")
         _serve_draining_first(app, config)
@@ -160,6 +160,56 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
 
     for slug, marked in asyncio.run(sweep()):
         print(f"{slug}: marked {marked} invoice(s) overdue")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import Database
+    from resolvers.simulation import Simulation, load_staff
+
+    _require_database(settings)
+
+    def say(line: str) -> None:
+        print(f"simulate: {line}", flush=True)
+
+    async def simulate() -> str:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        def stop_softly() -> None:
+            # The first Ctrl-C lets the actions under way commit; a second one interrupts them.
+            stop.set()
+            loop.remove_signal_handler(signal.SIGINT)
+            say("stopping after the actions under way (Ctrl-C again to abandon them)")
+
+        loop.add_signal_handler(signal.SIGINT, stop_softly)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        # The server's own pool and role: row-level security binds the simulated users too.
+        database = Database(settings)
+        try:
+            await database.verify_isolation()
+            staff = await load_staff(database, args.organization)
+            simulation = Simulation(database, staff, rate=args.rate)
+            names = ", ".join(s.slug for s in staff)
+            limits = [f"{args.seconds:g} s" if args.seconds else "", f"{args.actions} actions" if args.actions else ""]
+            until = " or ".join(limit for limit in limits if limit) or "Ctrl-C"
+            say(f"about {args.rate:g} actions a second in {names}, until {until}")
+            started = loop.time()
+            tally = await simulation.run(
+                stop=stop, actions=args.actions, seconds=args.seconds, report=say, report_every=args.every
+            )
+            return "done: " + tally.line(loop.time() - started).strip()
+        except DBAPIError as error:
+            raise BizgraphError(f"the database failed: {str(error.orig or error).strip().splitlines()[0]}") from None
+        finally:
+            await database.dispose()
+
+    say(asyncio.run(simulate()))
     return 0
 
 
@@ -267,6 +317,22 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
     sweep.set_defaults(handler=cmd_sweep_overdue)
 
+    simulate = sub.add_parser(
+        "simulate",
+        help="make realistic sales activity through the business commands (orders, approvals, invoices, payments)"
+        " as the organization's own users, so live dashboards move",
+    )
+    simulate.add_argument("--rate", type=_positive_number, default=20.0, help="actions a second (default 20)")
+    simulate.add_argument("--seconds", type=_positive_number, help="stop after this many seconds (default: Ctrl-C)")
+    simulate.add_argument("--actions", type=_positive_int, help="stop after this many actions")
+    simulate.add_argument(
+        "--organization", "--org", dest="organization", help="organization slug (default: every organization)"
+    )
+    simulate.add_argument(
+        "--every", type=_positive_number, default=5.0, help="seconds between progress lines (default 5)"
+    )
+    simulate.set_defaults(handler=cmd_simulate)
+
     operations = sub.add_parser("operations", help="stored operations: the documents first-party apps may run")
     operations_sub = operations.add_subparsers(dest="operations_command", required=True)
     push = operations_sub.add_parser(
@@ -286,6 +352,16 @@ def _positive_int(raw: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {raw!r}")
     return int(raw)
+
+
+def _positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {raw!r}")
+    return value
 
 
 def _moment(raw: str) -> datetime:

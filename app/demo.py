@@ -8,6 +8,7 @@ production. What the demo adds is users with a published password.
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,6 +18,7 @@ from app.auth.keys import ensure_demo_key
 from app.config import DEFAULT_ISSUER, Settings
 from app.embedded import PGSERVER_LOGGER, EmbeddedPostgres
 from app.errors import BizgraphError
+from app.http.dashboard import DASHBOARD_PATH
 from app.migrations import upgrade
 
 log = logging.getLogger("bizgraph.demo")
@@ -111,8 +113,19 @@ def prepare_demo(
     return settings, embedded
 
 
-def demo_sign_ins(settings: Settings, *, host: str, port: int) -> str:
-    """What to print at start: the GraphiQL address, a curl line per demo user, an admin token."""
+def _simulate_command(settings: Settings, *, embedded: bool) -> str:
+    command = "bizgraph simulate --rate 20"
+    if not embedded or settings.database_url is None:
+        return f"{command}    # with the same DATABASE_URL"
+    # The embedded server has no password: its URL names a local socket and the superuser.
+    url = settings.database_url.render_as_string(hide_password=False)
+    return f"DATABASE_URL={shlex.quote(url)} {command}"
+
+
+def demo_sign_ins(settings: Settings, *, host: str, port: int, embedded: bool = False) -> str:
+    """What to print at start: the GraphiQL and dashboard addresses, how to make the data move
+    (naming the embedded database, which the CLI cannot find by itself), a curl line per demo
+    user, an admin token."""
     from app.auth.tokens import DEV_CLIENT_ID
     from app.seed.orgs import ORGS
     from app.seed.users import DEMO_PASSWORD, DEMO_ROLES, demo_email
@@ -121,6 +134,8 @@ def demo_sign_ins(settings: Settings, *, host: str, port: int) -> str:
     base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     lines = [
         f"bizgraph demo: open {base}/graphql and paste a token into its 'Bearer token' field.",
+        f"Live sales dashboard: {base}{DASHBOARD_PATH} (the same token); to make it move, run in another terminal:",
+        f"  {_simulate_command(settings, embedded=embedded)}",
         f"Start-up log (database, migrations, seeding): {demo_log_path(settings.data_dir)}",
         f"Demo users (password {DEMO_PASSWORD}); get a token with:",
     ]

@@ -21,6 +21,7 @@ from app.db import Database
 from app.errors import ConfigError
 from app.http.bearer_gate import RequireBearerToken
 from app.http.body_limit import LimitRequestBody, oauth_refusal
+from app.http.dashboard import dashboard_routes
 from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
@@ -135,6 +136,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
         *graphiql_routes(),
+        # The live sales dashboard is the demo's (app/http/dashboard.py says why).
+        *(dashboard_routes() if settings.demo else []),
         *[_form_body_limited(route) for route in auth_routes()],
     ]
     application = Starlette(

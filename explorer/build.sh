@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the GraphiQL packages pinned in explorer/package-lock.json from the npm registry and
-# copies the few browser-ready files the explorer page loads into app/static/graphiql/, which
-# bizgraph serves at /graphiql-assets/ (see app/http/graphiql.py). Nothing here is committed: both
+# Installs the browser packages pinned in explorer/package-lock.json from the npm registry and
+# copies the few browser-ready files the explorer and the demo's live dashboard load into
+# app/static/graphiql/, which bizgraph serves at /graphiql-assets/ (see app/http/graphiql.py and
+# app/http/dashboard.py). Nothing here is committed: both
 # explorer/node_modules/ and app/static/graphiql/ are git-ignored.
 #
 # Idempotent: a stamp records package.json, the lock file and this script; when it matches and
@@ -14,7 +15,8 @@ DEST=app/static/graphiql
 STAMP="$DEST/.build-stamp"
 
 # Paths inside node_modules/, copied to the same relative path under $DEST. Keep in step with
-# ASSETS in app/http/graphiql.py (tests/http/test_graphiql_browser.py checks that they agree).
+# ASSETS in app/http/graphiql.py and app/http/dashboard.py (tests/http/test_graphiql_browser.py
+# checks that they agree).
 FILES=(
   react/umd/react.production.min.js
   react-dom/umd/react-dom.production.min.js
@@ -22,6 +24,8 @@ FILES=(
   graphiql/graphiql.min.css
   @graphiql/plugin-explorer/dist/index.umd.js
   @graphiql/plugin-explorer/dist/style.css
+  graphql-ws/umd/graphql-ws.min.js
+  chart.js/dist/chart.umd.min.js
 )
 
 # The stamp covers the inputs that decide what gets copied (the lock file only once there is one).
@@ -71,4 +75,4 @@ chmod 755 "$tmp"
 rm -rf "$DEST"
 mv "$tmp" "$DEST"
 trap - EXIT
-echo "explorer/build.sh: GraphiQL assets installed in $DEST"
+echo "explorer/build.sh: GraphiQL assets installed in $DEST (and the dashboard's)"

@@ -7,6 +7,11 @@ page loads the very same files (same versions, pinned by Subresource Integrity) 
 
 GraphiQL 4.1 is the newest release that still ships a UMD bundle; GraphiQL 5 is ESM-only and
 needs a bundler (Monaco workers) to be served offline. React 18 is the last React with UMD files.
+
+Subscriptions run over ``graphql-transport-ws`` with the ``graphql-ws`` client's browser build
+(``GRAPHQL_WS``, shared with the dashboard): one socket per token, which sends the token in its
+``connection_init`` payload as ``{"Authorization": "Bearer …"}``, on ``wss:`` when the page came
+over https.
 """
 
 from __future__ import annotations
@@ -66,6 +71,14 @@ class Asset:
         return self.file.endswith(".css")
 
 
+# The browser build of the graphql-transport-ws client: the global ``graphqlWs``.
+GRAPHQL_WS = Asset(
+    "graphql-ws",
+    "6.4.2",
+    "umd/graphql-ws.min.js",
+    "sha384-mxvR4Mzbsb6QVx/9xI2gtQikQA6m8zMDBFnu3l//4/ROsWt7y2sUGWd+/tYQqDm7",
+)
+
 # Versions must equal explorer/package-lock.json; scripts are listed in load order (GraphiQL's
 # UMD bundle reads the React globals, the explorer plugin reads the GraphiQL global).
 ASSETS: tuple[Asset, ...] = (
@@ -105,6 +118,7 @@ ASSETS: tuple[Asset, ...] = (
         "dist/style.css",
         "sha384-XffIsImDMwexX8UM/Bg3tss0MZOeQmZcnHzk0avUrw9ff0IQ2g9j7QLA6m2lz5D0",
     ),
+    GRAPHQL_WS,
 )
 
 
@@ -115,11 +129,11 @@ def graphiql_assets_dir() -> Path:
 _warned_missing = False
 
 
-def graphiql_assets_built() -> bool:
-    """True when every asset is on disk. Checked per page load, so a build done while the
-    server runs takes effect without a restart."""
+def graphiql_assets_built(assets: tuple[Asset, ...] = ASSETS) -> bool:
+    """True when every one of ``assets`` is on disk. Checked per page load, so a build done while
+    the server runs takes effect without a restart."""
     root = graphiql_assets_dir()
-    built = all((root / asset.relative_path).is_file() for asset in ASSETS)
+    built = all((root / asset.relative_path).is_file() for asset in assets)
     if not built:
         _warn_missing_once()
     return built
@@ -160,14 +174,15 @@ def graphiql_routes() -> list[Mount]:
     ]
 
 
-def _js(value: object) -> str:
+def js_literal(value: object) -> str:
     """A JSON literal that is safe inside <script>: no '</script>' or '<!--' can appear."""
     return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _asset_tags(*, local: bool) -> tuple[str, str]:
+def asset_tags(assets: tuple[Asset, ...], *, local: bool) -> tuple[str, str]:
+    """The page's <link> and <script> tags for ``assets``: served here, or from the CDN."""
     styles, scripts = [], []
-    for asset in ASSETS:
+    for asset in assets:
         url = html.escape(asset.url(local=local))
         # Same-origin files need no integrity check; CDN copies must be byte-identical to npm's.
         sri = "" if local else f' integrity="{asset.integrity}" crossorigin="anonymous"'
@@ -179,7 +194,7 @@ def _asset_tags(*, local: bool) -> tuple[str, str]:
 
 
 def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
-    styles, scripts = _asset_tags(local=assets_available)
+    styles, scripts = asset_tags(ASSETS, local=assets_available)
     config = {
         "endpoint": endpoint,
         "defaultQuery": DEFAULT_QUERY,
@@ -190,7 +205,7 @@ def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
         _PAGE.replace("{{icon}}", _ICON)
         .replace("{{styles}}", styles)
         .replace("{{scripts}}", scripts)
-        .replace("{{config}}", _js(config))
+        .replace("{{config}}", js_literal(config))
     )
 
 
@@ -238,7 +253,8 @@ _PAGE = """\
       (function () {
         "use strict";
         const config = {{config}};
-        if (typeof React === "undefined" || typeof ReactDOM === "undefined" || typeof GraphiQL === "undefined") {
+        if (typeof React === "undefined" || typeof ReactDOM === "undefined" || typeof GraphiQL === "undefined" ||
+            typeof graphqlWs === "undefined") {
           // Say so instead of leaving "Loading..." forever (e.g. CDN fallback on an offline network).
           const pane = document.getElementById("graphiql");
           pane.className = "bg-failed";
@@ -266,16 +282,27 @@ _PAGE = """\
         const wsUrl = new URL(httpUrl.href);
         wsUrl.protocol = httpUrl.protocol === "https:" ? "wss:" : "ws:";
 
-        // createFetcher speaks graphql-transport-ws for subscriptions and sends the per-request
-        // headers as the connection_init payload, so the token reaches WebSockets as well.
-        const baseFetcher = GraphiQL.createFetcher({ url: httpUrl.href, subscriptionUrl: wsUrl.href });
+        // Subscriptions go over one graphql-transport-ws socket per token, opened on the first
+        // subscription; the token travels in connection_init, as the protocol carries it.
+        let socket = null;
+        function socketFor(token) {
+          if (socket) socket.dispose();
+          socket = graphqlWs.createClient({
+            url: wsUrl.href,
+            lazy: true,
+            connectionParams: token ? { Authorization: "Bearer " + token } : {},
+          });
+          return socket;
+        }
 
         // A new fetcher per token: GraphiQL introspects again whenever the fetcher changes, and
         // what a principal may see of the schema depends on its token.
         function fetcherFor(token) {
+          const baseFetcher = GraphiQL.createFetcher({ url: httpUrl.href, wsClient: socketFor(token) });
           return function fetcher(params, options) {
             const headers = Object.assign({}, options && options.headers);
-            // A header typed into GraphiQL's Headers editor wins over the token field.
+            // A header typed into GraphiQL's Headers editor wins over the token field (over HTTP;
+            // the socket always speaks for the token field).
             const explicit = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
             if (token && !explicit) headers.Authorization = "Bearer " + token;
             return baseFetcher(params, Object.assign({}, options, { headers: headers }));

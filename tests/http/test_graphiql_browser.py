@@ -6,6 +6,7 @@ The app is served on a real loopback port (``tests.support.serving``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from app.http import graphiql
+from app.http import dashboard, graphiql
 from tests.support.auth import token_for_user
 from tests.support.browser import Chromium, Page, find_chromium
+from tests.support.ordering import place_an_order
 from tests.support.serving import serve
+from tests.support.tls import self_signed_loopback
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "{ customers(first: 5) { edges { node { id name } } } }"
@@ -38,10 +41,18 @@ def test_page_with_built_assets_loads_nothing_from_other_hosts() -> None:
     assert all(u.startswith(("/graphiql-assets/", "data:")) for u in urls), urls
 
 
-def test_cdn_fallback_pins_the_locked_versions_with_integrity() -> None:
+@pytest.mark.parametrize(
+    ("assets", "render"),
+    [
+        (graphiql.ASSETS, graphiql.graphiql_html),
+        (dashboard.ASSETS, dashboard.dashboard_html),
+    ],
+    ids=["explorer", "dashboard"],
+)
+def test_cdn_fallback_pins_the_locked_versions_with_integrity(assets, render) -> None:
     lock = json.loads((REPO / "explorer" / "package-lock.json").read_text())
-    page = graphiql.graphiql_html(assets_available=False)
-    for asset in graphiql.ASSETS:
+    page = render(assets_available=False)
+    for asset in assets:
         assert lock["packages"][f"node_modules/{asset.package}"]["version"] == asset.version
         assert f'src="{asset.url(local=False)}" integrity="{asset.integrity}"' in page or (
             f'href="{asset.url(local=False)}" integrity="{asset.integrity}"' in page
@@ -52,7 +63,7 @@ def test_build_script_copies_exactly_the_assets_the_page_loads() -> None:
     script = (REPO / "explorer" / "build.sh").read_text()
     listed = re.search(r"^FILES=\((.*?)^\)", script, re.M | re.S)
     assert listed, "FILES=( ... ) not found in explorer/build.sh"
-    assert set(listed.group(1).split()) == {a.relative_path for a in graphiql.ASSETS}
+    assert set(listed.group(1).split()) == {a.relative_path for a in graphiql.ASSETS + dashboard.ASSETS}
 
 
 def test_missing_assets_warn_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -149,3 +160,90 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_
     foreign = [u for u in urls if not u.startswith((origin + "/", "data:", "blob:"))]
     assert not foreign, f"the page reached beyond {origin}: {foreign}"
     assert f"{origin}/graphiql-assets/graphiql/graphiql.min.js" in urls
+
+
+SUBSCRIPTION = "subscription { ordersAggregate(groupBy: {dimensions: [STATUS]}) { status count } }"
+
+
+def _counts(result: dict) -> dict[str, int]:
+    return {group["status"]: group["count"] for group in result["data"]["ordersAggregate"]}
+
+
+@pytest.mark.timeout(90)
+async def test_graphiql_runs_a_subscription_and_shows_the_next_result_after_a_mutation(
+    writes_app, writes_client, writes_settings, chromium_binary: str, tmp_path: Path
+) -> None:
+    assert graphiql.graphiql_assets_built(), "GraphiQL assets are not built: run `bash explorer/build.sh`"
+    token = token_for_user(writes_settings, "admin@acme.example")
+    async with serve(writes_app) as origin, Chromium(chromium_binary) as browser:
+        page = await browser.new_page()
+        try:
+            # Given GraphiQL with a token, running a live query of orders by status
+            await page.navigate(f"{origin}/graphql")
+            await page.evaluate(
+                "(() => { const input = document.getElementById('bg-token');"
+                f" input.value = {json.dumps(token)}; input.dispatchEvent(new Event('change')); }})()"
+            )
+            first = json.loads(await _run_in_graphiql(page, SUBSCRIPTION))
+            assert "errors" not in first, first
+            before = _counts(first)
+
+            # When an order is placed through the API
+            order = await place_an_order(writes_client, writes_settings)
+
+            # Then the result pane moves on by itself to a result with one more order in the placed
+            # order's status (after the draft's own result, which counts it as a draft)
+            status, expected = order["status"], before.get(order["status"], 0) + 1
+            shows_it = (
+                f"(() => {{ try {{ const v = {_RESPONSE}.CodeMirror.getValue();"
+                f" const group = JSON.parse(v).data.ordersAggregate.find((g) => g.status === {json.dumps(status)});"
+                f" return group && group.count === {expected} && v; }} catch (e) {{ return false; }} }})()"
+            )
+            after = json.loads(await page.wait_for(shows_it, wait_seconds=15))
+            assert after != first and "errors" not in after, after
+        except BaseException:
+            with contextlib.suppress(Exception):
+                print(f"screenshot: {await page.screenshot(tmp_path / 'graphiql-subscription.png')}")
+            print("browser console:\n" + "\n".join(page.console))
+            raise
+
+    # The subscription went over graphql-transport-ws on /graphql, the token in connection_init.
+    ws_origin = origin.replace("http", "ws", 1)
+    assert page.websockets and set(page.websockets) == {f"{ws_origin}/graphql"}
+    inits = [json.loads(frame) for frame in page.frames_sent if '"connection_init"' in frame]
+    assert inits and all(init["payload"] == {"Authorization": f"Bearer {token}"} for init in inits), inits
+    subscribes = [json.loads(frame) for frame in page.frames_sent if '"subscribe"' in frame]
+    assert [s["payload"]["query"] for s in subscribes] == [SUBSCRIPTION]
+
+
+async def _wait_for_a_socket(page: Page, seconds: float = 15.0) -> list[str]:
+    for _ in range(int(seconds / 0.1)):
+        if page.websockets:
+            return page.websockets
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the page opened no WebSocket\n" + "\n".join(page.console))
+
+
+@pytest.mark.timeout(60)
+async def test_over_https_graphiql_subscribes_over_wss(app, chromium_binary: str, tmp_path: Path) -> None:
+    token = token_for_user(app, "admin@acme.example")
+    tls = self_signed_loopback(tmp_path)
+    async with (
+        serve(app, tls=tls) as origin,
+        Chromium(chromium_binary, extra_args=("--ignore-certificate-errors",)) as browser,
+    ):
+        assert origin.startswith("https://")
+        page = await browser.new_page()
+        await page.navigate(f"{origin}/graphql")
+        await page.evaluate(
+            "(() => { const input = document.getElementById('bg-token');"
+            f" input.value = {json.dumps(token)}; input.dispatchEvent(new Event('change')); }})()"
+        )
+        await page.wait_for(f"!!({_EDITOR} && {_RUN})")
+        await page.evaluate(f"{_EDITOR}.CodeMirror.setValue({json.dumps(SUBSCRIPTION)})")
+        await page.wait_for(f"localStorage.getItem('graphiql:query') === {json.dumps(SUBSCRIPTION)}")
+        await page.evaluate(f"{_RUN}.click()")
+
+        sockets = await _wait_for_a_socket(page)
+
+    assert set(sockets) == {origin.replace("https://", "wss://", 1) + "/graphql"}

@@ -47,8 +47,9 @@ def _read_words(path: Path) -> list[str]:
 class Chromium:
     """``async with Chromium(binary) as browser: page = await browser.new_page()``."""
 
-    def __init__(self, binary: str, *, startup_timeout: float = 20.0) -> None:
+    def __init__(self, binary: str, *, startup_timeout: float = 20.0, extra_args: tuple[str, ...] = ()) -> None:
         self.binary = binary
+        self.extra_args = extra_args  # e.g. --ignore-certificate-errors for a self-signed test server
         self.startup_timeout = startup_timeout
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
@@ -77,6 +78,7 @@ class Chromium:
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",  # Chromium picks a free port and writes it down
             "--window-size=1400,900",
+            *self.extra_args,
             "about:blank",
         ]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the browser's lifetime, closed in _stop_process
@@ -188,6 +190,7 @@ class Page:
         self.session = session
         self.requests: list[dict] = []  # every Network.requestWillBeSent "request" object
         self.websockets: list[str] = []  # URLs from Network.webSocketCreated
+        self.frames_sent: list[str] = []  # text of every WebSocket frame the page sent
         self.console: list[str] = []  # console messages and uncaught exceptions, for diagnostics
         self._loaded = asyncio.Event()
 
@@ -196,6 +199,8 @@ class Page:
             self.requests.append(params["request"])
         elif method == "Network.webSocketCreated":
             self.websockets.append(params["url"])
+        elif method == "Network.webSocketFrameSent":
+            self.frames_sent.append(params["response"]["payloadData"])
         elif method == "Page.loadEventFired":
             self._loaded.set()
         elif method == "Runtime.consoleAPICalled":

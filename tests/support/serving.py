@@ -30,13 +30,22 @@ class _InLoopServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app) -> AsyncIterator[str]:
-    """Serve an ASGI app whose lifespan is already running on a free loopback port; yield its origin."""
+async def serve(app, *, tls: tuple[Path, Path] | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app whose lifespan is already running on a free loopback port; yield its origin.
+    With ``tls`` (certificate and key files), over https."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts: no race for the port
     port = sock.getsockname()[1]
     # lifespan="off": the fixture has already started the app.
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
+    certificate, key = tls or (None, None)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        ssl_certfile=certificate,
+        ssl_keyfile=key,
+    )
     server = _InLoopServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -45,7 +54,7 @@ async def serve(app) -> AsyncIterator[str]:
                 task.result()  # raises what stopped the server
                 raise RuntimeError("uvicorn exited before it started")
             await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
