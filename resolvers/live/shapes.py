@@ -13,6 +13,7 @@ PostgreSQL resolved for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -23,6 +24,7 @@ from typing import Any
 
 import psycopg
 from psycopg.adapt import PyFormat, Transformer
+from psycopg.pq import TransactionStatus
 
 from app.db import SET_ORGANIZATION, Database, driver_connection
 
@@ -32,6 +34,9 @@ log = logging.getLogger("bizgraph.live")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 _names = itertools.count()
+
+_BIGINT = 20
+_NARROW_INTEGERS = frozenset({21, 23})  # smallint, integer
 
 
 @dataclass(frozen=True)
@@ -153,10 +158,16 @@ class StatementShapes:
                     cursor = await driver.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {statement}{arguments}")
                     plan = await cursor.fetchone()
                 finally:
+                    # A prepared statement outlives its transaction: it must not stay on a pooled
+                    # connection. It goes before the ROLLBACK, which makes psycopg forget (and
+                    # deallocate) every statement prepared on the connection, ours included.
+                    if prepared and driver.info.transaction_status == TransactionStatus.INTRANS:
+                        await driver.execute(f"DEALLOCATE {statement}")
+                        prepared = False
                     await driver.execute("ROLLBACK")
                     if prepared:
-                        # A prepared statement outlives its transaction: it must not stay on a pooled connection.
-                        await driver.execute(f"DEALLOCATE {statement}")
+                        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                            await driver.execute(f"DEALLOCATE {statement}")
             except BaseException:
                 await connection.invalidate()
                 raise
@@ -173,7 +184,10 @@ async def _declared_types(
     oids: list[int] = []
     for name in names:
         value = params.get(name)
-        oids.append(0 if value is None else transformer.get_dumper(value, PyFormat.AUTO).oid)
+        oid = 0 if value is None else transformer.get_dumper(value, PyFormat.AUTO).oid
+        # psycopg sends an int as the smallest integer type that holds it; the next
+        # execution's value may not fit that one, so every integer is declared bigint.
+        oids.append(_BIGINT if oid in _NARROW_INTEGERS else oid)
     wanted = sorted({oid for oid in oids if oid})
     spelled: dict[int, str] = {}
     if wanted:
