@@ -66,12 +66,22 @@ class StatementBatch:
     _waiting: list[_Waiting] = field(default_factory=list)
     _running: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # How many of a round's statements run at once, each on a connection of its own: a slow
+    # statement (a dashboard's aggregate over every order) does not hold up the quick ones.
+    parallel: int = 3
     # Statements sent per round, for whoever counts (tests, the benchmark).
     rounds: list[int] = field(default_factory=list)
 
-    async def run(self, operations: Sequence[Callable[[BatchedStatements], Awaitable[T]]]) -> list[T | BaseException]:
-        """Runs the operations together; each one's result, or the exception it raised."""
-        tasks = [asyncio.create_task(self._one(operation)) for operation in operations]
+    async def run(
+        self,
+        operations: Sequence[Callable[[BatchedStatements], Awaitable[T]]],
+        on_done: Callable[[int, T | BaseException], None] | None = None,
+    ) -> list[T | BaseException]:
+        """Runs the operations together; each one's result, or the exception it raised.
+        ``on_done`` hears each one as soon as it is over, before the slower ones."""
+        tasks = [
+            asyncio.create_task(self._one(index, operation, on_done)) for index, operation in enumerate(operations)
+        ]
         self._running = len(tasks)
         try:
             while self._running:
@@ -87,9 +97,22 @@ class StatementBatch:
             for left in self._waiting:
                 left.answer.cancel()
 
-    async def _one(self, operation: Callable[[BatchedStatements], Awaitable[T]]) -> T:
+    async def _one(
+        self,
+        index: int,
+        operation: Callable[[BatchedStatements], Awaitable[T]],
+        on_done: Callable[[int, T | BaseException], None] | None,
+    ) -> T:
         try:
-            return await operation(BatchedStatements(self))
+            result = await operation(BatchedStatements(self))
+        except Exception as error:
+            if on_done is not None:
+                on_done(index, error)
+            raise
+        else:
+            if on_done is not None:
+                on_done(index, result)
+            return result
         finally:
             self._running -= 1
             self._wake.set()
@@ -104,25 +127,31 @@ class StatementBatch:
         by_text: dict[str, list[_Waiting]] = {}
         for item in waiting:
             by_text.setdefault(item.sql, []).append(item)
-        sent = 0
-        # One read-only snapshot for the round's statements (one round trip when there is one).
-        transaction = RequestTransaction(
-            self.database, self.org_id, Mode.LONE_STATEMENT if len(by_text) == 1 else Mode.SNAPSHOT
-        )
-        try:
-            for sql, items in by_text.items():
-                try:
-                    sent += await self._answer(transaction, sql, items)
-                except psycopg.Error as error:
-                    # The snapshot is unusable after an error: the rest get a new one.
-                    await transaction.close()
-                    transaction = RequestTransaction(self.database, self.org_id, Mode.SNAPSHOT)
-                    for item in items:
-                        if not item.answer.done():
-                            item.answer.set_exception(error)
-        finally:
-            await transaction.close()
-            self.rounds.append(sent)
+        room = asyncio.Semaphore(self.parallel)
+        sent = await asyncio.gather(*(self._answer_alone(sql, items, room) for sql, items in by_text.items()))
+        self.rounds.append(sum(sent))
+
+    async def _answer_alone(self, sql: str, items: list[_Waiting], room: asyncio.Semaphore) -> int:
+        """One statement text of the round, in an implicit transaction of its own (one round
+        trip, no BEGIN): what it answers is committed data, as each query's own would be."""
+        async with room:
+            transaction = RequestTransaction(self.database, self.org_id, Mode.LONE_STATEMENT)
+            started = asyncio.get_running_loop().time()
+            try:
+                return await self._answer(transaction, sql, items)
+            except psycopg.Error as error:
+                for item in items:
+                    if not item.answer.done():
+                        item.answer.set_exception(error)
+                return 0
+            finally:
+                await transaction.close()
+                log.debug(
+                    "a live statement for %d operations took %.0f ms: %.120s",
+                    len(items),
+                    (asyncio.get_running_loop().time() - started) * 1000,
+                    sql,
+                )
 
     async def _answer(self, transaction: RequestTransaction, sql: str, items: list[_Waiting]) -> int:
         """Answers every operation waiting for ``sql``; the number of statements it took."""

@@ -5,13 +5,20 @@ parameters (the customer, the employee): their plans are one statement text with
 parameters. Rather than run it once per subscriber group, the parameter sets travel as one
 JSON array, and the statement runs once per element inside a single statement::
 
-    SELECT m.i, r.* FROM jsonb_array_elements(<array>) WITH ORDINALITY AS m(p, i)
-    LEFT JOIN LATERAL (<the statement, each parameter read from m.p and cast>) AS r ON true
+    SELECT m.i, r.* FROM ROWS FROM (jsonb_to_recordset(<array>) AS (<each parameter and its type>))
+        WITH ORDINALITY AS m(<parameters>, i)
+    LEFT JOIN LATERAL (<the statement, each parameter read as m's column>) AS r ON true
 
-Each parameter is sent as the text psycopg would send and cast to the type PostgreSQL
-resolved for it in the statement itself (``shapes.py``), so each element answers exactly what
-the statement answers alone; an element whose statement finds no row gets NULLs, as
-``fetch_value`` answers None.
+Each parameter is sent as the text psycopg would send and becomes a column of the type
+PostgreSQL resolved for it in the statement itself (``shapes.py``), so each element answers
+exactly what the statement answers alone; an element whose statement finds no row gets NULLs,
+as ``fetch_value`` answers None.
+
+The values are converted in ``FROM``, never inside the statement: under row-level security
+PostgreSQL may not evaluate a function that is not leakproof (a cast from text, ``->>``)
+before the policy's own condition, so a cast inside the statement would keep every index on
+it out of use (measured: ~10 ms per element instead of ~0.04 ms); a column of the right type
+is a plain parameter to the statement, as its own execution's are.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from resolvers.live.shapes import PLACEHOLDER
 _ROW = "bizgraph_mx"
 _ANSWER = "bizgraph_mx_answer"
 _ARRAY_PARAMETER = "bizgraph_mx_parameters"
+_ORDINAL = "bizgraph_mx_ordinal"
 
 
 def multiplexed(sql: str, parameter_types: Mapping[str, str]) -> str:
@@ -39,12 +47,15 @@ def multiplexed(sql: str, parameter_types: Mapping[str, str]) -> str:
         name = match.group(1)
         if name is None:
             return "%%"
-        return f"(({_ROW}.p ->> '{name}')::{parameter_types[name]})"
+        return f'{_ROW}."{name}"'
 
     body = PLACEHOLDER.sub(read_parameter, sql)
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in parameter_types.items())
+    names = ", ".join(f'"{name}"' for name in parameter_types)
     return (
-        f"SELECT {_ROW}.i, {_ANSWER}.* FROM jsonb_array_elements(%({_ARRAY_PARAMETER})s::jsonb)"
-        f" WITH ORDINALITY AS {_ROW}(p, i) LEFT JOIN LATERAL ({body}) AS {_ANSWER} ON true ORDER BY {_ROW}.i"
+        f"SELECT {_ROW}.{_ORDINAL}, {_ANSWER}.* FROM ROWS FROM (jsonb_to_recordset(%({_ARRAY_PARAMETER})s::jsonb)"
+        f" AS ({columns})) WITH ORDINALITY AS {_ROW}({names}, {_ORDINAL})"
+        f" LEFT JOIN LATERAL ({body}) AS {_ANSWER} ON true ORDER BY {_ROW}.{_ORDINAL}"
     )
 
 

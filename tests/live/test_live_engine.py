@@ -153,7 +153,7 @@ async def test_a_change_costs_the_same_statements_for_10_and_for_1000_subscriber
     # A thousand groups of one document that differ in scope and variables: one statement.
     assert len(few) == len(many) == 1
     assert few_rounds == many_rounds == [1]
-    assert "jsonb_array_elements" in many[0]
+    assert "jsonb_to_recordset" in many[0]
 
 
 async def test_equal_subscribers_share_one_group_and_one_run(writes_app, deaf_live) -> None:
