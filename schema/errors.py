@@ -21,6 +21,8 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app.errors import BizgraphError, database_refusal
 
@@ -83,6 +85,19 @@ def classify_all(
     errors: list[GraphQLError] | None, request_id: str, *, suggestions: bool = False
 ) -> list[GraphQLError] | None:
     return None if errors is None else [classify(e, request_id, suggestions=suggestions) for e in errors]
+
+
+def response_body(result: ExecutionResult, request_id: str, *, suggestions: bool = False) -> GraphQLHTTPResponse:
+    """What an operation answers, before encoding: ``data``, its errors classified (a code
+    each, internal ones masked and logged with the request id), then ``extensions``. Every
+    transport and every live message is made by this one function, so their bytes agree."""
+    errors = classify_all(result.errors, request_id, suggestions=suggestions) if result.errors else None
+    response: GraphQLHTTPResponse = {"data": result.data}
+    if errors:
+        response["errors"] = [error.formatted for error in errors]
+    if result.extensions:
+        response["extensions"] = result.extensions
+    return response
 
 
 class ErrorCodes(SchemaExtension):

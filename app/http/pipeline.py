@@ -25,7 +25,7 @@ from app.http.persisted import PersistedOperations
 from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.cost.gate import CostGate, CostReport
-from schema.errors import classify_all
+from schema.errors import response_body
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
 from schema.limits.parsing import documents_of
@@ -151,16 +151,8 @@ class OperationPipeline:
         return self.introspection_roles is None or principal.has_any(self.introspection_roles)
 
     def response_of(self, result: ExecutionResult, request_id: str) -> GraphQLHTTPResponse:
-        """The response body of a result, its errors classified (a code each, internal ones
-        masked and logged with the request id)."""
-        suggestions = not self.schema.config.disable_field_suggestions
-        errors = classify_all(result.errors, request_id, suggestions=suggestions) if result.errors else None
-        response: GraphQLHTTPResponse = {"data": result.data}
-        if errors:
-            response["errors"] = [error.formatted for error in errors]
-        if result.extensions:
-            response["extensions"] = result.extensions
-        return response
+        """The response body of a result (``schema.errors.response_body``)."""
+        return response_body(result, request_id, suggestions=not self.schema.config.disable_field_suggestions)
 
     async def _price(
         self, principal: Principal, prepared: PreparedOperation | None, *, mutations_allowed: bool

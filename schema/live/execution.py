@@ -24,7 +24,7 @@ from resolvers.live.batch import BatchedStatements
 from resolvers.planner.pagination import PageLimits
 from resolvers.scope import OperationScope
 from schema.context import Context
-from schema.errors import classify_all
+from schema.errors import response_body
 from schema.fastpath import FastPath, FastPlan
 from schema.prepared import PreparedOperation, prepare_operation
 from schema.selection import SelectionReader
@@ -129,11 +129,8 @@ class LiveExecutor:
                     context_value=context,
                     operation_name=query.operation_name,
                 )
-        payload: dict[str, Any] = {"data": result.data}
-        errors = classify_all(result.errors, request_id, suggestions=self.suggestions) if result.errors else None
-        if errors:
-            payload["errors"] = [error.formatted for error in errors]
-        return payload
+        # The same body the HTTP endpoint answers (a re-run carries no extensions).
+        return dict(response_body(result, request_id, suggestions=self.suggestions))
 
     def _plan(self, query: LiveQuery, scope: OperationScope, memo: PlanMemo | None) -> FastPlan | None:
         assert self.fast_path is not None
