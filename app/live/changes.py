@@ -18,6 +18,11 @@ class Change:
 
     org_id: int | None
     tables: frozenset[str]
+    # Whose rows of the sales ledger changed (alembic 0009): the customers, and their account
+    # managers before and after. None: unknown, so the change may concern anyone who reads
+    # ``tables``.
+    customers: frozenset[int] | None = None
+    managers: frozenset[int] | None = None
 
 
 class ChangeSink(Protocol):

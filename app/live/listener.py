@@ -83,7 +83,17 @@ def parse_change(payload: str) -> Change | None:
         return None
     if not isinstance(tables, list) or not tables or not all(isinstance(name, str) and name for name in tables):
         return None
-    return Change(org, frozenset(tables))
+    customers, managers = _ids(message.get("customers")), _ids(message.get("managers"))
+    if customers is None or managers is None:
+        # Anchors come in pairs (alembic 0009); without both, nobody can be left out.
+        customers = managers = None
+    return Change(org, frozenset(tables), customers, managers)
+
+
+def _ids(value: object) -> frozenset[int] | None:
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        return None
+    return frozenset(value)
 
 
 class ChangeListener:

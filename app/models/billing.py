@@ -50,6 +50,8 @@ class Invoice(Base):
         Index(None, "org_id", "due_at", "id"),
         Index(None, "org_id", "total", "id"),
         Index(None, "org_id", "status", "due_at"),
+        # Makes a change of customer a key update (alembic 0009).
+        UniqueConstraint("id", "customer_id"),
     )
 
     id: Mapped[int] = id_column()

@@ -50,6 +50,9 @@ class Customer(Base):
         Index(None, "org_id", "segment"),
         Index(None, "org_id", "country"),
         Index(None, "account_manager_id"),
+        # Makes a change of account manager a key update, which waits for the change feed's
+        # FOR KEY SHARE lookups (alembic 0009).
+        UniqueConstraint("id", "account_manager_id"),
     )
 
     id: Mapped[int] = id_column()
@@ -123,6 +126,8 @@ class Order(Base):
         Index(None, "org_id", "status", "placed_at"),
         Index(None, "customer_id", "placed_at", "id"),
         Index(None, "sales_rep_id"),
+        # Makes a change of customer a key update (alembic 0009).
+        UniqueConstraint("id", "customer_id"),
     )
 
     id: Mapped[int] = id_column()

@@ -30,6 +30,7 @@ import orjson
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import ShuttingDown
+from app.live.anchors import Anchoring, anchoring_of
 from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements, StatementBatch
 from resolvers.live.shapes import StatementShapes
@@ -119,6 +120,10 @@ class Watcher(Protocol):
 
     async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> Any: ...
 
+    def concerned_by(self, change: Change) -> bool:
+        """Whether ``change``, of a table it read, may alter what it answers."""
+        ...
+
     def apply(self, outcome: Any) -> None:
         """Delivers what ``run`` produced to the listeners."""
         ...
@@ -139,10 +144,15 @@ class Group:
     last: bytes | None = None
     tables: frozenset[str] | None = None
     memo: PlanMemo = field(default_factory=PlanMemo)
+    # How the policy confines what it reads to one customer's or one rep's accounts.
+    anchoring: Anchoring | None = None
 
     @property
     def org_id(self) -> int:
         return self.key.org_id
+
+    def concerned_by(self, change: Change) -> bool:
+        return self.anchoring is None or self.anchoring.concerned_by(change, self.tables)
 
     @property
     def wanted(self) -> bool:
@@ -202,7 +212,7 @@ class _Organization:
         found = set(self.unknown)
         for table in change.tables:
             found |= self.readers.get(table, set())
-        return found
+        return {watcher for watcher in found if watcher.concerned_by(change)}
 
     def _index(self, watcher: Watcher) -> None:
         if watcher.tables is None:
@@ -256,7 +266,10 @@ class LiveQueries:
         organization = self._organization(principal.org_id)
         group = organization.groups.get(key)
         if group is None:
-            group = Group(key, query, principal, request_id)
+            # Outside the policy-only roots (``me``) an answer may read more than the policy
+            # confines: such a group hears every change of its tables.
+            anchoring = anchoring_of(principal) if query.root in _POLICY_ONLY_ROOTS else None
+            group = Group(key, query, principal, request_id, anchoring=anchoring)
             organization.groups[key] = group
             organization.add(group)
         subscriber = Subscriber(self, group)

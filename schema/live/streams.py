@@ -34,6 +34,7 @@ from graphql import (
 
 from app.auth.principal import Principal
 from app.errors import BadRequest, StreamOverflow
+from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements
 from schema.live.execution import LiveExecutor, LiveQuery
 from schema.live.subscription_type import EVENT_EDGE_TYPE, EVENT_STREAM
@@ -78,12 +79,10 @@ class StreamQueries:
             f" ... on {EVENT_EDGE_TYPE} {selection} }} pageInfo {{ hasNextPage }} }} }}\n"
             + "\n".join(print_ast(fragment) for fragment in fragments)
         )
-        head_definitions = [f"${name}: [String!]" for name in self._filter_variables]
-        head_signature = f"({', '.join(head_definitions)})" if head_definitions else ""
-        filter_only = filter_parts.removeprefix(", ")
-        head_arguments = f"last: 1, {filter_only}" if filter_only else "last: 1"
+        # "Now" is the newest event the principal may see, whatever the filter: a filter that
+        # matches nothing yet must not leave the stream reading from the first event on.
         self._head_text = (
-            f"query BizgraphEventStreamHead{head_signature} {{ {self.key}: {EVENT_STREAM}({head_arguments})"
+            f"query BizgraphEventStreamHead {{ {self.key}: {EVENT_STREAM}(last: 1)"
             f" {{ edges {{ {_POSITION}: cursor }} }} }}"
         )
 
@@ -94,7 +93,7 @@ class StreamQueries:
         return self._page_text, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
 
     def head(self) -> LiveQuery:
-        return self._query(self._head_text, dict(self._filter_variables))
+        return self._query(self._head_text, {})
 
     def page(self, after: str | None) -> LiveQuery:
         variables = {**self._sent, **self._filter_variables, _AFTER: after, _FIRST: self.page_size}
@@ -235,6 +234,10 @@ class StreamGroup:
     @property
     def urgent(self) -> bool:
         return any(m.needs_head or (m.more and m.reads_now) for m in self.members)
+
+    def concerned_by(self, change: Change) -> bool:
+        # Events are read by position: any new event of the organization may be one.
+        return True
 
     async def run(
         self, executor: LiveExecutor, statements: BatchedStatements

@@ -161,3 +161,24 @@ async def test_caught_up_streams_share_each_read(writes_app, writes_client, writ
     finally:
         for feed in feeds:
             await feed.aclose()
+
+
+async def test_a_stream_whose_filter_matches_nothing_yet_reads_only_what_comes_after_now(
+    writes_app, writes_client, writes_settings, deaf_live
+):
+    """No event of the type exists yet: the stream still starts at the newest event (of any
+    type), so each change reads what follows it, never the organization's whole history."""
+    document = 'subscription { events(types: ["invoice.voided"]) { node { type } } }'
+    feed = await subscribe(deaf_live, acme("admin"), document)
+    try:
+        await deaf_live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 9)[8]
+        await create_order(writes_client, writes_settings, buyer)
+        with count_statements(writes_app) as seen:
+            deaf_live.changed(Change(ACME, OUTBOX))
+            await deaf_live.engine.settled()
+        [read] = seen
+        assert "(t2.position, t2.id) >" in read, read
+        assert await drain(feed) == []
+    finally:
+        await feed.aclose()

@@ -16,6 +16,7 @@ from schema.live.feed import LiveFeed
 from schema.live.service import LiveData
 from schema.prepared import prepare_operation
 from tests.support.auth import bearer, token_for_user
+from tests.support.changes import execute
 from tests.support.graphql import count_statements, sql
 from tests.support.workflow import gid
 
@@ -209,6 +210,79 @@ async def test_changes_of_other_tables_or_organizations_rerun_nothing(writes_app
         assert seen == []
     finally:
         await feed.aclose()
+
+
+def managed_customer(url: Any) -> tuple[int, int, int]:
+    """An active customer of acme with an account manager and orders, its manager, and another
+    employee of acme."""
+    [(customer, manager, other)] = sql(
+        url,
+        "SELECT c.id, c.account_manager_id, (SELECT min(e.id) FROM employees e WHERE e.org_id = c.org_id"
+        " AND e.id <> c.account_manager_id) FROM customers c WHERE c.org_id = %s AND c.status = 'active'"
+        " AND c.account_manager_id IS NOT NULL AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)"
+        " ORDER BY c.id LIMIT 1",
+        ACME,
+    )
+    return customer, manager, other
+
+
+async def test_a_change_of_other_accounts_reruns_no_customer_or_rep_watching_their_own(
+    writes_app, writes_settings, deaf_live
+) -> None:
+    live = deaf_live
+    customer, manager, other_employee = managed_customer(writes_settings.database_url)
+    other_customer = next(c for c in customer_ids(writes_settings.database_url, 5) if c != customer)
+    # Three documents, so that each group is a statement of its own
+    documents = [
+        (acme("customer", customer_id=customer), "subscription { orders(first: 5) { totalCount } }"),
+        (acme("sales", employee_id=manager), "subscription { orders(first: 5) { nodes { number } } }"),
+        (acme("admin"), "subscription { orders(first: 5) { totalCount nodes { status } } }"),
+    ]
+    feeds = [await subscribe(live, principal, document) for principal, document in documents]
+
+    async def statements_for(change: Change) -> int:
+        with count_statements(writes_app) as seen:
+            live.changed(change)
+            await live.engine.settled()
+        return len(seen)
+
+    try:
+        for feed in feeds:
+            await next_message(feed)
+        await live.engine.settled()
+        orders = frozenset({"orders"})
+        # Another customer's order, managed by someone else: only the admin's query runs
+        assert await statements_for(Change(ACME, orders, frozenset({other_customer}), frozenset({other_employee}))) == 1
+        # The customer's order: all three
+        assert await statements_for(Change(ACME, orders, frozenset({customer}), frozenset({manager}))) == 3
+        # An order of another customer the rep manages: the rep's and the admin's
+        assert await statements_for(Change(ACME, orders, frozenset({other_customer}), frozenset({manager}))) == 2
+        # Unknown anchors: everyone who reads orders
+        assert await statements_for(Change(ACME, orders)) == 3
+    finally:
+        for feed in feeds:
+            await feed.aclose()
+
+
+async def test_a_customer_moved_to_another_rep_leaves_one_pipeline_and_joins_the_other(
+    writes_app, writes_settings
+) -> None:
+    url = writes_settings.database_url
+    customer, manager, other = managed_customer(url)
+    document = "subscription { customers(first: 1) { totalCount } }"
+    old_rep = await subscribe(writes_app, acme("sales", employee_id=manager), document)
+    new_rep = await subscribe(writes_app, acme("sales", employee_id=other), document)
+    try:
+        old_before = (await next_message(old_rep))["data"]["customers"]["totalCount"]
+        new_before = (await next_message(new_rep))["data"]["customers"]["totalCount"]
+        # Written straight into PostgreSQL, heard through the listener
+        await execute(url, ("UPDATE customers SET account_manager_id = %s WHERE id = %s", (other, customer)))
+        assert (await next_message(old_rep))["data"]["customers"]["totalCount"] == old_before - 1
+        assert (await next_message(new_rep))["data"]["customers"]["totalCount"] == new_before + 1
+    finally:
+        await execute(url, ("UPDATE customers SET account_manager_id = %s WHERE id = %s", (manager, customer)))
+        await old_rep.aclose()
+        await new_rep.aclose()
 
 
 async def test_a_burst_of_changes_is_one_rerun_per_interval_and_the_last_state_arrives(
