@@ -46,20 +46,21 @@ class Anchoring:
     employee_id: int | None
     tables: Mapping[str, AnchorKind]
 
-    def concerned_by(self, change: Change, reads: frozenset[str] | None) -> bool:
-        """Whether ``change`` may alter what the principal read from ``reads`` (its tables;
-        None: unknown, any)."""
-        if change.customers is None or change.managers is None:
-            return True
-        for table in change.tables if reads is None else change.tables & reads:
-            kind = self.tables.get(table)
-            if kind is None:
-                return True
-            if kind is AnchorKind.CUSTOMER and self.customer_id in change.customers:
-                return True
-            if kind is AnchorKind.MANAGER and self.employee_id in change.managers:
-                return True
-        return False
+    def anchor(self, table: str) -> tuple[AnchorKind, int] | None:
+        """What the principal's reads of ``table`` are confined to; None: not confined."""
+        kind = self.tables.get(table)
+        if kind is AnchorKind.CUSTOMER and self.customer_id is not None:
+            return kind, self.customer_id
+        if kind is AnchorKind.MANAGER and self.employee_id is not None:
+            return kind, self.employee_id
+        return None
+
+
+def named_anchors(change: Change) -> list[tuple[AnchorKind, int]] | None:
+    """The anchors ``change`` names; None when it names none (it may concern anyone)."""
+    if change.customers is None or change.managers is None:
+        return None
+    return [(AnchorKind.CUSTOMER, c) for c in change.customers] + [(AnchorKind.MANAGER, m) for m in change.managers]
 
 
 def anchoring_of(principal: Principal) -> Anchoring | None:

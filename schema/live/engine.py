@@ -30,7 +30,7 @@ import orjson
 from app.auth.principal import Principal
 from app.db import Database
 from app.errors import ShuttingDown
-from app.live.anchors import Anchoring, anchoring_of
+from app.live.anchors import Anchoring, AnchorKind, anchoring_of, named_anchors
 from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements, StatementBatch
 from resolvers.live.shapes import StatementShapes
@@ -104,6 +104,8 @@ class Watcher(Protocol):
 
     # What its last run read; None until it ran (or when unknown): any change concerns it.
     tables: frozenset[str] | None
+    # How the policy confines its reads to one customer's or one rep's accounts (None: not).
+    anchoring: Anchoring | None
 
     @property
     def org_id(self) -> int: ...
@@ -119,10 +121,6 @@ class Watcher(Protocol):
         ...
 
     async def run(self, executor: LiveExecutor, statements: BatchedStatements) -> Any: ...
-
-    def concerned_by(self, change: Change) -> bool:
-        """Whether ``change``, of a table it read, may alter what it answers."""
-        ...
 
     def apply(self, outcome: Any) -> None:
         """Delivers what ``run`` produced to the listeners."""
@@ -150,9 +148,6 @@ class Group:
     @property
     def org_id(self) -> int:
         return self.key.org_id
-
-    def concerned_by(self, change: Change) -> bool:
-        return self.anchoring is None or self.anchoring.concerned_by(change, self.tables)
 
     @property
     def wanted(self) -> bool:
@@ -183,8 +178,12 @@ class _Organization:
         self.groups: dict[GroupKey, Group] = {}
         self.watchers: set[Watcher] = set()
         # Who reads each table, and who may read anything (never ran, or unknown): a change
-        # looks up its tables instead of asking every watcher.
+        # looks up its tables instead of asking every watcher. Readers whose reads of a table
+        # the policy confines to one customer's or rep's accounts are filed under that anchor
+        # as well, so a change naming its anchors finds them without a look at the others.
         self.readers: dict[str, set[Watcher]] = {}
+        self.confined: dict[str, set[Watcher]] = {}
+        self.by_anchor: dict[tuple[str, AnchorKind, int], set[Watcher]] = {}
         self.unknown: set[Watcher] = set()
         self.marked: set[Watcher] = set()
         self.task: asyncio.Task[None] | None = None
@@ -210,25 +209,48 @@ class _Organization:
 
     def concerned(self, change: Change) -> set[Watcher]:
         found = set(self.unknown)
+        anchors = named_anchors(change)
         for table in change.tables:
             found |= self.readers.get(table, set())
-        return {watcher for watcher in found if watcher.concerned_by(change)}
+            if anchors is None:
+                found |= self.confined.get(table, set())
+                continue
+            for kind, value in anchors:
+                found |= self.by_anchor.get((table, kind, value), set())
+        return found
 
     def _index(self, watcher: Watcher) -> None:
         if watcher.tables is None:
             self.unknown.add(watcher)
             return
-        for table in watcher.tables:
-            self.readers.setdefault(table, set()).add(watcher)
+        for table, anchor in self._filing(watcher):
+            if anchor is None:
+                self.readers.setdefault(table, set()).add(watcher)
+            else:
+                self.confined.setdefault(table, set()).add(watcher)
+                self.by_anchor.setdefault((table, *anchor), set()).add(watcher)
 
     def _unindex(self, watcher: Watcher) -> None:
         self.unknown.discard(watcher)
-        for table in watcher.tables or ():
-            readers = self.readers.get(table)
-            if readers is not None:
-                readers.discard(watcher)
-                if not readers:
-                    del self.readers[table]
+        for table, anchor in self._filing(watcher):
+            if anchor is None:
+                _discard(self.readers, table, watcher)
+            else:
+                _discard(self.confined, table, watcher)
+                _discard(self.by_anchor, (table, *anchor), watcher)
+
+    @staticmethod
+    def _filing(watcher: Watcher) -> list[tuple[str, tuple[AnchorKind, int] | None]]:
+        anchoring = watcher.anchoring
+        return [(table, anchoring.anchor(table) if anchoring else None) for table in watcher.tables or ()]
+
+
+def _discard(index: dict[Any, set[Watcher]], key: Any, watcher: Watcher) -> None:
+    watchers = index.get(key)
+    if watchers is not None:
+        watchers.discard(watcher)
+        if not watchers:
+            del index[key]
 
 
 class LiveQueries:

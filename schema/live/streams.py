@@ -34,7 +34,7 @@ from graphql import (
 
 from app.auth.principal import Principal
 from app.errors import BadRequest, StreamOverflow
-from app.live.changes import Change
+from app.live.anchors import Anchoring
 from resolvers.live.batch import BatchedStatements
 from schema.live.execution import LiveExecutor, LiveQuery
 from schema.live.subscription_type import EVENT_EDGE_TYPE, EVENT_STREAM
@@ -206,6 +206,8 @@ class StreamGroup:
         self.principal = principal
         self.request_id = request_id
         self.tables: frozenset[str] | None = None
+        # Events are read by position: any new event of the organization may be one.
+        self.anchoring: Anchoring | None = None
         self.members: set[EventStream] = set()
         self._on_room = on_room
         self._on_empty = on_empty
@@ -234,10 +236,6 @@ class StreamGroup:
     @property
     def urgent(self) -> bool:
         return any(m.needs_head or (m.more and m.reads_now) for m in self.members)
-
-    def concerned_by(self, change: Change) -> bool:
-        # Events are read by position: any new event of the organization may be one.
-        return True
 
     async def run(
         self, executor: LiveExecutor, statements: BatchedStatements
