@@ -13,7 +13,7 @@ policies' WITH CHECK even where the owner is not a superuser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +67,10 @@ OAUTH_CLIENT = text(
     "SELECT id, org_id, org_slug, client_id, secret_hash, name, scopes FROM bizgraph_oauth_client(:client_id)"
 )
 ORGANIZATION = text("SELECT id, slug, name FROM bizgraph_organization(:slug)")
-TOKEN_USER = text("SELECT org_id, roles, enabled FROM bizgraph_token_user(:user_id)")
+TOKEN_USERS = text(
+    "SELECT wanted.id, u.org_id, u.roles, u.enabled FROM unnest(CAST(:user_ids AS bigint[])) AS wanted(id)"
+    " CROSS JOIN LATERAL bizgraph_token_user(wanted.id) AS u"
+)
 
 
 def _candidate(email: str, row: Sequence[Any]) -> LoginCandidate:
@@ -106,13 +109,14 @@ async def organization_by_slug(connection: AsyncConnection, slug: str) -> Organi
     return _organization(result.first())
 
 
-async def token_user(connection: AsyncConnection, user_id: int) -> UserStanding | None:
-    """The organization, roles and enabled flag of the user a token names, or None when it is gone."""
-    row = (await connection.execute(TOKEN_USER, {"user_id": user_id})).first()
-    if row is None:
-        return None
-    org_id, roles, enabled = row
-    return UserStanding(org_id=org_id, roles=frozenset(roles or ()), enabled=bool(enabled))
+async def token_users(connection: AsyncConnection, user_ids: Collection[int]) -> dict[int, UserStanding]:
+    """The organization, roles and enabled flag of each user tokens name; a user that is gone
+    is not in the answer."""
+    result = await connection.execute(TOKEN_USERS, {"user_ids": list(user_ids)})
+    return {
+        user_id: UserStanding(org_id=org_id, roles=frozenset(roles or ()), enabled=bool(enabled))
+        for user_id, org_id, roles, enabled in result.all()
+    }
 
 
 # --- the CLI, as the migrating owner ---------------------------------------------------------

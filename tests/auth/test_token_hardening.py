@@ -429,3 +429,25 @@ async def test_a_burst_of_parallel_guesses_is_throttled_like_a_sequence(accounts
         statuses = sorted(answer.status_code for answer in answers)
         # As many password checks as failures allowed before the first delay; the rest wait.
         assert statuses == [400] * 3 + [429] * 17
+
+
+async def test_concurrent_checks_of_many_users_share_their_look_ups(accounts_settings):
+    """Forty users' requests at once (as sockets re-checking at their pings): the users are
+    looked up a few at a time, not once each, and each request still gets its own user's
+    standing."""
+    from tests.support.graphql import count_statements
+
+    async with hardened(accounts_settings, token_user_cache_seconds=30) as (application, _clock, from_address):
+        http = from_address()
+        emails = [f"batched-{n}@acme.example" for n in range(40)]
+        for email in emails:
+            _new_user(accounts_settings, email)
+        tokens = [token_for_user(application, email, roles={"analyst"}) for email in emails]
+        disable_user(accounts_settings, org="acme", email=emails[7])
+        with count_statements(application) as seen:
+            answers = await asyncio.gather(*(http.post("/graphql", json=QUERY, headers=bearer(t)) for t in tokens))
+        look_ups = [statement for statement in seen if "bizgraph_token_user" in statement]
+        assert 1 <= len(look_ups) <= 4, len(look_ups)
+        statuses = [answer.status_code for answer in answers]
+        assert statuses[7] == 401 and "disabled" in _refused_token(answers[7])
+        assert statuses[:7] + statuses[8:] == [200] * 39

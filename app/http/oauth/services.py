@@ -7,6 +7,7 @@ closes it at shutdown.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import anyio
@@ -74,10 +75,10 @@ class AuthServices:
             organization = await database.reading(lambda connection: accounts.organization_by_slug(connection, slug))
             return None if organization is None else organization.id
 
-        async def token_user(user_id: int) -> UserStanding | None:
-            return await database.reading(lambda connection: accounts.token_user(connection, user_id))
+        async def token_users(user_ids: Collection[int]) -> Mapping[int, UserStanding]:
+            return await database.reading(lambda connection: accounts.token_users(connection, user_ids))
 
-        users = TokenUsers(token_user, ttl_seconds=settings.token_user_cache_seconds)
+        users = TokenUsers(token_users, ttl_seconds=settings.token_user_cache_seconds)
         authenticator = Authenticator(
             keys=keys,
             issuer=settings.issuer,
