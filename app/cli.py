@@ -64,7 +64,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
         level = settings.log_level.lower()
-        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=level,
+            lifespan="on",
+            # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
+            # second, WebSocket-level ping per socket would only double the work.
+            ws_ping_interval=None,
+            ws_ping_timeout=None,
+        )
         _serve_draining_first(app, config)
     finally:
         if embedded is not None:
