@@ -26,6 +26,7 @@ from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
+from app.http.invoice_documents import invoice_document_routes
 from app.http.live.edge import LiveEdge
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         # graphql-transport-ws on the same path; the socket authenticates in connection_init.
         WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
+        *invoice_document_routes(),
         *graphiql_routes(),
         # The live sales dashboard is the demo's (app/http/dashboard.py says why).
         *(dashboard_routes() if settings.demo else []),
