@@ -113,6 +113,8 @@ FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "email": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         "phone": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         "billingAddress": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
+        # Which emails the customer does not want: read and set by those who write to them.
+        "emailOptOuts": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         # Tax and credit: finance's business (and the customer's own).
         "taxId": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},
         "creditLimit": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},

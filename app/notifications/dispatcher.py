@@ -210,6 +210,4 @@ class EmailDispatcher:
                 "at": now,
             },
         )
-        log.info(
-            "email %s (%s to %s): attempt %d %s", claimed.id, claimed.kind, claimed.recipient, attempt_no, status
-        )
+        log.info("email %s (%s to %s): attempt %d %s", claimed.id, claimed.kind, claimed.recipient, attempt_no, status)

@@ -9,7 +9,7 @@ from resolvers.customers import commands
 from resolvers.customers.inputs import Address, CreateCustomer, TransitionCustomer, UpdateCustomer
 from resolvers.writes.inputs import UNCHANGED, Maybe
 from schema.customers.inputs import AddressInput, CreateCustomerInput, CustomerTransitionInput, UpdateCustomerInput
-from schema.customers.types import Customer
+from schema.customers.types import Customer, CustomerEmailKind
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
 from schema.planned import PlannedObject
 
@@ -75,6 +75,7 @@ def _create_customer(input: CreateCustomerInput) -> CreateCustomer:
         credit_limit=maybe(input.credit_limit),
         payment_terms_days=maybe(input.payment_terms_days),
         account_manager_id=account_manager_id,
+        email_opt_outs=_opt_outs(input.email_opt_outs),
     )
 
 
@@ -97,7 +98,17 @@ def _update_customer(input: UpdateCustomerInput) -> UpdateCustomer:
         credit_limit=maybe(input.credit_limit),
         payment_terms_days=maybe(input.payment_terms_days),
         account_manager_id=account_manager_id,
+        email_opt_outs=_opt_outs(input.email_opt_outs),
     )
+
+
+def _opt_outs(kinds: list[CustomerEmailKind] | None) -> Maybe[tuple[str, ...] | None]:
+    """Not sent stays UNCHANGED; the kinds as stored (lower case)."""
+    if kinds is UNSET:
+        return UNCHANGED
+    if kinds is None:
+        return None
+    return tuple(str(kind.value).lower() for kind in kinds)
 
 
 def _address(input: AddressInput | None) -> Maybe[Address | None]:
