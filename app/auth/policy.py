@@ -105,6 +105,9 @@ ROWS: Mapping[str, Mapping[str, str]] = {
     # own field's records (audit entries hold before/after values, salaries included).
     "AuditEntry": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
     "IntegrationEvent": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
+    # The emails sent to customers and staff, and every attempt: the organization's admins'.
+    "EmailDelivery": {"admin": ALL},
+    "EmailAttempt": {"admin": ALL},
 }
 
 FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
