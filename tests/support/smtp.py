@@ -22,7 +22,8 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # A long subject may be folded right after "Subject:"; the parsed value then starts with a space.
+        return str(self.message["Subject"]).strip()
 
     def part(self, subtype: str) -> str:
         body = self.message.get_body(preferencelist=(subtype,))
