@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.config import Settings
 from app.db import Database
 from app.delivery.retry import next_attempt_delay
 from app.notifications.content import load_content
@@ -98,6 +99,11 @@ class EmailDispatcher:
         self.concurrency = concurrency
         self.expand_batch = expand_batch
         self.poll_seconds = poll_seconds
+
+    @classmethod
+    def from_settings(cls, database: Database, settings: Settings, **options: Any) -> EmailDispatcher:
+        """The dispatcher the environment describes (``BIZGRAPH_SMTP_*``, ``BIZGRAPH_MAIL_FROM``)."""
+        return cls(database, SmtpSettings.from_settings(settings), default_from=settings.mail_from, **options)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass after pass until ``stop`` is set; between passes that found nothing to

@@ -5,6 +5,7 @@ newcomer opens the folder and reads them (any mail program opens ``.eml``)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ class MailFolderServer:
         self._controller = Controller(_WriteToFolder(folder), hostname=host, port=self.port)
 
     def start(self) -> None:
+        # aiosmtpd logs every connection at INFO ("mail.log"): the folder is the record.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
 
     def stop(self) -> None:

@@ -15,7 +15,9 @@ from tests.support.workflow import gid, mutate, pk, sql, token
 CREATE_ORDER = """
 mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id number } errors { code message } } }"""
 PLACE_ORDER = """
-mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id number status } errors { code message } } }"""
+mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id number status } errors { code message } }
+}"""
 CREATE_CUSTOMER = """
 mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id version emailOptOuts } errors { code field message } }

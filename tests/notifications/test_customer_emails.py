@@ -8,6 +8,8 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from app.notifications import SmtpSettings
+from app.notifications.mail_folder import free_port
 from tests.notifications.helpers import (
     UPDATE_CUSTOMER,
     assert_pdf_matches,
@@ -201,8 +203,7 @@ async def test_a_refusing_server_is_retried_on_the_schedule(mail_client, mail_se
     assert smtp.to(address) == []
     ((status, attempts, next_at),) = sql(
         mail_settings.database_url,
-        "SELECT status, attempts, next_attempt_at FROM email_deliveries WHERE entity_type = 'Order'"
-        " AND entity_id = %s",
+        "SELECT status, attempts, next_attempt_at FROM email_deliveries WHERE entity_type = 'Order' AND entity_id = %s",
         order_pk,
     )
     assert (status, attempts) == ("pending", 1)
@@ -247,10 +248,8 @@ async def test_a_permanent_refusal_is_not_retried(mail_client, mail_settings, sm
 async def test_an_unreachable_server_exhausts_the_schedule_then_fails(
     mail_client, mail_settings, clock, make_dispatcher, dispatcher
 ):
-    customer, address = await new_customer(mail_client, mail_settings)
+    customer, _ = await new_customer(mail_client, mail_settings)
     order = await place_order(mail_client, mail_settings, customer)
-    from app.notifications import SmtpSettings
-    from app.notifications.mail_folder import free_port
 
     nowhere = make_dispatcher()
     nowhere.smtp = SmtpSettings(host="127.0.0.1", port=free_port(), timeout_seconds=2)

@@ -9,7 +9,6 @@ from tests.notifications.helpers import (
     execute,
     issue_invoice,
     new_customer,
-    org_id,
     pdf_text,
     place_order,
 )
@@ -52,6 +51,8 @@ async def test_an_issued_invoice_renders_its_snapshot_as_pdf(mail_client, mail_s
     )
     assert customer_name in text and org_name in text
     assert "Köln" in text  # the buyer's address, in Latin-1 as the PDF's fonts have it
+    # The seller: the organization's address and tax number.
+    assert "100 Market Street" in text and "Boston, MA 02110" in text and "Tax ID: US 12-3456789" in text
 
 
 async def test_the_number_names_the_invoice_too_and_the_raw_global_id_works(mail_client, mail_settings):
@@ -65,7 +66,7 @@ async def test_the_number_names_the_invoice_too_and_the_raw_global_id_works(mail
 
 
 async def test_out_of_scope_draft_and_unknown_invoices_are_not_found(mail_client, mail_settings, mail_app):
-    invoice_gid, invoice_pk, customer = await _issued(mail_client, mail_settings)
+    invoice_gid, _, customer = await _issued(mail_client, mail_settings)
     path = f"/invoices/{quote(invoice_gid, safe='')}.pdf"
 
     async def status(headers: dict[str, str], at: str = path) -> int:

@@ -3,6 +3,7 @@ refuse the mail of chosen recipients with a chosen reply."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     # recipient → the reply its RCPT gets instead of 250 (e.g. "451 4.3.0 try later")
     refuse: dict[str, str] = field(default_factory=dict)
+    # Seconds the server takes before it answers DATA (a slow server).
+    delay: float = 0.0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -47,6 +50,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
