@@ -331,3 +331,25 @@ async def test_the_organizations_brand_and_sender_are_used(mail_client, mail_set
     html = mail.part("html")
     assert "#aa3300" in html and "GLOBEX" in html
     assert "Globex Billing" in mail.part("plain")
+
+
+async def test_the_log_filters_by_status_and_kind(mail_client, mail_settings, smtp, dispatcher):
+    customer, address = await new_customer(mail_client, mail_settings)
+    smtp.refuse(address, "550 5.1.1 no such mailbox")
+    await place_order(mail_client, mail_settings, customer)
+    await dispatcher.run_once()
+
+    admin = token(mail_settings, "admin")
+    query = """
+    query($filter: EmailDeliveryFilter) {
+      emailDeliveries(first: 100, filter: $filter) { nodes { kind status recipient } }
+    }"""
+    failed = await data(
+        mail_client,
+        query,
+        {"filter": {"status": {"in": ["PENDING", "FAILED"]}, "kind": {"eq": "ORDER_CONFIRMATION"}}},
+        token=admin,
+    )
+    nodes = failed["emailDeliveries"]["nodes"]
+    assert {"kind": "ORDER_CONFIRMATION", "status": "FAILED", "recipient": address} in nodes
+    assert all(n["status"] in ("PENDING", "FAILED") and n["kind"] == "ORDER_CONFIRMATION" for n in nodes)
