@@ -51,9 +51,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_organizations_brand_color_hex"), "organizations", "brand_color ~ '^#[0-9a-f]{6}$'"
     )
-    op.add_column(
-        "customers", sa.Column("email_opt_outs", sa.ARRAY(sa.Text()), server_default="{}", nullable=False)
-    )
+    op.add_column("customers", sa.Column("email_opt_outs", sa.ARRAY(sa.Text()), server_default="{}", nullable=False))
     op.create_check_constraint(
         op.f("ck_customers_email_opt_outs_known"),
         "customers",
@@ -100,9 +98,7 @@ def upgrade() -> None:
             ["org_id"], ["organizations.id"], name=op.f("fk_email_deliveries_org_id_organizations"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_deliveries")),
-        sa.UniqueConstraint(
-            "event_id", "recipient", "kind", name=op.f("uq_email_deliveries_event_id_recipient_kind")
-        ),
+        sa.UniqueConstraint("event_id", "recipient", "kind", name=op.f("uq_email_deliveries_event_id_recipient_kind")),
     )
     op.create_index(
         op.f("ix_email_deliveries_org_id_next_attempt_at"),
@@ -127,9 +123,7 @@ def upgrade() -> None:
         sa.Column("smtp_response", sa.Text(), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.CheckConstraint("latency_ms >= 0", name=op.f("ck_email_attempts_latency_not_negative")),
-        sa.CheckConstraint(
-            _in("outcome", ("sent", "refused", "error")), name=op.f("ck_email_attempts_outcome_known")
-        ),
+        sa.CheckConstraint(_in("outcome", ("sent", "refused", "error")), name=op.f("ck_email_attempts_outcome_known")),
         sa.ForeignKeyConstraint(
             ["delivery_id"],
             ["email_deliveries.id"],
@@ -142,7 +136,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_attempts")),
         sa.UniqueConstraint("delivery_id", "attempt_no", name=op.f("uq_email_attempts_delivery_id_attempt_no")),
     )
-    op.create_index(op.f("ix_email_attempts_org_id_attempted_at_id"), "email_attempts", ["org_id", "attempted_at", "id"])
+    op.create_index(
+        op.f("ix_email_attempts_org_id_attempted_at_id"), "email_attempts", ["org_id", "attempted_at", "id"]
+    )
 
     for table in NEW_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
