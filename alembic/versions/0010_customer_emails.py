@@ -164,6 +164,10 @@ def upgrade() -> None:
             f"CREATE TRIGGER announce_deletes AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows"
             " FOR EACH STATEMENT EXECUTE FUNCTION bizgraph_announce_changes()"
         )
+        op.execute(
+            f"CREATE TRIGGER announce_truncates AFTER TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION bizgraph_announce_truncate()"
+        )
 
 
 def downgrade() -> None:

@@ -60,12 +60,12 @@ def check_details(checks: Checks, command: CreateCustomer | UpdateCustomer) -> d
     if command.account_manager_id is not UNCHANGED:
         values["account_manager_id"] = command.account_manager_id
     if command.email_opt_outs is not UNCHANGED:
-        values["email_opt_outs"] = _opt_outs(checks, command.email_opt_outs)
+        values["email_opt_outs"] = check_opt_outs(checks, command.email_opt_outs)
     values |= _address(checks, command.billing_address)
     return values
 
 
-def _opt_outs(checks: Checks, kinds: tuple[str, ...] | None) -> list[str]:
+def check_opt_outs(checks: Checks, kinds: tuple[str, ...] | None) -> list[str]:
     """The kinds, each once and sorted (null: none); an unknown kind is refused."""
     chosen = sorted(set(kinds or ()))
     unknown = [kind for kind in chosen if kind not in CUSTOMER_EMAIL_KINDS]

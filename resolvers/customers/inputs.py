@@ -68,6 +68,16 @@ class UpdateCustomer:
 
 
 @dataclass(frozen=True)
+class SetEmailOptOuts:
+    """The kinds of email the customer ``id`` does not want: all of them (replacing the
+    list); with ``version``, only if it is still the version the caller read."""
+
+    id: int
+    email_opt_outs: tuple[str, ...]
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class TransitionCustomer:
     """A lifecycle action on the customer ``id``; with ``version``, only if it is
     still the version the caller read."""

@@ -76,6 +76,17 @@ class UpdateCustomerInput:
     )
 
 
+@strawberry.input(description="Which kinds of email a customer gets.")
+class SetEmailOptOutsInput:
+    id: strawberry.ID = strawberry.field(description="The customer (a customer user: its own).")
+    email_opt_outs: list[CustomerEmailKind] = strawberry.field(
+        description="The kinds of email the customer does not want, all of them (replaces the list; []: none)."
+    )
+    version: int | None = strawberry.field(
+        default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
+    )
+
+
 @strawberry.input(description="A lifecycle action on a customer.")
 class CustomerTransitionInput:
     id: strawberry.ID = strawberry.field(description="The customer.")
