@@ -177,6 +177,19 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_brand(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.organizations_brand import COLUMNS, set_brand
+
+    # "from" is a Python keyword, so its option lands on ``from_``.
+    given = {
+        column: getattr(args, option.replace("-", "_") + ("_" if option == "from" else ""))
+        for column, (option, _) in COLUMNS.items()
+    }
+    changes = {column: value for column, value in given.items() if value is not None}
+    print("\n".join(set_brand(settings, org=args.org, changes=changes).lines()))
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
@@ -371,6 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--org", help="organization slug (default: every organization)")
     sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
     sweep.set_defaults(handler=cmd_sweep_overdue)
+
+    brand = sub.add_parser(
+        "brand",
+        help="show or set what customers' emails and invoices show of an organization (sender, colour, address)",
+    )
+    brand.add_argument("--org", required=True, help="organization slug")
+    brand.add_argument("--sender-name", help="the name emails come from (default: the organization's name)")
+    brand.add_argument("--from", dest="from_", metavar="ADDRESS", help="the address emails come from")
+    brand.add_argument("--color", help="the brand colour, #rrggbb")
+    brand.add_argument("--logo-text", help="the text shown where a logo would be (default: the name)")
+    brand.add_argument("--postal-address", help="the address invoices print, lines separated by \\n")
+    brand.add_argument("--tax-id", help="the tax number invoices print")
+    brand.set_defaults(handler=cmd_brand)
 
     worker = sub.add_parser(
         "worker",
