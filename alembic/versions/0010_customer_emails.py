@@ -6,7 +6,8 @@
 - ``customers.email_opt_outs`` lists the kinds of email a customer asked not to get.
 - ``email_cursors`` holds, per organization, the outbox position up to which events
   were turned into deliveries; a worker locks the row (``FOR UPDATE SKIP LOCKED``)
-  while it expands, so two workers never expand the same events at once.
+  while it expands, so two workers never expand the same events at once. Existing
+  organizations start after their history (nobody wants it mailed now).
 - ``email_deliveries`` is one email per (event, recipient, kind), unique, with its
   state and when it is next due; ``email_attempts`` logs each try (time, outcome,
   the SMTP reply, latency).
@@ -149,6 +150,12 @@ def upgrade() -> None:
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
+    # Organizations that exist already have a history nobody wants mailed now: their
+    # cursors start after it. An organization without a cursor is new, and starts at 0.
+    op.execute(
+        "INSERT INTO email_cursors (org_id, position)"
+        " SELECT o.id, coalesce((SELECT max(e.position) FROM outbox e WHERE e.org_id = o.id), 0) FROM organizations o"
+    )
     # The change feed (0008): GraphQL reads deliveries and attempts, so live queries of them re-run.
     for table in ("email_deliveries", "email_attempts"):
         op.execute(

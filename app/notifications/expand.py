@@ -6,9 +6,10 @@ while one worker expands an organization the others pass it by. Positions are
 handed out at commit in commit order (alembic 0004), so reading past the cursor
 never steps over an event that commits late.
 
-A cursor starts at the organization's newest event when the dispatcher first
-meets the organization: a new installation mails about what happens from then
-on, not about its history. One statement makes every delivery of a batch; the
+An organization the dispatcher meets without a cursor is new: its cursor starts
+at 0 and every event it has is mailed. The organizations that existed when
+emails came (alembic 0010) and the seeded ones start after their history, which
+counts as mailed. One statement makes every delivery of a batch; the
 unique (event, recipient, kind) makes a second expansion of an event a no-op.
 """
 
@@ -20,11 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.notifications.kinds import KINDS, EmailKind
 
-_START_CURSOR = """
-INSERT INTO email_cursors (org_id, position)
-SELECT %(org)s, coalesce(max(position), 0) FROM outbox WHERE org_id = %(org)s
-ON CONFLICT (org_id) DO NOTHING
-"""
+_START_CURSOR = "INSERT INTO email_cursors (org_id, position) VALUES (%(org)s, 0) ON CONFLICT (org_id) DO NOTHING"
 _LOCK_CURSOR = "SELECT position FROM email_cursors WHERE org_id = %(org)s FOR UPDATE SKIP LOCKED"
 _BATCH_END = """
 SELECT max(position) FROM (

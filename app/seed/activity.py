@@ -74,6 +74,7 @@ SELECT org_id, id, 1, sent_at, 'sent', 250, 'OK: queued', 40 + mod(id, 60)::int 
 _EMAIL_CURSORS = """
 INSERT INTO email_cursors (org_id, position)
 SELECT o.id, coalesce((SELECT max(position) FROM outbox e WHERE e.org_id = o.id), 0) FROM organizations o
+ON CONFLICT (org_id) DO UPDATE SET position = EXCLUDED.position
 """
 
 # The sequences that number new orders, customers and employees (alembic 0004)

@@ -60,3 +60,38 @@ def _claimed(settings, order_pk: int) -> bool:
     exists = sql(settings.database_url, f"SELECT count(*) FROM email_deliveries WHERE {where}", order_pk)[0][0]
     free = sql(settings.database_url, f"SELECT id FROM email_deliveries WHERE {where} FOR UPDATE SKIP LOCKED", order_pk)
     return exists == 1 and not free
+
+
+async def test_a_new_organization_is_mailed_about_from_its_first_event(mail_settings, smtp, dispatcher):
+    from tests.notifications.helpers import execute
+
+    url = mail_settings.database_url
+    execute(mail_settings, "INSERT INTO organizations (slug, name, currency) VALUES ('initech', 'Initech', 'EUR')")
+    ((org,),) = sql(url, "SELECT id FROM organizations WHERE slug = 'initech'")
+    try:
+        execute(
+            mail_settings,
+            "INSERT INTO customers (org_id, number, name, kind, email, segment, country, status)"
+            " VALUES (%s, 'C-1', 'Bolton Ltd', 'company', 'mike@bolton.example.com', 'consumer', 'US', 'active')",
+            org,
+        )
+        execute(
+            mail_settings,
+            "INSERT INTO orders (org_id, number, customer_id, status, placed_at, approved_at, subtotal, tax, total)"
+            " SELECT %s, 'SO-1', id, 'approved', now(), now(), 0, 0, 0 FROM customers WHERE org_id = %s",
+            org,
+            org,
+        )
+        execute(
+            mail_settings,
+            "INSERT INTO outbox (org_id, event_type, entity_type, entity_id, payload)"
+            ' SELECT %s, \'order.placed\', \'Order\', id, \'{"number": "SO-1", "status": "approved", "total": "0.00"}\''
+            " FROM orders WHERE org_id = %s",
+            org,
+            org,
+        )
+        await dispatcher.run_once()
+        (mail,) = smtp.to("mike@bolton.example.com")
+        assert mail.subject == "Initech: order SO-1 confirmed"
+    finally:
+        execute(mail_settings, "DELETE FROM organizations WHERE id = %s", org)
