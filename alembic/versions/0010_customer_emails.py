@@ -16,7 +16,7 @@ The new tables are organization-owned: row-level security as in 0003, and the
 change feed of 0008 announces their changes (GraphQL lists them, live queries too).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
