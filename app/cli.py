@@ -213,6 +213,80 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from app.db import Database
+    from app.delivery.worker import Worker
+
+    _require_database(settings)
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        # The server's own pool and role: row-level security binds the worker too, and
+        # it names each organization in turn.
+        database = Database(settings)
+        worker = Worker(database, settings.webhooks)
+        try:
+            await database.verify_isolation()
+            if args.once:
+                print(f"worker: {await worker.run_once()} attempt(s)", flush=True)
+            else:
+                print("worker: delivering webhooks (Ctrl-C or SIGTERM to stop)", flush=True)
+                await worker.run(stop)
+        finally:
+            await worker.close()
+            await database.dispose()
+
+    asyncio.run(work())
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    from dataclasses import replace
+
+    from app.db import Database
+    from app.delivery.prune import prune
+    from app.delivery.worker import utc_now
+
+    _require_database(settings)
+    webhooks = settings.webhooks
+    for name in ("delivery_retention_days", "outbox_retention_days", "idempotency_retention_days"):
+        given = getattr(args, name)
+        if given is not None:
+            webhooks = replace(webhooks, **{name: given})
+
+    async def run() -> list[str]:
+        database = Database(settings)
+        lines = []
+        try:
+            await database.verify_isolation()
+
+            async def organizations(connection: Any) -> list[tuple[int, str]]:
+                result = await connection.exec_driver_sql("SELECT id, slug FROM bizgraph_organizations()")
+                return [(int(row[0]), str(row[1])) for row in result.all()]
+
+            for org_id, slug in await database.reading(organizations):
+                async with database.unit_of_work(org_id) as connection:
+                    pruned = await prune(connection, org_id, webhooks, utc_now())
+                lines.append(
+                    f"{slug}: {pruned.deliveries} deliveries, {pruned.events} outbox events,"
+                    f" {pruned.idempotency_keys} idempotency keys"
+                )
+        finally:
+            await database.dispose()
+        return lines
+
+    for line in asyncio.run(run()):
+        print(f"pruned {line}")
+    return 0
+
+
 def cmd_operations_push(args: argparse.Namespace, settings: Settings) -> int:
     import orjson
 
@@ -342,6 +416,20 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(handler=cmd_operations_push)
     listing = operations_sub.add_parser("list", help="print the stored operations: SHA-256, type, name, stored at")
     listing.set_defaults(handler=cmd_operations_list)
+
+    worker = sub.add_parser(
+        "worker", help="deliver webhooks from the outbox (run one or more, on any machines sharing the database)"
+    )
+    worker.add_argument("--once", action="store_true", help="one round, wait for its deliveries, and exit")
+    worker.set_defaults(handler=cmd_worker)
+
+    prune_parser = sub.add_parser(
+        "prune", help="delete finished webhook deliveries, old outbox events and idempotency keys past retention"
+    )
+    prune_parser.add_argument("--delivery-retention-days", dest="delivery_retention_days", type=_positive_int)
+    prune_parser.add_argument("--outbox-retention-days", dest="outbox_retention_days", type=_positive_int)
+    prune_parser.add_argument("--idempotency-retention-days", dest="idempotency_retention_days", type=_positive_int)
+    prune_parser.set_defaults(handler=cmd_prune)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)

@@ -8,6 +8,7 @@ from resolvers.invoices.catalog import INVOICE, INVOICE_LINE, PAYMENT
 from resolvers.orders.catalog import ORDER, ORDER_LINE
 from resolvers.planner.catalog import Catalog
 from resolvers.products.catalog import PRODUCT
+from resolvers.webhooks.catalog import WEBHOOK_ATTEMPT, WEBHOOK_DELIVERY, WEBHOOK_ENDPOINT
 
 CATALOG = Catalog(
     [
@@ -23,5 +24,8 @@ CATALOG = Catalog(
         DEPARTMENT,
         AUDIT_ENTRY,
         INTEGRATION_EVENT,
+        WEBHOOK_ENDPOINT,
+        WEBHOOK_DELIVERY,
+        WEBHOOK_ATTEMPT,
     ]
 )

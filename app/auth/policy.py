@@ -105,6 +105,12 @@ ROWS: Mapping[str, Mapping[str, str]] = {
     # own field's records (audit entries hold before/after values, salaries included).
     "AuditEntry": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
     "IntegrationEvent": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
+    # Webhooks: where the organization's events go, and how each delivery went. Their
+    # URLs and logs are the organization's plumbing: admins only (and only admins may
+    # change them: COMMANDS in app/workflows.py).
+    "WebhookEndpoint": {"admin": ALL},
+    "WebhookDelivery": {"admin": ALL},
+    "WebhookAttempt": {"admin": ALL},
 }
 
 FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
