@@ -15,6 +15,7 @@ from tests.support.serving import serve
 
 @dataclass
 class Received:
+    path: str
     headers: dict[str, str]
     body: bytes
     at: float  # time.monotonic() when the request arrived
@@ -31,6 +32,8 @@ class Receiver:
     answer: Callable[[int], int] = lambda index: 200
     delay: float = 0.0  # seconds to wait before answering
     hold: asyncio.Event | None = None  # when set: requests wait for it before answering
+    body_out: bytes | None = None  # the answer's body (default: "answered <status>")
+    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # sent with every answer
     requests: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
@@ -48,15 +51,22 @@ class Receiver:
                 break
         headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
         index = len(self.requests)
-        self.requests.append(Received(headers, body, time.monotonic()))
+        self.requests.append(Received(scope["path"], headers, body, time.monotonic()))
         self.arrived.set()
         if self.hold is not None:
             await self.hold.wait()
         if self.delay:
             await asyncio.sleep(self.delay)
         status = self.answer(index)
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": f"answered {status}".encode()})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/plain"), *self.extra_headers],
+            }
+        )
+        body_out = self.body_out if self.body_out is not None else f"answered {status}".encode()
+        await send({"type": "http.response.body", "body": body_out})
 
 
 @contextlib.asynccontextmanager

@@ -31,9 +31,7 @@ def hooks_settings(pg_server, demo_settings: Settings) -> Iterator[Settings]:
     for settings in _seeded_copy(pg_server, demo_settings, "bizgraph_webhooks"):
         yield replace(
             settings,
-            webhooks=WebhookSettings(
-                secret_keys=(demo_key(),), allowed_networks=LOOPBACK, allow_http=True, poll_ms=50
-            ),
+            webhooks=WebhookSettings(secret_keys=(demo_key(),), allowed_networks=LOOPBACK, allow_http=True, poll_ms=50),
         )
 
 

@@ -54,7 +54,11 @@ async def test_a_delivery_is_signed_so_standardwebhooks_verifies_it(hooks_client
     shown = await _endpoint(hooks_client, admin, endpoint["id"])
     assert shown["queueDepth"] == 0 and shown["attemptCount"] == 1 and shown["failedAttemptCount"] == 0
     [delivery] = [edge["node"] for edge in shown["deliveries"]["edges"]]
-    assert delivery["status"] == "DELIVERED" and delivery["attempts"] == 1 and delivery["event"]["type"] == "product.created"
+    assert (
+        delivery["status"] == "DELIVERED"
+        and delivery["attempts"] == 1
+        and delivery["event"]["type"] == "product.created"
+    )
     [attempt] = [edge["node"] for edge in shown["attempts"]["edges"]]
     assert attempt["statusCode"] == 200 and attempt["succeeded"] and attempt["responseBody"] == "answered 200"
 
@@ -73,7 +77,8 @@ async def test_a_receiver_that_fails_three_times_then_succeeds_gets_the_event_ac
             # Nothing is due before the schedule says.
             assert await worker.run_once() == 0
             [(next_at,)] = sql(
-                hooks_client_url(worker), "SELECT next_attempt_at FROM webhook_deliveries WHERE endpoint_id = %s",
+                hooks_client_url(worker),
+                "SELECT next_attempt_at FROM webhook_deliveries WHERE endpoint_id = %s",
                 endpoint_pk(endpoint),
             )
             gaps.append(next_at - clock.now)
