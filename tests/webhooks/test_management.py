@@ -46,7 +46,9 @@ mutation($event: ID!, $endpoint: ID!) {
 }"""
 REPLAY = """
 mutation($endpoint: ID!, $since: DateTime!) {
-  replayWebhookEvents(input: { endpointId: $endpoint, since: $since }) { queued webhookEndpoint { queueDepth } errors { code } }
+  replayWebhookEvents(input: { endpointId: $endpoint, since: $since }) {
+    queued webhookEndpoint { queueDepth } errors { code }
+  }
 }"""
 
 

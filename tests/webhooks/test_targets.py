@@ -61,7 +61,7 @@ def test_address_rules():
 
 
 async def test_a_name_is_judged_by_every_address_it_resolves_to():
-    with pytest.raises(TargetRefused, match="resolves to 127.0.0.1"):
+    with pytest.raises(TargetRefused, match=r"resolves to 127\.0\.0\.1"):
         await resolve(check_url("https://localhost/x", allow_http=False), ())
     with pytest.raises(TargetRefused, match="does not resolve"):
         await resolve(check_url("https://no-such-host.invalid/x", allow_http=False), ())

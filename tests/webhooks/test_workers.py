@@ -33,10 +33,11 @@ class CountingWorker(Worker):
         return await super().deliver(claimed)
 
 
-async def _wait_for(condition, seconds: float = 20) -> None:
+async def _wait_for(receiver, count: int, seconds: float = 20) -> None:
     async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.02)
+        while len(receiver.requests) < count:
+            receiver.arrived.clear()
+            await receiver.arrived.wait()
 
 
 async def test_two_workers_deliver_each_event_once_and_keep_each_entitys_order(hooks_client, admin, hooks_settings):
@@ -56,7 +57,7 @@ async def test_two_workers_deliver_each_event_once_and_keep_each_entitys_order(h
         stop = asyncio.Event()
         runs = [asyncio.create_task(worker.run(stop)) for worker in workers]
         try:
-            await _wait_for(lambda: len(receiver.requests) >= expected)
+            await _wait_for(receiver, expected)
             await asyncio.sleep(0.3)  # anything extra would arrive now
         finally:
             stop.set()
