@@ -14,8 +14,9 @@ Revises: 0008
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from alembic import op
 
 revision = "0009"
 down_revision = "0008"
@@ -86,7 +87,9 @@ def upgrade() -> None:
             sa.ForeignKey("webhook_endpoints.id", name=None, ondelete="CASCADE"),
             nullable=False,
         ),
-        sa.Column("event_id", sa.BigInteger(), sa.ForeignKey("outbox.id", name=None, ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "event_id", sa.BigInteger(), sa.ForeignKey("outbox.id", name=None, ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("entity_type", sa.String(32), nullable=False),
         sa.Column("entity_id", sa.BigInteger(), nullable=False),
@@ -117,7 +120,9 @@ def upgrade() -> None:
         ["endpoint_id", "entity_type", "entity_id", "position"],
         postgresql_where=OPEN,
     )
-    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["org_id", "next_attempt_at"], postgresql_where=OPEN)
+    op.create_index(
+        "ix_webhook_deliveries_due", "webhook_deliveries", ["org_id", "next_attempt_at"], postgresql_where=OPEN
+    )
 
     op.create_table(
         "webhook_attempts",
