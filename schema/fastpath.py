@@ -55,6 +55,10 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "employeesAggregate": ("aggregate", "Employee"),
     "auditLog": ("connection", "AuditEntry"),
     "events": ("connection", "IntegrationEvent"),
+    "webhookEndpoint": ("one", "WebhookEndpoint"),
+    "webhookEndpoints": ("connection", "WebhookEndpoint"),
+    "webhookDeliveries": ("connection", "WebhookDelivery"),
+    "webhookAttempts": ("connection", "WebhookAttempt"),
 }
 
 
