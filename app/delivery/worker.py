@@ -25,6 +25,7 @@ import httpx
 import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import libpq_conninfo
 from app.db import Database
@@ -74,8 +75,9 @@ class Worker:
         now = self.clock()
         if self._organizations_read is None or now - self._organizations_read > ORGANIZATIONS_EVERY:
 
-            async def read(connection: object) -> list[int]:
-                result = await connection.exec_driver_sql("SELECT id FROM bizgraph_organizations()")  # type: ignore[attr-defined]
+            async def read(connection: AsyncConnection) -> list[int]:
+                # A definer function (alembic 0003): the one look-up that crosses organizations.
+                result = await connection.exec_driver_sql("SELECT id FROM bizgraph_organizations()")
                 return [int(value) for value in result.scalars().all()]
 
             self._organizations = await self.database.reading(read)
@@ -138,25 +140,30 @@ class Worker:
         """Deliver until ``stop`` is set; then let running deliveries finish."""
         listener = asyncio.create_task(self._listen(stop))
         try:
+            loop = asyncio.get_running_loop()
+            next_full_round = loop.time()
             while not stop.is_set():
+                self._wake.clear()  # a wake during the round below starts the next one at once
                 try:
                     every = await self.organizations()
-                    due = sorted(self._due) if self._due else every
+                    if loop.time() >= next_full_round or not self._due:
+                        # At least every poll interval every organization is visited, for retries
+                        # that came due, however busy the ones that NOTIFY are.
+                        due, next_full_round = every, loop.time() + self.settings.poll_ms / 1000
+                    else:
+                        due = sorted(self._due)
                     self._due.clear()
                     for claimed in await self.round(due):
                         self._start(claimed)
                 except (DBAPIError, psycopg.OperationalError, OSError) as error:
                     log.warning("worker round failed, trying again: %s", error)
-                self._wake.clear()
                 stopping = asyncio.create_task(stop.wait())
                 waking = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
-                    {stopping, waking}, timeout=self.settings.poll_ms / 1000, return_when="FIRST_COMPLETED"
+                    {stopping, waking}, timeout=self.settings.poll_ms / 1000, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in (stopping, waking):
                     task.cancel()
-                if not self._wake.is_set():
-                    self._due.clear()  # a quiet interval: visit every organization
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

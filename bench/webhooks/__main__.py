@@ -114,7 +114,7 @@ async def throughput(url: str, args: argparse.Namespace, workers: int) -> str:
         started = time.time()
         processes = await _workers(url, workers, args.worker_concurrency)
         try:
-            await arrivals.wait_for(args.events, timeout=600)
+            await arrivals.wait_for(args.events, seconds=600)
         finally:
             await _stop(processes)
         elapsed = max(arrivals.first.values()) - started
@@ -149,7 +149,7 @@ async def latency(url: str, args: argparse.Namespace) -> str:
                     row = await cursor.fetchone()
                     assert row is not None
                     committed[row[0]] = time.time()  # autocommit: the commit has returned
-            await arrivals.wait_for(total, timeout=120)
+            await arrivals.wait_for(total, seconds=120)
         finally:
             await _stop(processes)
     import base64
@@ -168,8 +168,10 @@ async def main(args: argparse.Namespace) -> None:
     url = _prepare(args.server)
     print(f"- machine: {describe()}")
     print(f"- command: `python -m bench.webhooks {' '.join(sys.argv[1:])}`")
-    print(f"- events spread over {args.entities} products; endpoint maxConcurrency {args.endpoint_concurrency},"
-          f" worker concurrency {args.worker_concurrency}; receiver answers 200 at once, in the bench's process\n")
+    print(
+        f"- events spread over {args.entities} products; endpoint maxConcurrency {args.endpoint_concurrency},"
+        f" worker concurrency {args.worker_concurrency}; receiver answers 200 at once, in the bench's process\n"
+    )
     print("| workers | events | first worker start → last arrival | deliveries/s | per worker | duplicates |")
     print("| --- | --- | --- | --- | --- | --- |")
     for workers in (1, 2):
@@ -183,7 +185,9 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks", description=__doc__)
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--server", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--entities", type=int, default=50)
     parser.add_argument("--endpoint-concurrency", type=int, default=32)

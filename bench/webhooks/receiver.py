@@ -33,8 +33,8 @@ class Arrivals:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    async def wait_for(self, count: int, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, seconds: float) -> None:
+        async with asyncio.timeout(seconds):
             while len(self.first) < count:
                 self.changed.clear()
                 await self.changed.wait()
@@ -53,6 +53,9 @@ async def receiving(arrivals: Arrivals) -> AsyncIterator[str]:
     server = _Server(uvicorn.Config(arrivals, lifespan="off", log_level="warning", access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it
+            raise RuntimeError("the receiver stopped before it started")
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}/hooks"

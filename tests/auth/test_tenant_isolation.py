@@ -41,9 +41,11 @@ def webhook_rows(seeded_url) -> Iterator[None]:
                 seeded_url,
                 "WITH e AS (INSERT INTO webhook_endpoints (org_id, url, event_types, secret_sealed)"
                 " VALUES (%s, %s, ARRAY['order.placed'], 'sealed') RETURNING id, org_id),"
-                " d AS (INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, position, entity_type, entity_id)"
+                " d AS (INSERT INTO webhook_deliveries"
+                " (org_id, endpoint_id, event_id, position, entity_type, entity_id)"
                 " SELECT e.org_id, e.id, o.id, o.position, o.entity_type, o.entity_id FROM e,"
-                " LATERAL (SELECT * FROM outbox WHERE org_id = e.org_id ORDER BY id LIMIT 1) o RETURNING id, endpoint_id)"
+                " LATERAL (SELECT * FROM outbox WHERE org_id = e.org_id ORDER BY id LIMIT 1) o"
+                " RETURNING id, endpoint_id)"
                 " INSERT INTO webhook_attempts (org_id, delivery_id, endpoint_id, started_at, latency_ms, succeeded)"
                 " SELECT %s, d.id, d.endpoint_id, now(), 5, true FROM d RETURNING id",
                 org_id,
