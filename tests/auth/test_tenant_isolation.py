@@ -23,6 +23,7 @@ from schema import build_schema
 from schema.fastpath import PLANNED_ROOTS
 from tests.support.auth import token_for
 from tests.support.graphql import gql, sql
+from tests.support.webhook_rows import webhooks_of_both_organizations
 
 SCHEMA = build_schema()._schema
 ORGS = {"acme": 1, "globex": 2}
@@ -33,27 +34,8 @@ AGGREGATE_ROOTS = {root: type_name for root, (kind, type_name) in PLANNED_ROOTS.
 
 @pytest.fixture(scope="module", autouse=True)
 def webhook_rows(seeded_url) -> Iterator[None]:
-    """The seed registers no webhooks: each organization gets endpoints, deliveries and attempts
-    for this module, removed afterwards (the shared database stays as seeded)."""
-    for org_id in ORGS.values():
-        for n in range(2):
-            sql(
-                seeded_url,
-                "WITH e AS (INSERT INTO webhook_endpoints (org_id, url, event_types, secret_sealed)"
-                " VALUES (%s, %s, ARRAY['order.placed'], 'sealed') RETURNING id, org_id),"
-                " d AS (INSERT INTO webhook_deliveries"
-                " (org_id, endpoint_id, event_id, position, entity_type, entity_id)"
-                " SELECT e.org_id, e.id, o.id, o.position, o.entity_type, o.entity_id FROM e,"
-                " LATERAL (SELECT * FROM outbox WHERE org_id = e.org_id ORDER BY id LIMIT 1) o"
-                " RETURNING id, endpoint_id)"
-                " INSERT INTO webhook_attempts (org_id, delivery_id, endpoint_id, started_at, latency_ms, succeeded)"
-                " SELECT %s, d.id, d.endpoint_id, now(), 5, true FROM d RETURNING id",
-                org_id,
-                f"https://hooks.example.com/{org_id}/{n}",
-                org_id,
-            )
-    yield
-    sql(seeded_url, "DELETE FROM webhook_endpoints RETURNING id")
+    with webhooks_of_both_organizations(seeded_url):
+        yield
 
 
 @pytest.fixture(scope="module")
