@@ -45,18 +45,22 @@ ORDER BY e.id
 FOR UPDATE OF e SKIP LOCKED
 """
 
+# The head of each entity's chain (its oldest open delivery) is found by walking the
+# open-deliveries index in its own order, (entity, position), so the plan does not
+# depend on statistics: it reads each open delivery of the endpoint once (an
+# anti-join over fresh, unanalysed rows once took 1.5 s for 3,000 of them).
 _CLAIM = """
-WITH picked AS (
+WITH heads AS (
+    SELECT DISTINCT ON (h.entity_type, h.entity_id) h.id, h.position, h.next_attempt_at
+    FROM webhook_deliveries h
+    WHERE h.endpoint_id = %(endpoint)s AND h.status IN ('pending', 'delivering')
+    ORDER BY h.entity_type, h.entity_id, h.position
+), picked AS (
     SELECT d.id FROM webhook_deliveries d
-    WHERE d.endpoint_id = %(endpoint)s
+    WHERE d.id IN (
+        SELECT heads.id FROM heads WHERE heads.next_attempt_at <= %(now)s ORDER BY heads.position LIMIT %(limit)s
+    )
       AND d.status IN ('pending', 'delivering') AND d.next_attempt_at <= %(now)s
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_deliveries p
-          WHERE p.endpoint_id = d.endpoint_id AND p.entity_type = d.entity_type AND p.entity_id = d.entity_id
-            AND p.status IN ('pending', 'delivering') AND p.position < d.position
-      )
-    ORDER BY d.position
-    LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_deliveries d

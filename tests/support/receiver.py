@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from tests.support.serving import serve
 
 
@@ -35,6 +37,10 @@ class Receiver:
     body_out: bytes | None = None  # the answer's body (default: "answered <status>")
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # sent with every answer
     requests: list[Received] = field(default_factory=list)
+    # Requests about one entity to one path that were in flight at the same time: per-entity
+    # order means the next is sent only once the previous one was answered.
+    overlapping: list[tuple[str, str]] = field(default_factory=list)
+    _in_flight: set[tuple[str, str]] = field(default_factory=set)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
 
@@ -53,10 +59,17 @@ class Receiver:
         index = len(self.requests)
         self.requests.append(Received(scope["path"], headers, body, time.monotonic()))
         self.arrived.set()
-        if self.hold is not None:
-            await self.hold.wait()
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        subject = (scope["path"], str(orjson.loads(body).get("entityId")))
+        if subject in self._in_flight:
+            self.overlapping.append(subject)
+        self._in_flight.add(subject)
+        try:
+            if self.hold is not None:
+                await self.hold.wait()
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self._in_flight.discard(subject)
         status = self.answer(index)
         await send(
             {

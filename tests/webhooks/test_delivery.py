@@ -148,6 +148,7 @@ async def test_events_of_one_entity_arrive_in_commit_order(hooks_client, admin, 
             for product in products:
                 await rename_product(hooks_client, admin, product, f"round {round_}")
         await run_until_quiet(worker)
+    assert receiver.overlapping == []  # the next event of a product waited for the previous one's answer
     bodies = [orjson.loads(request.body) for request in receiver.requests]
     assert len(bodies) == 12
     for product in products:

@@ -66,6 +66,7 @@ async def test_two_workers_deliver_each_event_once_and_keep_each_entitys_order(h
                 await worker.close()
                 await db.dispose()
 
+    assert receiver.overlapping == []  # one entity's events never in flight together
     # Exactly once per (event, endpoint).
     received = Counter((request.path, request.message_id) for request in receiver.requests)
     assert len(received) == expected and set(received.values()) == {1}
