@@ -61,7 +61,6 @@ def upgrade() -> None:
         sa.Column("max_concurrency", sa.Integer(), server_default="4", nullable=False),
         sa.Column("start_after_position", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.BigInteger(), server_default="1", nullable=False),
         _now("created_at"),
         _now("updated_at"),

@@ -31,19 +31,31 @@ from app.events.webhooks import WEBHOOK_DISABLED, WebhookDisabledPayload
 
 ACTOR = "bizgraph worker"
 
-_LOG = """
-INSERT INTO webhook_attempts (org_id, delivery_id, endpoint_id, started_at, latency_ms, status_code, succeeded,
-                              error, response_body)
-VALUES (%(org)s, %(delivery)s, %(endpoint)s, %(started)s, %(latency)s, %(status)s, %(succeeded)s, %(error)s, %(body)s)
-"""
-
-_SETTLE = """
-UPDATE webhook_deliveries
-SET status = %(status)s::text, attempts = attempts + 1, next_attempt_at = %(next)s, lease_until = NULL, claim = NULL,
-    last_attempt_at = %(started)s, last_status_code = %(code)s, last_error = %(error)s,
-    delivered_at = CASE WHEN %(status)s::text = 'delivered' THEN %(now)s::timestamptz END
-WHERE id = %(delivery)s AND claim = %(claim)s
-RETURNING id
+# One statement: the attempt's log row, the delivery's new state (only while this
+# worker's claim holds), and the endpoint's health. The endpoint's row is written
+# only when its health changes (first failure, first success after failures): every
+# delivery to an endpoint writing its row would make concurrent deliveries wait for
+# each other's commits.
+_RECORD = """
+WITH logged AS (
+    INSERT INTO webhook_attempts (org_id, delivery_id, endpoint_id, started_at, latency_ms, status_code, succeeded,
+                                  error, response_body)
+    VALUES (%(org)s, %(delivery)s, %(endpoint)s, %(started)s, %(latency)s, %(code)s, %(succeeded)s, %(error)s,
+            %(body)s)
+), settled AS (
+    UPDATE webhook_deliveries
+    SET status = %(status)s::text, attempts = attempts + 1, next_attempt_at = %(next)s, lease_until = NULL,
+        claim = NULL, last_attempt_at = %(started)s, last_status_code = %(code)s, last_error = %(error)s,
+        delivered_at = CASE WHEN %(succeeded)s THEN %(now)s::timestamptz END
+    WHERE id = %(delivery)s AND claim = %(claim)s
+    RETURNING id
+), health AS (
+    UPDATE webhook_endpoints
+    SET failing_since = CASE WHEN %(succeeded)s THEN NULL ELSE %(started)s::timestamptz END
+    WHERE id = %(endpoint)s AND EXISTS (SELECT FROM settled)
+      AND CASE WHEN %(succeeded)s THEN failing_since IS NOT NULL ELSE failing_since IS NULL END
+)
+SELECT EXISTS (SELECT FROM settled) AS settled
 """
 
 # Whether the endpoint failed throughout this delivery's life: it has been failing
@@ -89,19 +101,6 @@ async def record(
     """Log the attempt and settle the delivery; its new status (None: the claim was lost).
     The caller's transaction is scoped to the delivery's organization."""
     ids = {"org": claimed.org_id, "delivery": claimed.delivery_id, "endpoint": claimed.endpoint_id}
-    await execute(
-        connection,
-        _LOG,
-        {
-            **ids,
-            "started": started,
-            "latency": response.latency_ms,
-            "status": response.status_code,
-            "succeeded": response.succeeded,
-            "error": response.error,
-            "body": _text(response.body) if response.status_code is not None else None,
-        },
-    )
     attempts = claimed.attempts + 1
     if response.succeeded:
         status, next_at = "delivered", now
@@ -110,34 +109,27 @@ async def record(
     else:
         delay = next_attempt_delay(attempts, rng)
         status, next_at = ("failed", now) if delay is None else ("pending", now + delay)
-    settled = await row(
+    recorded = await row(
         connection,
-        _SETTLE,
+        _RECORD,
         {
             **ids,
+            "started": started,
+            "latency": response.latency_ms,
+            "code": response.status_code,
+            "succeeded": response.succeeded,
+            "error": response.error,
+            "body": _text(response.body) if response.status_code is not None else None,
             "status": status,
             "next": next_at,
-            "started": started,
-            "code": response.status_code,
-            "error": response.error,
             "now": now,
             "claim": claimed.claim,
         },
     )
-    if settled is None:
+    if recorded is None or not recorded["settled"]:
         return None
     if response.succeeded:
-        await execute(
-            connection,
-            "UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = %(now)s WHERE id = %(endpoint)s",
-            {**ids, "now": now},
-        )
         return status
-    await execute(
-        connection,
-        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, %(started)s) WHERE id = %(endpoint)s",
-        {**ids, "started": started},
-    )
     if response.status_code == 410:
         await disable(connection, claimed, "gone", response.status_code, now)
     elif status == "failed":

@@ -62,7 +62,6 @@ class WebhookEndpoint(Base):
     start_after_position: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     # The first failed attempt since the last success (None while it succeeds).
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = version_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

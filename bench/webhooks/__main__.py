@@ -174,7 +174,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print("| workers | events | first worker start → last arrival | deliveries/s | per worker | duplicates |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for workers in (1, 2):
+    for workers in (1, 2) if not args.latency_only else ():
         print(await throughput(url, args, workers), flush=True)
     print("\n| commit rate | events | p50 commit → receiver | p99 | max |")
     print("| --- | --- | --- | --- | --- |")
@@ -194,4 +194,5 @@ if __name__ == "__main__":
     parser.add_argument("--worker-concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput runs")
     asyncio.run(main(parser.parse_args()))

@@ -29,7 +29,11 @@ WEBHOOK_ENDPOINT = Entity(
             nullable=True,
         ),
         "failingSince": col("failing_since", "datetime", nullable=True),
-        "lastSuccessAt": col("last_success_at", "datetime", nullable=True),
+        "lastSuccessAt": Column(
+            "(SELECT max(a.started_at) FROM webhook_attempts a WHERE a.endpoint_id = {t}.id AND a.succeeded)",
+            "datetime",
+            nullable=True,
+        ),
         "queueDepth": Column(f"(SELECT count(*)::int FROM webhook_deliveries q WHERE {_OPEN})", "int"),
         "oldestUndeliveredAt": Column(
             f"(SELECT min(q.created_at) FROM webhook_deliveries q WHERE {_OPEN})", "datetime", nullable=True
