@@ -166,7 +166,7 @@ async def latency(url: str, args: argparse.Namespace) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     url = _prepare(args.server)
-    print(f"- machine: {describe()}")
+    print(f"- machine: {describe()}; load average at the start {os.getloadavg()[0]:.2f} (a shared machine)")
     print(f"- command: `python -m bench.webhooks {' '.join(sys.argv[1:])}`")
     print(
         f"- events spread over {args.entities} products; endpoint maxConcurrency {args.endpoint_concurrency},"
@@ -176,7 +176,8 @@ async def main(args: argparse.Namespace) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for workers in (1, 2) if not args.latency_only else ():
         print(await throughput(url, args, workers), flush=True)
-    print("\n| commit rate | events | p50 commit → receiver | p99 | max |")
+    print(f"\n- load average before the latency run {os.getloadavg()[0]:.2f}\n")
+    print("| commit rate | events | p50 commit → receiver | p99 | max |")
     print("| --- | --- | --- | --- | --- |")
     print(await latency(url, args), flush=True)
     with psycopg.connect(args.server, autocommit=True) as conn:
