@@ -69,7 +69,8 @@ class Worker:
         self._organizations_read: dt.datetime | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._due: set[int] = set()  # organizations to visit in the next round
+        self._due: set[int] = set()  # organizations to claim for in the next round
+        self._notified: set[int] = set()  # organizations with new events: fan out first
 
     async def organizations(self) -> list[int]:
         now = self.clock()
@@ -119,10 +120,11 @@ class Worker:
         async with self.database.unit_of_work(claimed.org_id) as connection:
             return await record(connection, claimed, response, started=started, now=self.clock(), rng=self.rng)
 
-    async def round(self, organizations: list[int]) -> list[Claimed]:
-        """Fan out and claim for these organizations, up to this process's free room."""
+    async def round(self, organizations: list[int], fan_out: list[int] | None = None) -> list[Claimed]:
+        """Fan out (for ``fan_out``, by default all of them) and claim for these organizations,
+        up to this process's free room."""
         claimed: list[Claimed] = []
-        for org_id in organizations:
+        for org_id in organizations if fan_out is None else fan_out:
             await self.fan_out(org_id)
         for org_id in organizations:
             room = self.settings.worker_concurrency - len(self._inflight) - len(claimed)
@@ -146,14 +148,17 @@ class Worker:
                 self._wake.clear()  # a wake during the round below starts the next one at once
                 try:
                     every = await self.organizations()
-                    if loop.time() >= next_full_round or not self._due:
+                    if loop.time() >= next_full_round or not (self._due or self._notified):
                         # At least every poll interval every organization is visited, for retries
                         # that came due, however busy the ones that NOTIFY are.
-                        due, next_full_round = every, loop.time() + self.settings.poll_ms / 1000
+                        due, fan_out, next_full_round = every, every, loop.time() + self.settings.poll_ms / 1000
                     else:
-                        due = sorted(self._due)
+                        # New events need a fan-out; a finished delivery only a claim (its
+                        # endpoint has room, its entity's next event may be due).
+                        due, fan_out = sorted(self._due | self._notified), sorted(self._notified)
                     self._due.clear()
-                    for claimed in await self.round(due):
+                    self._notified.clear()
+                    for claimed in await self.round(due, fan_out):
                         self._start(claimed)
                 except (DBAPIError, psycopg.OperationalError, OSError) as error:
                     log.warning("worker round failed, trying again: %s", error)
@@ -195,7 +200,7 @@ class Worker:
                     await connection.execute(f"LISTEN {EVENTS_CHANNEL}")
                     async for notice in connection.notifies():
                         with contextlib.suppress(ValueError, KeyError, TypeError):
-                            self._due.add(int(orjson.loads(notice.payload)["org_id"]))
+                            self._notified.add(int(orjson.loads(notice.payload)["org_id"]))
                         self._wake.set()
             except (psycopg.OperationalError, OSError) as error:
                 log.warning("event listener lost its connection, reconnecting: %s", error)
