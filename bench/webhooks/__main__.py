@@ -28,7 +28,7 @@ from app.delivery.secrets import SecretBox
 from app.delivery.settings import demo_key
 from app.migrations import upgrade
 from app.seed import run_seed
-from bench.machine import describe
+from bench.machine import CLOCK_TICKS, describe
 from bench.webhooks.receiver import Arrivals, receiving
 
 BIZGRAPH = str(Path(sys.executable).parent / "bizgraph")
@@ -95,6 +95,15 @@ async def _workers(url: str, count: int, concurrency: int) -> list[asyncio.subpr
     ]
 
 
+def _cpu_seconds(processes: list[asyncio.subprocess.Process]) -> float:
+    """User and system CPU time the worker processes used so far (from /proc)."""
+    total = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
 async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
     for process in processes:
         process.terminate()
@@ -116,13 +125,14 @@ async def throughput(url: str, args: argparse.Namespace, workers: int) -> str:
         processes = await _workers(url, workers, args.worker_concurrency)
         try:
             await arrivals.wait_for(args.events, seconds=600)
+            cpu = _cpu_seconds(processes)
         finally:
             await _stop(processes)
         elapsed = max(arrivals.first.values()) - started
     rate = args.events / elapsed
     return (
         f"| {workers} | {args.events} | {elapsed:.2f} s | {rate:.0f} /s | {rate / workers:.0f} /s |"
-        f" {arrivals.copies - args.events} |"
+        f" {cpu / args.events * 1000:.1f} ms | {arrivals.copies - args.events} |"
     )
 
 
@@ -174,8 +184,11 @@ async def main(args: argparse.Namespace) -> None:
         f" endpoint maxConcurrency {args.endpoint_concurrency},"
         f" worker concurrency {args.worker_concurrency}; receiver answers 200 at once, in the bench's process\n"
     )
-    print("| workers | events | first worker start → last arrival | deliveries/s | per worker | duplicates |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| workers | events | first worker start → last arrival | deliveries/s | per worker"
+        " | worker CPU per delivery (start-up included) | duplicates |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for workers in (1, 2) if not args.latency_only else ():
         print(await throughput(url, args, workers), flush=True)
     print(f"\n- load average before the latency run {os.getloadavg()[0]:.2f}\n")
