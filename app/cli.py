@@ -230,7 +230,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         # The server's own pool and role: row-level security binds the worker too, and
         # it names each organization in turn.
         database = Database(settings)
-        worker = Worker(database, settings.webhooks)
+        worker = Worker(database, settings.webhooks, listen_url=settings.listen_database_url)
         try:
             await database.verify_isolation()
             if args.once:

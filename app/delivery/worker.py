@@ -24,6 +24,7 @@ from collections.abc import Callable
 import httpx
 import orjson
 import psycopg
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,8 +59,11 @@ class Worker:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         client: httpx.AsyncClient | None = None,
+        listen_url: URL | None = None,
     ) -> None:
         self.database = database
+        # LISTEN holds a session: it must reach PostgreSQL directly, never a transaction pooler.
+        self.listen_url = listen_url or database.url
         self.settings = settings
         self.clock = clock
         self.rng = rng
@@ -192,7 +196,7 @@ class Worker:
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Wake a round when an event commits; polling covers any gap while reconnecting."""
-        conninfo = libpq_conninfo(self.database.url)
+        conninfo = libpq_conninfo(self.listen_url)
         while not stop.is_set():
             try:
                 connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
