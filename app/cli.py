@@ -200,47 +200,6 @@ def cmd_brand(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    import signal
-
-    from app.db import Database
-    from app.notifications import EmailDispatcher
-
-    _require_database(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    async def work() -> int:
-        # The server's own pool and role: row-level security binds the worker too.
-        database = Database(settings)
-        try:
-            await database.verify_isolation()
-            dispatcher = EmailDispatcher.from_settings(
-                database, settings, concurrency=args.concurrency, poll_seconds=args.poll_seconds
-            )
-            if args.once:
-                return await dispatcher.run_once()
-            # Ctrl-C or SIGTERM: the emails under way are sent and logged, then the worker exits.
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
-            print(
-                f"worker: sending customer emails through {settings.smtp_host}:{settings.smtp_port}"
-                f" (TLS: {settings.smtp_tls}); Ctrl-C stops",
-                flush=True,
-            )
-            await dispatcher.run(stop)
-            return 0
-        finally:
-            await database.dispose()
-
-    attempted = asyncio.run(work())
-    if args.once:
-        print(f"worker: {attempted} email(s) attempted")
-    return 0
-
-
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
@@ -288,6 +247,103 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             await database.dispose()
 
     say(asyncio.run(simulate()))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Delivers what the outbox says should go out: webhooks (when their secrets' keys are
+    set) and customer and staff emails, side by side in one process."""
+    import asyncio
+    import signal
+
+    from app.db import Database
+    from app.delivery.worker import Worker
+    from app.notifications import EmailDispatcher
+
+    _require_database(settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Without keys no endpoint can have been registered (creating one answers NOT_CONFIGURED):
+    # the worker sends emails only, and says so.
+    webhooks_off = None if settings.webhooks.secret_keys else "webhooks off: BIZGRAPH_WEBHOOK_SECRET_KEYS is not set"
+
+    async def work() -> str:
+        # The server's own pool and role: row-level security binds the worker too, and it
+        # names each organization in turn.
+        database = Database(settings)
+        webhooks = (
+            None if webhooks_off else Worker(database, settings.webhooks, listen_url=settings.listen_database_url)
+        )
+        try:
+            await database.verify_isolation()
+            emails = EmailDispatcher.from_settings(
+                database, settings, concurrency=args.concurrency, poll_seconds=args.poll_seconds
+            )
+            if args.once:
+                sent = await emails.run_once()
+                delivered = f"{await webhooks.run_once()} webhook attempt(s)" if webhooks else webhooks_off
+                return f"worker: {sent} email(s) attempted; {delivered}"
+            # Ctrl-C or SIGTERM: what is under way is sent and logged, then the worker exits.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            print(
+                f"worker: sending emails through {settings.smtp_host}:{settings.smtp_port}"
+                f" (TLS: {settings.smtp_tls}); {'delivering webhooks' if webhooks else webhooks_off};"
+                " Ctrl-C or SIGTERM stops",
+                flush=True,
+            )
+            await asyncio.gather(emails.run(stop), *([webhooks.run(stop)] if webhooks else []))
+            return ""
+        finally:
+            if webhooks is not None:
+                await webhooks.close()
+            await database.dispose()
+
+    said = asyncio.run(work())
+    if said:
+        print(said, flush=True)
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    from dataclasses import replace
+
+    from app.db import Database
+    from app.delivery.prune import prune
+    from app.delivery.worker import utc_now
+
+    _require_database(settings)
+    webhooks = settings.webhooks
+    for name in ("delivery_retention_days", "outbox_retention_days", "idempotency_retention_days"):
+        given = getattr(args, name)
+        if given is not None:
+            webhooks = replace(webhooks, **{name: given})
+
+    async def run() -> list[str]:
+        database = Database(settings)
+        lines = []
+        try:
+            await database.verify_isolation()
+
+            async def organizations(connection: Any) -> list[tuple[int, str]]:
+                result = await connection.exec_driver_sql("SELECT id, slug FROM bizgraph_organizations()")
+                return [(int(row[0]), str(row[1])) for row in result.all()]
+
+            for org_id, slug in await database.reading(organizations):
+                async with database.unit_of_work(org_id) as connection:
+                    pruned = await prune(connection, org_id, webhooks, utc_now())
+                lines.append(
+                    f"{slug}: {pruned.deliveries} deliveries, {pruned.events} outbox events,"
+                    f" {pruned.idempotency_keys} idempotency keys"
+                )
+        finally:
+            await database.dispose()
+        return lines
+
+    for line in asyncio.run(run()):
+        print(f"pruned {line}")
     return 0
 
 
@@ -410,9 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser(
         "worker",
-        help="deliver what the outbox says should go out: customer and staff emails over SMTP (BIZGRAPH_SMTP_*)",
+        help="deliver what the outbox says should go out: webhooks (BIZGRAPH_WEBHOOK_*) and customer and staff"
+        " emails over SMTP (BIZGRAPH_SMTP_*); run one or more, on any machines sharing the database",
     )
-    worker.add_argument("--once", action="store_true", help="one pass over every organization, then exit")
+    worker.add_argument(
+        "--once", action="store_true", help="one pass over every organization, wait for its deliveries, then exit"
+    )
     worker.add_argument(
         "--concurrency", type=_positive_int, default=4, help="emails sent at once by this worker (default 4)"
     )
@@ -446,6 +505,14 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(handler=cmd_operations_push)
     listing = operations_sub.add_parser("list", help="print the stored operations: SHA-256, type, name, stored at")
     listing.set_defaults(handler=cmd_operations_list)
+
+    prune_parser = sub.add_parser(
+        "prune", help="delete finished webhook deliveries, old outbox events and idempotency keys past retention"
+    )
+    prune_parser.add_argument("--delivery-retention-days", dest="delivery_retention_days", type=_positive_int)
+    prune_parser.add_argument("--outbox-retention-days", dest="outbox_retention_days", type=_positive_int)
+    prune_parser.add_argument("--idempotency-retention-days", dest="idempotency_retention_days", type=_positive_int)
+    prune_parser.set_defaults(handler=cmd_prune)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)

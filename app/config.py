@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.auth.issuers import DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TrustedIssuer, parse_trusted_issuers
+from app.delivery.settings import WebhookSettings
 from app.errors import ConfigError
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
@@ -126,6 +127,8 @@ class Settings:
     smtp_password: str | None = None
     smtp_timeout_seconds: int = 30
     mail_from: str = "bizgraph@localhost"
+    # Webhook delivery (README "Webhooks"): secrets' keys, safe targets, timeouts, retention.
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -135,12 +138,13 @@ class Settings:
         issuer = _issuer(env, "BIZGRAPH_ISSUER")
         audience = env.get("BIZGRAPH_AUDIENCE", "").strip() or "bizgraph"
         raw_trusted = env.get("BIZGRAPH_TRUSTED_ISSUERS", "").strip()
+        demo = _bool(env, "BIZGRAPH_DEMO", False)
         settings = cls(
             database_url=parse_database_url(raw_url, "DATABASE_URL") if raw_url else None,
             listen_database_url=(
                 parse_database_url(raw_listen_url, "BIZGRAPH_LISTEN_DATABASE_URL") if raw_listen_url else None
             ),
-            demo=_bool(env, "BIZGRAPH_DEMO", False),
+            demo=demo,
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
             max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
@@ -201,6 +205,7 @@ class Settings:
             smtp_password=env.get("BIZGRAPH_SMTP_PASSWORD") or None,
             smtp_timeout_seconds=_int(env, "BIZGRAPH_SMTP_TIMEOUT_SECONDS", 30, minimum=1),
             mail_from=env.get("BIZGRAPH_MAIL_FROM", "").strip() or "bizgraph@localhost",
+            webhooks=WebhookSettings.from_env(env, demo=demo),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.

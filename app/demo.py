@@ -101,7 +101,7 @@ def prepare_demo(
         settings = settings.with_database(url)
     else:
         url = settings.database_url
-    settings = replace(settings, demo=True)
+    settings = replace(settings, demo=True, webhooks=settings.webhooks.for_development())
     if not settings.signing_keys:
         settings = replace(settings, signing_keys=(ensure_demo_key(settings.data_dir),))
     if settings.issuer == DEFAULT_ISSUER and host in LOOPBACK_HOSTS:

@@ -270,5 +270,7 @@ COMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "update_product": frozenset(_LEDGER),
         "adjust_stock": frozenset(_LEDGER),
         "sweep_overdue_invoices": frozenset(_LEDGER),
+        # Create, change, enable, disable, delete, rotate, ping, redeliver, replay.
+        "manage_webhooks": frozenset({"admin"}),
     }
 )

@@ -9,6 +9,7 @@ from resolvers.notifications.catalog import EMAIL_ATTEMPT, EMAIL_DELIVERY
 from resolvers.orders.catalog import ORDER, ORDER_LINE
 from resolvers.planner.catalog import Catalog
 from resolvers.products.catalog import PRODUCT
+from resolvers.webhooks.catalog import WEBHOOK_ATTEMPT, WEBHOOK_DELIVERY, WEBHOOK_ENDPOINT
 
 CATALOG = Catalog(
     [
@@ -26,5 +27,8 @@ CATALOG = Catalog(
         INTEGRATION_EVENT,
         EMAIL_DELIVERY,
         EMAIL_ATTEMPT,
+        WEBHOOK_ENDPOINT,
+        WEBHOOK_DELIVERY,
+        WEBHOOK_ATTEMPT,
     ]
 )

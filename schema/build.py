@@ -33,6 +33,8 @@ from schema.planned import install_planned_resolvers
 from schema.products.mutations import ProductMutations
 from schema.products.queries import ProductQueries
 from schema.scalars import SCALAR_OVERRIDES
+from schema.webhooks.mutations import webhook_mutations
+from schema.webhooks.queries import WebhookQueries
 
 ROOT_QUERIES = (
     NodeQueries,
@@ -45,6 +47,7 @@ ROOT_QUERIES = (
     AnalyticsQueries,
     ActivityQueries,
     NotificationQueries,
+    WebhookQueries,
     MeQueries,
 )
 
@@ -85,7 +88,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     query = _root("Query", ROOT_QUERIES, "Reads: every entry point into the organization's data.")
     mutation = _root(
         "Mutation",
-        ROOT_MUTATIONS,
+        # The webhook mutations seal secrets with the configured key: built per schema.
+        (*ROOT_MUTATIONS, webhook_mutations((settings or Settings()).webhooks)),
         "Changes. Each field runs in one transaction and answers a payload whose errors say why it changed nothing.",
     )
     limits = DocumentLimits.from_settings(settings or Settings())

@@ -56,6 +56,10 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "auditLog": ("connection", "AuditEntry"),
     "events": ("connection", "IntegrationEvent"),
     "emailDeliveries": ("connection", "EmailDelivery"),
+    "webhookEndpoint": ("one", "WebhookEndpoint"),
+    "webhookEndpoints": ("connection", "WebhookEndpoint"),
+    "webhookDeliveries": ("connection", "WebhookDelivery"),
+    "webhookAttempts": ("connection", "WebhookAttempt"),
 }
 
 

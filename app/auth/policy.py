@@ -108,6 +108,12 @@ ROWS: Mapping[str, Mapping[str, str]] = {
     # The emails sent to customers and staff, and every attempt: the organization's admins'.
     "EmailDelivery": {"admin": ALL},
     "EmailAttempt": {"admin": ALL},
+    # Webhooks: where the organization's events go, and how each delivery went. Their
+    # URLs and logs are the organization's plumbing: admins only (and only admins may
+    # change them: COMMANDS in app/workflows.py).
+    "WebhookEndpoint": {"admin": ALL},
+    "WebhookDelivery": {"admin": ALL},
+    "WebhookAttempt": {"admin": ALL},
 }
 
 FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {

@@ -7,6 +7,7 @@ from app.models.notifications import EmailAttempt, EmailCursor, EmailDelivery
 from app.models.org import OAuthClient, Organization, User
 from app.models.sales import Customer, Order, OrderLine, Product
 from app.models.system import AuditEntry, Counter, IdempotencyKey, OutboxEvent, StoredOperation
+from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookProgress
 
 metadata = Base.metadata
 
@@ -33,5 +34,9 @@ __all__ = [
     "Product",
     "StoredOperation",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookProgress",
     "metadata",
 ]

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from app.delivery.retry import JITTER, RETRY_DELAYS, next_attempt_delay
+from app.delivery.retry import JITTER, MAX_ATTEMPTS, RETRY_DELAYS, RETRY_WINDOW, next_attempt_delay
 
 SCHEDULE = [
     dt.timedelta(seconds=5),
@@ -22,7 +22,8 @@ SCHEDULE = [
 
 def test_the_schedule_is_the_documented_one():
     assert list(RETRY_DELAYS) == SCHEDULE
-    assert sum(RETRY_DELAYS, dt.timedelta()) == dt.timedelta(hours=27, minutes=35, seconds=5)
+    assert RETRY_WINDOW == sum(RETRY_DELAYS, dt.timedelta()) == dt.timedelta(hours=27, minutes=35, seconds=5)
+    assert MAX_ATTEMPTS == 8
 
 
 def test_the_first_attempt_is_at_once_and_none_follows_the_last():

@@ -33,7 +33,7 @@ async def test_worker_once_sends_what_is_due_through_the_configured_server(
     assert capsys.readouterr().out.startswith("worker: ")
     # Nothing is due any more: a second pass sends nothing.
     assert await asyncio.to_thread(_worker, monkeypatch, mail_settings, smtp, "--once") == 0
-    assert capsys.readouterr().out == "worker: 0 email(s) attempted\n"
+    assert capsys.readouterr().out.startswith("worker: 0 email(s) attempted; ")
     assert len(smtp.to(address)) == 1
 
 
