@@ -146,6 +146,26 @@ def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from app.backup import backup
+
+    url = _require_database(settings)
+    report = backup(url, args.file)
+    print(f"backed up {url.database} (alembic revision {report.revision}) to {report.path}: {report.size:,} bytes")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from app.backup import restore
+
+    url = _require_database(settings)
+    report = restore(url, args.file)
+    print(f"restored {args.file} into {url.database} (alembic revision {report.revision})")
+    if report.advice:
+        print(f"bizgraph: {report.advice}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo_env(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo_env import demo_env_path, read_demo_env
 
@@ -374,6 +394,17 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(handler=cmd_operations_push)
     listing = operations_sub.add_parser("list", help="print the stored operations: SHA-256, type, name, stored at")
     listing.set_defaults(handler=cmd_operations_list)
+
+    backup = sub.add_parser(
+        "backup", help="write the database to FILE: a consistent pg_dump custom-format archive, its revision inside"
+    )
+    backup.add_argument("file", type=Path, help="the archive to write (must not exist)")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="restore FILE into the empty database DATABASE_URL names, its revision checked first"
+    )
+    restore.add_argument("file", type=Path, help="an archive written by `bizgraph backup`")
+    restore.set_defaults(handler=cmd_restore)
 
     demo_env = sub.add_parser(
         "demo-env",
