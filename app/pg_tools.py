@@ -3,12 +3,14 @@
 pg_dump refuses a server newer than itself, and pg_restore may not read an archive written by a
 newer pg_dump; an older server may reject what a newer pg_dump writes. So bizgraph uses the
 programs of exactly the server's major version: ``BIZGRAPH_PG_BINDIR`` when set, else
-``pg_config --bindir``, the PATH, and Debian's ``/usr/lib/postgresql/<major>/bin``.
+``pg_config --bindir``, Debian's ``/usr/lib/postgresql/<major>/bin``, the PATH, and the
+embedded server's (pgserver's) own.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -33,6 +35,10 @@ def _candidate_dirs() -> list[Path]:
     on_path = shutil.which("pg_dump")
     if on_path:
         dirs.append(Path(on_path).resolve().parent)
+    # The embedded server's own (the demo's PostgreSQL 16), when pgserver is installed.
+    embedded = importlib.util.find_spec("pgserver")
+    if embedded is not None and embedded.origin:
+        dirs.append(Path(embedded.origin).parent / "pginstall" / "bin")
     return dirs
 
 

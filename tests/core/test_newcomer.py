@@ -78,6 +78,7 @@ def test_every_database_command_works_while_the_embedded_demo_runs(
             ["sweep-overdue", "--org", "acme"],
             ["simulate", "--actions", "3", "--rate", "50", "--every", "60"],
             ["demo-env"],
+            ["backup", str(tmp_path / "demo.dump")],
             ["seed", "--scale", "tiny", "--reset"],
         ]  # fmt: skip
         for command in commands:
