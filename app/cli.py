@@ -67,6 +67,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
     try:
         app = create_app(settings)
+        if not args.demo and settings.database_url is not None:
+            from app.unreachable import require_reachable
+
+            # A database that is missing or down: one line now, not the start-up's tracebacks.
+            require_reachable(settings.database_url)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
         level = settings.log_level.lower()

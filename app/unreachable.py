@@ -11,7 +11,10 @@ import psycopg
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from app.config import libpq_conninfo
 from app.errors import BizgraphError
+
+PROBE_TIMEOUT_SECONDS = 5
 
 
 def where(url: URL) -> str:
@@ -46,3 +49,16 @@ def connection_failure(error: BaseException, url: URL | None, *, hint: str | Non
     else:
         return None
     return BizgraphError(f"{message}; {hint}" if hint else message)
+
+
+def require_reachable(url: URL) -> None:
+    """Connects once (``SELECT 1``) and raises the one line of ``connection_failure`` when that
+    fails: before a server starts, rather than as a traceback from its start-up."""
+    try:
+        with psycopg.connect(libpq_conninfo(url), connect_timeout=PROBE_TIMEOUT_SECONDS) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        failure = connection_failure(error, url)
+        if failure is None:
+            raise
+        raise failure from None

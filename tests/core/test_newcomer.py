@@ -141,7 +141,10 @@ async def test_issue_token_signs_for_the_port_the_demo_listens_on(
 # --- a database that does not exist ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["serve", "--demo", "--port", "8797"], ["migrate"], ["operations", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [["serve", "--demo", "--port", "8797"], ["serve", "--port", "8798"], ["migrate"], ["operations", "list"]],
+)
 def test_a_database_that_does_not_exist_is_one_line_naming_it(
     command: list[str],
     demo_settings: Settings,
@@ -152,6 +155,8 @@ def test_a_database_that_does_not_exist_is_one_line_naming_it(
     assert demo_settings.database_url is not None
     missing = demo_settings.database_url.set(database="bizgraph_no_such_database")
     monkeypatch.setenv("DATABASE_URL", missing.render_as_string(hide_password=False))
+    # A server configured in full but for its database (the demo makes a key of its own).
+    monkeypatch.setenv("BIZGRAPH_SIGNING_KEYS", str(demo_settings.signing_keys[0]))
     assert main(command) == 2
     line = _one_line(capsys)
     place = f"{missing.host}:{missing.port or 5432}" if missing.host else "socket"
