@@ -56,17 +56,27 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.demo import demo_log_path, demo_sign_ins, prepare_demo, start_up_logged_to
+    from app.demo import (
+        demo_log_path,
+        demo_mail_banner,
+        demo_sign_ins,
+        prepare_demo,
+        start_demo_mail,
+        start_up_logged_to,
+    )
     from app.server import create_app
 
     embedded = None
+    mail_folder = None
     if args.demo:
         # The embedded server's, alembic's and the seed's chatter go to a file; the terminal gets
         # a line or two of the demo's own, then the banner, which names the file.
         with start_up_logged_to(demo_log_path(settings.data_dir)):
             settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
+        # Customer emails go to a local SMTP server that writes them to a folder.
+        settings, mail_folder = start_demo_mail(settings)
     try:
-        app = create_app(settings)
+        app = create_app(settings, send_emails=args.demo)
         if not args.demo and settings.database_url is not None:
             from app.unreachable import require_reachable
 
@@ -74,6 +84,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             require_reachable(settings.database_url)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
+            if mail_folder is not None:
+                print(demo_mail_banner(mail_folder), flush=True)
         level = settings.log_level.lower()
         config = uvicorn.Config(
             app,
@@ -88,6 +100,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         _serve_draining_first(app, config)
     finally:
+        if mail_folder is not None:
+            mail_folder.stop()
         if embedded is not None:
             embedded.stop()
     return 0
@@ -212,6 +226,60 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
 
     for slug, marked in asyncio.run(sweep()):
         print(f"{slug}: marked {marked} invoice(s) overdue")
+    return 0
+
+
+def cmd_brand(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.organizations_brand import COLUMNS, set_brand
+
+    # "from" is a Python keyword, so its option lands on ``from_``.
+    given = {
+        column: getattr(args, option.replace("-", "_") + ("_" if option == "from" else ""))
+        for column, (option, _) in COLUMNS.items()
+    }
+    changes = {column: value for column, value in given.items() if value is not None}
+    print("\n".join(set_brand(settings, org=args.org, changes=changes).lines()))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from app.db import Database
+    from app.notifications import EmailDispatcher
+
+    _require_database(settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def work() -> int:
+        # The server's own pool and role: row-level security binds the worker too.
+        database = Database(settings)
+        try:
+            await database.verify_isolation()
+            dispatcher = EmailDispatcher.from_settings(
+                database, settings, concurrency=args.concurrency, poll_seconds=args.poll_seconds
+            )
+            if args.once:
+                return await dispatcher.run_once()
+            # Ctrl-C or SIGTERM: the emails under way are sent and logged, then the worker exits.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            print(
+                f"worker: sending customer emails through {settings.smtp_host}:{settings.smtp_port}"
+                f" (TLS: {settings.smtp_tls}); Ctrl-C stops",
+                flush=True,
+            )
+            await dispatcher.run(stop)
+            return 0
+        finally:
+            await database.dispose()
+
+    attempted = asyncio.run(work())
+    if args.once:
+        print(f"worker: {attempted} email(s) attempted")
     return 0
 
 
@@ -373,6 +441,32 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--org", help="organization slug (default: every organization)")
     sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
     sweep.set_defaults(handler=cmd_sweep_overdue)
+
+    brand = sub.add_parser(
+        "brand",
+        help="show or set what customers' emails and invoices show of an organization (sender, colour, address)",
+    )
+    brand.add_argument("--org", required=True, help="organization slug")
+    brand.add_argument("--sender-name", help="the name emails come from (default: the organization's name)")
+    brand.add_argument("--from", dest="from_", metavar="ADDRESS", help="the address emails come from")
+    brand.add_argument("--color", help="the brand colour, #rrggbb")
+    brand.add_argument("--logo-text", help="the text shown where a logo would be (default: the name)")
+    brand.add_argument("--postal-address", help="the address invoices print, lines separated by \\n")
+    brand.add_argument("--tax-id", help="the tax number invoices print")
+    brand.set_defaults(handler=cmd_brand)
+
+    worker = sub.add_parser(
+        "worker",
+        help="deliver what the outbox says should go out: customer and staff emails over SMTP (BIZGRAPH_SMTP_*)",
+    )
+    worker.add_argument("--once", action="store_true", help="one pass over every organization, then exit")
+    worker.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="emails sent at once by this worker (default 4)"
+    )
+    worker.add_argument(
+        "--poll-seconds", type=_positive_number, default=1.0, help="wait between idle passes (default 1)"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     simulate = sub.add_parser(
         "simulate",

@@ -5,6 +5,7 @@ from resolvers.customers.catalog import CUSTOMER
 from resolvers.departments.catalog import DEPARTMENT
 from resolvers.employees.catalog import EMPLOYEE, EMPLOYMENT_EVENT
 from resolvers.invoices.catalog import INVOICE, INVOICE_LINE, PAYMENT
+from resolvers.notifications.catalog import EMAIL_ATTEMPT, EMAIL_DELIVERY
 from resolvers.orders.catalog import ORDER, ORDER_LINE
 from resolvers.planner.catalog import Catalog
 from resolvers.products.catalog import PRODUCT
@@ -23,5 +24,7 @@ CATALOG = Catalog(
         DEPARTMENT,
         AUDIT_ENTRY,
         INTEGRATION_EVENT,
+        EMAIL_DELIVERY,
+        EMAIL_ATTEMPT,
     ]
 )

@@ -26,6 +26,7 @@ from schema.limits.root_fields import RootFieldLimit
 from schema.live.subscription_type import with_subscriptions
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
+from schema.notifications.queries import NotificationQueries
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.planned import install_planned_resolvers
@@ -43,6 +44,7 @@ ROOT_QUERIES = (
     DepartmentQueries,
     AnalyticsQueries,
     ActivityQueries,
+    NotificationQueries,
     MeQueries,
 )
 

@@ -55,6 +55,7 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "employeesAggregate": ("aggregate", "Employee"),
     "auditLog": ("connection", "AuditEntry"),
     "events": ("connection", "IntegrationEvent"),
+    "emailDeliveries": ("connection", "EmailDelivery"),
 }
 
 

@@ -3,6 +3,7 @@
 from app.models.base import Base
 from app.models.billing import Invoice, InvoiceLine, Payment
 from app.models.hr import Department, Employee, EmploymentEvent
+from app.models.notifications import EmailAttempt, EmailCursor, EmailDelivery
 from app.models.org import OAuthClient, Organization, User
 from app.models.sales import Customer, Order, OrderLine, Product
 from app.models.system import AuditEntry, Counter, IdempotencyKey, OutboxEvent, StoredOperation
@@ -15,6 +16,9 @@ __all__ = [
     "Counter",
     "Customer",
     "Department",
+    "EmailAttempt",
+    "EmailCursor",
+    "EmailDelivery",
     "Employee",
     "EmploymentEvent",
     "IdempotencyKey",

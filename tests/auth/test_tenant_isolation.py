@@ -105,6 +105,7 @@ NESTED = {
     "OrderLine": ("orders", "lines"),
     "InvoiceLine": ("invoices", "lines"),
     "EmploymentEvent": ("employees", "history"),
+    "EmailAttempt": ("emailDeliveries", "attemptLog"),
 }
 
 

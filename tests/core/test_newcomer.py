@@ -77,6 +77,8 @@ def test_every_database_command_works_while_the_embedded_demo_runs(
             ["issue-token", "--org", "acme", "--email", "admin@acme.example"],
             ["sweep-overdue", "--org", "acme"],
             ["simulate", "--actions", "3", "--rate", "50", "--every", "60"],
+            ["brand", "--org", "acme"],
+            ["worker", "--once"],
             ["demo-env"],
             ["backup", str(tmp_path / "demo.dump")],
             ["seed", "--scale", "tiny", "--reset"],

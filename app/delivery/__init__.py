@@ -1,0 +1,1 @@
+"""What every outbound delivery (customer emails, webhooks) shares: the retry schedule."""
