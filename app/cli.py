@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -20,7 +21,12 @@ log = logging.getLogger("bizgraph.cli")
 
 def _require_database(settings: Settings) -> URL:
     if settings.database_url is None:
-        raise BizgraphError("DATABASE_URL is not set (e.g. postgresql://user@localhost:5432/bizgraph)")
+        from app.demo_env import demo_env_path
+
+        raise BizgraphError(
+            "DATABASE_URL is not set (e.g. postgresql://user@localhost:5432/bizgraph), and no demo has recorded"
+            f" its database in {demo_env_path(settings.data_dir)}: set it, or start `bizgraph serve --demo`"
+        )
     return settings.database_url
 
 
@@ -71,6 +77,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings, mail_folder = start_demo_mail(settings)
     try:
         app = create_app(settings, send_emails=args.demo)
+        if not args.demo and settings.database_url is not None:
+            from app.unreachable import require_reachable
+
+            # A database that is missing or down: one line now, not the start-up's tracebacks.
+            require_reachable(settings.database_url)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
             if mail_folder is not None:
@@ -151,6 +162,37 @@ def cmd_issue_token(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.accounts.admin import issue_token
 
     print(issue_token(settings, org=args.org, email=args.email, ttl_seconds=args.ttl).access_token)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from app.backup import backup
+
+    url = _require_database(settings)
+    report = backup(url, args.file)
+    print(f"backed up {url.database} (alembic revision {report.revision}) to {report.path}: {report.size:,} bytes")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from app.backup import restore
+
+    url = _require_database(settings)
+    report = restore(url, args.file)
+    print(f"restored {args.file} into {url.database} (alembic revision {report.revision})")
+    if report.advice:
+        print(f"bizgraph: {report.advice}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo_env(args: argparse.Namespace, settings: Settings) -> int:
+    from app.demo_env import demo_env_path, read_demo_env
+
+    path = demo_env_path(settings.data_dir)
+    if not read_demo_env(settings.data_dir):
+        raise BizgraphError(f"no demo has run with the data directory {settings.data_dir} ({path} is missing)")
+    # The file holds exactly these lines: `eval "$(bizgraph demo-env)"` or `. <file>` give the same.
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0
 
 
@@ -242,6 +284,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             )
             return "done: " + tally.line(loop.time() - started).strip()
         except DBAPIError as error:
+            from app.unreachable import connection_failure
+
+            failure = connection_failure(error, settings.database_url)
+            if failure is not None:
+                raise failure from None
             raise BizgraphError(f"the database failed: {str(error.orig or error).strip().splitlines()[0]}") from None
         finally:
             await database.dispose()
@@ -513,6 +560,23 @@ def build_parser() -> argparse.ArgumentParser:
     prune_parser.add_argument("--outbox-retention-days", dest="outbox_retention_days", type=_positive_int)
     prune_parser.add_argument("--idempotency-retention-days", dest="idempotency_retention_days", type=_positive_int)
     prune_parser.set_defaults(handler=cmd_prune)
+    backup = sub.add_parser(
+        "backup", help="write the database to FILE: a consistent pg_dump custom-format archive, its revision inside"
+    )
+    backup.add_argument("file", type=Path, help="the archive to write (must not exist)")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="restore FILE into the empty database DATABASE_URL names, its revision checked first"
+    )
+    restore.add_argument("file", type=Path, help="an archive written by `bizgraph backup`")
+    restore.set_defaults(handler=cmd_restore)
+
+    demo_env = sub.add_parser(
+        "demo-env",
+        help="print the shell lines that reach the demo (DATABASE_URL of its embedded database, BIZGRAPH_ISSUER);"
+        " the CLI reads them itself where the environment sets neither",
+    )
+    demo_env.set_defaults(handler=cmd_demo_env)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)
@@ -546,16 +610,37 @@ def _moment(raw: str) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.demo_env import demo_env_path, with_demo_defaults
+    from app.unreachable import connection_failure
+
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    settings: Settings | None = None
+    hint = None
     try:
         settings = Settings.from_env()
+        if args.command != "serve":
+            # A demo records how to reach it; a command run beside it needs no variables.
+            defaults = with_demo_defaults(settings, os.environ)
+            settings = defaults.settings
+            if defaults.database_from_demo:
+                hint = (
+                    f"that is the demo's embedded database (from {demo_env_path(settings.data_dir)}):"
+                    " start it with `bizgraph serve --demo`"
+                )
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         # Alembic announces its plugins at INFO on import; only its migrations matter here.
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         return handler(args, settings)
     except BizgraphError as error:
         print(f"bizgraph: {error.message}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        # A database that is missing, down or refuses the login: one line, not a traceback.
+        failure = connection_failure(error, settings.database_url if settings else None, hint=hint)
+        if failure is None:
+            raise
+        print(f"bizgraph: {failure.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

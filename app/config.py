@@ -25,11 +25,12 @@ DEFAULT_ISSUER = "http://127.0.0.1:8000"
 
 
 def _default_data_dir() -> Path:
-    # The embedded server (pgserver) runs PostgreSQL as a separate system user
-    # when started by root and opens every parent of its data directory to
-    # others; as root, keep it in a dedicated folder rather than under $HOME.
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/var/lib/bizgraph")
+    """Per user, root included: ``$XDG_DATA_HOME/bizgraph`` (``~/.local/share/bizgraph``).
+
+    A demo is one person's sandbox; a machine-wide path (``/var/lib/bizgraph``) belongs to a
+    packaged service, would mix a root demo's data with it, and is what a later run as another
+    user cannot find. An installation that wants it sets ``BIZGRAPH_DATA_DIR=/var/lib/bizgraph``.
+    (As root, the embedded server's parents are opened for traversal only: app/embedded.py.)"""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "bizgraph"
 

@@ -8,7 +8,6 @@ production. What the demo adds is users with a published password.
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -16,11 +15,13 @@ from pathlib import Path
 
 from app.auth.keys import ensure_demo_key
 from app.config import DEFAULT_ISSUER, Settings
+from app.demo_env import demo_env_path, write_demo_env
 from app.embedded import PGSERVER_LOGGER, EmbeddedPostgres
 from app.errors import BizgraphError
 from app.http.dashboard import DASHBOARD_PATH
 from app.migrations import upgrade
 from app.notifications.mail_folder import MailFolderServer
+from app.unreachable import connection_failure
 
 log = logging.getLogger("bizgraph.demo")
 
@@ -31,6 +32,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # configured lifetime: it is for a person exploring, pasted once into GraphiQL.
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+WILDCARD_HOSTS = ("0.0.0.0", "::")
+
+
+def _reachable(host: str) -> str:
+    """The address a browser on this machine uses for a server bound to ``host``."""
+    return "127.0.0.1" if host in WILDCARD_HOSTS else host
 
 
 def demo_log_path(data_dir: Path) -> Path:
@@ -104,10 +111,19 @@ def prepare_demo(
     settings = replace(settings, demo=True, webhooks=settings.webhooks.for_development())
     if not settings.signing_keys:
         settings = replace(settings, signing_keys=(ensure_demo_key(settings.data_dir),))
-    if settings.issuer == DEFAULT_ISSUER and host in LOOPBACK_HOSTS:
-        # The published endpoints should name the port the demo really listens on.
-        settings = replace(settings, issuer=f"http://{host}:{port}")
-    upgrade(url)
+    if settings.issuer == DEFAULT_ISSUER and host in LOOPBACK_HOSTS + WILDCARD_HOSTS:
+        # The published endpoints should name the port the demo really listens on (on every
+        # address, the loopback one the banner prints).
+        settings = replace(settings, issuer=f"http://{_reachable(host)}:{port}")
+    try:
+        upgrade(url)
+    except Exception as error:
+        failure = connection_failure(error, url)
+        if failure is None:
+            raise
+        raise BizgraphError(f"the demo could not start: {failure.message}") from error
+    # Recorded once the database answers: the CLI (and `bizgraph demo-env`) reach the demo by it.
+    write_demo_env(settings.data_dir, database_url=url if embedded else None, issuer=settings.issuer)
     if not is_seeded(url):
         _say("seeding the small demo data set (first start only, a few seconds)")
         log.info("%s", run_seed(url, scale="small", seed=42, reset=False, progress=False).summary())
@@ -116,28 +132,28 @@ def prepare_demo(
 
 def _simulate_command(settings: Settings, *, embedded: bool) -> str:
     command = "bizgraph simulate --rate 20"
-    if not embedded or settings.database_url is None:
-        return f"{command}    # with the same DATABASE_URL"
-    # The embedded server has no password: its URL names a local socket and the superuser.
-    url = settings.database_url.render_as_string(hide_password=False)
-    return f"DATABASE_URL={shlex.quote(url)} {command}"
+    if embedded:
+        # The CLI finds the embedded database in the demo's record (app/demo_env.py).
+        return command
+    return f"{command}    # with the same DATABASE_URL"
 
 
 def demo_sign_ins(settings: Settings, *, host: str, port: int, embedded: bool = False) -> str:
-    """What to print at start: the GraphiQL and dashboard addresses, how to make the data move
-    (naming the embedded database, which the CLI cannot find by itself), a curl line per demo
-    user, an admin token."""
+    """What to print at start: the GraphiQL and dashboard addresses, how to make the data move,
+    where the demo's connection details are recorded, a curl line per demo user, an admin token."""
     from app.auth.tokens import DEV_CLIENT_ID
     from app.seed.orgs import ORGS
     from app.seed.users import DEMO_PASSWORD, DEMO_ROLES, demo_email
     from resolvers.accounts.admin import issue_token
 
-    base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
+    base = f"http://{_reachable(host)}:{port}"
     lines = [
         f"bizgraph demo: open {base}/graphql and paste a token into its 'Bearer token' field.",
         f"Live sales dashboard: {base}{DASHBOARD_PATH} (the same token); to make it move, run in another terminal:",
         f"  {_simulate_command(settings, embedded=embedded)}",
         f"Start-up log (database, migrations, seeding): {demo_log_path(settings.data_dir)}",
+        f"The CLI reaches this demo by {demo_env_path(settings.data_dir)}; for other tools:"
+        ' eval "$(bizgraph demo-env)"',
         f"Demo users (password {DEMO_PASSWORD}); get a token with:",
     ]
     for org in ORGS:

@@ -3,7 +3,10 @@ when no server is configured."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import stat
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -60,6 +63,7 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.data_dir)
+        parents = _parent_modes(self.data_dir)
         try:
             self._server = get_server(self.data_dir, cleanup_mode=self._cleanup)
         except (subprocess.SubprocessError, OSError, AssertionError) as error:
@@ -68,6 +72,8 @@ class EmbeddedPostgres:
                 f"the embedded PostgreSQL in {self.data_dir} did not start: {_describe(error)}"
                 f" (its own log: {self.server_log})"
             ) from error
+        finally:
+            _traverse_only(parents)
         return self
 
     def _started(self) -> PostgresServer:
@@ -90,6 +96,25 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+# Group and others may pass through a folder (what the server's own user needs), not list it.
+_TRAVERSE = stat.S_IXGRP | stat.S_IXOTH
+
+
+def _parent_modes(data_dir: Path) -> dict[Path, int]:
+    """As root, pgserver runs PostgreSQL as its own system user and makes every parent of the
+    data directory readable and traversable by everyone (a home directory included): their
+    modes before it does, so ``_traverse_only`` can take the reading back."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return {}
+    return {parent: parent.stat().st_mode for parent in data_dir.resolve().parents}
+
+
+def _traverse_only(before: dict[Path, int]) -> None:
+    for parent, mode in before.items():
+        with contextlib.suppress(OSError):
+            parent.chmod(stat.S_IMODE(mode) | _TRAVERSE)
 
 
 def _describe(error: BaseException) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
 from alembic import command
@@ -26,3 +27,12 @@ def upgrade(url: URL, revision: str = "head") -> None:
 
 def downgrade(url: URL, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def code_revisions() -> tuple[str, frozenset[str]]:
+    """This code's head revision and every revision its migrations know."""
+    scripts = ScriptDirectory(str(PROJECT_ROOT / "alembic"))
+    head = scripts.get_current_head()
+    if head is None:
+        raise RuntimeError("the migrations have no head")
+    return head, frozenset(script.revision for script in scripts.walk_revisions())

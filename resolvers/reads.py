@@ -17,6 +17,7 @@ from app.errors import NotFound
 from resolvers.analytics.catalog import AGGREGATES
 from resolvers.analytics.compile import TooManyGroups, compile_aggregate
 from resolvers.catalog import CATALOG
+from resolvers.explain import Explained, explain
 from resolvers.planner.access import Access
 from resolvers.planner.compile import Plan, Planner
 from resolvers.planner.ids import decode_id
@@ -99,6 +100,10 @@ class ReadService:
             return value
 
         return PlannedRead(self._planner().one(type_name, pk, selection, typename=False), existing)
+
+    async def explain(self, planned: PlannedRead, *, analyze: bool = False) -> Explained:
+        """PostgreSQL's plan of ``planned``'s statement, in the same transaction as the reads."""
+        return await explain(self._statements, planned.plan, analyze=analyze)
 
     async def run_planned(self, planned: PlannedRead) -> Read[Any]:
         value = await self._statements.fetch_value(planned.plan.sql, planned.plan.params)

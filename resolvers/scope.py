@@ -52,11 +52,19 @@ class OperationScope:
         self._transaction: ReadStatements = statements or RequestTransaction(database, principal.org_id)
         self._reads = ReadService(self._transaction, Access(principal), limits)
         self._commands = CommandService(database, principal, limits, request_id)
+        self._snapshot_held = False
+
+    def hold_one_snapshot(self) -> None:
+        """Every statement of the operation, and those that explain it afterwards, in one
+        read-only snapshot (an explained operation is never a lone statement)."""
+        self._transaction.use(Mode.SNAPSHOT)
+        self._snapshot_held = True
 
     def declare_lone_root_field(self) -> None:
         """The operation is one planned root field, so one statement: it runs in an
         implicit transaction of its own, one round trip without BEGIN or COMMIT."""
-        self._transaction.use(Mode.LONE_STATEMENT)
+        if not self._snapshot_held:
+            self._transaction.use(Mode.LONE_STATEMENT)
 
     def declare_several_statements(self) -> None:
         """The operation may send more than one statement (several root fields, or a

@@ -100,7 +100,7 @@ class FastPath:
         if any(root.name not in PLANNED_ROOTS or not self._fits(root) for root in roots):
             return None
         try:
-            return FastPlan(tuple(roots), tuple(_plan_root(reads, root) for root in roots))
+            return FastPlan(tuple(roots), tuple(plan_root(reads, root) for root in roots))
         except BizgraphError:
             return None
 
@@ -127,7 +127,8 @@ class FastPath:
         return isinstance(named, GraphQLObjectType) and fits_in_one_object(named, root)
 
 
-def _plan_root(reads: ReadService, root: FieldSelection) -> PlannedRead:
+def plan_root(reads: ReadService, root: FieldSelection) -> PlannedRead:
+    """The one statement that answers a planned root field (``PLANNED_ROOTS``)."""
     kind, type_name = PLANNED_ROOTS[root.name]
     if kind == "connection":
         return reads.plan_connection(type_name, root)

@@ -86,3 +86,8 @@ def readable_in_aggregate(type_name: str, field_name: str, roles: frozenset[str]
     """Whether every row the roles may aggregate is one they may also read the field on."""
     readable = readable_scopes(type_name, field_name, roles)
     return ALL in readable or aggregate_scopes(type_name, roles) <= readable
+
+
+def may_use_tool(tool: str, roles: frozenset[str]) -> bool:
+    """Whether any of ``roles`` may use ``tool`` (``policy.TOOLS``: "plan", "plan_analyze")."""
+    return not roles.isdisjoint(policy.TOOLS.get(tool, frozenset()))

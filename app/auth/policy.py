@@ -18,6 +18,8 @@ may not see one by one), except in groups smaller than ``SMALL_GROUP``.
 Roles add up: a principal sees a row if any of its roles does, and reads a field
 on a row if any of its roles may read that field on that row.
 
+``TOOLS`` says which roles may use the explorer's diagnostics (the plan of an operation).
+
 ``me`` (who you are, your organization, and what this table lets you do) is open
 to every principal; the employee and customer records it links to follow the table
 like any other read.
@@ -154,6 +156,18 @@ AGGREGATES: Mapping[str, Mapping[str, str]] = {
 # Aggregates of a field a role cannot read row by row (an analyst's salary totals)
 # are withheld for groups smaller than this, so no single row can be read off a group.
 SMALL_GROUP = 5
+
+
+# What a role may see of how the server answers, beside the data: the explorer's plan
+# (``X-Bizgraph-Plan``: each root field's SQL, its cost and PostgreSQL's EXPLAIN). The SQL shows
+# the policy's own row filters and the schema's tables, so only roles that see every row of
+# the organization anyway get it; ANALYZE runs the statement again, so it is listed apart.
+TOOLS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "plan": frozenset({"admin", "analyst"}),
+        "plan_analyze": frozenset({"admin", "analyst"}),
+    }
+)
 
 
 def _frozen(table: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -32,6 +32,7 @@ logger = logging.getLogger("bizgraph.graphiql")
 ASSETS_MOUNT = "/graphiql-assets"
 CDN = "https://unpkg.com"
 TOKEN_STORAGE_KEY = "bizgraph.explorer.token"
+PLAN_STORAGE_KEY = "bizgraph.explorer.plan"
 DEFAULT_QUERY = """\
 # Paste a token above if you have one; run with Ctrl-Enter or the play button.
 {
@@ -199,6 +200,8 @@ def graphiql_html(*, endpoint: str = "/graphql", assets_available: bool) -> str:
         "endpoint": endpoint,
         "defaultQuery": DEFAULT_QUERY,
         "tokenKey": TOKEN_STORAGE_KEY,
+        "planKey": PLAN_STORAGE_KEY,
+        "planHeader": "X-Bizgraph-Plan",
         "assetsFrom": ASSETS_MOUNT if assets_available else CDN,
     }
     return (
@@ -233,8 +236,18 @@ _PAGE = """\
       #bg-bar h1 { font-size: 15px; margin: 0 12px 0 0; }
       #bg-token { flex: 1; max-width: 36em; font-family: ui-monospace, monospace; padding: 3px 6px; }
       #bg-token-state { color: #666; }
-      #graphiql { flex: 1; min-height: 0; }
+      #bg-main { flex: 1; min-height: 0; display: flex; }
+      #graphiql { flex: 1; min-width: 0; }
       #graphiql.bg-failed { padding: 12px; color: #b00020; }
+      #bg-plan-pane { width: 38%; overflow: auto; border-left: 1px solid #ddd; padding: 8px 12px;
+                      font-size: 13px; background: #fcfcfd; }
+      #bg-plan-pane[hidden] { display: none; }
+      #bg-plan-pane h2 { font-size: 14px; margin: 4px 0 8px; }
+      #bg-plan-pane h3 { font-size: 13px; margin: 12px 0 4px; }
+      #bg-plan-pane pre { white-space: pre-wrap; word-break: break-word; background: #f3f3f6; padding: 6px;
+                          margin: 4px 0; font-size: 12px; }
+      #bg-plan-pane .bg-plan-note { color: #666; }
+      #bg-plan-pane .bg-plan-error { color: #b00020; }
     </style>
   </head>
   <body>
@@ -246,8 +259,20 @@ _PAGE = """\
       <button id="bg-token-show" type="button">show</button>
       <button id="bg-token-clear" type="button">clear</button>
       <span id="bg-token-state" aria-live="polite"></span>
+      <label title="Ask for the plan of each operation: SQL, cost and PostgreSQL's EXPLAIN (admin and analyst)">
+        <input id="bg-plan" type="checkbox"> plan</label>
+      <select id="bg-plan-mode" aria-label="plan mode">
+        <option value="1">EXPLAIN</option>
+        <option value="analyze">EXPLAIN ANALYZE (queries)</option>
+      </select>
     </header>
-    <div id="graphiql">Loading&hellip;</div>
+    <div id="bg-main">
+      <div id="graphiql">Loading&hellip;</div>
+      <aside id="bg-plan-pane" aria-live="polite" hidden>
+        <h2>Plan</h2>
+        <div id="bg-plan-body" class="bg-plan-note">Run an operation to see its plan.</div>
+      </aside>
+    </div>
     {{scripts}}
     <script>
       (function () {
@@ -264,6 +289,84 @@ _PAGE = """\
         }
         const tokenInput = document.getElementById("bg-token");
         const tokenState = document.getElementById("bg-token-state");
+        const planToggle = document.getElementById("bg-plan");
+        const planMode = document.getElementById("bg-plan-mode");
+        const planPane = document.getElementById("bg-plan-pane");
+        const planBody = document.getElementById("bg-plan-body");
+
+        // The plan toggle: remembered like the token; when on, every HTTP request asks for
+        // extensions.plan and the pane beside GraphiQL shows it.
+        function planWanted() {
+          return planToggle.checked ? planMode.value : "";
+        }
+        function savePlan() {
+          localStorage.setItem(config.planKey, planWanted());
+          planPane.hidden = !planToggle.checked;
+        }
+        function element(tag, text, className) {
+          const node = document.createElement(tag);
+          if (text !== undefined) node.textContent = text;
+          if (className) node.className = className;
+          return node;
+        }
+        function planSummary(explained) {
+          // PostgreSQL's JSON: [{"Plan": {...}, "Execution Time": ...}].
+          const top = explained && explained[0] && explained[0].Plan;
+          if (!top) return "";
+          let text = top["Node Type"] + ", estimated cost " + top["Total Cost"] + ", " + top["Plan Rows"] + " rows";
+          if (top["Actual Total Time"] !== undefined) {
+            text += "; actual " + top["Actual Total Time"] + " ms, " + top["Actual Rows"] + " rows";
+          }
+          return text;
+        }
+        // GraphiQL's fetcher answers a value, or (multipart over HTTP, a socket) an async iterable
+        // of values: the pane sees each as it passes to GraphiQL, unchanged.
+        function tapped(answer) {
+          if (answer && typeof answer[Symbol.asyncIterator] === "function") {
+            return (async function* () {
+              for await (const part of answer) {
+                showPlan(part);
+                yield part;
+              }
+            })();
+          }
+          showPlan(answer);
+          return answer;
+        }
+        function showPlan(result) {
+          if (!planToggle.checked) return;
+          planBody.textContent = "";
+          planBody.className = "";
+          const plan = result && result.extensions && result.extensions.plan;
+          if (!plan) {
+            const refusal = (result && result.errors || []).map(function (e) { return e.message; }).join("; ");
+            planBody.appendChild(element("p", refusal ? "No plan: " + refusal
+              : "No plan in this answer (a subscription has none).",
+              "bg-plan-error"));
+            return;
+          }
+          planBody.appendChild(element("p", plan.mode + " of " + plan.rootFields.length + " root field(s)",
+            "bg-plan-note"));
+          plan.rootFields.forEach(function (field) {
+            const section = element("section");
+            section.className = "bg-plan-field";
+            const cost = field.cost === undefined ? "" : " \u2014 cost " + field.cost;
+            section.appendChild(element("h3", field.field + cost));
+            if (field.note) section.appendChild(element("p", field.note, "bg-plan-note"));
+            if (field.error) section.appendChild(element("p", field.error, "bg-plan-error"));
+            if (field.sql) {
+              section.appendChild(element("pre", field.sql, "bg-plan-sql"));
+              if (field.explain) {
+                section.appendChild(element("p", planSummary(field.explain), "bg-plan-summary"));
+                const details = element("details");
+                details.appendChild(element("summary", "EXPLAIN (JSON)"));
+                details.appendChild(element("pre", JSON.stringify(field.explain, null, 2), "bg-plan-explain"));
+                section.appendChild(details);
+              }
+            }
+            planBody.appendChild(section);
+          });
+        }
 
         // The token lives in this browser's localStorage only, so it survives reloads.
         function readToken() {
@@ -305,7 +408,13 @@ _PAGE = """\
             // the socket always speaks for the token field).
             const explicit = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
             if (token && !explicit) headers.Authorization = "Bearer " + token;
-            return baseFetcher(params, Object.assign({}, options, { headers: headers }));
+            const plan = planWanted();
+            // GraphiQL's own introspection needs no plan.
+            const introspecting = params && params.operationName === "IntrospectionQuery";
+            if (plan && !introspecting) headers[config.planHeader] = plan;
+            const result = baseFetcher(params, Object.assign({}, options, { headers: headers }));
+            if (!plan || introspecting) return result;
+            return result && typeof result.then === "function" ? result.then(tapped) : tapped(result);
           };
         }
 
@@ -337,6 +446,13 @@ _PAGE = """\
           saveToken("");
           if (before) render();
         });
+
+        const savedPlan = localStorage.getItem(config.planKey) || "";
+        planToggle.checked = savedPlan !== "";
+        if (savedPlan) planMode.value = savedPlan;
+        planToggle.addEventListener("change", savePlan);
+        planMode.addEventListener("change", savePlan);
+        savePlan();
 
         saveToken(readToken());
         render();

@@ -35,6 +35,7 @@ from resolvers.planner.pagination import PageLimits
 from schema.context import Context
 from schema.cost.gate import CostGate
 from schema.fastpath import FastPath
+from schema.plan import PLAN_HEADER
 
 if TYPE_CHECKING:
     # strawberry's request adapter type, from the library it builds its views on.
@@ -172,7 +173,11 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             raise Unauthenticated(None, "an access token is required")
         method = request_adapter.method
         admitted = await self.pipeline.admit(
-            request.app.state, principal, request_data, mutations_allowed=method == "POST"
+            request.app.state,
+            principal,
+            request_data,
+            mutations_allowed=method == "POST",
+            plan=request.headers.get(PLAN_HEADER),
         )
         if isinstance(admitted, Admitted) and admitted.is_subscription:
             raise SubscriptionRequested(principal, admitted)

@@ -19,8 +19,9 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from app.auth.access import may_use_tool
 from app.auth.principal import Principal
-from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, RateLimited
+from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, Forbidden, RateLimited
 from app.http.persisted import PersistedOperations
 from resolvers.scope import OperationScope
 from schema.context import Context
@@ -29,6 +30,7 @@ from schema.errors import response_body
 from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
 from schema.limits.parsing import documents_of
+from schema.plan import PlanMode, PlanReporter
 from schema.prepared import PreparedOperation, prepare_operation
 
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -43,6 +45,8 @@ class Admitted:
     request: GraphQLRequestData
     prepared: PreparedOperation | None
     extensions: dict[str, Any] | None
+    # The explorer's plan, when asked for and allowed (``schema/plan.py``).
+    plan: PlanMode | None = None
 
     @property
     def is_subscription(self) -> bool:
@@ -81,11 +85,19 @@ class OperationPipeline:
         self.cost_gate = cost_gate
         documents = documents_of(self.graphql_schema)
         self.persisted = PersistedOperations(self.graphql_schema, documents, persisted_only_roles)
+        self.plans = PlanReporter(self.graphql_schema, cost_gate.calculator if cost_gate is not None else None)
 
     async def admit(
-        self, state: State, principal: Principal, request: GraphQLRequestData, *, mutations_allowed: bool
+        self,
+        state: State,
+        principal: Principal,
+        request: GraphQLRequestData,
+        *,
+        mutations_allowed: bool,
+        plan: str | None = None,
     ) -> Admitted | Answer:
-        """The operation made ready to run, or the answer that refuses it (a request error)."""
+        """The operation made ready to run, or the answer that refuses it (a request error).
+        ``plan`` is the ``X-Bizgraph-Plan`` header's value, if the transport carries one."""
         try:
             request = await self.persisted.resolve(request, principal, state.database)
         except BizgraphError as refusal:
@@ -96,6 +108,11 @@ class OperationPipeline:
             return Answer(ExecutionResult(data=None, errors=[error]))
         # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
         prepared = prepare_operation(self.graphql_schema, request.query, request.variables, request.operation_name)
+        try:
+            mode = self._plan_mode(principal, plan, prepared)
+        except BizgraphError as refusal:
+            # Refused before anything is paid for or run, like an introspection refusal.
+            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
         # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
         try:
             cost = await self._price(principal, prepared, mutations_allowed=mutations_allowed)
@@ -105,7 +122,7 @@ class OperationPipeline:
             report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
             return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
         extensions = {"cost": cost.as_extension()} if cost is not None else None
-        return Admitted(request, prepared, extensions)
+        return Admitted(request, prepared, extensions, mode)
 
     async def execute(
         self,
@@ -122,26 +139,53 @@ class OperationPipeline:
         # The one place an operation's database work begins and ends: closed once,
         # whether the operation answered, failed or was cancelled.
         async with self.operation_scope(state, principal, context.request_id) as scope:
-            scoped = replace(context, scope=scope)
-            if self.fast_path is not None and OperationType.QUERY in allowed:
-                answer = await self.fast_path.execute(admitted.prepared, scope)
-                if answer is not None:
-                    errors = answer.errors or None
-                    return Answer(ExecutionResult(data=answer.data, errors=errors, extensions=admitted.extensions))
-            result = await self.schema.execute(
-                admitted.request.query,
-                variable_values=admitted.request.variables,
-                context_value=scoped,
-                operation_name=admitted.request.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=admitted.request.extensions,
-            )
-        if admitted.extensions is not None:
-            result.extensions = {**(result.extensions or {}), **admitted.extensions}
+            if admitted.plan is not None:
+                scope.hold_one_snapshot()
+            result = await self._run(scope, replace(context, scope=scope), admitted, allowed)
+            if admitted.plan is not None and admitted.prepared is not None:
+                # Explained in the operation's own read-only snapshot, before it closes.
+                plan = await self.plans.report(admitted.prepared, scope, admitted.plan)
+                result.extensions = {**(result.extensions or {}), "plan": plan}
         if any_code(result, DatabaseUnavailable.code):
             # Fields met an unreachable database: the answer says so, and when to retry.
             return Answer(result, status=503, retry_after=DatabaseUnavailable.retry_after_seconds)
         return Answer(result)
+
+    async def _run(
+        self, scope: OperationScope, context: Context, admitted: Admitted, allowed: frozenset[OperationType]
+    ) -> ExecutionResult:
+        """The operation's result: from the fast path when it answers, else field by field."""
+        if self.fast_path is not None and OperationType.QUERY in allowed:
+            answer = await self.fast_path.execute(admitted.prepared, scope)
+            if answer is not None:
+                errors = answer.errors or None
+                return ExecutionResult(data=answer.data, errors=errors, extensions=admitted.extensions)
+        result: ExecutionResult = await self.schema.execute(
+            admitted.request.query,
+            variable_values=admitted.request.variables,
+            context_value=context,
+            operation_name=admitted.request.operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=admitted.request.extensions,
+        )
+        if admitted.extensions is not None:
+            result.extensions = {**(result.extensions or {}), **admitted.extensions}
+        return result
+
+    def _plan_mode(self, principal: Principal, raw: str | None, prepared: PreparedOperation | None) -> PlanMode | None:
+        """The plan the request may have (None: none asked for); refuses what the roles do not allow."""
+        mode = PlanMode.from_header(raw)
+        if mode is None:
+            return None
+        if not may_use_tool("plan", principal.roles):
+            raise Forbidden("your roles may not see query plans (X-Bizgraph-Plan)")
+        if mode.analyze:
+            if not may_use_tool("plan_analyze", principal.roles):
+                raise Forbidden("your roles may not run EXPLAIN ANALYZE (X-Bizgraph-Plan: analyze)")
+            if prepared is not None and prepared.kind is not OperationKind.QUERY:
+                # ANALYZE executes what it explains: never a mutation's statements.
+                raise Forbidden("EXPLAIN ANALYZE runs the statement: only for queries (use X-Bizgraph-Plan: 1)")
+        return mode
 
     def operation_scope(self, state: State, principal: Principal, request_id: str) -> OperationScope:
         """A new scope for one operation, over the application's database; the caller opens and closes it."""

@@ -17,6 +17,7 @@ from resolvers.planner.sqltext import SqlParams
 from resolvers.planner.transitions import guard_sql, may_act
 from resolvers.writes.checks import Checks, Path, not_found, path_of
 from resolvers.writes.session import Row, WriteSession
+from resolvers.writes.wording import indefinite, noun
 
 
 def transition(entity: str, name: str) -> Transition:
@@ -40,7 +41,7 @@ async def lock_for(
     """The row ``pk`` of ``entity_name``, locked, once ``action`` is known to be allowed on it."""
     step = transition(entity_name, action)
     verb = action.lower().replace("_", " ")
-    require_role(session, step.roles, f"{verb} a {entity_name}")
+    require_role(session, step.roles, f"{verb} {indefinite(entity_name)}")
     entity = CATALOG[entity_name]
     params = SqlParams()
     visible = session.access.rows(entity, "t", params)
@@ -52,12 +53,12 @@ async def lock_for(
     if row is None:
         raise not_found(id_path, entity_name)
     if not row["may_act"]:
-        raise CommandError("FORBIDDEN", f"your roles may not {verb} this {entity_name}", field=path_of(id_path))
+        raise CommandError("FORBIDDEN", f"your roles may not {verb} this {noun(entity_name)}", field=path_of(id_path))
     check_version(row, version, entity_name)
     if row["status"] not in step.sources:
         raise CommandError(
             "INVALID_TRANSITION",
-            f"cannot {verb} a {entity_name} that is {row['status'].upper()}"
+            f"cannot {verb} {indefinite(entity_name)} that is {row['status'].upper()}"
             f" (allowed from {', '.join(s.upper() for s in step.sources)})",
         )
     if step.guards:
@@ -78,7 +79,8 @@ def check_version(row: Row, version: int | None, entity_name: str) -> None:
     if version is not None and row["version"] != version:
         raise CommandError(
             "CONFLICT",
-            f"the {entity_name} changed since version {version} (it is at version {row['version']}); read it again",
+            f"the {noun(entity_name)} changed since version {version}"
+            f" (it is at version {row['version']}); read it again",
             field=["version"],
         )
 
@@ -107,7 +109,7 @@ async def ensure_acting_scope(
         f"SELECT {acting} FROM {entity.table} t WHERE t.id = %(pk)s", {**params.values, "pk": pk}
     )
     if not inside:
-        raise CommandError("FORBIDDEN", f"the {entity_name} would be out of your reach", field=path_of(path))
+        raise CommandError("FORBIDDEN", f"the {noun(entity_name)} would be out of your reach", field=path_of(path))
 
 
 async def ensure_exists(session: WriteSession, type_name: str, pk: int | None, path: Path, where: str = "") -> None:

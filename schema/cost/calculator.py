@@ -15,7 +15,7 @@ times cost nothing more. Recursion is bounded by the depth limit, checked before
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,6 +69,17 @@ class CostCalculator:
         walk = _Walk(self, fragments, variables)
         fixed, _ = walk.selection(root, operation.selection_set, NO_SIZED_FIELDS)
         return fixed
+
+    def field_cost(
+        self,
+        parent: GraphQLNamedType,
+        nodes: Sequence[FieldNode],
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> int:
+        """What one field of ``parent`` costs (all ``nodes`` selecting it under one response key)."""
+        walk = _Walk(self, fragments, variables)
+        return sum(walk.field(parent, node) for node in nodes)
 
 
 class _Walk:

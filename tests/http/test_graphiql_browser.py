@@ -162,6 +162,41 @@ async def test_graphiql_runs_a_query_with_no_other_host_reachable(app, chromium_
     assert f"{origin}/graphiql-assets/graphiql/graphiql.min.js" in urls
 
 
+@pytest.mark.timeout(60)
+async def test_the_plan_toggle_fills_a_pane_of_its_own(app, chromium_binary: str, tmp_path: Path) -> None:
+    """An analyst turns the plan on: the request carries X-Bizgraph-Plan, and the pane beside
+    GraphiQL shows the root field's cost, its SQL and PostgreSQL's plan summary."""
+    token = token_for_user(app, "analyst@acme.example")
+    async with serve(app) as origin, Chromium(chromium_binary) as browser:
+        page = await browser.new_page()
+        try:
+            await page.navigate(f"{origin}/graphql")
+            assert await page.evaluate("document.getElementById('bg-plan-pane').hidden") is True
+            await page.evaluate(
+                "(() => { const input = document.getElementById('bg-token');"
+                f" input.value = {json.dumps(token)}; input.dispatchEvent(new Event('change'));"
+                " const plan = document.getElementById('bg-plan'); plan.checked = true;"
+                " plan.dispatchEvent(new Event('change')); })()"
+            )
+            assert await page.evaluate("document.getElementById('bg-plan-pane').hidden") is False
+            result = json.loads(await _run_in_graphiql(page, QUERY))
+            assert result["extensions"]["plan"]["rootFields"][0]["field"] == "customers", result
+            sql = await page.wait_for("document.querySelector('#bg-plan-pane .bg-plan-sql')?.textContent")
+            assert sql == result["extensions"]["plan"]["rootFields"][0]["sql"]
+            heading = await page.evaluate("document.querySelector('#bg-plan-pane h3').textContent")
+            assert heading == f"customers \u2014 cost {result['extensions']['cost']['requested']}"
+            summary = await page.evaluate("document.querySelector('#bg-plan-pane .bg-plan-summary').textContent")
+            assert "estimated cost" in summary and "rows" in summary, summary
+            asked = [r for r in page.requests if r["method"] == "POST" and "customers" in r.get("postData", "")]
+            assert asked and all(r["headers"].get("X-Bizgraph-Plan") == "1" for r in asked), asked
+            assert await page.evaluate("localStorage.getItem('bizgraph.explorer.plan')") == "1"
+        except BaseException:
+            with contextlib.suppress(Exception):
+                print(f"screenshot: {await page.screenshot(tmp_path / 'graphiql-plan.png')}")
+            print("browser console:\n" + "\n".join(page.console))
+            raise
+
+
 SUBSCRIPTION = "subscription { ordersAggregate(groupBy: {dimensions: [STATUS]}) { status count } }"
 
 

@@ -164,8 +164,10 @@ def test_bad_arguments_are_refused_with_one_line(simulated_settings, monkeypatch
     assert _marks(simulated_settings.database_url)[0] == audit_mark
 
 
-def test_without_a_database_it_says_so(monkeypatch, capsys):
+def test_without_a_database_it_says_so(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    # A data directory no demo has recorded a database in (the CLI would reach that one).
+    monkeypatch.setenv("BIZGRAPH_DATA_DIR", str(tmp_path))
     assert main(["simulate", "--actions", "1"]) == 2
     assert capsys.readouterr().err.startswith("bizgraph: DATABASE_URL is not set")
 
@@ -212,18 +214,23 @@ def test_ctrl_c_lets_the_actions_under_way_finish_and_reports(simulated_settings
 
 
 @pytest.mark.timeout(60)
-def test_the_demo_banner_command_reaches_the_demo_database(simulated_settings):
-    """The line `serve --demo` prints for an embedded database runs as it is."""
+def test_the_demo_banner_command_reaches_the_demo_database(simulated_settings, tmp_path):
+    """The line `serve --demo` prints for an embedded database runs as it is, in a terminal
+    without DATABASE_URL: the CLI finds the database in the demo's record."""
     from app.demo import demo_sign_ins
+    from app.demo_env import write_demo_env
 
-    banner = demo_sign_ins(simulated_settings, host="127.0.0.1", port=8000, embedded=True)
+    settings = replace(simulated_settings, data_dir=tmp_path)
+    # What prepare_demo records once its embedded database answers.
+    write_demo_env(tmp_path, database_url=settings.database_url, issuer=settings.issuer)
+    banner = demo_sign_ins(settings, host="127.0.0.1", port=8000, embedded=True)
     [line] = [line.strip() for line in banner.splitlines() if "bizgraph simulate" in line]
-    assignment, *command = shlex.split(line)
-    name, _, value = assignment.partition("=")
-    assert name == "DATABASE_URL" and command == ["bizgraph", "simulate", "--rate", "20"]
+    command = shlex.split(line)
+    assert command == ["bizgraph", "simulate", "--rate", "20"]
     audit_mark = _marks(simulated_settings.database_url)[0]
-    env = {**os.environ, "DATABASE_URL": value}
-    env.pop("BIZGRAPH_DB_ROLE", None)
+    env = {**os.environ, "BIZGRAPH_DATA_DIR": str(tmp_path)}
+    for name in ("DATABASE_URL", "BIZGRAPH_DB_ROLE"):
+        env.pop(name, None)
 
     finished = subprocess.run(
         [sys.executable, "-m", "app.cli", *command[1:], "--actions", "3"],
