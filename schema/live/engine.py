@@ -29,7 +29,7 @@ import orjson
 
 from app.auth.principal import Principal
 from app.db import Database
-from app.errors import ShuttingDown
+from app.errors import DatabaseUnavailable, ShuttingDown, database_refusal
 from app.live.anchors import Anchoring, AnchorKind, anchoring_of, named_anchors
 from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements, StatementBatch
@@ -370,7 +370,17 @@ class LiveQueries:
             organization.marked.clear()
             organization.last_run = loop.time()
             if watchers:
-                await self._rerun(org_id, watchers)
+                try:
+                    await self._rerun(org_id, watchers)
+                except Exception as error:
+                    # The round itself could not run (no connection while PostgreSQL restarts):
+                    # the watchers keep their answers and run again at the next change, or when
+                    # the change feed, back, resyncs. The loop must not die with it.
+                    if not isinstance(database_refusal(error), DatabaseUnavailable):
+                        raise
+                    log.warning(
+                        "live queries of organization %d could not run, the database is away: %s", org_id, error
+                    )
 
     async def _rerun(self, org_id: int, watchers: list[Watcher]) -> None:
         batch = StatementBatch(self.database, org_id, self.shapes)
@@ -387,9 +397,13 @@ class LiveQueries:
             # Delivered as soon as its own statements answered, not after the round's slowest.
             watcher = watchers[index]
             if isinstance(result, BaseException):
-                # An answer carries every expected error in itself; this is a bug or a lost
-                # database. The watcher keeps what it had and runs again on any change.
-                log.error("a live query failed", exc_info=result)
+                # An answer carries every expected error in itself; this is a lost database
+                # (the change feed resyncs everything once it is back) or a bug. The watcher
+                # keeps what it had and runs again on any change.
+                if isinstance(database_refusal(result), DatabaseUnavailable):
+                    log.warning("a live query could not run, the database is away: %s", result)
+                else:
+                    log.error("a live query failed", exc_info=result)
                 organization.read(watcher, None)
                 return
             outcome, texts = result
