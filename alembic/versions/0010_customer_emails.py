@@ -33,7 +33,7 @@ depends_on = None
 APP_ROLE = "bizgraph_app"
 NEW_TABLES = ("email_cursors", "email_deliveries", "email_attempts")
 CUSTOMER_EMAIL_KINDS = ("order_confirmation", "invoice_issued", "payment_receipt", "overdue_reminder")
-EMAIL_KINDS = (*CUSTOMER_EMAIL_KINDS, "employee_hired", "employee_leave")
+EMAIL_KINDS = (*CUSTOMER_EMAIL_KINDS, "employee_hired", "employee_leave", "webhook_endpoint_disabled")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -25,6 +25,7 @@ USER_ROLES = ("admin", "finance", "sales", "hr", "manager", "employee", "analyst
 # Customer emails (app/notifications): the kinds a customer may opt out of, then the
 # ones sent to staff; and where a delivery stands.
 CUSTOMER_EMAIL_KINDS = ("order_confirmation", "invoice_issued", "payment_receipt", "overdue_reminder")
-EMAIL_KINDS = (*CUSTOMER_EMAIL_KINDS, "employee_hired", "employee_leave")
+# Staff emails: a manager's news about a report; the admins' notice of a disabled webhook endpoint.
+EMAIL_KINDS = (*CUSTOMER_EMAIL_KINDS, "employee_hired", "employee_leave", "webhook_endpoint_disabled")
 EMAIL_DELIVERY_STATUSES = ("pending", "sent", "failed", "skipped")
 EMAIL_ATTEMPT_OUTCOMES = ("sent", "refused", "error")

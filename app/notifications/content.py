@@ -129,6 +129,15 @@ async def load_content(
         if employee is None:
             return None
         context |= {"employee": dict(employee)}
+    elif kind == "webhook_endpoint_disabled":
+        # All it says is in the event (app/events/webhooks.py): nothing to read.
+        context |= {
+            "endpoint": {
+                "url": payload["url"],
+                "gone": payload["reason"] == "gone",
+                "last_status_code": payload.get("lastStatusCode"),
+            }
+        }
     else:
         raise ValueError(f"no content for the email kind {kind!r}")
     return Content(brand, context, invoice)

@@ -28,6 +28,10 @@ _MANAGER = (
     " JOIN employees r ON r.id = x.manager_id AND r.status IN ('onboarding', 'active', 'on_leave')"
 )
 
+# The organization's admins who may still sign in: a webhook endpoint the worker disabled
+# needs one of them to look at it.
+_ADMINS = "JOIN users r ON r.org_id = e.org_id AND 'admin' = ANY(r.roles) AND r.disabled_at IS NULL"
+
 KINDS: tuple[EmailKind, ...] = (
     EmailKind("order_confirmation", "order.placed", _ORDER_CUSTOMER, customer=True),
     EmailKind("invoice_issued", "invoice.issued", _INVOICE_CUSTOMER, customer=True),
@@ -35,6 +39,7 @@ KINDS: tuple[EmailKind, ...] = (
     EmailKind("overdue_reminder", "invoice.overdue", _INVOICE_CUSTOMER, customer=True),
     EmailKind("employee_hired", "employee.hired", _MANAGER, customer=False),
     EmailKind("employee_leave", "employee.leave_started", _MANAGER, customer=False),
+    EmailKind("webhook_endpoint_disabled", "webhook_endpoint.disabled", _ADMINS, customer=False),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

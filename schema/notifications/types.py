@@ -26,6 +26,7 @@ class EmailKind(enum.Enum):
     OVERDUE_REMINDER = "OVERDUE_REMINDER"
     EMPLOYEE_HIRED = "EMPLOYEE_HIRED"
     EMPLOYEE_LEAVE = "EMPLOYEE_LEAVE"
+    WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
 
 
 @strawberry.enum(description="Where an email delivery stands.")
