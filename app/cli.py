@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 
 from app.config import Settings
 from app.errors import BizgraphError
+from app.logs import configure_logging
 
 log = logging.getLogger("bizgraph.cli")
 
@@ -92,6 +93,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             host=args.host,
             port=args.port,
             log_level=level,
+            # uvicorn's loggers go through bizgraph's handler (JSON or text, app/logs.py); its
+            # access lines would repeat /graphql's own request lines (app/http/request_log.py).
+            log_config=None,
+            access_log=False,
             lifespan="on",
             # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
             # second, WebSocket-level ping per socket would only double the work.
@@ -308,7 +313,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from app.notifications import EmailDispatcher
 
     _require_database(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     # Without keys no endpoint can have been registered (creating one answers NOT_CONFIGURED):
     # the worker sends emails only, and says so.
     webhooks_off = None if settings.webhooks.secret_keys else "webhooks off: BIZGRAPH_WEBHOOK_SECRET_KEYS is not set"
@@ -628,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"that is the demo's embedded database (from {demo_env_path(settings.data_dir)}):"
                     " start it with `bizgraph serve --demo`"
                 )
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_logging(settings.log_level, settings.log_format)
         # Alembic announces its plugins at INFO on import; only its migrations matter here.
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         return handler(args, settings)

@@ -75,6 +75,9 @@ class Database:
         )
         self.role = settings.db_role
         self.pool_size = settings.pool_size
+        # Requests' waits for a pooled connection (resolvers/transaction.py), for the metrics.
+        self.checkouts = 0
+        self.checkout_wait_seconds = 0.0
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)
