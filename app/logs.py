@@ -58,14 +58,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def configure_logging(level: str, log_format: str = "auto", stream: TextIO | None = None) -> None:
+def configure_logging(
+    level: str, log_format: str = "auto", stream: TextIO | None = None, *, force: bool = False
+) -> None:
     """The root logger's one handler on stderr: text when ``log_format`` is "text", or "auto"
-    and stderr is a terminal; JSON otherwise."""
+    and stderr is a terminal; JSON otherwise. ``force`` replaces handlers already there."""
+    root = logging.getLogger()
+    if root.handlers and not force:
+        # As ``logging.basicConfig``: a process whose logging is set up already (a test runner,
+        # an embedding application) keeps its own handlers.
+        return
     stream = stream or sys.stderr
     as_text = log_format == "text" or (log_format == "auto" and stream.isatty())
     handler = logging.StreamHandler(stream)
     handler.setFormatter(TextFormatter() if as_text else JsonFormatter())
-    root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)

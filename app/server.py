@@ -30,7 +30,14 @@ from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
 from app.http.invoice_documents import invoice_document_routes
 from app.http.live.edge import LiveEdge
-from app.http.metrics import OperationNames, ProcessState, metrics_routes, multiprocess, refresh_periodically
+from app.http.metrics import (
+    OperationNames,
+    ProcessState,
+    metrics_routes,
+    multiprocess,
+    refresh_periodically,
+    refresh_webhook_queue,
+)
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.observer import RequestObserver
@@ -154,6 +161,12 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
     def refresh_metrics() -> None:
         process_state.refresh(app_state(), graphql.pipeline)
 
+    async def refresh_at_scrape() -> None:
+        refresh_metrics()
+        database = getattr(app_state(), "database", None)
+        if database is not None:
+            await refresh_webhook_queue(database)
+
     graphql_body_limit = Middleware(
         LimitRequestBody, max_bytes=settings.max_request_bytes, setting="BIZGRAPH_MAX_REQUEST_BYTES"
     )
@@ -169,7 +182,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
         WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
         # Only with BIZGRAPH_METRICS_TOKEN set, and only for its bearer.
-        *metrics_routes(settings.metrics_token, refresh_metrics),
+        *metrics_routes(settings.metrics_token, refresh_at_scrape),
         *invoice_document_routes(),
         *graphiql_routes(),
         # The live sales dashboard is the demo's (app/http/dashboard.py says why).

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import (
@@ -27,11 +29,16 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.db import Database
+from app.delivery.queue import webhook_queue
 from app.http.request_record import RequestRecord
+
+log = logging.getLogger("bizgraph.metrics")
 
 REQUESTS = Counter(
     "bizgraph_graphql_requests",
@@ -72,6 +79,16 @@ LIVE_GROUPS = Gauge(
     "bizgraph_live_groups", "Live-query groups (subscribers sharing one re-run).", multiprocess_mode="livesum"
 )
 LIVE_RERUNS = Counter("bizgraph_live_reruns", "Live queries and event streams re-run after changes.")
+WEBHOOK_QUEUE = Gauge(
+    "bizgraph_webhook_queue_depth",
+    "Webhook deliveries not yet delivered or failed (read at scrape).",
+    multiprocess_mode="mostrecent",
+)
+WEBHOOK_OLDEST = Gauge(
+    "bizgraph_webhook_oldest_undelivered_age_seconds",
+    "Age of the oldest webhook delivery not yet delivered (0: none is waiting; read at scrape).",
+    multiprocess_mode="mostrecent",
+)
 LIVE_LAG = Counter(
     "bizgraph_live_delivery_lag_seconds",
     "Sum over re-runs of the time from a change heard to its answer delivered (divide by reruns for the mean).",
@@ -154,6 +171,18 @@ class ProcessState:
             self._seen[counter] = total
 
 
+async def refresh_webhook_queue(database: Database) -> None:
+    """The queue's depth and oldest age, read now; a database that does not answer leaves the
+    last values (and says so in the log) rather than failing the scrape."""
+    try:
+        queue = await webhook_queue(database)
+    except (DBAPIError, OSError) as error:
+        log.warning("the webhook queue could not be read for /metrics: %s", error)
+        return
+    WEBHOOK_QUEUE.set(queue.depth)
+    WEBHOOK_OLDEST.set(queue.oldest_age_seconds)
+
+
 def multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -167,7 +196,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def metrics_routes(token: str | None, refresh: Any) -> list[Route]:
+def metrics_routes(token: str | None, refresh: Callable[[], Awaitable[None]]) -> list[Route]:
     """``GET /metrics`` for a bearer of ``token``; none at all without one (an unknown path)."""
     if token is None:
         return []
@@ -186,7 +215,7 @@ def metrics_routes(token: str | None, refresh: Any) -> list[Route]:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
-        refresh()
+        await refresh()
         return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/metrics", metrics, methods=["GET"])]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.observability.metrics_text import METRICS_HEADERS, TOKEN, label_values, scrape, value
 from tests.support.auth import bearer, token_for_user
-from tests.support.graphql import running_app
+from tests.support.graphql import running_app, sql
 from tests.support.websocket_client import eventually, init, live_server, receive, socket, subscribe
 
 CUSTOMERS = "query MetricsCustomers { customers(first: 3) { nodes { id name } } }"
@@ -170,3 +170,28 @@ async def test_rate_limit_refusals_are_counted(demo_settings, admin_headers):
         value(after, "bizgraph_rate_limit_refusals_total") - value(before, "bizgraph_rate_limit_refusals_total")
         == refused
     )
+
+
+_OPEN_DELIVERY = (
+    "WITH e AS (INSERT INTO webhook_endpoints (org_id, url, event_types, secret_sealed)"
+    " VALUES (%s, %s, ARRAY['order.placed'], 'sealed') RETURNING id, org_id)"
+    " INSERT INTO webhook_deliveries (org_id, endpoint_id, event_id, position, entity_type, entity_id, created_at)"
+    " SELECT e.org_id, e.id, o.id, o.position, o.entity_type, o.entity_id, now() - interval '90 seconds' FROM e,"
+    " LATERAL (SELECT * FROM outbox WHERE org_id = e.org_id ORDER BY id LIMIT 1) o RETURNING id"
+)
+
+
+async def test_the_webhook_queue_is_read_at_scrape_time(live, writes_settings):
+    url = writes_settings.database_url
+    before = await scrape(live.client)
+    # Open deliveries of both organizations, the oldest made 90 s ago.
+    for org_id in (1, 2):
+        sql(url, _OPEN_DELIVERY, org_id, f"https://metrics-queue.example.com/{org_id}")
+    try:
+        during = await scrape(live.client)
+    finally:
+        sql(url, "DELETE FROM webhook_endpoints WHERE url LIKE 'https://metrics-queue.example.com/%%' RETURNING id")
+    after = await scrape(live.client)
+    assert value(during, "bizgraph_webhook_queue_depth") == value(before, "bizgraph_webhook_queue_depth") + 2
+    assert value(during, "bizgraph_webhook_oldest_undelivered_age_seconds") >= 90
+    assert value(after, "bizgraph_webhook_queue_depth") == value(before, "bizgraph_webhook_queue_depth")

@@ -99,11 +99,14 @@ def test_text_on_a_terminal_and_json_elsewhere() -> None:
     root = logging.getLogger()
     saved, level = list(root.handlers), root.level
     try:
-        configure_logging("INFO", "auto", _Terminal())
+        configure_logging("INFO", "auto", _Terminal(), force=True)
         assert isinstance(root.handlers[-1].formatter, TextFormatter)
-        configure_logging("INFO", "auto", io.StringIO())
+        configure_logging("INFO", "auto", io.StringIO(), force=True)
         assert isinstance(root.handlers[-1].formatter, JsonFormatter)
-        configure_logging("INFO", "text", io.StringIO())
+        configure_logging("INFO", "text", io.StringIO(), force=True)
+        assert isinstance(root.handlers[-1].formatter, TextFormatter)
+        # Handlers already there (here, the last one) stay unless forced, as with basicConfig.
+        configure_logging("INFO", "json", io.StringIO())
         assert isinstance(root.handlers[-1].formatter, TextFormatter)
     finally:
         for handler in list(root.handlers):
