@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy.engine import URL
 
@@ -48,11 +48,11 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from app.demo import demo_log_path, demo_sign_ins, prepare_demo, start_up_logged_to
     from app.server import create_app
+    from app.serving import Listen, default_workers, serve_one, serve_workers
 
+    workers = args.workers if args.workers is not None else default_workers()
     embedded = None
     if args.demo:
         # The embedded server's, alembic's and the seed's chatter go to a file; the terminal gets
@@ -60,29 +60,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         with start_up_logged_to(demo_log_path(settings.data_dir)):
             settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
     try:
+        listen = Listen(args.host, args.port, settings.log_level.lower())
+        # Built here even for several workers (which build their own): a bad setting stops the
+        # start with its one line before anything is spawned.
         app = create_app(settings)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
-        level = settings.log_level.lower()
-        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=level, lifespan="on")
-        _serve_draining_first(app, config)
+        if workers == 1:
+            serve_one(app, listen)
+        else:
+            return serve_workers(settings, listen, create_app, workers)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
-
-
-def _serve_draining_first(app: Any, config: Any) -> None:
-    """Runs uvicorn, draining live connections first when it stops: sockets close with 1001
-    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        async def shutdown(self, sockets: Any = None) -> None:
-            await app.state.live_edge.drain()
-            await super().shutdown(sockets)
-
-    DrainingServer(config).run()
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -272,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the GraphQL API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes serving the port, each with its own pool and change listener (default: one per core)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
