@@ -32,6 +32,15 @@ SET_ORGANIZATION = "SELECT set_config('bizgraph.org_id', %s, true)"
 
 
 def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
+    args: dict[str, Any] = {"application_name": "bizgraph"}
+    if not settings.prepared_statements:
+        # Behind a transaction pooler the next transaction may run on another server
+        # session, which never saw the statement prepared: only unnamed statements.
+        args["prepare_threshold"] = None
+    if settings.transaction_pooler:
+        # A pooler refuses startup options (and would share one session's settings among
+        # clients): the same settings go into every transaction instead (``scoping``).
+        return args
     # Session settings travel in the startup packet, so no request pays a
     # round trip for them. UTC makes timestamptz render with an explicit offset.
     options = f"-c TimeZone=UTC -c statement_timeout={settings.statement_timeout_ms}"
@@ -39,7 +48,32 @@ def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
         # Assumed at connect time, so every pooled connection is bound by
         # row-level security before its first statement, at no extra round trip.
         options += f" -c role={role}"
-    return {"options": options, "application_name": "bizgraph"}
+    args["options"] = options
+    return args
+
+
+def _transaction_settings(settings: Settings) -> list[str]:
+    """What the startup options set for a session, as transaction-local ``set_config`` calls
+    (behind a transaction pooler, where no session is bizgraph's own)."""
+    calls = [
+        "set_config('TimeZone', 'UTC', true)",
+        f"set_config('statement_timeout', '{settings.statement_timeout_ms}', true)",
+    ]
+    if settings.db_role:
+        # The role name was checked to be a plain identifier (config._role_name).
+        calls.append(f"set_config('role', '{settings.db_role}', true)")
+    return calls
+
+
+def scoping_statements(settings: Settings) -> tuple[str, str | None]:
+    """The statement that names a transaction's organization (one ``%s``), and the one that
+    sets up a transaction naming none (None: nothing to set up). Behind a transaction pooler
+    both also set, for the transaction only, what the startup options set for a session:
+    in the same statement, so at no extra round trip where an organization is named."""
+    if not settings.transaction_pooler:
+        return SET_ORGANIZATION, None
+    calls = _transaction_settings(settings)
+    return SET_ORGANIZATION + ", " + ", ".join(calls), "SELECT " + ", ".join(calls)
 
 
 async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
@@ -75,6 +109,8 @@ class Database:
         )
         self.role = settings.db_role
         self.pool_size = settings.pool_size
+        # What opens a transaction scoped to an organization, and one scoped to none.
+        self.organization_statement, self._unscoped_statement = scoping_statements(settings)
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)
@@ -87,6 +123,8 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
             async with connection.begin():
+                if self._unscoped_statement is not None:
+                    await connection.exec_driver_sql(self._unscoped_statement)
                 yield connection
 
     async def reading(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -135,7 +173,7 @@ class Database:
                 # so statement counts see only the caller's statements.
                 driver = await driver_connection(connection)
                 async with driver.pipeline():
-                    await driver.execute(SET_ORGANIZATION, (str(org_id),))
+                    await driver.execute(self.organization_statement, (str(org_id),))
             except psycopg.OperationalError:
                 dead = driver is not None and driver.broken
                 await connection.invalidate()
@@ -153,7 +191,8 @@ class Database:
         """Refuse to serve through a role that row-level security does not bind:
         a superuser or a BYPASSRLS role would see every organization."""
         try:
-            async with self.engine.connect() as connection:
+            # In a transaction like the server's own (behind a pooler, the role is the transaction's).
+            async with self.read() as connection:
                 result = await connection.exec_driver_sql(
                     "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
                 )

@@ -32,7 +32,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import SET_ORGANIZATION, Database, driver_connection
+from app.db import Database, driver_connection
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -131,7 +131,7 @@ class RequestTransaction:
             if self._mode is Mode.SNAPSHOT:
                 await driver.execute(BEGIN_SNAPSHOT)
                 self._in_block = True
-            await driver.execute(SET_ORGANIZATION, (self._org_id,))
+            await driver.execute(self._database.organization_statement, (self._org_id,))
             await cursor.execute(sql, params)
 
     async def _open(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
