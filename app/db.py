@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.errors import ConfigError
+from app.replicas import ReplicaSet, parse_lsn
 
 T = TypeVar("T")
 
@@ -85,6 +86,17 @@ async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnect
     return cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
 
 
+class Written:
+    """The WAL position an operation's writes reached on the primary (None: it wrote nothing)."""
+
+    def __init__(self) -> None:
+        self.position: int | None = None
+
+    def reached(self, position: int | None) -> None:
+        if position is not None and (self.position is None or position > self.position):
+            self.position = position
+
+
 def _orjson_loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
@@ -96,16 +108,30 @@ class Database:
         if settings.database_url is None:
             raise ValueError("Database needs settings.database_url")
         self.url: URL = settings.database_url
-        self.engine: AsyncEngine = create_async_engine(
-            self.url,
+        engine_options: dict[str, Any] = {
             # A fixed pool: overflow connections are closed when returned, so under
             # load they churn (a new backend per burst); waiting for one is cheaper.
-            pool_size=settings.pool_size,
-            max_overflow=0,
+            "pool_size": settings.pool_size,
+            "max_overflow": 0,
             # No ping per checkout: a dead connection is retried by the reader
             # (resolvers/transaction.py), which saves a round trip per request.
-            pool_pre_ping=False,
-            connect_args=_connect_args(settings, role=settings.db_role),
+            "pool_pre_ping": False,
+            "connect_args": _connect_args(settings, role=settings.db_role),
+        }
+        self.engine: AsyncEngine = create_async_engine(self.url, **engine_options)
+        # Read replicas (app/replicas.py), each with a pool like the primary's; checked once
+        # ``start_replicas`` runs. A replica that is down must not hold a read up for long.
+        replica_options = {**engine_options, "connect_args": {**engine_options["connect_args"], "connect_timeout": 2}}
+        self.replicas: ReplicaSet | None = (
+            ReplicaSet(
+                self.engine,
+                settings.replica_urls,
+                replica_options,
+                max_lag_ms=settings.replica_max_lag_ms,
+                check_ms=settings.replica_check_ms,
+            )
+            if settings.replica_urls
+            else None
         )
         self.role = settings.db_role
         self.pool_size = settings.pool_size
@@ -143,16 +169,27 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    async def start_replicas(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.start()
+
     @asynccontextmanager
-    async def unit_of_work(self, org_id: int) -> AsyncIterator[AsyncConnection]:
+    async def unit_of_work(self, org_id: int, written: Written | None = None) -> AsyncIterator[AsyncConnection]:
         """One READ COMMITTED transaction scoped to ``org_id`` for a write:
-        committed when the block ends, rolled back when it raises."""
+        committed when the block ends, rolled back when it raises. With read replicas,
+        ``written`` learns the WAL position the commit reached (for reading one's own writes)."""
         connection = await self._connection_scoped_to(org_id)
         try:
             # SQLAlchemy's BEGIN sends nothing: the transaction the driver opened above is
             # the one committed (or rolled back) here.
             async with connection.begin():
                 yield connection
+            if written is not None and self.replicas is not None:
+                # After the commit, the primary's WAL is written at least past its commit record.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                position = (await connection.exec_driver_sql("SELECT pg_current_wal_lsn()::text")).scalar()
+                if isinstance(position, str):
+                    written.reached(parse_lsn(position))
         finally:
             await connection.close()
 
@@ -219,6 +256,8 @@ class Database:
             await connection.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.stop()
         await self.engine.dispose()
 
 
