@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import orjson
 import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from app.db import Database
 from app.replicas import Replica
@@ -149,7 +150,9 @@ class StatementBatch:
             started = asyncio.get_running_loop().time()
             try:
                 return await self._answer(transaction, sql, items)
-            except psycopg.Error as error:
+            except (psycopg.Error, DBAPIError) as error:
+                # A failed statement, or no connection at all (PostgreSQL restarting): each
+                # operation gets the failure as its statement's answer, as a query would.
                 for item in items:
                     if not item.answer.done():
                         item.answer.set_exception(error)
