@@ -209,18 +209,27 @@ def _report(
     rounds = f"median of {args.rounds} interleaved rounds of {args.duration:g} s after {args.warmup:g} s"
     print(f"- command: `{command}` (wrk -t1, {rounds})")
     print("- PostgreSQL, the server's workers and wrk share the machine's cores.\n")
-    print("| workers | conns | req/s (median) | rounds' req/s | p50 ms | p99 ms | errors | ratio to 1 worker |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    columns = ["workers", "conns", "req/s (median)", "each round's req/s", "p50 ms", "p99 ms", "errors"]
+    columns += ["each round's ratio", "median ratio"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
     for connections in connection_counts:
-        base = statistics.median(r[0] for r in results[(worker_counts[0], connections)])
+        base_cells = results[(worker_counts[0], connections)]
         for workers in worker_counts:
             cells = results[(workers, connections)]
-            rps = statistics.median(c[0] for c in cells)
-            p50 = statistics.median(c[1] for c in cells)
-            p99 = statistics.median(c[2] for c in cells)
-            errors = sum(c[3] for c in cells)
-            each = ", ".join(f"{c[0]:.0f}" for c in cells)
-            row = [workers, connections, f"{rps:.0f}", each, f"{p50:.1f}", f"{p99:.1f}", errors, f"{rps / base:.2f}"]
+            # A round's cells ran one after the other: their ratio is the least disturbed comparison.
+            ratios = [c[0] / b[0] for c, b in zip(cells, base_cells, strict=True)]
+            row = [
+                workers,
+                connections,
+                f"{statistics.median(c[0] for c in cells):.0f}",
+                ", ".join(f"{c[0]:.0f}" for c in cells),
+                f"{statistics.median(c[1] for c in cells):.1f}",
+                f"{statistics.median(c[2] for c in cells):.1f}",
+                sum(c[3] for c in cells),
+                ", ".join(f"{r:.2f}" for r in ratios),
+                f"{statistics.median(ratios):.2f}",
+            ]
             print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 

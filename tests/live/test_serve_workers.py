@@ -23,7 +23,7 @@ from app.config import Settings, libpq_conninfo
 from tests.conftest import _seeded_copy
 from tests.live.test_live_processes import ADMIN, create_customer, graphql, next_messages, total
 from tests.support.auth import token_for_user
-from tests.support.serving import serve_environment, serve_process, worker_pids
+from tests.support.serving import BIZGRAPH, free_port, serve_environment, serve_process, worker_pids
 from tests.support.websocket_client import closed_with, eventually, init, receive, socket, subscribe
 
 COUNT = "subscription { customers(first: 1) { totalCount } }"
@@ -108,3 +108,24 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.timeout(90)
+async def test_workers_that_cannot_start_stop_the_server_with_status_3(fresh_database, signing_key: Path):
+    # Given a database bizgraph was never migrated into: every worker's start-up fails
+    env = serve_environment(fresh_database(), signing_key)
+    process = await asyncio.create_subprocess_exec(
+        BIZGRAPH,
+        "serve",
+        "--port",
+        str(free_port()),
+        "--workers",
+        "2",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    # Then the supervisor does not restart them for ever: it stops, saying so
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 3, err.decode()
+    assert "could not start" in err.decode()
