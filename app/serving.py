@@ -54,7 +54,17 @@ class Listen:
     log_level: str
 
     def config(self, app: Any) -> uvicorn.Config:
-        return uvicorn.Config(app, host=self.host, port=self.port, log_level=self.log_level, lifespan="on")
+        return uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level=self.log_level,
+            lifespan="on",
+            # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
+            # second, WebSocket-level ping per socket would only double the work.
+            ws_ping_interval=None,
+            ws_ping_timeout=None,
+        )
 
 
 class DrainingServer(uvicorn.Server):

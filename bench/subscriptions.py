@@ -138,8 +138,22 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def pids(self) -> list[int]:
+        """The server and its worker processes (``serve --workers``)."""
+        try:
+            return [self.pid, *(child.pid for child in psutil.Process(self.pid).children(recursive=True))]
+        except psutil.Error:
+            return [self.pid]
+
     def rss(self) -> int:
-        return int(psutil.Process(self.pid).memory_info().rss)
+        total = 0
+        for pid in self.pids:
+            try:
+                total += int(psutil.Process(pid).memory_info().rss)
+            except psutil.Error:
+                continue
+        return total
 
     def stop(self) -> None:
         self.process.terminate()
@@ -162,6 +176,8 @@ def start_server(args: argparse.Namespace, database_url: str, signing_key: Path)
         name, _, value = setting.partition("=")
         env[name] = value
     command = [str(Path(sys.executable).with_name("bizgraph")), "serve", "--port", str(args.port)]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     origin = f"http://127.0.0.1:{args.port}"
     deadline = time.monotonic() + 60
@@ -321,11 +337,11 @@ class Bench:
         subscribers costs by itself (pings, each socket's periodic check of its token's user)."""
         if seconds <= 0:
             return 0.0, float("nan")
-        before, cpu, started = self.proxy.snapshot()[STATEMENTS], cpu_seconds([self.server.pid]), time.perf_counter()
+        before, cpu, started = self.proxy.snapshot()[STATEMENTS], cpu_seconds(self.server.pids), time.perf_counter()
         await asyncio.sleep(seconds)
         wall = time.perf_counter() - started
         statements = (self.proxy.snapshot()[STATEMENTS] - before) / wall
-        return statements, (cpu_seconds([self.server.pid]) - cpu) / wall
+        return statements, (cpu_seconds(self.server.pids) - cpu) / wall
 
     async def window(self, level: int, baseline: float | None, connect: tuple[float, int]) -> Window:
         args = self.args
@@ -340,7 +356,7 @@ class Bench:
         own = psutil.Process()
         cpu = (
             time.perf_counter(),
-            cpu_seconds([self.server.pid]),
+            cpu_seconds(self.server.pids),
             cpu_seconds(backends),
             sum(own.cpu_times()[:2]),
             cpu_seconds([self.proxy.pid] if self.proxy.pid else []),
@@ -353,7 +369,7 @@ class Bench:
         wall = time.perf_counter() - cpu[0]
         statements_after = self.proxy.snapshot()
         after_sample = machine.CpuSample.take()
-        server_cores = (cpu_seconds([self.server.pid]) - cpu[1]) / wall
+        server_cores = (cpu_seconds(self.server.pids) - cpu[1]) / wall
         # A backend that exits takes its CPU time with it: never below zero.
         postgres_cores = max(0.0, (cpu_seconds(backends) - cpu[2]) / wall)
         load_cores = (sum(own.cpu_times()[:2]) - cpu[3]) / wall
@@ -570,6 +586,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--signing-key", type=Path, default=None)
     parser.add_argument("--server-env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=None, help="serve --workers N (default: serve's own)")
     parser.add_argument(
         "--no-proxy", action="store_true", help="the server connects to PostgreSQL directly (no statement counts)"
     )

@@ -3,6 +3,7 @@
 from resolvers.analytics.spec import Aggregate, Dimension, Join, Measure
 
 _CUSTOMER = {"customer": Join("Customer", "customer_id")}
+_SEGMENT = Dimension("customerSegment", "{customer}.segment", ("customer",), presented="upper({v})")
 
 AGGREGATES: dict[str, Aggregate] = {
     "Order": Aggregate(
@@ -15,9 +16,9 @@ AGGREGATES: dict[str, Aggregate] = {
             "total": Measure("{t}.total", "decimal"),
         },
         dimensions={
-            "STATUS": Dimension("status", "upper({t}.status)"),
+            "STATUS": Dimension("status", "{t}.status", presented="upper({v})"),
             "CUSTOMER": Dimension("customer", "{t}.customer_id", target="Customer"),
-            "CUSTOMER_SEGMENT": Dimension("customerSegment", "upper({customer}.segment)", ("customer",)),
+            "CUSTOMER_SEGMENT": _SEGMENT,
             "CUSTOMER_COUNTRY": Dimension("customerCountry", "{customer}.country", ("customer",)),
             "SALES_REP": Dimension("salesRep", "{t}.sales_rep_id", target="Employee"),
             "ACCOUNT_MANAGER": Dimension(
@@ -36,9 +37,9 @@ AGGREGATES: dict[str, Aggregate] = {
             "amountDue": Measure("({t}.total - {t}.amount_paid)", "decimal"),
         },
         dimensions={
-            "STATUS": Dimension("status", "upper({t}.status)"),
+            "STATUS": Dimension("status", "{t}.status", presented="upper({v})"),
             "CUSTOMER": Dimension("customer", "{t}.customer_id", target="Customer"),
-            "CUSTOMER_SEGMENT": Dimension("customerSegment", "upper({customer}.segment)", ("customer",)),
+            "CUSTOMER_SEGMENT": _SEGMENT,
             "CUSTOMER_COUNTRY": Dimension("customerCountry", "{customer}.country", ("customer",)),
         },
         joins=_CUSTOMER,
@@ -48,7 +49,7 @@ AGGREGATES: dict[str, Aggregate] = {
         time="{t}.paid_at",
         time_kind="datetime",
         measures={"amount": Measure("{t}.amount", "decimal")},
-        dimensions={"METHOD": Dimension("method", "upper({t}.method)")},
+        dimensions={"METHOD": Dimension("method", "{t}.method", presented="upper({v})")},
     ),
     "OrderLine": Aggregate(
         entity="OrderLine",
@@ -61,7 +62,7 @@ AGGREGATES: dict[str, Aggregate] = {
         },
         dimensions={
             "PRODUCT": Dimension("product", "{t}.product_id", target="Product"),
-            "ORDER_STATUS": Dimension("orderStatus", "upper({order}.status)", ("order",)),
+            "ORDER_STATUS": Dimension("orderStatus", "{order}.status", ("order",), presented="upper({v})"),
         },
         joins={"order": Join("Order", "order_id")},
     ),
@@ -71,7 +72,7 @@ AGGREGATES: dict[str, Aggregate] = {
         time_kind="date",
         measures={"salary": Measure("{t}.salary", "decimal")},
         dimensions={
-            "STATUS": Dimension("status", "upper({t}.status)"),
+            "STATUS": Dimension("status", "{t}.status", presented="upper({v})"),
             "DEPARTMENT": Dimension("department", "{t}.department_id", target="Department"),
         },
     ),

@@ -56,19 +56,15 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
             f" LEFT JOIN {target.table} {alias} ON {alias}.id = {base}.{join.local} AND {planner.scope(target, alias)}"
         )
 
-    keys: list[tuple[str, str]] = []  # (output column, SQL expression)
+    # (output column, what rows are grouped by, how the group shows it over {v})
+    keys: list[tuple[str, str, str]] = []
     if bucket is not None:
-        unit = params.bind(BUCKETS[_name(bucket)], "text")
-        if spec.time_kind == "date":
-            keys.append(("bucket", f"date_trunc({unit}, ({render(spec.time)})::timestamp)::date"))
-        else:
-            zone = f"(SELECT time_zone FROM organizations WHERE id = {params.bind(planner.access.org_id, 'bigint')})"
-            keys.append(("bucket", f"(date_trunc({unit}, {render(spec.time)}, {zone}) AT TIME ZONE {zone})::date"))
+        keys.append(("bucket", _bucket(planner, spec, _name(bucket), render), "{v}"))
     for i, dimension in enumerate(dimensions):
-        keys.append((f"d{i}", render(dimension.sql)))
+        keys.append((f"d{i}", render(dimension.sql), dimension.presented))
 
     measures = _selected_measures(selection)
-    columns = [f"{expr} AS {name}" for name, expr in keys] + ["count(*) AS n"]
+    columns = [f"{expr} AS k{i}" for i, (_, expr, _) in enumerate(keys)] + ["count(*) AS n"]
     for function, measure_name in measures:
         measure = spec.measures[measure_name]
         expr = render(measure.sql)
@@ -81,20 +77,43 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
 
     where = f"{scope} AND {planner.filters.compile(entity, base, selection.args.get('filter'))}"
     group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    order = ", ".join(f"{i + 1} NULLS LAST" for i in range(len(keys))) or "1"
+    grouped = f"SELECT {', '.join(columns)} FROM {entity.table} {base}{''.join(joins)} WHERE {where}{group}"
+    # Groups are shown, ordered and capped on their presented values, a few rows after the
+    # grouping rather than once per row before it.
+    values = [presented.format(v=f"x.k{i}") for i, (_, _, presented) in enumerate(keys)]
+    shown = [f"{value} AS {name}" for value, (name, _, _) in zip(values, keys, strict=True)]
+    shown += ["x.n"] + [f"x.{function}_{measure_name}" for function, measure_name in measures]
+    # Spelled out, not by position: in a window's ORDER BY a number is a constant.
+    order = f"ORDER BY {', '.join(f'{value} NULLS LAST' for value in values)}" if values else ""
     limit = planner.limits.max_groups
     inner = (
-        f"SELECT {', '.join(columns)}, row_number() OVER (ORDER BY {order}) AS rn"
-        f" FROM {entity.table} {base}{''.join(joins)} WHERE {where}{group}"
-        f" ORDER BY {order} LIMIT {params.bind(limit + 1, 'bigint')}"
+        f"SELECT {', '.join(shown)}, row_number() OVER ({order}) AS rn"
+        f" FROM ({grouped}) x {order} LIMIT {params.bind(limit + 1, 'bigint')}"
     )
-    group_json = json_object(_group_pairs(planner, spec, selection, dimensions, keys))
+    group_json = json_object(_group_pairs(planner, spec, selection, dimensions, [name for name, _, _ in keys]))
     within = f"g.rn <= {params.bind(limit, 'bigint')}"
     return (
         f"SELECT json_build_object('groups', COALESCE(json_agg({group_json} ORDER BY g.rn)"
         f" FILTER (WHERE {within}), '[]'::json), 'truncated', count(*) > {params.bind(limit, 'bigint')})"
         f" FROM ({inner}) g"
     )
+
+
+def _bucket(planner: Planner, spec: Aggregate, bucket: str, render: Any) -> str:
+    """The date of a row's time bucket, in the organization's time zone for instants.
+
+    The instant is read as a local time once, then truncated: the same date as truncating
+    in the zone (``date_trunc`` with a zone) and reading the result back, at a third of the
+    cost per row. A day needs no truncation at all."""
+    unit = BUCKETS[bucket]
+    if spec.time_kind == "date":
+        local = f"({render(spec.time)})::timestamp"
+    else:
+        org = planner.params.bind(planner.access.org_id, "bigint")
+        local = f"({render(spec.time)} AT TIME ZONE (SELECT time_zone FROM organizations WHERE id = {org}))"
+    if unit == "day":
+        return f"{local}::date"
+    return f"date_trunc({planner.params.bind(unit, 'text')}, {local})::date"
 
 
 def _selected_measures(selection: FieldSelection) -> list[tuple[str, str]]:
@@ -112,10 +131,10 @@ def _group_pairs(
     spec: Aggregate,
     selection: FieldSelection,
     dimensions: list[Dimension],
-    keys: list[tuple[str, str]],
+    keys: list[str],
 ) -> list[tuple[str, str]]:
     key_of = {d.key: (f"g.d{i}", d) for i, d in enumerate(dimensions)}
-    has_bucket = any(name == "bucket" for name, _ in keys)
+    has_bucket = "bucket" in keys
     pairs: list[tuple[str, str]] = []
     for child in selection.selections:
         if child.name == "__typename":

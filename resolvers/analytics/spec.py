@@ -17,9 +17,13 @@ class Join:
 @dataclass(frozen=True)
 class Dimension:
     key: str  # the group's output field
-    sql: str  # template over {t} (the aggregated row) and join names, e.g. {customer}
+    sql: str  # what rows are grouped by: a template over {t} (the aggregated row) and join names
     joins: tuple[str, ...] = ()
     target: str | None = None  # an entity: the key is that object, fetched by id
+    # How a group's value is shown, over {v}: applied once per group after grouping, not once
+    # per row, so it must tell apart whatever ``sql`` tells apart (``upper`` of the lowercase
+    # names the tables' CHECK constraints allow does).
+    presented: str = "{v}"
 
 
 @dataclass(frozen=True)
