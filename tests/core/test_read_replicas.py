@@ -35,7 +35,7 @@ from app.replicas import parse_lsn
 from resolvers.planner.ids import decode_id
 from tests.support.auth import bearer, token_for_user
 from tests.support.private_postgres import PrivateCluster, missing_reason, private_cluster
-from tests.support.websocket_client import LiveServer, init, live_server, receive, socket, subscribe
+from tests.support.websocket_client import LiveServer, answers, init, live_server, receive, socket, subscribe
 
 MAX_LAG_MS = 1500
 CHECK_MS = 50
@@ -285,3 +285,30 @@ async def test_live_queries_re_run_on_the_replica_and_see_every_change(clusters,
             await customer.rename(lagging)
             message = await receive(ws, within=10)
             assert message["payload"]["data"]["node"]["name"] == lagging
+
+
+async def test_a_socket_that_wrote_reads_its_own_write(clusters, server, customer):
+    primary, standby = clusters
+    before = await customer.name()
+
+    async def over(ws: Any, operation_id: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        await subscribe(ws, operation_id, query, variables)
+        messages = await answers(ws, operation_id)
+        assert [m["type"] for m in messages] == ["next", "complete"], messages
+        data: dict[str, Any] = messages[0]["payload"]["data"]
+        return data
+
+    async with socket(server.origin) as writer, socket(server.origin) as reader:
+        await init(writer, customer.token)
+        await init(reader, customer.token)
+        with Paused(standby):
+            write_directly(primary, customer, f"Written Directly {next(_names)}")
+            # When a socket renames the customer (a mutation over graphql-transport-ws)
+            mine = f"Renamed Over A Socket {next(_names)}"
+            variables = {"id": customer.id, "version": customer.version, "name": mine}
+            renamed = await over(writer, "rename", RENAME, variables)
+            assert renamed["updateCustomer"]["errors"] == []
+            customer.version = renamed["updateCustomer"]["customer"]["version"]
+            # Then its own later queries read the write; another socket's still read the replica
+            assert (await over(writer, "mine", NAME, {"id": customer.id}))["node"]["name"] == mine
+            assert (await over(reader, "theirs", NAME, {"id": customer.id}))["node"]["name"] == before
