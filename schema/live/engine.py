@@ -29,7 +29,7 @@ import orjson
 
 from app.auth.principal import Principal
 from app.db import Database
-from app.errors import ShuttingDown
+from app.errors import DatabaseUnavailable, ShuttingDown, database_refusal
 from app.live.anchors import Anchoring, AnchorKind, anchoring_of, named_anchors
 from app.live.changes import Change
 from resolvers.live.batch import BatchedStatements, StatementBatch
@@ -388,8 +388,13 @@ class LiveQueries:
             watcher = watchers[index]
             if isinstance(result, BaseException):
                 # An answer carries every expected error in itself; this is a bug or a lost
-                # database. The watcher keeps what it had and runs again on any change.
-                log.error("a live query failed", exc_info=result)
+                # database. The watcher keeps what it had and runs again on any change (and
+                # on every one once the change feed is back after an outage).
+                if isinstance(database_refusal(result), DatabaseUnavailable):
+                    said = str(result).strip().splitlines() or [type(result).__name__]
+                    log.warning("a live query could not reach the database: %s", said[0])
+                else:
+                    log.error("a live query failed", exc_info=result)
                 organization.read(watcher, None)
                 return
             outcome, texts = result
