@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import URL
 
@@ -48,29 +49,45 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from app.demo import demo_log_path, demo_sign_ins, prepare_demo, start_up_logged_to
+    from app.demo import (
+        demo_log_path,
+        demo_mail_banner,
+        demo_sign_ins,
+        prepare_demo,
+        start_demo_mail,
+        start_up_logged_to,
+    )
     from app.server import create_app
     from app.serving import Listen, default_workers, serve_one, serve_workers
 
     workers = args.workers if args.workers is not None else default_workers()
     embedded = None
+    mail_folder = None
     if args.demo:
         # The embedded server's, alembic's and the seed's chatter go to a file; the terminal gets
         # a line or two of the demo's own, then the banner, which names the file.
         with start_up_logged_to(demo_log_path(settings.data_dir)):
             settings, embedded = prepare_demo(settings, host=args.host, port=args.port)
+        # Customer emails go to a local SMTP server that writes them to a folder.
+        settings, mail_folder = start_demo_mail(settings)
     try:
         listen = Listen(args.host, args.port, settings.log_level.lower())
+        # The workers build the same application: the demo's sends the customer emails.
+        build = functools.partial(create_app, send_emails=args.demo)
         # Built here even for several workers (which build their own): a bad setting stops the
         # start with its one line before anything is spawned.
-        app = create_app(settings)
+        app = build(settings)
         if args.demo:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
+            if mail_folder is not None:
+                print(demo_mail_banner(mail_folder), flush=True)
         if workers == 1:
             serve_one(app, listen)
         else:
-            return serve_workers(settings, listen, create_app, workers)
+            return serve_workers(settings, listen, build, workers)
     finally:
+        if mail_folder is not None:
+            mail_folder.stop()
         if embedded is not None:
             embedded.stop()
     return 0
@@ -154,6 +171,19 @@ def cmd_sweep_overdue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_brand(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.organizations_brand import COLUMNS, set_brand
+
+    # "from" is a Python keyword, so its option lands on ``from_``.
+    given = {
+        column: getattr(args, option.replace("-", "_") + ("_" if option == "from" else ""))
+        for column, (option, _) in COLUMNS.items()
+    }
+    changes = {column: value for column, value in given.items() if value is not None}
+    print("\n".join(set_brand(settings, org=args.org, changes=changes).lines()))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
@@ -201,6 +231,103 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             await database.dispose()
 
     say(asyncio.run(simulate()))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Delivers what the outbox says should go out: webhooks (when their secrets' keys are
+    set) and customer and staff emails, side by side in one process."""
+    import asyncio
+    import signal
+
+    from app.db import Database
+    from app.delivery.worker import Worker
+    from app.notifications import EmailDispatcher
+
+    _require_database(settings)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Without keys no endpoint can have been registered (creating one answers NOT_CONFIGURED):
+    # the worker sends emails only, and says so.
+    webhooks_off = None if settings.webhooks.secret_keys else "webhooks off: BIZGRAPH_WEBHOOK_SECRET_KEYS is not set"
+
+    async def work() -> str:
+        # The server's own pool and role: row-level security binds the worker too, and it
+        # names each organization in turn.
+        database = Database(settings)
+        webhooks = (
+            None if webhooks_off else Worker(database, settings.webhooks, listen_url=settings.listen_database_url)
+        )
+        try:
+            await database.verify_isolation()
+            emails = EmailDispatcher.from_settings(
+                database, settings, concurrency=args.concurrency, poll_seconds=args.poll_seconds
+            )
+            if args.once:
+                sent = await emails.run_once()
+                delivered = f"{await webhooks.run_once()} webhook attempt(s)" if webhooks else webhooks_off
+                return f"worker: {sent} email(s) attempted; {delivered}"
+            # Ctrl-C or SIGTERM: what is under way is sent and logged, then the worker exits.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            print(
+                f"worker: sending emails through {settings.smtp_host}:{settings.smtp_port}"
+                f" (TLS: {settings.smtp_tls}); {'delivering webhooks' if webhooks else webhooks_off};"
+                " Ctrl-C or SIGTERM stops",
+                flush=True,
+            )
+            await asyncio.gather(emails.run(stop), *([webhooks.run(stop)] if webhooks else []))
+            return ""
+        finally:
+            if webhooks is not None:
+                await webhooks.close()
+            await database.dispose()
+
+    said = asyncio.run(work())
+    if said:
+        print(said, flush=True)
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    from dataclasses import replace
+
+    from app.db import Database
+    from app.delivery.prune import prune
+    from app.delivery.worker import utc_now
+
+    _require_database(settings)
+    webhooks = settings.webhooks
+    for name in ("delivery_retention_days", "outbox_retention_days", "idempotency_retention_days"):
+        given = getattr(args, name)
+        if given is not None:
+            webhooks = replace(webhooks, **{name: given})
+
+    async def run() -> list[str]:
+        database = Database(settings)
+        lines = []
+        try:
+            await database.verify_isolation()
+
+            async def organizations(connection: Any) -> list[tuple[int, str]]:
+                result = await connection.exec_driver_sql("SELECT id, slug FROM bizgraph_organizations()")
+                return [(int(row[0]), str(row[1])) for row in result.all()]
+
+            for org_id, slug in await database.reading(organizations):
+                async with database.unit_of_work(org_id) as connection:
+                    pruned = await prune(connection, org_id, webhooks, utc_now())
+                lines.append(
+                    f"{slug}: {pruned.deliveries} deliveries, {pruned.events} outbox events,"
+                    f" {pruned.idempotency_keys} idempotency keys"
+                )
+        finally:
+            await database.dispose()
+        return lines
+
+    for line in asyncio.run(run()):
+        print(f"pruned {line}")
     return 0
 
 
@@ -313,6 +440,35 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--as-of", type=_moment, help="ISO 8601 date-time with a UTC offset (default: now)")
     sweep.set_defaults(handler=cmd_sweep_overdue)
 
+    brand = sub.add_parser(
+        "brand",
+        help="show or set what customers' emails and invoices show of an organization (sender, colour, address)",
+    )
+    brand.add_argument("--org", required=True, help="organization slug")
+    brand.add_argument("--sender-name", help="the name emails come from (default: the organization's name)")
+    brand.add_argument("--from", dest="from_", metavar="ADDRESS", help="the address emails come from")
+    brand.add_argument("--color", help="the brand colour, #rrggbb")
+    brand.add_argument("--logo-text", help="the text shown where a logo would be (default: the name)")
+    brand.add_argument("--postal-address", help="the address invoices print, lines separated by \\n")
+    brand.add_argument("--tax-id", help="the tax number invoices print")
+    brand.set_defaults(handler=cmd_brand)
+
+    worker = sub.add_parser(
+        "worker",
+        help="deliver what the outbox says should go out: webhooks (BIZGRAPH_WEBHOOK_*) and customer and staff"
+        " emails over SMTP (BIZGRAPH_SMTP_*); run one or more, on any machines sharing the database",
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="one pass over every organization, wait for its deliveries, then exit"
+    )
+    worker.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="emails sent at once by this worker (default 4)"
+    )
+    worker.add_argument(
+        "--poll-seconds", type=_positive_number, default=1.0, help="wait between idle passes (default 1)"
+    )
+    worker.set_defaults(handler=cmd_worker)
+
     simulate = sub.add_parser(
         "simulate",
         help="make realistic sales activity through the business commands (orders, approvals, invoices, payments)"
@@ -338,6 +494,14 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(handler=cmd_operations_push)
     listing = operations_sub.add_parser("list", help="print the stored operations: SHA-256, type, name, stored at")
     listing.set_defaults(handler=cmd_operations_list)
+
+    prune_parser = sub.add_parser(
+        "prune", help="delete finished webhook deliveries, old outbox events and idempotency keys past retention"
+    )
+    prune_parser.add_argument("--delivery-retention-days", dest="delivery_retention_days", type=_positive_int)
+    prune_parser.add_argument("--outbox-retention-days", dest="outbox_retention_days", type=_positive_int)
+    prune_parser.add_argument("--idempotency-retention-days", dest="idempotency_retention_days", type=_positive_int)
+    prune_parser.set_defaults(handler=cmd_prune)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)

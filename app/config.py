@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.auth.issuers import DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TrustedIssuer, parse_trusted_issuers
+from app.delivery.settings import WebhookSettings
 from app.errors import ConfigError
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
@@ -127,6 +128,18 @@ class Settings:
     live_interval_ms: int = 100
     # Events an event stream holds for a slow client before it is ended (STREAM_OVERFLOW).
     stream_queue: int = 1000
+    # Customer emails (README "Customer emails"): the SMTP server the dispatcher sends
+    # through, how it secures the connection (none, starttls, tls), its credentials, and
+    # the sender address of organizations that set none of their own.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: int = 30
+    mail_from: str = "bizgraph@localhost"
+    # Webhook delivery (README "Webhooks"): secrets' keys, safe targets, timeouts, retention.
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +149,7 @@ class Settings:
         issuer = _issuer(env, "BIZGRAPH_ISSUER")
         audience = env.get("BIZGRAPH_AUDIENCE", "").strip() or "bizgraph"
         raw_trusted = env.get("BIZGRAPH_TRUSTED_ISSUERS", "").strip()
+        demo = _bool(env, "BIZGRAPH_DEMO", False)
         settings = cls(
             database_url=parse_database_url(raw_url, "DATABASE_URL") if raw_url else None,
             listen_database_url=(
@@ -150,7 +164,7 @@ class Settings:
             ),
             replica_max_lag_ms=_int(env, "BIZGRAPH_REPLICA_MAX_LAG_MS", 1_000, minimum=0),
             replica_check_ms=_int(env, "BIZGRAPH_REPLICA_CHECK_MS", 200, minimum=10),
-            demo=_bool(env, "BIZGRAPH_DEMO", False),
+            demo=demo,
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
             max_aggregate_groups=_int(env, "BIZGRAPH_MAX_AGGREGATE_GROUPS", 1000, minimum=1),
@@ -204,6 +218,14 @@ class Settings:
             stream_heartbeat_ms=_int(env, "BIZGRAPH_STREAM_HEARTBEAT_MS", 5_000, minimum=1),
             live_interval_ms=_int(env, "BIZGRAPH_LIVE_INTERVAL_MS", 100, minimum=0),
             stream_queue=_int(env, "BIZGRAPH_STREAM_QUEUE", 1000, minimum=10),
+            smtp_host=env.get("BIZGRAPH_SMTP_HOST", "").strip() or "127.0.0.1",
+            smtp_port=_int(env, "BIZGRAPH_SMTP_PORT", 25, minimum=1),
+            smtp_tls=_choice(env, "BIZGRAPH_SMTP_TLS", ("none", "starttls", "tls"), "none"),
+            smtp_username=env.get("BIZGRAPH_SMTP_USERNAME", "").strip() or None,
+            smtp_password=env.get("BIZGRAPH_SMTP_PASSWORD") or None,
+            smtp_timeout_seconds=_int(env, "BIZGRAPH_SMTP_TIMEOUT_SECONDS", 30, minimum=1),
+            mail_from=env.get("BIZGRAPH_MAIL_FROM", "").strip() or "bizgraph@localhost",
+            webhooks=WebhookSettings.from_env(env, demo=demo),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.
@@ -362,6 +384,15 @@ def _issuer(env: Mapping[str, str], name: str) -> str:
 def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
     raw = env.get(name, "")
     return tuple(Path(part.strip()).expanduser() for part in raw.split(",") if part.strip())
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

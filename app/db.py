@@ -153,6 +153,16 @@ class Database:
                     await connection.exec_driver_sql(self._unscoped_statement)
                 yield connection
 
+    @asynccontextmanager
+    async def read_as(self, org_id: int) -> AsyncIterator[AsyncConnection]:
+        """A read-only snapshot of ``org_id``'s rows, for reads outside GraphQL (an
+        invoice document, the email dispatcher's look-ups)."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
+            async with connection.begin():
+                await connection.exec_driver_sql(SET_ORGANIZATION, (str(org_id),))
+                yield connection
+
     async def reading(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """``work`` in a ``read()`` transaction, for look-ups a request makes.
 

@@ -20,6 +20,7 @@ from app.embedded import PGSERVER_LOGGER, EmbeddedPostgres
 from app.errors import BizgraphError
 from app.http.dashboard import DASHBOARD_PATH
 from app.migrations import upgrade
+from app.notifications.mail_folder import MailFolderServer
 
 log = logging.getLogger("bizgraph.demo")
 
@@ -100,7 +101,7 @@ def prepare_demo(
         settings = settings.with_database(url)
     else:
         url = settings.database_url
-    settings = replace(settings, demo=True)
+    settings = replace(settings, demo=True, webhooks=settings.webhooks.for_development())
     if not settings.signing_keys:
         settings = replace(settings, signing_keys=(ensure_demo_key(settings.data_dir),))
     if settings.issuer == DEFAULT_ISSUER and host in LOOPBACK_HOSTS:
@@ -154,3 +155,18 @@ def demo_sign_ins(settings: Settings, *, host: str, port: int, embedded: bool = 
         lines.append(f"A token for {admin}, valid for {DEMO_TOKEN_TTL_SECONDS // 3600} hours:")
         lines.append(f"  {token.access_token}")
     return "\n".join(lines)
+
+
+def start_demo_mail(settings: Settings) -> tuple[Settings, MailFolderServer]:
+    """A local SMTP server writing every email to ``<data dir>/mail``, and settings that send
+    through it (plain SMTP on loopback: nothing leaves the machine)."""
+    server = MailFolderServer(settings.data_dir / "mail")
+    server.start()
+    return replace(settings, smtp_host=server.host, smtp_port=server.port, smtp_tls="none"), server
+
+
+def demo_mail_banner(server: MailFolderServer) -> str:
+    return (
+        f"Customer emails (order confirmations, invoices with their PDF, receipts, reminders) are written to"
+        f" {server.folder} as .eml files, one per email: place an order and one appears within a second."
+    )

@@ -326,4 +326,5 @@ USER_ERROR_CODES: dict[str, str] = {
     "HAS_REPORTS": "The employee still manages employed people: transfer them to another manager first.",
     "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used before with a different request.",
     "CONSTRAINT_VIOLATION": "The change would break a rule of the data model.",
+    "NOT_CONFIGURED": "The server is not set up for this (an operator must configure it first).",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -26,11 +27,13 @@ from app.http.errors import AnswerErrorsAsJson, response_for
 from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
+from app.http.invoice_documents import invoice_document_routes
 from app.http.live.edge import LiveEdge
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.request_id import request_id_of
 from app.live.listener import ChangeListener, listener_for
+from app.notifications import EmailDispatcher
 from app.ratelimit.buckets import Buckets, Clock, MemoryBuckets
 from app.ratelimit.redis_buckets import RedisBuckets
 from resolvers.organizations import first_organization_id
@@ -42,8 +45,10 @@ from schema.live.service import LiveData
 log = logging.getLogger("bizgraph.server")
 
 
-def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
-    """The application; ``clock`` (wall-clock seconds) drives the rate limit's buckets."""
+def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: bool = False) -> Starlette:
+    """The application; ``clock`` (wall-clock seconds) drives the rate limit's buckets.
+    ``send_emails``: run the email dispatcher in this process (the demo does; in
+    production ``bizgraph worker`` runs it on its own)."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set")
     # Read now: a missing or bad key stops the start with one line, before serving.
@@ -74,6 +79,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         auth = AuthServices.build(settings, database, keys=signing_keys)
         changes: ChangeListener | None = None
         live: LiveData | None = None
+        stop_emails = asyncio.Event()
+        emails: asyncio.Task[None] | None = None
         try:
             # Refuse to serve as a role that row-level security would not hold.
             await database.verify_isolation()
@@ -99,6 +106,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
                 fast_path=settings.fast_path,
             )
             changes.add_sink(live)
+            if send_emails:
+                emails = asyncio.create_task(EmailDispatcher.from_settings(database, settings).run(stop_emails))
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -110,6 +119,9 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             app.state.ready = False
             # Sockets close with 1001 after their queued frames; streams end.
             await live_edge.drain()
+            stop_emails.set()
+            if emails is not None:
+                await emails
             if changes is not None:
                 await changes.stop()
             if live is not None:
@@ -137,6 +149,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         # graphql-transport-ws on the same path; the socket authenticates in connection_init.
         WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
+        *invoice_document_routes(),
         *graphiql_routes(),
         # The live sales dashboard is the demo's (app/http/dashboard.py says why).
         *(dashboard_routes() if settings.demo else []),

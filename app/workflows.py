@@ -190,6 +190,15 @@ CUSTOMER = _machine(
         "Change the customer's details.",
         event="customer.updated",
     ),
+    # A customer chooses its own emails; the staff who deal with the account may too.
+    _t(
+        "SET_EMAIL_OPT_OUTS",
+        ["lead", "active", "inactive"],
+        [],
+        (*_ACCOUNTS, "customer"),
+        "Choose which kinds of email the customer gets.",
+        event="customer.updated",
+    ),
     _t(
         "ACTIVATE",
         ["lead"],
@@ -261,5 +270,7 @@ COMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "update_product": frozenset(_LEDGER),
         "adjust_stock": frozenset(_LEDGER),
         "sweep_overdue_invoices": frozenset(_LEDGER),
+        # Create, change, enable, disable, delete, rotate, ping, redeliver, replay.
+        "manage_webhooks": frozenset({"admin"}),
     }
 )

@@ -26,12 +26,15 @@ from schema.limits.root_fields import RootFieldLimit
 from schema.live.subscription_type import with_subscriptions
 from schema.me.queries import MeQueries
 from schema.node import NodeQueries
+from schema.notifications.queries import NotificationQueries
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.planned import install_planned_resolvers
 from schema.products.mutations import ProductMutations
 from schema.products.queries import ProductQueries
 from schema.scalars import SCALAR_OVERRIDES
+from schema.webhooks.mutations import webhook_mutations
+from schema.webhooks.queries import WebhookQueries
 
 ROOT_QUERIES = (
     NodeQueries,
@@ -43,6 +46,8 @@ ROOT_QUERIES = (
     DepartmentQueries,
     AnalyticsQueries,
     ActivityQueries,
+    NotificationQueries,
+    WebhookQueries,
     MeQueries,
 )
 
@@ -83,7 +88,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     query = _root("Query", ROOT_QUERIES, "Reads: every entry point into the organization's data.")
     mutation = _root(
         "Mutation",
-        ROOT_MUTATIONS,
+        # The webhook mutations seal secrets with the configured key: built per schema.
+        (*ROOT_MUTATIONS, webhook_mutations((settings or Settings()).webhooks)),
         "Changes. Each field runs in one transaction and answers a payload whose errors say why it changed nothing.",
     )
     limits = DocumentLimits.from_settings(settings or Settings())

@@ -55,6 +55,11 @@ PLANNED_ROOTS: dict[str, tuple[str, str]] = {
     "employeesAggregate": ("aggregate", "Employee"),
     "auditLog": ("connection", "AuditEntry"),
     "events": ("connection", "IntegrationEvent"),
+    "emailDeliveries": ("connection", "EmailDelivery"),
+    "webhookEndpoint": ("one", "WebhookEndpoint"),
+    "webhookEndpoints": ("connection", "WebhookEndpoint"),
+    "webhookDeliveries": ("connection", "WebhookDelivery"),
+    "webhookAttempts": ("connection", "WebhookAttempt"),
 }
 
 

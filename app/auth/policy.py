@@ -105,6 +105,15 @@ ROWS: Mapping[str, Mapping[str, str]] = {
     # own field's records (audit entries hold before/after values, salaries included).
     "AuditEntry": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
     "IntegrationEvent": {"admin": ALL, "finance": LEDGER_RECORDS, "hr": PEOPLE_RECORDS},
+    # The emails sent to customers and staff, and every attempt: the organization's admins'.
+    "EmailDelivery": {"admin": ALL},
+    "EmailAttempt": {"admin": ALL},
+    # Webhooks: where the organization's events go, and how each delivery went. Their
+    # URLs and logs are the organization's plumbing: admins only (and only admins may
+    # change them: COMMANDS in app/workflows.py).
+    "WebhookEndpoint": {"admin": ALL},
+    "WebhookDelivery": {"admin": ALL},
+    "WebhookAttempt": {"admin": ALL},
 }
 
 FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
@@ -113,6 +122,8 @@ FIELDS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "email": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         "phone": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         "billingAddress": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
+        # Which emails the customer does not want: read and set by those who write to them.
+        "emailOptOuts": {"admin": ALL, "finance": ALL, "sales": SAME_ROWS, "customer": SAME_ROWS},
         # Tax and credit: finance's business (and the customer's own).
         "taxId": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},
         "creditLimit": {"admin": ALL, "finance": ALL, "customer": SAME_ROWS},

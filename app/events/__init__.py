@@ -14,7 +14,7 @@ README's event table, come from ``CATALOG``.
 
 from __future__ import annotations
 
-from app.events import customers, employees, invoices, orders, products
+from app.events import customers, employees, invoices, orders, products, webhooks
 from app.events.catalog import CATALOG, Announcement, EventType, declare
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "invoices",
     "orders",
     "products",
+    "webhooks",
 ]

@@ -25,8 +25,12 @@ REALM = "bizgraph"
 
 
 class RequireBearerToken:
-    def __init__(self, app: ASGIApp) -> None:
+    """``graphiql_page``: let a browser's GET for the GraphiQL page through without a
+    token (``/graphql`` only; other routes guarded by the gate have no page)."""
+
+    def __init__(self, app: ASGIApp, *, graphiql_page: bool = True) -> None:
         self.app = app
+        self.graphiql_page = graphiql_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,7 +39,7 @@ class RequireBearerToken:
             return
         request_id = request_id_of(scope)
         send = _with_request_id(send, request_id)
-        if not _is_graphiql_page(scope):
+        if not (self.graphiql_page and _is_graphiql_page(scope)):
             authenticator = scope["app"].state.auth.authenticator
             try:
                 principal = await authenticator.authenticate(_header(scope, b"authorization"))

@@ -18,6 +18,7 @@ class Organization(Base):
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
         CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]*$'", name="slug_format"),
         CheckConstraint("order_approval_threshold >= 0", name="approval_threshold_not_negative"),
+        CheckConstraint("brand_color ~ '^#[0-9a-f]{6}$'", name="brand_color_hex"),
     )
 
     id: Mapped[int] = id_column()
@@ -28,6 +29,16 @@ class Organization(Base):
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
     # Placed orders with a total above this wait for an approval; below it, placing approves.
     order_approval_threshold: Mapped[Decimal] = money_column(default="10000")
+    # What customers' emails and invoice documents show of the seller (app/notifications):
+    # the sender's name and address (null: the organization's name, BIZGRAPH_MAIL_FROM),
+    # the brand's colour and the text standing in for a logo (null: the name), and the
+    # postal address and tax number an invoice must carry.
+    email_sender_name: Mapped[str | None] = mapped_column(String(200))
+    email_from: Mapped[str | None] = mapped_column(String(254))
+    brand_color: Mapped[str] = mapped_column(String(7), nullable=False, server_default="#1f4e79")
+    brand_logo_text: Mapped[str | None] = mapped_column(String(60))
+    postal_address: Mapped[str | None] = mapped_column(Text)
+    tax_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_at_column()
 
 

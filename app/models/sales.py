@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -30,7 +31,7 @@ from app.models.base import (
     org_column,
     version_column,
 )
-from app.models.states import CUSTOMER_KINDS, CUSTOMER_SEGMENTS, CUSTOMER_STATUSES, ORDER_STATUSES
+from app.models.states import CUSTOMER_EMAIL_KINDS, CUSTOMER_KINDS, CUSTOMER_SEGMENTS, CUSTOMER_STATUSES, ORDER_STATUSES
 
 
 class Customer(Base):
@@ -43,6 +44,10 @@ class Customer(Base):
         CheckConstraint("country ~ '^[A-Z]{2}$'", name="country_iso"),
         CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
         CheckConstraint("payment_terms_days BETWEEN 0 AND 365", name="payment_terms_in_range"),
+        CheckConstraint(
+            "email_opt_outs <@ ARRAY[" + ", ".join(f"'{k}'" for k in CUSTOMER_EMAIL_KINDS) + "]::text[]",
+            name="email_opt_outs_known",
+        ),
         Index(None, "org_id", "name", "id"),
         Index(None, "org_id", "created_at", "id"),
         Index(None, "org_id", "credit_limit", "id"),
@@ -73,6 +78,8 @@ class Customer(Base):
     payment_terms_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default="30")
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="lead")
     account_manager_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("employees.id", ondelete="SET NULL"))
+    # The kinds of email (app/models/states.py, CUSTOMER_EMAIL_KINDS) the customer asked not to get.
+    email_opt_outs: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
     version: Mapped[int] = version_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

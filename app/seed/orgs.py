@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from app.seed.common import ANCHOR, YEAR_DAYS, Dataset
 
-ORGANIZATION_COLUMNS = ("id", "slug", "name", "currency", "time_zone", "created_at")
+ORGANIZATION_COLUMNS = ("id", "slug", "name", "currency", "time_zone", "postal_address", "tax_id", "created_at")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class OrgSpec:
     salary_factor: float  # pay in its currency relative to the USD ladder
     tax_rates: dict[str, tuple[str, ...]]  # product class -> rates it charges
     work_hour_utc: int  # 9 a.m. local, roughly, for HR events
+    postal_address: str  # what its invoices and emails print under its name (lines)
+    tax_id: str
 
     @property
     def zone(self) -> ZoneInfo:
@@ -47,6 +49,8 @@ ORGS = (
             "service": ("0.0000",),
         },
         13,
+        "100 Market Street\nSuite 400\nBoston, MA 02110\nUS",
+        "US 12-3456789",
     ),
     OrgSpec(
         "globex",
@@ -60,6 +64,8 @@ ORGS = (
         # German VAT: 19 % standard, 7 % reduced for food.
         {"goods": ("0.1900",), "food": ("0.0700",), "digital": ("0.1900",), "service": ("0.1900",)},
         8,
+        "Friedrichstraße 120\n10117 Berlin\nDE",
+        "DE 123456789",
     ),
 )
 
@@ -68,5 +74,7 @@ def add_organization(data: Dataset, org: OrgSpec) -> tuple[int, datetime]:
     """Write the organization; return its id and when it was founded."""
     org_id = data.reserve("organizations", 1)
     founded = ANCHOR - timedelta(days=12 * YEAR_DAYS + 40 * org_id)
-    data.rows["organizations"].append((org_id, org.slug, org.name, org.currency, org.time_zone, founded))
+    data.rows["organizations"].append(
+        (org_id, org.slug, org.name, org.currency, org.time_zone, org.postal_address, org.tax_id, founded)
+    )
     return org_id, founded

@@ -1,6 +1,22 @@
 """How customers are read."""
 
-from resolvers.planner.catalog import Embedded, Entity, ForeignId, GlobalId, ToMany, ToOne, Transitions, Wording, col
+from resolvers.planner.catalog import (
+    Column,
+    Embedded,
+    Entity,
+    ForeignId,
+    GlobalId,
+    ToMany,
+    ToOne,
+    Transitions,
+    Wording,
+    col,
+)
+
+# The kinds of email the customer opted out of, as the API's enum names, in a stable order.
+EMAIL_OPT_OUTS = Column(
+    "(SELECT coalesce(json_agg(upper(k) ORDER BY k), '[]'::json) FROM unnest({t}.email_opt_outs) AS k)", "json"
+)
 
 CUSTOMER = Entity(
     name="Customer",
@@ -26,6 +42,7 @@ CUSTOMER = Entity(
         "taxId": col("tax_id", "text", nullable=True),
         "creditLimit": col("credit_limit", "decimal"),
         "paymentTermsDays": col("payment_terms_days", "int"),
+        "emailOptOuts": EMAIL_OPT_OUTS,
         "status": col("status", "enum"),
         "availableTransitions": Transitions("Customer"),
         "accountManager": ToOne("Employee", local="account_manager_id"),

@@ -14,8 +14,14 @@ from app.events.customers import (
     CustomerUpdatedPayload,
 )
 from app.workflows import CUSTOMER
-from resolvers.customers.details import DETAILS, check_details, customer_api, fields_set
-from resolvers.customers.inputs import CreateCustomer, CustomerAction, TransitionCustomer, UpdateCustomer
+from resolvers.customers.details import DETAILS, check_details, check_opt_outs, customer_api, fields_set
+from resolvers.customers.inputs import (
+    CreateCustomer,
+    CustomerAction,
+    SetEmailOptOuts,
+    TransitionCustomer,
+    UpdateCustomer,
+)
 from resolvers.writes.checks import Checks
 from resolvers.writes.inputs import given
 from resolvers.writes.lifecycle import (
@@ -76,6 +82,21 @@ async def update_customer(session: WriteSession, command: UpdateCustomer) -> Out
     await ensure_exists(session, "Employee", values.get("account_manager_id"), _MANAGER_PATH)
     after = await session.update("customers", pk, values)
     await ensure_acting_scope(session, "Customer", pk, roles, _MANAGER_PATH)
+    changed = changes(customer_api(before), customer_api(after))
+    updated = CustomerUpdatedPayload(fields=sorted(changed))
+    await session.record(CUSTOMER_UPDATED.name, "Customer", pk, changed, [CUSTOMER_UPDATED.announce(updated)])
+    return Outcome("Customer", pk)
+
+
+async def set_email_opt_outs(session: WriteSession, command: SetEmailOptOuts) -> Outcome:
+    """What ``updateCustomer`` does for ``emailOptOuts`` alone, open to the customer itself."""
+    checks = Checks()
+    values = {"email_opt_outs": check_opt_outs(checks, command.email_opt_outs)}
+    check_writable(checks, "Customer", fields_set(values), acting_roles(session, CUSTOMER["SET_EMAIL_OPT_OUTS"].roles))
+    checks.done()
+    pk = command.id
+    before = await lock_for(session, "Customer", "SET_EMAIL_OPT_OUTS", pk, version=command.version)
+    after = await session.update("customers", pk, values)
     changed = changes(customer_api(before), customer_api(after))
     updated = CustomerUpdatedPayload(fields=sorted(changed))
     await session.record(CUSTOMER_UPDATED.name, "Customer", pk, changed, [CUSTOMER_UPDATED.announce(updated)])

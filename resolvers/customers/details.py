@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.models.states import CUSTOMER_EMAIL_KINDS
 from resolvers.customers.inputs import Address, CreateCustomer, UpdateCustomer
 from resolvers.writes.checks import Checks, Path
 from resolvers.writes.inputs import UNCHANGED, Maybe
@@ -23,6 +24,7 @@ DETAILS: dict[str, tuple[Path, str]] = {
     "credit_limit": (("credit_limit",), "creditLimit"),
     "payment_terms_days": (("payment_terms_days",), "paymentTermsDays"),
     "account_manager_id": (("account_manager_id",), "accountManagerId"),
+    "email_opt_outs": (("email_opt_outs",), "emailOptOuts"),
     "billing_street": (("billing_address", "street"), "billingAddress.street"),
     "billing_city": (("billing_address", "city"), "billingAddress.city"),
     "billing_postal_code": (("billing_address", "postal_code"), "billingAddress.postalCode"),
@@ -57,8 +59,19 @@ def check_details(checks: Checks, command: CreateCustomer | UpdateCustomer) -> d
         values["payment_terms_days"] = checks.whole(("payment_terms_days",), terms, low=0, high=365)
     if command.account_manager_id is not UNCHANGED:
         values["account_manager_id"] = command.account_manager_id
+    if command.email_opt_outs is not UNCHANGED:
+        values["email_opt_outs"] = check_opt_outs(checks, command.email_opt_outs)
     values |= _address(checks, command.billing_address)
     return values
+
+
+def check_opt_outs(checks: Checks, kinds: tuple[str, ...] | None) -> list[str]:
+    """The kinds, each once and sorted (null: none); an unknown kind is refused."""
+    chosen = sorted(set(kinds or ()))
+    unknown = [kind for kind in chosen if kind not in CUSTOMER_EMAIL_KINDS]
+    if unknown:
+        checks.fail(("email_opt_outs",), "INVALID", f"unknown kinds of email: {', '.join(unknown)}")
+    return chosen
 
 
 def _address(checks: Checks, address: Maybe[Address | None]) -> dict[str, Any]:

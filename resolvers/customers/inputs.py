@@ -41,6 +41,8 @@ class CreateCustomer:
     credit_limit: Maybe[Decimal | None] = UNCHANGED  # None is refused: 0 is "no credit"
     payment_terms_days: Maybe[int | None] = UNCHANGED
     account_manager_id: Maybe[int | None] = UNCHANGED
+    # The kinds of email (app/models/states.py, CUSTOMER_EMAIL_KINDS) the customer does not want.
+    email_opt_outs: Maybe[tuple[str, ...] | None] = UNCHANGED
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,17 @@ class UpdateCustomer:
     credit_limit: Maybe[Decimal | None] = UNCHANGED
     payment_terms_days: Maybe[int | None] = UNCHANGED
     account_manager_id: Maybe[int | None] = UNCHANGED
+    email_opt_outs: Maybe[tuple[str, ...] | None] = UNCHANGED
+
+
+@dataclass(frozen=True)
+class SetEmailOptOuts:
+    """The kinds of email the customer ``id`` does not want: all of them (replacing the
+    list); with ``version``, only if it is still the version the caller read."""
+
+    id: int
+    email_opt_outs: tuple[str, ...]
+    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import UNSET
 
 from resolvers.customers.catalog import CUSTOMER
-from schema.customers.types import Customer, CustomerKind, CustomerSegment
+from schema.customers.types import Customer, CustomerEmailKind, CustomerKind, CustomerSegment
 from schema.derived_inputs import filter_input, sort_inputs
 
 
@@ -46,6 +46,9 @@ class CreateCustomerInput:
     account_manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The employee who manages the account."
     )
+    email_opt_outs: list[CustomerEmailKind] | None = strawberry.field(
+        default=UNSET, description="The kinds of email the customer does not want; none when left out."
+    )
 
 
 @strawberry.input(description="Changes to a customer; fields left out stay as they are.")
@@ -66,6 +69,21 @@ class UpdateCustomerInput:
     payment_terms_days: int | None = strawberry.field(default=UNSET, description="Payment terms in days (0–365).")
     account_manager_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="The employee who manages the account; null leaves it unmanaged."
+    )
+    email_opt_outs: list[CustomerEmailKind] | None = strawberry.field(
+        default=UNSET,
+        description="The kinds of email the customer does not want, all of them (replaces the list; null or []: none).",
+    )
+
+
+@strawberry.input(description="Which kinds of email a customer gets.")
+class SetEmailOptOutsInput:
+    id: strawberry.ID = strawberry.field(description="The customer (a customer user: its own).")
+    email_opt_outs: list[CustomerEmailKind] = strawberry.field(
+        description="The kinds of email the customer does not want, all of them (replaces the list; []: none)."
+    )
+    version: int | None = strawberry.field(
+        default=UNSET, description="The version you read; when given, a stale one changes nothing (CONFLICT)."
     )
 
 

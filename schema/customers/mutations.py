@@ -6,10 +6,16 @@ import strawberry
 from strawberry import UNSET
 
 from resolvers.customers import commands
-from resolvers.customers.inputs import Address, CreateCustomer, TransitionCustomer, UpdateCustomer
+from resolvers.customers.inputs import Address, CreateCustomer, SetEmailOptOuts, TransitionCustomer, UpdateCustomer
 from resolvers.writes.inputs import UNCHANGED, Maybe
-from schema.customers.inputs import AddressInput, CreateCustomerInput, CustomerTransitionInput, UpdateCustomerInput
-from schema.customers.types import Customer
+from schema.customers.inputs import (
+    AddressInput,
+    CreateCustomerInput,
+    CustomerTransitionInput,
+    SetEmailOptOutsInput,
+    UpdateCustomerInput,
+)
+from schema.customers.types import Customer, CustomerEmailKind
 from schema.mutations import GlobalIds, UserError, given_or_none, maybe, run_command
 from schema.planned import PlannedObject
 
@@ -35,6 +41,14 @@ class CustomerMutations:
     )
     async def update_customer(self, info: strawberry.Info, input: UpdateCustomerInput) -> PlannedObject:
         return await run_command(info, "customer", lambda s: commands.update_customer(s, _update_customer(input)))
+
+    @strawberry.mutation(
+        description="Choose which kinds of email a customer gets. Roles: the customer itself, admin,"
+        " sales (own accounts), finance.",
+        graphql_type=CustomerPayload,
+    )
+    async def set_email_opt_outs(self, info: strawberry.Info, input: SetEmailOptOutsInput) -> PlannedObject:
+        return await run_command(info, "customer", lambda s: commands.set_email_opt_outs(s, _set_opt_outs(input)))
 
     @strawberry.mutation(description="Convert a lead into an active customer.", graphql_type=CustomerPayload)
     async def activate_customer(self, info: strawberry.Info, input: CustomerTransitionInput) -> PlannedObject:
@@ -75,6 +89,7 @@ def _create_customer(input: CreateCustomerInput) -> CreateCustomer:
         credit_limit=maybe(input.credit_limit),
         payment_terms_days=maybe(input.payment_terms_days),
         account_manager_id=account_manager_id,
+        email_opt_outs=_opt_outs(input.email_opt_outs),
     )
 
 
@@ -97,7 +112,17 @@ def _update_customer(input: UpdateCustomerInput) -> UpdateCustomer:
         credit_limit=maybe(input.credit_limit),
         payment_terms_days=maybe(input.payment_terms_days),
         account_manager_id=account_manager_id,
+        email_opt_outs=_opt_outs(input.email_opt_outs),
     )
+
+
+def _opt_outs(kinds: list[CustomerEmailKind] | None) -> Maybe[tuple[str, ...] | None]:
+    """Not sent stays UNCHANGED; the kinds as stored (lower case)."""
+    if kinds is UNSET:
+        return UNCHANGED
+    if kinds is None:
+        return None
+    return tuple(str(kind.value).lower() for kind in kinds)
 
 
 def _address(input: AddressInput | None) -> Maybe[Address | None]:
@@ -107,6 +132,16 @@ def _address(input: AddressInput | None) -> Maybe[Address | None]:
     if input is None:
         return None
     return Address(street=maybe(input.street), city=maybe(input.city), postal_code=maybe(input.postal_code))
+
+
+def _set_opt_outs(input: SetEmailOptOutsInput) -> SetEmailOptOuts:
+    ids = GlobalIds()
+    pk = ids.key("id", input.id, "Customer")
+    ids.done()
+    kinds = _opt_outs(input.email_opt_outs)
+    return SetEmailOptOuts(
+        id=pk, email_opt_outs=kinds if isinstance(kinds, tuple) else (), version=given_or_none(input.version)
+    )
 
 
 def _transition_customer(input: CustomerTransitionInput) -> TransitionCustomer:

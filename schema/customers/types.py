@@ -42,6 +42,14 @@ class CustomerSegment(enum.Enum):
     CONSUMER = "CONSUMER"
 
 
+@strawberry.enum(description="A kind of email a customer gets, and may opt out of.")
+class CustomerEmailKind(enum.Enum):
+    ORDER_CONFIRMATION = strawberry.enum_value("ORDER_CONFIRMATION", description="When an order is placed.")
+    INVOICE_ISSUED = strawberry.enum_value("INVOICE_ISSUED", description="An issued invoice, its PDF attached.")
+    PAYMENT_RECEIPT = strawberry.enum_value("PAYMENT_RECEIPT", description="When a payment is recorded.")
+    OVERDUE_REMINDER = strawberry.enum_value("OVERDUE_REMINDER", description="When an invoice becomes overdue.")
+
+
 # The actions of the workflow, as an enum strawberry builds at import: a variable, not a
 # class, to the type checker (hence the ignore where it is used).
 CustomerTransition = transitions_enum(CUSTOMER, "CustomerTransition")
@@ -72,6 +80,10 @@ class Customer(Node):
         description="Most the customer may owe (open invoices plus new orders), in the organization's currency."
     )
     payment_terms_days: int = strawberry.field(description="Days from an invoice's issue to its due date.")
+    email_opt_outs: list[CustomerEmailKind] | None = strawberry.field(
+        description="The kinds of email the customer asked not to get (empty: all of them);"
+        " null with FORBIDDEN for roles that may not read contact details."
+    )
     status: CustomerStatus = strawberry.field(description="Lifecycle status.")
     # Values are action names; their GraphQL enum is built from the lifecycle at
     # import, which the checker cannot read as a type.

@@ -23,6 +23,7 @@ from resolvers.planner.catalog import Column, Embedded
 from resolvers.planner.ids import encode_id
 from tests.support.auth import token_for
 from tests.support.graphql import gql, sql
+from tests.support.webhook_rows import webhooks_of_both_organizations
 
 ORG = 1  # acme; tenant isolation has its own suite
 ROOT_LISTS = {
@@ -121,7 +122,14 @@ PARENT_COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def world(seeded_url) -> World:
+def webhook_rows(seeded_url):
+    """The seed registers no webhooks: rows of both organizations for this module."""
+    with webhooks_of_both_organizations(seeded_url):
+        yield
+
+
+@pytest.fixture(scope="module")
+def world(seeded_url, webhook_rows) -> World:
     w = World()
     for type_name, entity in CATALOG.entities.items():
         w.ids[type_name] = {pk for (pk,) in sql(seeded_url, f"SELECT id FROM {entity.table} WHERE org_id = %s", ORG)}

@@ -23,6 +23,7 @@ from schema import build_schema
 from schema.fastpath import PLANNED_ROOTS
 from tests.support.auth import token_for
 from tests.support.graphql import gql, sql
+from tests.support.webhook_rows import webhooks_of_both_organizations
 
 SCHEMA = build_schema()._schema
 ORGS = {"acme": 1, "globex": 2}
@@ -31,8 +32,14 @@ LOOKUP_ROOTS = {root: type_name for root, (kind, type_name) in PLANNED_ROOTS.ite
 AGGREGATE_ROOTS = {root: type_name for root, (kind, type_name) in PLANNED_ROOTS.items() if kind == "aggregate"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def webhook_rows(seeded_url) -> Iterator[None]:
+    with webhooks_of_both_organizations(seeded_url):
+        yield
+
+
 @pytest.fixture(scope="module")
-def owners(seeded_url) -> dict[tuple[str, int], int]:
+def owners(seeded_url, webhook_rows) -> dict[tuple[str, int], int]:
     """(type, pk) → organization, for every row of every entity (read as the owner, past RLS)."""
     owner: dict[tuple[str, int], int] = {}
     for type_name, entity in CATALOG.entities.items():
@@ -105,6 +112,7 @@ NESTED = {
     "OrderLine": ("orders", "lines"),
     "InvoiceLine": ("invoices", "lines"),
     "EmploymentEvent": ("employees", "history"),
+    "EmailAttempt": ("emailDeliveries", "attemptLog"),
 }
 
 

@@ -18,7 +18,15 @@ from app.auth.principal import Principal
 from app.live.changes import Change
 from resolvers.catalog import CATALOG
 from resolvers.planner.catalog import Embedded
-from tests.auth.test_policy_matrix import ALL_PRINCIPALS, ORG, ROOT_LISTS, _principal, _token, world  # noqa: F401
+from tests.auth.test_policy_matrix import (  # noqa: F401 (fixtures)
+    ALL_PRINCIPALS,
+    ORG,
+    ROOT_LISTS,
+    _principal,
+    _token,
+    webhook_rows,
+    world,
+)
 from tests.live.test_live_engine import subscribe
 from tests.support.graphql import gql
 

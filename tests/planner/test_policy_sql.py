@@ -20,8 +20,15 @@ from resolvers.planner.selection import FieldSelection
 from schema.fastpath import PLANNED_ROOTS
 from tests.support.db import conninfo
 from tests.support.graphql import sql
+from tests.support.webhook_rows import webhooks_of_both_organizations
 
 LIMITS = PageLimits(default=100, maximum=100)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def webhook_rows(seeded_url):
+    with webhooks_of_both_organizations(seeded_url):
+        yield
 
 
 def _field(name: str, *children: FieldSelection, **args) -> FieldSelection:

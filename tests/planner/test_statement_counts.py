@@ -74,6 +74,13 @@ query($n: Int!) {
             " events(first: $n) { edges { cursor node { type entityId payload } } } }",
             2,
         ),
+        (
+            "query($n: Int!) { emailDeliveries(first: $n) { nodes { kind status subject entityId"
+            " event { type payload } attemptLog { totalCount nodes { outcome smtpCode latencyMs"
+            " delivery { recipient } } } } }"
+            " customers(first: $n) { nodes { emailOptOuts } } }",
+            2,
+        ),
     ],
 )
 async def test_statement_count_does_not_grow_with_rows(app, client, query, roots):

@@ -53,7 +53,7 @@ async def test_create_customer_writes_the_row_its_audit_entry_and_its_event(writ
     assert created["status"] == "LEAD" and created["version"] == 1
     assert created["creditLimit"] == "2500.00" and created["paymentTermsDays"] == 30
     assert created["number"].startswith("C-")
-    assert created["availableTransitions"] == ["EDIT", "ACTIVATE", "DEACTIVATE"]
+    assert created["availableTransitions"] == ["EDIT", "SET_EMAIL_OPT_OUTS", "ACTIVATE", "DEACTIVATE"]
     assert created["billingAddress"] == {
         "street": "Hafenstraße 1",
         "city": "Hamburg",
@@ -205,13 +205,17 @@ async def test_lifecycle_follows_the_declared_transitions(writes_client, writes_
     admin, sales = token(writes_settings, "admin"), token(writes_settings, "sales")
     activated = await mutate(writes_client, TRANSITION % "activateCustomer", {"input": {"id": created["id"]}}, admin)
     assert activated["customer"]["status"] == "ACTIVE"
-    assert activated["customer"]["availableTransitions"] == ["EDIT", "DEACTIVATE"]
+    assert activated["customer"]["availableTransitions"] == ["EDIT", "SET_EMAIL_OPT_OUTS", "DEACTIVATE"]
     again = await mutate(writes_client, TRANSITION % "activateCustomer", {"input": {"id": created["id"]}}, admin)
     assert codes(again) == ["INVALID_TRANSITION"]
     off = await mutate(
         writes_client, TRANSITION % "deactivateCustomer", {"input": {"id": created["id"], "version": 2}}, admin
     )
-    assert off["customer"]["status"] == "INACTIVE" and off["customer"]["availableTransitions"] == ["EDIT", "REACTIVATE"]
+    assert off["customer"]["status"] == "INACTIVE" and off["customer"]["availableTransitions"] == [
+        "EDIT",
+        "SET_EMAIL_OPT_OUTS",
+        "REACTIVATE",
+    ]
     # Reactivating is finance's call; and sales does not even see accounts it does not manage.
     back = await mutate(writes_client, TRANSITION % "reactivateCustomer", {"input": {"id": created["id"]}}, sales)
     assert codes(back) == ["FORBIDDEN"]

@@ -1,0 +1,1 @@
+"""Webhook delivery: deliveries per second per worker, and commit → receiver latency (``python -m bench.webhooks``)."""

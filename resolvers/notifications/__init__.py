@@ -1,0 +1,1 @@
+"""Reading the email deliveries and their attempts (the dispatcher itself is app/notifications)."""

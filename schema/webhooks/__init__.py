@@ -1,0 +1,1 @@
+"""Webhook endpoints, their deliveries and attempts: types, queries and mutations."""
