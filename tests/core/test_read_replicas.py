@@ -31,7 +31,7 @@ import pytest
 
 from app.config import Settings, libpq_conninfo
 from app.migrations import upgrade
-from app.replicas import parse_lsn
+from app.replicas import format_lsn, parse_lsn
 from resolvers.planner.ids import decode_id
 from tests.support.auth import bearer, token_for_user
 from tests.support.private_postgres import PrivateCluster, missing_reason, private_cluster
@@ -312,3 +312,18 @@ async def test_a_socket_that_wrote_reads_its_own_write(clusters, server, custome
             # Then its own later queries read the write; another socket's still read the replica
             assert (await over(writer, "mine", NAME, {"id": customer.id}))["node"]["name"] == mine
             assert (await over(reader, "theirs", NAME, {"id": customer.id}))["node"]["name"] == before
+
+
+@pytest.mark.parametrize("text", ["0/0", "0/3000060", "16/B374D848", "FFFFFFFF/FFFFFFFF"])
+def test_wal_positions_read_back_as_postgresql_spells_them(text):
+    position = parse_lsn(text)
+    assert position is not None and format_lsn(position) == text
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "0/", "/1", "1/2/3", "G/1", "123456789/0", "-1/0"])
+def test_what_is_not_a_wal_position_is_none(text):
+    assert parse_lsn(text) is None
+
+
+def test_positions_order_as_the_wal_does():
+    assert parse_lsn("0/FFFFFFFF") < parse_lsn("1/0") < parse_lsn("1/1")  # type: ignore[operator]
