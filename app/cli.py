@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -55,8 +56,6 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from app.demo import (
         demo_log_path,
         demo_mail_banner,
@@ -66,7 +65,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         start_up_logged_to,
     )
     from app.server import create_app
+    from app.serving import Listen, default_workers, serve_one, serve_workers
 
+    workers = args.workers if args.workers is not None else default_workers()
     embedded = None
     mail_folder = None
     if args.demo:
@@ -77,7 +78,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Customer emails go to a local SMTP server that writes them to a folder.
         settings, mail_folder = start_demo_mail(settings)
     try:
-        app = create_app(settings, send_emails=args.demo)
+        listen = Listen(args.host, args.port, settings.log_level.lower())
+        # The workers build the same application: the demo's sends the customer emails.
+        build = functools.partial(create_app, send_emails=args.demo)
+        # Built here even for several workers (which build their own): a bad setting stops the
+        # start with its one line before anything is spawned.
+        app = build(settings)
         if not args.demo and settings.database_url is not None:
             from app.unreachable import require_reachable
 
@@ -87,42 +93,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(demo_sign_ins(settings, host=args.host, port=args.port, embedded=embedded is not None), flush=True)
             if mail_folder is not None:
                 print(demo_mail_banner(mail_folder), flush=True)
-        level = settings.log_level.lower()
-        config = uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=level,
-            # uvicorn's loggers go through bizgraph's handler (JSON or text, app/logs.py); its
-            # access lines would repeat /graphql's own request lines (app/http/request_log.py).
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
-            # second, WebSocket-level ping per socket would only double the work.
-            ws_ping_interval=None,
-            ws_ping_timeout=None,
-        )
-        _serve_draining_first(app, config)
+        if workers == 1:
+            serve_one(app, listen)
+        else:
+            return serve_workers(settings, listen, build, workers)
     finally:
         if mail_folder is not None:
             mail_folder.stop()
         if embedded is not None:
             embedded.stop()
     return 0
-
-
-def _serve_draining_first(app: Any, config: Any) -> None:
-    """Runs uvicorn, draining live connections first when it stops: sockets close with 1001
-    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        async def shutdown(self, sockets: Any = None) -> None:
-            await app.state.live_edge.drain()
-            await super().shutdown(sockets)
-
-    DrainingServer(config).run()
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -458,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the GraphQL API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes serving the port, each with its own pool and change listener (default: one per core)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",

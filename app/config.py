@@ -43,6 +43,17 @@ class Settings:
     # Where the change feed LISTENs (None: DATABASE_URL). LISTEN holds a session, so
     # this must reach PostgreSQL directly, never through a transaction-mode pooler.
     listen_database_url: URL | None = None
+    # A transaction-mode pooler (PgBouncer) between bizgraph and PostgreSQL: connections may
+    # change server session at every transaction, so nothing may live in a session (README
+    # "Behind PgBouncer"): no startup options, no server-side prepared statements.
+    transaction_pooler: bool = False
+    # psycopg prepares a statement on the server after it ran a few times (False: never).
+    prepared_statements: bool = True
+    # Read replicas (streaming standbys of DATABASE_URL) for queries and live-query re-runs,
+    # skipped while they lag more than ``replica_max_lag_ms`` (README "Read replicas").
+    replica_urls: tuple[URL, ...] = ()
+    replica_max_lag_ms: int = 1_000
+    replica_check_ms: int = 200
     demo: bool = False
     default_page_size: int = 50
     max_page_size: int = 100
@@ -157,6 +168,15 @@ class Settings:
             listen_database_url=(
                 parse_database_url(raw_listen_url, "BIZGRAPH_LISTEN_DATABASE_URL") if raw_listen_url else None
             ),
+            transaction_pooler=_pooler(env, "BIZGRAPH_POOLER"),
+            prepared_statements=_bool(env, "BIZGRAPH_PREPARED_STATEMENTS", not _pooler(env, "BIZGRAPH_POOLER")),
+            replica_urls=tuple(
+                parse_database_url(part.strip(), "BIZGRAPH_REPLICA_URLS")
+                for part in env.get("BIZGRAPH_REPLICA_URLS", "").split(",")
+                if part.strip()
+            ),
+            replica_max_lag_ms=_int(env, "BIZGRAPH_REPLICA_MAX_LAG_MS", 1_000, minimum=0),
+            replica_check_ms=_int(env, "BIZGRAPH_REPLICA_CHECK_MS", 200, minimum=10),
             demo=demo,
             default_page_size=_int(env, "BIZGRAPH_DEFAULT_PAGE_SIZE", 50, minimum=1),
             max_page_size=_int(env, "BIZGRAPH_MAX_PAGE_SIZE", 100, minimum=1),
@@ -258,6 +278,15 @@ class Settings:
                 "BIZGRAPH_RATE_LIMIT_COST_PER_MINUTE must be 0 (off) or at least BIZGRAPH_MAX_COST "
                 f"({settings.rate_limit_cost_per_minute} < {settings.max_cost})"
             )
+        if settings.transaction_pooler and settings.prepared_statements:
+            # PgBouncer keeps prepared statements across transactions only from 1.21 on.
+            raise ConfigError("BIZGRAPH_PREPARED_STATEMENTS must be off with BIZGRAPH_POOLER=transaction")
+        if settings.transaction_pooler and settings.listen_database_url is None:
+            # A LISTEN through a transaction pooler is lost with the transaction's server session.
+            raise ConfigError(
+                "BIZGRAPH_POOLER=transaction needs BIZGRAPH_LISTEN_DATABASE_URL: the change feed's LISTEN"
+                " must reach PostgreSQL directly, not through the pooler"
+            )
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BIZGRAPH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
         return settings
@@ -296,6 +325,15 @@ def _role_name(env: Mapping[str, str], name: str, default: str) -> str:
     if role and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", role):
         raise ConfigError(f"{name} must be a plain PostgreSQL role name (or empty), got {raw!r}")
     return role
+
+
+def _pooler(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "none"}:
+        return False
+    if raw == "transaction":
+        return True
+    raise ConfigError(f"{name} must be none or transaction (a transaction-mode pooler such as PgBouncer), got {raw!r}")
 
 
 def _redis_url(env: Mapping[str, str], name: str) -> str | None:

@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.errors import ConfigError
+from app.replicas import ReplicaSet, parse_lsn
 
 T = TypeVar("T")
 
@@ -32,6 +33,15 @@ SET_ORGANIZATION = "SELECT set_config('bizgraph.org_id', %s, true)"
 
 
 def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
+    args: dict[str, Any] = {"application_name": "bizgraph"}
+    if not settings.prepared_statements:
+        # Behind a transaction pooler the next transaction may run on another server
+        # session, which never saw the statement prepared: only unnamed statements.
+        args["prepare_threshold"] = None
+    if settings.transaction_pooler:
+        # A pooler refuses startup options (and would share one session's settings among
+        # clients): the same settings go into every transaction instead (``scoping``).
+        return args
     # Session settings travel in the startup packet, so no request pays a
     # round trip for them. UTC makes timestamptz render with an explicit offset.
     options = f"-c TimeZone=UTC -c statement_timeout={settings.statement_timeout_ms}"
@@ -39,7 +49,32 @@ def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
         # Assumed at connect time, so every pooled connection is bound by
         # row-level security before its first statement, at no extra round trip.
         options += f" -c role={role}"
-    return {"options": options, "application_name": "bizgraph"}
+    args["options"] = options
+    return args
+
+
+def _transaction_settings(settings: Settings) -> list[str]:
+    """What the startup options set for a session, as transaction-local ``set_config`` calls
+    (behind a transaction pooler, where no session is bizgraph's own)."""
+    calls = [
+        "set_config('TimeZone', 'UTC', true)",
+        f"set_config('statement_timeout', '{settings.statement_timeout_ms}', true)",
+    ]
+    if settings.db_role:
+        # The role name was checked to be a plain identifier (config._role_name).
+        calls.append(f"set_config('role', '{settings.db_role}', true)")
+    return calls
+
+
+def scoping_statements(settings: Settings) -> tuple[str, str | None]:
+    """The statement that names a transaction's organization (one ``%s``), and the one that
+    sets up a transaction naming none (None: nothing to set up). Behind a transaction pooler
+    both also set, for the transaction only, what the startup options set for a session:
+    in the same statement, so at no extra round trip where an organization is named."""
+    if not settings.transaction_pooler:
+        return SET_ORGANIZATION, None
+    calls = _transaction_settings(settings)
+    return SET_ORGANIZATION + ", " + ", ".join(calls), "SELECT " + ", ".join(calls)
 
 
 async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
@@ -49,6 +84,17 @@ async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnect
     # once the pooled connection was invalidated, never right after checkout, and
     # with the psycopg dialect it is a psycopg.AsyncConnection.
     return cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
+
+
+class Written:
+    """The WAL position an operation's writes reached on the primary (None: it wrote nothing)."""
+
+    def __init__(self) -> None:
+        self.position: int | None = None
+
+    def reached(self, position: int | None) -> None:
+        if position is not None and (self.position is None or position > self.position):
+            self.position = position
 
 
 def _orjson_loads(data: bytes | str) -> Any:
@@ -62,22 +108,38 @@ class Database:
         if settings.database_url is None:
             raise ValueError("Database needs settings.database_url")
         self.url: URL = settings.database_url
-        self.engine: AsyncEngine = create_async_engine(
-            self.url,
+        engine_options: dict[str, Any] = {
             # A fixed pool: overflow connections are closed when returned, so under
             # load they churn (a new backend per burst); waiting for one is cheaper.
-            pool_size=settings.pool_size,
-            max_overflow=0,
+            "pool_size": settings.pool_size,
+            "max_overflow": 0,
             # No ping per checkout: a dead connection is retried by the reader
             # (resolvers/transaction.py), which saves a round trip per request.
-            pool_pre_ping=False,
-            connect_args=_connect_args(settings, role=settings.db_role),
+            "pool_pre_ping": False,
+            "connect_args": _connect_args(settings, role=settings.db_role),
+        }
+        self.engine: AsyncEngine = create_async_engine(self.url, **engine_options)
+        # Read replicas (app/replicas.py), each with a pool like the primary's; checked once
+        # ``start_replicas`` runs. A replica that is down must not hold a read up for long.
+        replica_options = {**engine_options, "connect_args": {**engine_options["connect_args"], "connect_timeout": 2}}
+        self.replicas: ReplicaSet | None = (
+            ReplicaSet(
+                self.engine,
+                settings.replica_urls,
+                replica_options,
+                max_lag_ms=settings.replica_max_lag_ms,
+                check_ms=settings.replica_check_ms,
+            )
+            if settings.replica_urls
+            else None
         )
         self.role = settings.db_role
         self.pool_size = settings.pool_size
         # Requests' waits for a pooled connection (resolvers/transaction.py), for the metrics.
         self.checkouts = 0
         self.checkout_wait_seconds = 0.0
+        # What opens a transaction scoped to an organization, and one scoped to none.
+        self.organization_statement, self._unscoped_statement = scoping_statements(settings)
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)
@@ -90,6 +152,8 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execution_options(postgresql_readonly=True, isolation_level="REPEATABLE READ")
             async with connection.begin():
+                if self._unscoped_statement is not None:
+                    await connection.exec_driver_sql(self._unscoped_statement)
                 yield connection
 
     @asynccontextmanager
@@ -118,16 +182,27 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    async def start_replicas(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.start()
+
     @asynccontextmanager
-    async def unit_of_work(self, org_id: int) -> AsyncIterator[AsyncConnection]:
+    async def unit_of_work(self, org_id: int, written: Written | None = None) -> AsyncIterator[AsyncConnection]:
         """One READ COMMITTED transaction scoped to ``org_id`` for a write:
-        committed when the block ends, rolled back when it raises."""
+        committed when the block ends, rolled back when it raises. With read replicas,
+        ``written`` learns the WAL position the commit reached (for reading one's own writes)."""
         connection = await self._connection_scoped_to(org_id)
         try:
             # SQLAlchemy's BEGIN sends nothing: the transaction the driver opened above is
             # the one committed (or rolled back) here.
             async with connection.begin():
                 yield connection
+            if written is not None and self.replicas is not None:
+                # After the commit, the primary's WAL is written at least past its commit record.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                position = (await connection.exec_driver_sql("SELECT pg_current_wal_lsn()::text")).scalar()
+                if isinstance(position, str):
+                    written.reached(parse_lsn(position))
         finally:
             await connection.close()
 
@@ -148,7 +223,7 @@ class Database:
                 # so statement counts see only the caller's statements.
                 driver = await driver_connection(connection)
                 async with driver.pipeline():
-                    await driver.execute(SET_ORGANIZATION, (str(org_id),))
+                    await driver.execute(self.organization_statement, (str(org_id),))
             except psycopg.OperationalError:
                 dead = driver is not None and driver.broken
                 await connection.invalidate()
@@ -166,7 +241,8 @@ class Database:
         """Refuse to serve through a role that row-level security does not bind:
         a superuser or a BYPASSRLS role would see every organization."""
         try:
-            async with self.engine.connect() as connection:
+            # In a transaction like the server's own (behind a pooler, the role is the transaction's).
+            async with self.read() as connection:
                 result = await connection.exec_driver_sql(
                     "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
                 )
@@ -193,6 +269,8 @@ class Database:
             await connection.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.stop()
         await self.engine.dispose()
 
 

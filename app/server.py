@@ -106,6 +106,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             await database.verify_isolation()
             if await first_organization_id(database) is None:
                 raise ConfigError("the database has no organization yet: run `bizgraph seed`")
+            # Read replicas, checked once now and then in the background (app/replicas.py).
+            await database.start_replicas()
             # Committed changes, heard on one dedicated connection (live data's feed).
             changes = listener_for(settings)
             await changes.start()

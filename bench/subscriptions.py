@@ -176,8 +176,7 @@ def start_server(args: argparse.Namespace, database_url: str, signing_key: Path)
         name, _, value = setting.partition("=")
         env[name] = value
     command = [str(Path(sys.executable).with_name("bizgraph")), "serve", "--port", str(args.port)]
-    if args.workers is not None:
-        command += ["--workers", str(args.workers)]
+    command += ["--workers", str(args.workers)]
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     origin = f"http://127.0.0.1:{args.port}"
     deadline = time.monotonic() + 60
@@ -586,7 +585,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--signing-key", type=Path, default=None)
     parser.add_argument("--server-env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--workers", type=int, default=None, help="serve --workers N (default: serve's own)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (default 1: the issue's one server process)"
+    )
     parser.add_argument(
         "--no-proxy", action="store_true", help="the server connects to PostgreSQL directly (no statement counts)"
     )

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Protocol
 
 from app.auth.principal import Principal
-from app.db import Database
+from app.db import Database, Written
 from resolvers.planner.access import Access
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
@@ -48,10 +48,21 @@ class OperationScope:
         request_id: str = "-",
         *,
         statements: ReadStatements | None = None,
+        replica_reads: bool = False,
+        read_after: int | None = None,
     ) -> None:
-        self._transaction: ReadStatements = statements or RequestTransaction(database, principal.org_id)
+        # With read replicas, a query (``replica_reads``) reads from one that had replayed past
+        # ``read_after`` (the client's own latest write), else from the primary; so does
+        # everything else (a mutation's payload is read inside its own transaction anyway).
+        replicas = database.replicas if replica_reads else None
+        replica = replicas.choose(read_after) if replicas is not None else None
+        self._transaction: ReadStatements = statements or RequestTransaction(
+            database, principal.org_id, replica=replica
+        )
         self._reads = ReadService(self._transaction, Access(principal), limits)
-        self._commands = CommandService(database, principal, limits, request_id)
+        # Where the operation's commits reached on the primary, for its answer to carry.
+        self.written = Written()
+        self._commands = CommandService(database, principal, limits, request_id, written=self.written)
         self._snapshot_held = False
 
     def hold_one_snapshot(self) -> None:

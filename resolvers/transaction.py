@@ -31,9 +31,11 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import SET_ORGANIZATION, Database, driver_connection
+from app.db import Database, driver_connection
+from app.replicas import Replica
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -55,8 +57,13 @@ class RequestTransaction:
     """graphql-core resolves root query fields concurrently and a connection runs
     one statement at a time, so statements are serialised by a lock."""
 
-    def __init__(self, database: Database, org_id: int, mode: Mode = Mode.SNAPSHOT) -> None:
+    def __init__(
+        self, database: Database, org_id: int, mode: Mode = Mode.SNAPSHOT, *, replica: Replica | None = None
+    ) -> None:
         self._database = database
+        # Where the reads go: a read replica, or (None) the primary. A replica that fails
+        # before the first statement answered is left for the primary (``_leave_replica``).
+        self._replica = replica
         # Every transaction this opens is confined to the principal's organization
         # by row-level security (``bizgraph.org_id``), whatever the SQL says.
         self._org_id = str(org_id)
@@ -91,7 +98,11 @@ class RequestTransaction:
                 try:
                     rows = await self._rows(sql, params, every_row)
                     break
-                except psycopg.OperationalError:
+                except psycopg.OperationalError as error:
+                    if self._replica is not None and self._statements == 0:
+                        # The replica went away since its last check: the primary answers.
+                        await self._leave_replica(error)
+                        continue
                     # A pooled connection that died (database restart, failover) is
                     # noticed here instead of by a ping before every request; nothing
                     # was read yet, so the statement can simply run again.
@@ -132,7 +143,7 @@ class RequestTransaction:
             if self._mode is Mode.SNAPSHOT:
                 await driver.execute(BEGIN_SNAPSHOT)
                 self._in_block = True
-            await driver.execute(SET_ORGANIZATION, (self._org_id,))
+            await driver.execute(self._database.organization_statement, (self._org_id,))
             await cursor.execute(sql, params)
 
     async def _open(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
@@ -142,7 +153,14 @@ class RequestTransaction:
             raise TransactionClosed("the operation's transaction is already closed")
         if self._connection is None or self._driver is None:
             waited = time.perf_counter()
-            connection = await self._database.engine.connect()
+            if self._replica is not None:
+                try:
+                    connection = await self._replica.engine.connect()
+                except DBAPIError as error:
+                    await self._leave_replica(error)
+                    connection = await self._database.engine.connect()
+            else:
+                connection = await self._database.engine.connect()
             self._database.checkouts += 1
             self._database.checkout_wait_seconds += time.perf_counter() - waited
             try:
@@ -154,6 +172,12 @@ class RequestTransaction:
                 raise
             self._connection = connection
         return self._connection, self._driver
+
+    async def _leave_replica(self, error: BaseException) -> None:
+        replica, self._replica = self._replica, None
+        if replica is not None and self._database.replicas is not None:
+            self._database.replicas.failed(replica, error)
+        await self._discard()
 
     async def _discard(self) -> None:
         connection = self._connection

@@ -23,6 +23,9 @@ class Context:
     # context without one and hands each operation it runs a copy carrying the
     # scope it opened for it.
     scope: OperationScope | None = None
+    # The WAL position of the client's latest write, as it sent it back (README "Read
+    # replicas"): its queries read from a replica only once one has replayed past it.
+    read_after: int | None = None
 
 
 def operation_scope(info: Any) -> OperationScope:

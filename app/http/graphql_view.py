@@ -33,6 +33,7 @@ from app.http.persisted import names_a_document, with_persisted_reference
 from app.http.pipeline import Admitted, OperationPipeline, is_request_error
 from app.http.request_id import request_id_of
 from app.http.request_record import RequestRecord, current
+from app.http.write_positions import read_after, tell
 from resolvers.planner.pagination import PageLimits
 from schema.context import Context
 from schema.cost.gate import CostGate
@@ -229,6 +230,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             sub_response.status_code = answer.status
         if answer.retry_after is not None:
             sub_response.headers["retry-after"] = str(answer.retry_after)
+        if answer.written is not None:
+            tell(sub_response, request, answer.written)
         if isinstance(sub_response, _SubResponse) and sub_response.event_stream:
             # A request error stays a JSON answer with its status, as graphql-sse answers one.
             sub_response.answer_as_events = answer.status is None and not is_request_error(answer.result)
@@ -241,7 +244,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # lets through without a token is the GraphiQL page itself, which runs
         # nothing; without a principal no operation scope is ever opened.
         principal: Principal | None = getattr(request.state, "principal", None)
-        return Context(principal=principal, request=request, response=response, request_id=request_id)
+        after = read_after(request) if isinstance(request, Request) else None
+        return Context(principal=principal, request=request, response=response, request_id=request_id, read_after=after)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Errors raised before the operation's extensions wrap up (e.g. a syntax
@@ -276,7 +280,14 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         if isinstance(sub_response, _SubResponse) and sub_response.answer_as_events:
             events = ServerSentEvents()
             body = events.opening() + events.next(orjson.dumps(response_data)) + events.complete()
-            return Response(body, media_type=events.media_type, headers=events.headers)
+            streamed = Response(body, media_type=events.media_type, headers=events.headers)
+            # What the operation said beside its result (a write position and its cookie).
+            streamed.raw_headers.extend(
+                (name, value)
+                for name, value in sub_response.raw_headers
+                if name in (b"set-cookie", b"bizgraph-write-position")
+            )
+            return streamed
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = media_type.content_type
         if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:

@@ -63,6 +63,8 @@ class Answer:
     result: ExecutionResult
     status: int | None = None
     retry_after: int | None = None
+    # The WAL position the operation's writes reached on the primary (None: it wrote nothing).
+    written: int | None = None
 
 
 class OperationPipeline:
@@ -139,7 +141,13 @@ class OperationPipeline:
             raise RuntimeError("an operation runs only for a principal")
         # The one place an operation's database work begins and ends: closed once,
         # whether the operation answered, failed or was cancelled.
-        async with self.operation_scope(state, principal, context.request_id) as scope:
+        # A query may read from a replica (one that had replayed past the client's latest
+        # write); a mutation reads what it wrote on the primary.
+        is_query = admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY
+        scope_of = self.operation_scope(
+            state, principal, context.request_id, replica_reads=is_query, read_after=context.read_after
+        )
+        async with scope_of as scope:
             if admitted.plan is not None:
                 scope.hold_one_snapshot()
             result = await self._run(scope, replace(context, scope=scope), admitted, allowed)
@@ -147,10 +155,11 @@ class OperationPipeline:
                 # Explained in the operation's own read-only snapshot, before it closes.
                 plan = await self.plans.report(admitted.prepared, scope, admitted.plan)
                 result.extensions = {**(result.extensions or {}), "plan": plan}
+        written = scope.written.position
         if any_code(result, DatabaseUnavailable.code):
             # Fields met an unreachable database: the answer says so, and when to retry.
-            return Answer(result, status=503, retry_after=DatabaseUnavailable.retry_after_seconds)
-        return Answer(result)
+            return Answer(result, status=503, retry_after=DatabaseUnavailable.retry_after_seconds, written=written)
+        return Answer(result, written=written)
 
     async def _run(
         self, scope: OperationScope, context: Context, admitted: Admitted, allowed: frozenset[OperationType]
@@ -191,9 +200,19 @@ class OperationPipeline:
                 raise Forbidden("EXPLAIN ANALYZE runs the statement: only for queries (use X-Bizgraph-Plan: 1)")
         return mode
 
-    def operation_scope(self, state: State, principal: Principal, request_id: str) -> OperationScope:
+    def operation_scope(
+        self,
+        state: State,
+        principal: Principal,
+        request_id: str,
+        *,
+        replica_reads: bool = False,
+        read_after: int | None = None,
+    ) -> OperationScope:
         """A new scope for one operation, over the application's database; the caller opens and closes it."""
-        return OperationScope(state.database, principal, state.page_limits, request_id)
+        return OperationScope(
+            state.database, principal, state.page_limits, request_id, replica_reads=replica_reads, read_after=read_after
+        )
 
     def may_introspect(self, principal: Principal) -> bool:
         return self.introspection_roles is None or principal.has_any(self.introspection_roles)

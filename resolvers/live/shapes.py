@@ -26,7 +26,7 @@ import psycopg
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import TransactionStatus
 
-from app.db import SET_ORGANIZATION, Database, driver_connection
+from app.db import Database, driver_connection
 
 log = logging.getLogger("bizgraph.live")
 
@@ -143,7 +143,7 @@ class StatementShapes:
                 prepared = False
                 await driver.execute("BEGIN READ ONLY")
                 try:
-                    await driver.execute(SET_ORGANIZATION, (str(org_id),))
+                    await driver.execute(self._database.organization_statement, (str(org_id),))
                     # A generic plan: what the statement reads whatever its parameters' values.
                     await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
                     types = f" ({', '.join(declared)})" if declared else ""

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.principal import Principal
-from app.db import Database
+from app.db import Database, Written
 from app.errors import BizgraphError, Rejected
 from resolvers.planner.pagination import PageLimits
 from resolvers.planner.selection import FieldSelection
@@ -60,11 +60,20 @@ class _SessionReads:
 
 
 class CommandService:
-    def __init__(self, database: Database, principal: Principal, limits: PageLimits, request_id: str = "-") -> None:
+    def __init__(
+        self,
+        database: Database,
+        principal: Principal,
+        limits: PageLimits,
+        request_id: str = "-",
+        *,
+        written: Written | None = None,
+    ) -> None:
         self.database = database
         self.principal = principal
         self.limits = limits
         self.request_id = request_id
+        self.written = written
 
     async def run(self, command: Command, selections: Mapping[str, FieldSelection]) -> CommandResult:
         for attempt in range(1, ATTEMPTS + 1):
@@ -85,7 +94,7 @@ class CommandService:
         raise AssertionError("unreachable")
 
     async def _attempt(self, command: Command, selections: Mapping[str, FieldSelection]) -> CommandResult:
-        async with self.database.unit_of_work(self.principal.org_id) as connection:
+        async with self.database.unit_of_work(self.principal.org_id, self.written) as connection:
             session = WriteSession(connection, self.principal, self.request_id)
             outcome = await command(session)
             reads = ReadService(_SessionReads(session), session.access, self.limits)

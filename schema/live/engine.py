@@ -410,11 +410,12 @@ class LiveQueries:
             # Delivered as soon as its own statements answered, not after the round's slowest.
             watcher = watchers[index]
             if isinstance(result, BaseException):
-                # An answer carries every expected error in itself; this is a lost database
-                # (the change feed resyncs everything once it is back) or a bug. The watcher
-                # keeps what it had and runs again on any change.
+                # An answer carries every expected error in itself; this is a bug or a lost
+                # database. The watcher keeps what it had and runs again on any change (and
+                # on every one once the change feed is back after an outage).
                 if isinstance(database_refusal(result), DatabaseUnavailable):
-                    log.warning("a live query could not run, the database is away: %s", result)
+                    said = str(result).strip().splitlines() or [type(result).__name__]
+                    log.warning("a live query could not reach the database: %s", said[0])
                 else:
                     log.error("a live query failed", exc_info=result)
                 organization.read(watcher, None)

@@ -168,3 +168,40 @@ def test_live_settings_have_documented_defaults_and_parse_origins():
     origins = Settings.from_env({"BIZGRAPH_ALLOWED_ORIGINS": "https://App.Example.com/, http://localhost:5173"})
     assert origins.allowed_origins == frozenset({"https://app.example.com", "http://localhost:5173"})
     assert Settings.from_env({"BIZGRAPH_ALLOWED_ORIGINS": "*"}).allowed_origins == frozenset({"*"})
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"BIZGRAPH_POOLER": "session"}, "BIZGRAPH_POOLER must be none or transaction"),
+        ({"BIZGRAPH_POOLER": "transaction"}, "needs BIZGRAPH_LISTEN_DATABASE_URL"),
+        (
+            {
+                "BIZGRAPH_POOLER": "transaction",
+                "BIZGRAPH_LISTEN_DATABASE_URL": "postgresql://u@db:5432/biz",
+                "BIZGRAPH_PREPARED_STATEMENTS": "on",
+            },
+            "BIZGRAPH_PREPARED_STATEMENTS must be off",
+        ),
+        ({"BIZGRAPH_REPLICA_URLS": "postgresql://u@r1:5432/biz, mysql://u@r2/biz"}, "BIZGRAPH_REPLICA_URLS"),
+        ({"BIZGRAPH_REPLICA_MAX_LAG_MS": "-5"}, "BIZGRAPH_REPLICA_MAX_LAG_MS"),
+    ],
+)
+def test_bad_scale_out_settings_raise_config_error_naming_the_variable(env, words):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    assert words in str(error.value)
+
+
+def test_scale_out_settings_have_documented_defaults_and_parse():
+    defaults = Settings.from_env({})
+    assert (defaults.transaction_pooler, defaults.prepared_statements, defaults.replica_urls) == (False, True, ())
+    assert (defaults.replica_max_lag_ms, defaults.replica_check_ms) == (1_000, 200)
+    pooled = Settings.from_env(
+        {"BIZGRAPH_POOLER": "transaction", "BIZGRAPH_LISTEN_DATABASE_URL": "postgresql://u@db:5432/biz"}
+    )
+    # Behind the pooler statements are never prepared on the server unless said otherwise.
+    assert (pooled.transaction_pooler, pooled.prepared_statements) == (True, False)
+    replicas = Settings.from_env({"BIZGRAPH_REPLICA_URLS": "postgresql://u@r1:5432/biz,postgresql://u@r2/biz"})
+    assert [url.host for url in replicas.replica_urls] == ["r1", "r2"]
+    assert {url.drivername for url in replicas.replica_urls} == {"postgresql+psycopg"}

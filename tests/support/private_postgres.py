@@ -1,5 +1,6 @@
 """A PostgreSQL cluster of a test's own, which the test may restart: initdb and pg_ctl
-from the machine's PostgreSQL installation.
+from the machine's PostgreSQL installation; and a streaming replica of one, made with
+PostgreSQL's own ``pg_basebackup`` over loopback.
 
 PostgreSQL refuses to run as root; as root the cluster runs as the ``postgres``
 system user (the one the distribution's package made), in a directory of its own."""
@@ -82,6 +83,36 @@ class PrivateCluster:
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(settings)
 
+    def make_standby_of(self, primary: PrivateCluster, *, log_statements: bool = False) -> None:
+        """This cluster's data directory as a streaming replica of ``primary``: a base backup
+        that streams its WAL (``-X stream``) and writes the standby's settings (``-R``: the
+        ``standby.signal`` file and ``primary_conninfo``). The copied configuration keeps every
+        setting of the primary's but the port; ``log_statements`` logs what is run on it."""
+        self._run(
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            SERVER_USER,
+            "-D",
+            str(self.data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+        )
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {self.port}\n")
+            if log_statements:
+                conf.write("log_statement = 'all'\n")
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
     def start(self) -> None:
         self._run("pg_ctl", "start", "-w", "-D", str(self.data_dir), "-l", str(self.log_file))
 
@@ -91,10 +122,19 @@ class PrivateCluster:
     def stop(self) -> None:
         self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data_dir))
 
+    @property
+    def running(self) -> bool:
+        command = [str(self.bindir / "pg_ctl"), "status", "-D", str(self.data_dir)]
+        user = SERVER_USER if self._as_root else None
+        return subprocess.run(command, capture_output=True, check=False, user=user).returncode == 0
+
 
 @contextmanager
-def private_cluster() -> Iterator[PrivateCluster]:
-    """A started cluster, stopped and deleted afterwards."""
+def private_cluster(
+    *, standby_of: PrivateCluster | None = None, log_statements: bool = False
+) -> Iterator[PrivateCluster]:
+    """A started cluster, stopped and deleted afterwards; with ``standby_of``, a streaming
+    replica of that one (which must be running)."""
     bindir = find_bindir()
     assert bindir is not None, missing_reason()
     root = Path(tempfile.mkdtemp(prefix="bizgraph-private-pg-"))
@@ -103,11 +143,15 @@ def private_cluster() -> Iterator[PrivateCluster]:
             account = pwd.getpwnam(SERVER_USER)
             os.chown(root, account.pw_uid, account.pw_gid)
         cluster = PrivateCluster(bindir, root)
-        cluster.init()
+        if standby_of is None:
+            cluster.init()
+        else:
+            cluster.make_standby_of(standby_of, log_statements=log_statements)
         cluster.start()
         try:
             yield cluster
         finally:
-            cluster.stop()
+            if cluster.running:
+                cluster.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)

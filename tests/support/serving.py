@@ -103,12 +103,22 @@ def serve_environment(database_url: URL, signing_key: Path, **extra: str) -> dic
 
 
 @contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], *, ready_within: float = 20) -> AsyncIterator[ServeProcess]:
-    """``bizgraph serve`` in a process of its own, yielded once ``/readyz`` answers 200; killed
-    afterwards unless the test stopped it."""
+async def serve_process(
+    env: dict[str, str], *, ready_within: float = 20, workers: int = 1
+) -> AsyncIterator[ServeProcess]:
+    """``bizgraph serve --workers N`` in a process of its own, yielded once ``/readyz`` answers
+    200 (from any of its workers); killed afterwards unless the test stopped it."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        BIZGRAPH, "serve", "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        BIZGRAPH,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     served = ServeProcess(process, f"http://127.0.0.1:{port}")
     try:
@@ -126,5 +136,27 @@ async def serve_process(env: dict[str, str], *, ready_within: float = 20) -> Asy
         yield served
     finally:
         if process.returncode is None:
+            # The workers too (a group of their own each), then the supervisor.
+            for pid in worker_pids(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             process.kill()
             await process.wait()
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    """The worker processes of a ``bizgraph serve --workers N`` (its spawned children, not
+    multiprocessing's resource tracker)."""
+    try:
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    except OSError:
+        return []
+    workers = []
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(int(child))
+    return workers

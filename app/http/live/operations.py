@@ -44,6 +44,10 @@ class SocketSession:
     sender: SocketSender
     # Ids of this socket's running subscriptions (its cap counts them).
     subscriptions: set[str] = field(default_factory=set)
+    # The WAL position the socket's latest mutation reached: its later queries read from a
+    # replica only once it has replayed past it (README "Read replicas"). The socket is the
+    # client here, so it carries the position itself.
+    written: int | None = None
 
     @property
     def state(self) -> State:
@@ -77,7 +81,9 @@ class SocketOperations:
             await self._execute(session, operation_id, admitted, request_id)
 
     async def _execute(self, session: SocketSession, operation_id: str, admitted: Admitted, request_id: str) -> None:
-        context = Context(principal=session.principal, request=session.websocket, request_id=request_id)
+        context = Context(
+            principal=session.principal, request=session.websocket, request_id=request_id, read_after=session.written
+        )
         allowed = QUERIES_AND_MUTATIONS if admitted.prepared is not None else ANY_KIND
         try:
             answer = await self.pipeline.execute(session.state, context, admitted, allowed)
@@ -93,6 +99,8 @@ class SocketOperations:
                 raise
             await self._refuse(session, operation_id, known, request_id)
             return
+        if answer.written is not None:
+            session.written = max(answer.written, session.written or 0)
         if is_request_error(answer.result):
             await self._answer_error(session, operation_id, answer, request_id)
             return

@@ -1,0 +1,236 @@
+"""``bizgraph serve`` under uvicorn: one process, or several worker processes on one port.
+
+One process (``--workers 1``) is uvicorn's own server, draining live connections first when it
+stops. Several are a small supervisor of bizgraph's own rather than uvicorn's ``--workers``:
+uvicorn's workers are plain ``uvicorn.Server``s, which close every WebSocket with 1012 before
+the application hears of the shutdown, and its supervisor offers no way to run another server
+class in them. Here the supervisor binds the port once, starts N spawned processes that each
+build the application (their own pool, their own change listener, their own live queries) and
+serve that one socket, and when it is told to stop it tells each of them, and waits for each to
+drain: sockets close with 1001 after their queued frames, streams end, requests finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from app.config import Settings
+from app.logs import configure_logging
+
+log = logging.getLogger("bizgraph.serving")
+
+# uvicorn's exit status for a server that never started (a lifespan that failed).
+STARTUP_FAILURE = 3
+# prometheus_client reads this at import: set, its series live in files shared by the workers.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on (what ``taskset`` or a container allows)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where and how uvicorn serves (what ``uvicorn.Config`` needs besides the app)."""
+
+    host: str
+    port: int
+    log_level: str
+
+    def config(self, app: Any) -> uvicorn.Config:
+        return uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level=self.log_level,
+            # uvicorn's loggers go through bizgraph's handler (JSON or text, app/logs.py); its
+            # access lines would repeat /graphql's own request lines (app/http/request_log.py).
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
+            # second, WebSocket-level ping per socket would only double the work.
+            ws_ping_interval=None,
+            ws_ping_timeout=None,
+        )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining live connections first when it stops: sockets close with 1001
+    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
+
+    def __init__(self, config: uvicorn.Config, drain: Callable[[], Any]) -> None:
+        super().__init__(config)
+        self._drain = drain
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        await self._drain()
+        await super().shutdown(sockets)
+
+
+def serve_one(app: Any, listen: Listen) -> None:
+    """The application in this process, served until a signal stops it."""
+    DrainingServer(listen.config(app), app.state.live_edge.drain).run()
+
+
+def serve_workers(settings: Settings, listen: Listen, build: Callable[[Settings], Any], workers: int) -> int:
+    """``workers`` processes serving one port; returns the exit status (0, or 3 when a worker
+    could not start: the next one would fail the same way)."""
+    # The port is bound here, once: the workers share its socket, and the kernel hands each
+    # new connection to one of the processes waiting on it.
+    sock = listen.config(None).bind_socket()
+    supervisor = _Supervisor(settings, listen, build, workers, sock)
+    metrics_dir = shared_metrics_directory(settings)
+    try:
+        return supervisor.run()
+    finally:
+        sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def shared_metrics_directory(settings: Settings) -> str | None:
+    """Makes the workers' metrics one set (prometheus_client's multiprocess mode): each worker
+    writes its series to files in ``PROMETHEUS_MULTIPROC_DIR`` and whichever answers a scrape sums
+    them. An operator's directory is emptied of an earlier run's files; without one, and with
+    /metrics on, a directory of this run's own is made (returned, to be removed at the end).
+    Spawned workers inherit the environment, so they start in that mode."""
+    configured = os.environ.get(MULTIPROC_DIR)
+    if configured:
+        for stale in Path(configured).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if settings.metrics_token is None:
+        return None
+    made = tempfile.mkdtemp(prefix="bizgraph-metrics-")
+    os.environ[MULTIPROC_DIR] = made
+    return made
+
+
+class _Supervisor:
+    def __init__(
+        self, settings: Settings, listen: Listen, build: Callable[[Settings], Any], count: int, sock: socket.socket
+    ) -> None:
+        self._args = (settings, listen, build, sock)
+        self._count = count
+        self._processes: list[SpawnProcess] = []
+        self._signals: list[int] = []
+        self._wake = threading.Event()
+
+    def run(self) -> int:
+        # Sockets travel to spawned processes only once this is on (uvicorn does the same).
+        multiprocessing.allow_connection_pickling()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._signalled)
+        status = 0
+        self._processes = [self._start() for _ in range(self._count)]
+        log.info("serving with %d workers: %s", self._count, ", ".join(str(p.pid) for p in self._processes))
+        while not self._signals:
+            wait([p.sentinel for p in self._processes], timeout=0.5)
+            failed = self._replace_dead()
+            if failed:
+                status = STARTUP_FAILURE
+                break
+        self._stop_all()
+        return status
+
+    def _signalled(self, sig: int, frame: Any) -> None:
+        self._signals.append(sig)
+        if len(self._signals) > 1:
+            # A second Ctrl-C (or TERM) while draining: each worker stops without waiting further.
+            for process in self._processes:
+                _send(process, signal.SIGINT)
+
+    def _start(self) -> SpawnProcess:
+        process = multiprocessing.get_context("spawn").Process(
+            target=_worker, args=self._args, name="bizgraph worker", daemon=False
+        )
+        process.start()
+        return process
+
+    def _replace_dead(self) -> bool:
+        """Starts a new worker for each one that ended by itself; True when one could not start."""
+        for index, process in enumerate(self._processes):
+            if process.exitcode is None:
+                continue
+            if process.exitcode == STARTUP_FAILURE:
+                log.error("worker %s could not start; stopping the others", process.pid)
+                return True
+            log.warning("worker %s ended (exit status %s); starting another", process.pid, process.exitcode)
+            _forget_metrics_of(process)
+            self._processes[index] = self._start()
+        return False
+
+    def _stop_all(self) -> None:
+        # Every worker drains at the same time; each ends once its own connections are done.
+        for process in self._processes:
+            _send(process, signal.SIGTERM)
+        for process in self._processes:
+            process.join()
+            _forget_metrics_of(process)
+
+
+def _forget_metrics_of(process: SpawnProcess) -> None:
+    """A worker that ended no longer counts in the gauges summed over live workers (pool, live data)."""
+    if os.environ.get(MULTIPROC_DIR) and process.pid is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
+
+
+def _send(process: SpawnProcess, sig: int) -> None:
+    if process.exitcode is None and process.pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+
+
+def _worker(settings: Settings, listen: Listen, build: Callable[[Settings], Any], sock: socket.socket) -> None:
+    """One worker process: the application built here (its own pool and listener), serving the
+    supervisor's socket."""
+    # A group of its own: a Ctrl-C in the terminal reaches the supervisor only, which tells
+    # each worker once; otherwise a worker would hear it twice (and stop without draining).
+    os.setpgrp()
+    _end_with_parent()
+    configure_logging(settings.log_level, settings.log_format)
+    config = listen.config(None)
+    config.configure_logging()
+    app = build(settings)
+    config.app = app
+    server = DrainingServer(config, app.state.live_edge.drain)
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _end_with_parent() -> None:
+    """A worker whose supervisor was killed (so could not tell it) stops by itself, draining."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="bizgraph supervisor watch", daemon=True).start()
