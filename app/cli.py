@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from app.config import Settings
 from app.errors import BizgraphError
+from app.logs import configure_logging
 
 log = logging.getLogger("bizgraph.cli")
 
@@ -292,7 +293,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from app.notifications import EmailDispatcher
 
     _require_database(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     # Without keys no endpoint can have been registered (creating one answers NOT_CONFIGURED):
     # the worker sends emails only, and says so.
     webhooks_off = None if settings.webhooks.secret_keys else "webhooks off: BIZGRAPH_WEBHOOK_SECRET_KEYS is not set"
@@ -617,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"that is the demo's embedded database (from {demo_env_path(settings.data_dir)}):"
                     " start it with `bizgraph serve --demo`"
                 )
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_logging(settings.log_level, settings.log_format)
         # Alembic announces its plugins at INFO on import; only its migrations matter here.
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         return handler(args, settings)

@@ -141,6 +141,18 @@ class Settings:
     mail_from: str = "bizgraph@localhost"
     # Webhook delivery (README "Webhooks"): secrets' keys, safe targets, timeouts, retention.
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # Observability (README "Metrics and logs"). /metrics answers only a bearer of this token
+    # (None: the endpoint does not exist, 404), so it is never open by accident.
+    metrics_token: str | None = None
+    # Distinct operation names a metric label may take before the rest count as "other":
+    # names come from clients, and a label must never grow without bound.
+    metrics_max_operation_names: int = 200
+    # Request logs: "json", "text", or "auto" (text when stderr is a terminal, else JSON).
+    log_format: str = "auto"
+    # An operation slower than this is logged with the SQL it ran (0: never).
+    slow_query_ms: int = 1_000
+    # Request logs carry the operation's variables only when this debug setting is on.
+    log_variables: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -227,6 +239,11 @@ class Settings:
             smtp_timeout_seconds=_int(env, "BIZGRAPH_SMTP_TIMEOUT_SECONDS", 30, minimum=1),
             mail_from=env.get("BIZGRAPH_MAIL_FROM", "").strip() or "bizgraph@localhost",
             webhooks=WebhookSettings.from_env(env, demo=demo),
+            metrics_token=_metrics_token(env),
+            metrics_max_operation_names=_int(env, "BIZGRAPH_METRICS_MAX_OPERATION_NAMES", 200, minimum=1),
+            log_format=_log_format(env),
+            slow_query_ms=_int(env, "BIZGRAPH_SLOW_QUERY_MS", 1_000, minimum=0),
+            log_variables=_bool(env, "BIZGRAPH_LOG_VARIABLES", False),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.
@@ -406,3 +423,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("BIZGRAPH_METRICS_TOKEN", "").strip()
+    if not raw:
+        return None
+    if len(raw) < 16:
+        # A guessable token would leave the endpoint open in all but name.
+        raise ConfigError("BIZGRAPH_METRICS_TOKEN must be at least 16 characters")
+    return raw
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = env.get("BIZGRAPH_LOG_FORMAT", "auto").strip().lower() or "auto"
+    if raw not in {"auto", "json", "text"}:
+        raise ConfigError(f"BIZGRAPH_LOG_FORMAT must be auto, json or text, not {raw!r}")
+    return raw

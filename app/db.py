@@ -135,6 +135,9 @@ class Database:
         )
         self.role = settings.db_role
         self.pool_size = settings.pool_size
+        # Requests' waits for a pooled connection (resolvers/transaction.py), for the metrics.
+        self.checkouts = 0
+        self.checkout_wait_seconds = 0.0
         # What opens a transaction scoped to an organization, and one scoped to none.
         self.organization_statement, self._unscoped_statement = scoping_statements(settings)
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are

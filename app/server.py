@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -29,9 +30,19 @@ from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
 from app.http.invoice_documents import invoice_document_routes
 from app.http.live.edge import LiveEdge
+from app.http.metrics import (
+    OperationNames,
+    ProcessState,
+    metrics_routes,
+    multiprocess,
+    refresh_periodically,
+    refresh_webhook_queue,
+)
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
+from app.http.observer import RequestObserver
 from app.http.request_id import request_id_of
+from app.http.request_record import count_statements
 from app.live.listener import ChangeListener, listener_for
 from app.notifications import EmailDispatcher
 from app.ratelimit.buckets import Buckets, Clock, MemoryBuckets
@@ -68,7 +79,13 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             schema._schema, PageSizes(settings.default_page_size, settings.max_page_size), settings.max_cost, buckets
         ),
         persisted_only_roles=settings.persisted_only_roles,
+        observer=RequestObserver(
+            slow_query_ms=settings.slow_query_ms,
+            log_variables=settings.log_variables,
+            names=OperationNames(settings.metrics_max_operation_names),
+        ),
     )
+    process_state = ProcessState()
     # Sockets and HTTP streams run operations through the view's own pipeline.
     live_edge = LiveEdge(settings, graphql.pipeline)
     graphql.streams = live_edge.streams
@@ -76,11 +93,14 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(settings)
+        # Statements count for the request that sends them (metrics, logs).
+        count_statements(database.engine)
         auth = AuthServices.build(settings, database, keys=signing_keys)
         changes: ChangeListener | None = None
         live: LiveData | None = None
         stop_emails = asyncio.Event()
         emails: asyncio.Task[None] | None = None
+        metrics_refresher: asyncio.Task[None] | None = None
         try:
             # Refuse to serve as a role that row-level security would not hold.
             await database.verify_isolation()
@@ -108,6 +128,9 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             changes.add_sink(live)
             if send_emails:
                 emails = asyncio.create_task(EmailDispatcher.from_settings(database, settings).run(stop_emails))
+            if multiprocess():
+                # Each worker writes its pool, caches and live data for whichever one answers a scrape.
+                metrics_refresher = asyncio.create_task(refresh_periodically(refresh_metrics, stop_emails))
             app.state.ready = True
             # Everything built so far lives as long as the process; moving it out
             # of the collector's generations keeps large responses from paying to
@@ -122,6 +145,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             stop_emails.set()
             if emails is not None:
                 await emails
+            if metrics_refresher is not None:
+                await metrics_refresher
             if changes is not None:
                 await changes.stop()
             if live is not None:
@@ -134,6 +159,15 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
     async def http_error(request: Request, error: Exception) -> Response:
         # An unknown path, a wrong method: the same JSON error shape as everything else.
         return response_for(error, request_id_of(request.scope))
+
+    def refresh_metrics() -> None:
+        process_state.refresh(app_state(), graphql.pipeline)
+
+    async def refresh_at_scrape() -> None:
+        refresh_metrics()
+        database = getattr(app_state(), "database", None)
+        if database is not None:
+            await refresh_webhook_queue(database)
 
     graphql_body_limit = Middleware(
         LimitRequestBody, max_bytes=settings.max_request_bytes, setting="BIZGRAPH_MAX_REQUEST_BYTES"
@@ -149,6 +183,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
         # graphql-transport-ws on the same path; the socket authenticates in connection_init.
         WebSocketRoute("/graphql", live_edge.websocket),
         *health_routes(),
+        # Only with BIZGRAPH_METRICS_TOKEN set, and only for its bearer.
+        *metrics_routes(settings.metrics_token, refresh_at_scrape),
         *invoice_document_routes(),
         *graphiql_routes(),
         # The live sales dashboard is the demo's (app/http/dashboard.py says why).
@@ -161,6 +197,10 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
         middleware=[Middleware(AnswerErrorsAsJson)],
         exception_handlers={HTTPException: http_error},
     )
+
+    def app_state() -> State:
+        return application.state
+
     # The server (app.cli) drains live connections before it closes them itself.
     application.state.live_edge = live_edge
     return application

@@ -16,25 +16,31 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from app.config import Settings
+from app.logs import configure_logging
 
 log = logging.getLogger("bizgraph.serving")
 
 # uvicorn's exit status for a server that never started (a lifespan that failed).
 STARTUP_FAILURE = 3
+# prometheus_client reads this at import: set, its series live in files shared by the workers.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def default_workers() -> int:
@@ -59,6 +65,10 @@ class Listen:
             host=self.host,
             port=self.port,
             log_level=self.log_level,
+            # uvicorn's loggers go through bizgraph's handler (JSON or text, app/logs.py); its
+            # access lines would repeat /graphql's own request lines (app/http/request_log.py).
+            log_config=None,
+            access_log=False,
             lifespan="on",
             # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
             # second, WebSocket-level ping per socket would only double the work.
@@ -92,10 +102,31 @@ def serve_workers(settings: Settings, listen: Listen, build: Callable[[Settings]
     # new connection to one of the processes waiting on it.
     sock = listen.config(None).bind_socket()
     supervisor = _Supervisor(settings, listen, build, workers, sock)
+    metrics_dir = shared_metrics_directory(settings)
     try:
         return supervisor.run()
     finally:
         sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def shared_metrics_directory(settings: Settings) -> str | None:
+    """Makes the workers' metrics one set (prometheus_client's multiprocess mode): each worker
+    writes its series to files in ``PROMETHEUS_MULTIPROC_DIR`` and whichever answers a scrape sums
+    them. An operator's directory is emptied of an earlier run's files; without one, and with
+    /metrics on, a directory of this run's own is made (returned, to be removed at the end).
+    Spawned workers inherit the environment, so they start in that mode."""
+    configured = os.environ.get(MULTIPROC_DIR)
+    if configured:
+        for stale in Path(configured).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if settings.metrics_token is None:
+        return None
+    made = tempfile.mkdtemp(prefix="bizgraph-metrics-")
+    os.environ[MULTIPROC_DIR] = made
+    return made
 
 
 class _Supervisor:
@@ -148,6 +179,7 @@ class _Supervisor:
                 log.error("worker %s could not start; stopping the others", process.pid)
                 return True
             log.warning("worker %s ended (exit status %s); starting another", process.pid, process.exitcode)
+            _forget_metrics_of(process)
             self._processes[index] = self._start()
         return False
 
@@ -157,6 +189,15 @@ class _Supervisor:
             _send(process, signal.SIGTERM)
         for process in self._processes:
             process.join()
+            _forget_metrics_of(process)
+
+
+def _forget_metrics_of(process: SpawnProcess) -> None:
+    """A worker that ended no longer counts in the gauges summed over live workers (pool, live data)."""
+    if os.environ.get(MULTIPROC_DIR) and process.pid is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
 
 
 def _send(process: SpawnProcess, sig: int) -> None:
@@ -172,7 +213,7 @@ def _worker(settings: Settings, listen: Listen, build: Callable[[Settings], Any]
     # each worker once; otherwise a worker would hear it twice (and stop without draining).
     os.setpgrp()
     _end_with_parent()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     config = listen.config(None)
     config.configure_logging()
     app = build(settings)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from typing import Any
 
 import psycopg
@@ -151,6 +152,7 @@ class RequestTransaction:
             # otherwise check out a connection that nobody closes.
             raise TransactionClosed("the operation's transaction is already closed")
         if self._connection is None or self._driver is None:
+            waited = time.perf_counter()
             if self._replica is not None:
                 try:
                     connection = await self._replica.engine.connect()
@@ -159,6 +161,8 @@ class RequestTransaction:
                     connection = await self._database.engine.connect()
             else:
                 connection = await self._database.engine.connect()
+            self._database.checkouts += 1
+            self._database.checkout_wait_seconds += time.perf_counter() - waited
             try:
                 # Transactions are spelled out above; SQLAlchemy must not add its own.
                 await connection.execution_options(isolation_level="AUTOCOMMIT")

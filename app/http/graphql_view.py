@@ -28,9 +28,11 @@ from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.live.http_streams import HttpStreams
 from app.http.live.stream_formats import ServerSentEvents, format_for
 from app.http.media_types import GraphQLMediaType, negotiate
+from app.http.observer import RequestObserver
 from app.http.persisted import names_a_document, with_persisted_reference
 from app.http.pipeline import Admitted, OperationPipeline, is_request_error
 from app.http.request_id import request_id_of
+from app.http.request_record import RequestRecord, current
 from app.http.write_positions import read_after, tell
 from resolvers.planner.pagination import PageLimits
 from schema.context import Context
@@ -79,6 +81,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         cost_gate: CostGate | None = None,
         persisted_only_roles: frozenset[str] = frozenset(),
         streams: HttpStreams | None = None,
+        observer: RequestObserver | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
@@ -92,6 +95,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         )
         # None: subscriptions over HTTP are refused (an app without live data).
         self.streams = streams
+        # Each GraphQL request's metrics and log line.
+        self.observer = observer or RequestObserver()
 
     @property
     def fast_path(self) -> FastPath | None:
@@ -103,18 +108,31 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             await WebSocket(scope, receive, send).close()
             return
         request = Request(scope=scope, receive=receive)
+        record = self.observer.start(request_id_of(scope))
+        # Everything the request runs, in this task or one it starts, adds to its record.
+        token = current.set(record)
+        response: Response | None = None
         try:
             try:
-                response = await self.run(request)
-            except SubscriptionRequested as requested:
-                if self.streams is None:
-                    raise HTTPException(400, "subscriptions are not served here") from None
-                response = await self.streams.respond(request, requested.principal, requested.admitted)
-        except Exception as error:
-            # strawberry answers its own refusals as text/plain and lets the rest
-            # escape as a 500; every one gets the JSON error contract instead.
-            response = response_for(error, request_id_of(scope))
-        await response(scope, receive, send)
+                try:
+                    response = await self.run(request)
+                except SubscriptionRequested as requested:
+                    if self.streams is None:
+                        raise HTTPException(400, "subscriptions are not served here") from None
+                    response = await self.streams.respond(request, requested.principal, requested.admitted)
+            except Exception as error:
+                # strawberry answers its own refusals as text/plain and lets the rest
+                # escape as a 500; every one gets the JSON error contract instead.
+                response = response_for(error, request_id_of(scope))
+                record.graphql = True
+                record.error_codes.append(_code_of(response.status_code))
+            await response(scope, receive, send)
+        finally:
+            current.reset(token)
+            record.status = response.status_code if response is not None else 500
+            # The GraphiQL page is no request for an operation.
+            if record.graphql:
+                self.observer.finish(record)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json for large results; str keeps
@@ -172,6 +190,9 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         principal = context.principal
         if principal is None:
             raise Unauthenticated(None, "an access token is required")
+        record = current.get()
+        if record is not None:
+            _note_request(record, principal, request_data)
         method = request_adapter.method
         admitted = await self.pipeline.admit(
             request.app.state,
@@ -180,6 +201,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             mutations_allowed=method == "POST",
             plan=request.headers.get(PLAN_HEADER),
         )
+        if record is not None:
+            _note_admission(record, admitted)
         if isinstance(admitted, Admitted) and admitted.is_subscription:
             raise SubscriptionRequested(principal, admitted)
         if isinstance(admitted, Admitted):
@@ -201,6 +224,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 raise HTTPException(400, "No GraphQL query found in the request") from refusal
         else:
             answer = admitted
+        if answer.status == 429 and record is not None:
+            record.rate_limited = True
         if answer.status is not None:
             sub_response.status_code = answer.status
         if answer.retry_after is not None:
@@ -226,6 +251,14 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         # Errors raised before the operation's extensions wrap up (e.g. a syntax
         # error found by the parser cache) still get their code here.
         response = self.pipeline.response_of(result, getattr(request.state, "request_id", "-"))
+        record = current.get()
+        if record is not None:
+            record.has_data = response.get("data") is not None
+            record.error_codes.extend(
+                str((error.get("extensions") or {}).get("code", "INTERNAL"))
+                for error in response.get("errors") or ()
+                if isinstance(error, dict)
+            )
         if is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
             # The operation never ran: under the new media type the answer says so by
             # having no data entry at all (and create_response gives it a 4xx).
@@ -305,3 +338,30 @@ def page_limits(settings: Any) -> PageLimits:
     return PageLimits(
         default=settings.default_page_size, maximum=settings.max_page_size, max_groups=settings.max_aggregate_groups
     )
+
+
+def _note_request(record: RequestRecord, principal: Principal, data: GraphQLRequestData) -> None:
+    record.graphql = True
+    record.subject = principal.subject
+    record.roles = tuple(principal.roles)
+    # The client's name until the document says which operation runs.
+    record.operation_name = data.operation_name
+    record.variables = data.variables
+
+
+def _note_admission(record: RequestRecord, admitted: Admitted | Any) -> None:
+    if not isinstance(admitted, Admitted):
+        return
+    prepared = admitted.prepared
+    if prepared is not None:
+        record.operation_type = prepared.kind.value
+        name = prepared.operation.name
+        record.operation_name = name.value if name is not None else None
+    cost = (admitted.extensions or {}).get("cost")
+    if isinstance(cost, dict):
+        record.cost = cost.get("requested")
+
+
+def _code_of(status: int) -> str:
+    """An error's code when the request never reached GraphQL (bad JSON, a wrong method...)."""
+    return "INTERNAL" if status >= 500 else f"HTTP_{status}"

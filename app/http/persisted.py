@@ -102,6 +102,8 @@ class PersistedOperations:
         self.schema = schema
         self.documents = documents
         self.only_roles = only_roles
+        # Documents named by hash alone, found or not (app/http/metrics.py).
+        self.lookups = {"hit": 0, "miss": 0}
 
     def restricted(self, principal: Principal) -> bool:
         """Whether the principal may run stored operations only (all its roles are in the set)."""
@@ -128,6 +130,8 @@ class PersistedOperations:
                 self.documents.register(self.schema, data.query, stored=False)
             return data
         text = await self._find(sha256, database, stored_only=restricted)
+        # A document named by its hash alone: found (in the cache or stored) or not.
+        self.lookups["hit" if text is not None else "miss"] += 1
         if text is None:
             raise PersistedQueryNotFound()
         return replace(data, query=text)

@@ -23,6 +23,7 @@ from app.auth.access import may_use_tool
 from app.auth.principal import Principal
 from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, Forbidden, RateLimited
 from app.http.persisted import PersistedOperations
+from app.http.request_record import current
 from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.cost.gate import CostGate, CostReport
@@ -166,6 +167,9 @@ class OperationPipeline:
         """The operation's result: from the fast path when it answers, else field by field."""
         if self.fast_path is not None and OperationType.QUERY in allowed:
             answer = await self.fast_path.execute(admitted.prepared, scope)
+            record = current.get()
+            if record is not None and admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY:
+                record.fast_path = answer is not None
             if answer is not None:
                 errors = answer.errors or None
                 return ExecutionResult(data=answer.data, errors=errors, extensions=admitted.extensions)

@@ -21,6 +21,9 @@ class ByteBoundedCache(Generic[Value]):
         self._entries: OrderedDict[str, Value] = OrderedDict()
         # Told of every entry pushed out, so indexes into the cache can forget it too.
         self._on_evict = on_evict
+        # Lookups since start, for the metrics (app/http/metrics.py): plain ints, no lock needed
+        # on one event loop.
+        self.lookups = {"hit": 0, "miss": 0}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -29,6 +32,9 @@ class ByteBoundedCache(Generic[Value]):
         value = self._entries.get(key)
         if value is not None:
             self._entries.move_to_end(key)
+            self.lookups["hit"] += 1
+        else:
+            self.lookups["miss"] += 1
         return value
 
     def put(self, key: str, value: Value) -> None:

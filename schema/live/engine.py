@@ -188,6 +188,8 @@ class _Organization:
         self.marked: set[Watcher] = set()
         self.task: asyncio.Task[None] | None = None
         self.last_run = float("-inf")
+        # When the oldest change waiting for the next round was heard (the loop's clock).
+        self.marked_since = 0.0
 
     def add(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
@@ -272,6 +274,10 @@ class LiveQueries:
         self._closed = False
         # Statements per round of the latest re-runs, newest last: what a change costs.
         self.rounds: list[list[int]] = []
+        # Since start, for the metrics: watchers re-run, and the sum of their delivery lags
+        # (from the change that marked them to their answer).
+        self.reruns = 0
+        self.delivery_lag_seconds = 0.0
 
     # -- subscribing
 
@@ -330,6 +336,10 @@ class LiveQueries:
     def group_count(self) -> int:
         return sum(len(o.groups) for o in self._organizations.values())
 
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(g.subscribers) for o in self._organizations.values() for g in o.groups.values())
+
     # -- hearing changes (ChangeSink)
 
     def changed(self, change: Change) -> None:
@@ -354,6 +364,8 @@ class LiveQueries:
         organization = self._organizations.get(watcher.org_id)
         if organization is None or self._closed or watcher not in organization.watchers:
             return
+        if not organization.marked:
+            organization.marked_since = asyncio.get_running_loop().time()
         organization.marked.add(watcher)
         if organization.task is None or organization.task.done():
             organization.task = asyncio.create_task(self._rerun_loop(watcher.org_id, organization))
@@ -367,11 +379,12 @@ class LiveQueries:
             delay = 0.002 if urgent else max(0.0, organization.last_run + self.interval - loop.time())
             await asyncio.sleep(delay)
             watchers = [w for w in organization.marked if w.wanted]
+            since = organization.marked_since
             organization.marked.clear()
             organization.last_run = loop.time()
             if watchers:
                 try:
-                    await self._rerun(org_id, watchers)
+                    await self._rerun(org_id, watchers, since)
                 except Exception as error:
                     # The round itself could not run (no connection while PostgreSQL restarts):
                     # the watchers keep their answers and run again at the next change, or when
@@ -382,7 +395,7 @@ class LiveQueries:
                         "live queries of organization %d could not run, the database is away: %s", org_id, error
                     )
 
-    async def _rerun(self, org_id: int, watchers: list[Watcher]) -> None:
+    async def _rerun(self, org_id: int, watchers: list[Watcher], since: float) -> None:
         batch = StatementBatch(self.database, org_id, self.shapes)
 
         def job(watcher: Watcher) -> Any:
@@ -411,6 +424,8 @@ class LiveQueries:
             if texts or outcome is not None:
                 organization.read(watcher, self.shapes.tables_read(texts))
             watcher.apply(outcome)
+            self.reruns += 1
+            self.delivery_lag_seconds += asyncio.get_running_loop().time() - since
             if watcher.wanted and watcher.urgent:
                 # An event stream replaying with room for more reads on at once.
                 self.mark(watcher)
