@@ -16,6 +16,7 @@ from app.migrations import upgrade
 from tests.support.auth import bearer, token_for_user
 from tests.support.db import TestServer
 from tests.support.graphql import running_app
+from tests.support.smtp import SmtpSink
 
 SEED = 7
 
@@ -156,3 +157,12 @@ def writes_app(writes_served):
 def writes_client(writes_served) -> httpx.AsyncClient:
     """A client of ``writes_app``; every request names its token (``tests.support.workflow.token``)."""
     return writes_served[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server in this process (aiosmtpd) that keeps what it receives."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()

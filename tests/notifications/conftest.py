@@ -58,14 +58,6 @@ def mail_client(mail_served) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 async def mail_database(mail_settings: Settings) -> AsyncIterator[Database]:
     database = Database(mail_settings)
     yield database

@@ -5,23 +5,11 @@ sent by the same dispatcher as the customer emails."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-
-import pytest
 
 from app.notifications import EmailDispatcher, SmtpSettings
 from tests.support.graphql import sql
 from tests.support.receiver import receiving
-from tests.support.smtp import SmtpSink
 from tests.webhooks.conftest import create_endpoint, create_product, run_until_quiet
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
 
 
 async def test_the_admins_get_an_email_when_an_endpoint_is_disabled(
