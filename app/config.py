@@ -22,6 +22,8 @@ from app.delivery.settings import WebhookSettings
 from app.errors import ConfigError
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
+# Where an OTLP/HTTP collector listens by default (the standard port, on this machine).
+DEFAULT_OTLP_TRACES_ENDPOINT = "http://localhost:4318/v1/traces"
 
 
 def _default_data_dir() -> Path:
@@ -153,6 +155,13 @@ class Settings:
     slow_query_ms: int = 1_000
     # Request logs carry the operation's variables only when this debug setting is on.
     log_variables: bool = False
+    # Traces (README "Traces"), off by default. When on, this share of the requests that come
+    # without a sampled caller is traced (one that comes with a sampled ``traceparent`` always
+    # is) and its spans are sent over OTLP/HTTP to the endpoint, as the service name says.
+    tracing: bool = False
+    tracing_sample_ratio: float = 1.0
+    tracing_endpoint: str = DEFAULT_OTLP_TRACES_ENDPOINT
+    tracing_service_name: str = "bizgraph"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -244,6 +253,10 @@ class Settings:
             log_format=_log_format(env),
             slow_query_ms=_int(env, "BIZGRAPH_SLOW_QUERY_MS", 1_000, minimum=0),
             log_variables=_bool(env, "BIZGRAPH_LOG_VARIABLES", False),
+            tracing=_bool(env, "BIZGRAPH_TRACING", False),
+            tracing_sample_ratio=_sample_ratio(env),
+            tracing_endpoint=_otlp_traces_endpoint(env),
+            tracing_service_name=env.get("OTEL_SERVICE_NAME", "").strip() or "bizgraph",
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.
@@ -440,3 +453,36 @@ def _log_format(env: Mapping[str, str]) -> str:
     if raw not in {"auto", "json", "text"}:
         raise ConfigError(f"BIZGRAPH_LOG_FORMAT must be auto, json or text, not {raw!r}")
     return raw
+
+
+def _sample_ratio(env: Mapping[str, str]) -> float:
+    """BIZGRAPH_TRACING_SAMPLE_RATIO, else the standard OTEL_TRACES_SAMPLER_ARG, else every request."""
+    for name in ("BIZGRAPH_TRACING_SAMPLE_RATIO", "OTEL_TRACES_SAMPLER_ARG"):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            ratio = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+        if not 0.0 <= ratio <= 1.0:
+            raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}")
+        return ratio
+    return 1.0
+
+
+def _otlp_traces_endpoint(env: Mapping[str, str]) -> str:
+    """The standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the full URL spans are posted
+    to; OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL, which ``/v1/traces`` follows."""
+    name, raw = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    url = raw
+    if not raw:
+        name, raw = "OTEL_EXPORTER_OTLP_ENDPOINT", env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        if not raw:
+            return DEFAULT_OTLP_TRACES_ENDPOINT
+        url = raw.rstrip("/") + "/v1/traces"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        # Spans go over OTLP/HTTP (protobuf): a gRPC-only or malformed address would lose every one.
+        raise ConfigError(f"{name} must be an http(s) URL of an OTLP/HTTP collector, got {raw!r}")
+    return url

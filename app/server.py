@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
@@ -53,13 +54,25 @@ from schema.cost.calculator import PageSizes
 from schema.cost.gate import CostGate
 from schema.live.service import LiveData
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from app.tracing.setup import Tracing
+
 log = logging.getLogger("bizgraph.server")
 
 
-def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: bool = False) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    send_emails: bool = False,
+    span_exporter: SpanExporter | None = None,
+) -> Starlette:
     """The application; ``clock`` (wall-clock seconds) drives the rate limit's buckets.
     ``send_emails``: run the email dispatcher in this process (the demo does; in
-    production ``bizgraph worker`` runs it on its own)."""
+    production ``bizgraph worker`` runs it on its own). ``span_exporter``: where spans go
+    when ``settings.tracing`` is on (None: the OTLP/HTTP collector the settings name)."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set")
     # Read now: a missing or bad key stops the start with one line, before serving.
@@ -68,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
 
     schema = build_schema(settings)
     buckets = cost_buckets(settings, clock)
+    tracing = _tracing(settings, span_exporter)
     graphql = BizgraphGraphQL(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -83,6 +97,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             slow_query_ms=settings.slow_query_ms,
             log_variables=settings.log_variables,
             names=OperationNames(settings.metrics_max_operation_names),
+            tracing=tracing,
         ),
     )
     process_state = ProcessState()
@@ -93,8 +108,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(settings)
-        # Statements count for the request that sends them (metrics, logs).
-        count_statements(database.engine)
+        # Statements count for the request that sends them (metrics, logs, traces).
+        count_statements(database.engine, traced=tracing is not None)
         auth = AuthServices.build(settings, database, keys=signing_keys)
         changes: ChangeListener | None = None
         live: LiveData | None = None
@@ -155,6 +170,9 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
             if isinstance(buckets, RedisBuckets):
                 await buckets.aclose()
             await database.dispose()
+            if tracing is not None:
+                # The spans still batched go out before the process ends.
+                await asyncio.to_thread(tracing.shutdown)
 
     async def http_error(request: Request, error: Exception) -> Response:
         # An unknown path, a wrong method: the same JSON error shape as everything else.
@@ -203,7 +221,18 @@ def create_app(settings: Settings, *, clock: Clock = time.time, send_emails: boo
 
     # The server (app.cli) drains live connections before it closes them itself.
     application.state.live_edge = live_edge
+    # Traces, when on: its ``flush`` exports the spans batched so far.
+    application.state.tracing = tracing
     return application
+
+
+def _tracing(settings: Settings, exporter: SpanExporter | None) -> Tracing | None:
+    if not settings.tracing:
+        return None
+    # Imported here: a process with traces off never loads the SDK and its exporter.
+    from app.tracing.setup import Tracing
+
+    return Tracing(settings, exporter)
 
 
 def cost_buckets(settings: Settings, clock: Clock) -> Buckets | None:

@@ -12,10 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FragmentDefinitionNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, OperationType
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+)
 from graphql.execution.values import get_variable_values
+from opentelemetry.trace import Status, StatusCode
 
-from schema.limits.parsing import documents_of
+from app.tracing import RequestTrace
+from app.tracing.spans import PARSE, VALIDATE
+from schema.limits.parsing import Documents, documents_of
 
 
 @dataclass(frozen=True)
@@ -40,17 +50,27 @@ class PreparedOperation:
 
 
 def prepare_operation(
-    schema: GraphQLSchema, query: str | None, variables: Mapping[str, Any] | None, operation_name: str | None
+    schema: GraphQLSchema,
+    query: str | None,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    *,
+    trace: RequestTrace | None = None,
 ) -> PreparedOperation | None:
+    """``trace``: a sampled request's spans, which get one for parsing and one for validating."""
     if not query:
         return None
     documents = documents_of(schema)
     try:
         documents.check_variables(variables)
-        document = documents.parse(query)
+        document = documents.parse(query) if trace is None else _traced_parse(documents, query, trace)
     except GraphQLError:
         return None
-    if documents.validate(schema, query, document, documents.rules):
+    if trace is None:
+        invalid = documents.validate(schema, query, document, documents.rules)
+    else:
+        invalid = _traced_validate(schema, documents, query, document, trace)
+    if invalid:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
@@ -63,3 +83,20 @@ def prepare_operation(
         return None
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     return PreparedOperation(operation, fragments, coerced.coerced, dict(variables or {}))
+
+
+def _traced_parse(documents: Documents, query: str, trace: RequestTrace) -> DocumentNode:
+    with trace.phase(PARSE):
+        return documents.parse(query)
+
+
+def _traced_validate(
+    schema: GraphQLSchema, documents: Documents, query: str, document: DocumentNode, trace: RequestTrace
+) -> list[GraphQLError]:
+    with trace.phase(VALIDATE) as span:
+        errors = documents.validate(schema, query, document, documents.rules)
+        if errors:
+            # How many, not what they say: messages may quote the document's values.
+            span.set_attribute("bizgraph.validation_errors", len(errors))
+            span.set_status(Status(StatusCode.ERROR, "invalid document"))
+        return errors

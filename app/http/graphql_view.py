@@ -108,7 +108,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             await WebSocket(scope, receive, send).close()
             return
         request = Request(scope=scope, receive=receive)
-        record = self.observer.start(request_id_of(scope))
+        record = self.observer.start(request_id_of(scope), headers=scope["headers"])
         # Everything the request runs, in this task or one it starts, adds to its record.
         token = current.set(record)
         response: Response | None = None
@@ -357,6 +357,8 @@ def _note_admission(record: RequestRecord, admitted: Admitted | Any) -> None:
         record.operation_type = prepared.kind.value
         name = prepared.operation.name
         record.operation_name = name.value if name is not None else None
+    if record.trace is not None:
+        record.document = admitted.request.query
     cost = (admitted.extensions or {}).get("cost")
     if isinstance(cost, dict):
         record.cost = cost.get("requested")

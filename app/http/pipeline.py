@@ -24,6 +24,7 @@ from app.auth.principal import Principal
 from app.errors import BizgraphError, CostExceeded, DatabaseUnavailable, Forbidden, RateLimited
 from app.http.persisted import PersistedOperations
 from app.http.request_record import current
+from app.http.request_trace import traced_fast_path
 from resolvers.scope import OperationScope
 from schema.context import Context
 from schema.cost.gate import CostGate, CostReport
@@ -110,7 +111,11 @@ class OperationPipeline:
             error = GraphQLError("introspection is not allowed for your roles", extensions={"code": "FORBIDDEN"})
             return Answer(ExecutionResult(data=None, errors=[error]))
         # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
-        prepared = prepare_operation(self.graphql_schema, request.query, request.variables, request.operation_name)
+        record = current.get()
+        trace = record.trace if record is not None else None
+        prepared = prepare_operation(
+            self.graphql_schema, request.query, request.variables, request.operation_name, trace=trace
+        )
         try:
             mode = self._plan_mode(principal, plan, prepared)
         except BizgraphError as refusal:
@@ -166,8 +171,11 @@ class OperationPipeline:
     ) -> ExecutionResult:
         """The operation's result: from the fast path when it answers, else field by field."""
         if self.fast_path is not None and OperationType.QUERY in allowed:
-            answer = await self.fast_path.execute(admitted.prepared, scope)
             record = current.get()
+            if record is not None and record.trace is not None:
+                answer = await traced_fast_path(self.fast_path, admitted.prepared, scope, record.trace)
+            else:
+                answer = await self.fast_path.execute(admitted.prepared, scope)
             if record is not None and admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY:
                 record.fast_path = answer is not None
             if answer is not None:

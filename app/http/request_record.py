@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.tracing import RequestTrace, database_attributes
 
 # Statements kept for the slow-query log: enough to see the plan, never a request's whole trace.
 MAX_KEPT_STATEMENTS = 20
@@ -44,6 +47,10 @@ class RequestRecord:
     variables: Any = None
     # A request for an operation (not the GraphiQL page the same route serves).
     graphql: bool = False
+    # Its spans, when traces are on and it was sampled (app/tracing); None otherwise.
+    trace: RequestTrace | None = None
+    # The document that ran (a stored one's text filled in), kept only for a trace's hash.
+    document: str | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -62,10 +69,12 @@ class RequestRecord:
 current: ContextVar[RequestRecord | None] = ContextVar("bizgraph_request_record", default=None)
 
 
-def count_statements(engine: AsyncEngine) -> None:
+def count_statements(engine: AsyncEngine, *, traced: bool = False) -> None:
     """Counts every statement the engine sends for the request that sends it (the engine's
     ``before_cursor_execute``, which pipeline-mode statements report to as well:
-    ``resolvers/transaction.py``)."""
+    ``resolvers/transaction.py``). ``traced``: a sampled request also gets a span per statement,
+    from there to ``after_cursor_execute`` (or the engine's ``handle_error``)."""
+    database = database_attributes(engine.url) if traced else {}
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         record = current.get()
@@ -74,5 +83,23 @@ def count_statements(engine: AsyncEngine) -> None:
         record.statements += 1
         if record.keep_sql and len(record.sql) < MAX_KEPT_STATEMENTS:
             record.sql.append(statement[:MAX_STATEMENT_CHARS])
+        if record.trace is not None:
+            # The text only: the parameters travel apart and never go into a span.
+            record.trace.statement_started(id(cursor), statement, database)
 
     event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    if not traced:
+        return
+
+    def answered(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        record = current.get()
+        if record is not None and record.trace is not None:
+            record.trace.statement_finished(id(cursor))
+
+    def failed(context: ExceptionContext) -> None:
+        record = current.get()
+        if record is not None and record.trace is not None and context.cursor is not None:
+            record.trace.statement_failed(id(context.cursor), context.original_exception)
+
+    event.listen(engine.sync_engine, "after_cursor_execute", answered)
+    event.listen(engine.sync_engine, "handle_error", failed)

@@ -1,0 +1,71 @@
+"""The process's tracer: a parent-based ratio sampler, spans batched to an OTLP/HTTP collector (or
+to the exporter a caller hands in: the tests' in-memory one), and how a request's trace begins
+from the caller's W3C ``traceparent``, read by the standard propagator (``OTEL_PROPAGATORS``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry.propagate import get_global_textmap
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+
+from app.config import Settings
+from app.tracing.spans import RequestTrace
+
+# Request headers as the server hands them over: (name, value) byte pairs, names in lowercase.
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+class _HeaderPairs(Getter[Headers]):
+    def get(self, carrier: Headers, key: str) -> list[str] | None:
+        name = key.lower().encode("latin-1")
+        values = [value.decode("latin-1") for header, value in carrier if header == name]
+        return values or None
+
+    def keys(self, carrier: Headers) -> list[str]:
+        return [header.decode("latin-1") for header, _ in carrier]
+
+
+_HEADERS = _HeaderPairs()
+
+
+class Tracing:
+    def __init__(self, settings: Settings, exporter: SpanExporter | None = None) -> None:
+        if exporter is None:
+            # Imported only when traces are on: the exporter brings protobuf and an HTTP client.
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = OTLPSpanExporter(endpoint=settings.tracing_endpoint)
+        # A caller that sampled its request has ours sampled too (and one that did not, not);
+        # a request without a caller's trace is sampled at the configured ratio.
+        self.provider = TracerProvider(
+            sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_ratio)),
+            resource=Resource.create({SERVICE_NAME: settings.tracing_service_name}),
+            # Ended by the server's shutdown (``shutdown``), not at interpreter exit.
+            shutdown_on_exit=False,
+        )
+        # Exported from a thread of its own, in batches: a slow collector never holds a request.
+        self.provider.add_span_processor(BatchSpanProcessor(exporter))
+        self.tracer = self.provider.get_tracer("bizgraph")
+        self._propagator = get_global_textmap()
+
+    def start_request(self, headers: Headers) -> RequestTrace | None:
+        """A request's trace, a child of the caller's when its headers carry one; None when the
+        request is not sampled, so nothing else about it is traced."""
+        parent = self._propagator.extract(headers, getter=_HEADERS)
+        span = self.tracer.start_span("GraphQL Operation", context=parent, kind=SpanKind.SERVER)
+        if not span.is_recording():
+            return None
+        return RequestTrace(self.tracer, span)
+
+    def flush(self) -> bool:
+        """Export every ended span now (True when all went out in time)."""
+        return self.provider.force_flush()
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
