@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -205,3 +206,50 @@ def test_scale_out_settings_have_documented_defaults_and_parse():
     replicas = Settings.from_env({"BIZGRAPH_REPLICA_URLS": "postgresql://u@r1:5432/biz,postgresql://u@r2/biz"})
     assert [url.host for url in replicas.replica_urls] == ["r1", "r2"]
     assert {url.drivername for url in replicas.replica_urls} == {"postgresql+psycopg"}
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"BIZGRAPH_TRACING": "sometimes"}, "BIZGRAPH_TRACING"),
+        ({"BIZGRAPH_TRACING_SAMPLE_RATIO": "1%"}, "BIZGRAPH_TRACING_SAMPLE_RATIO must be a number from 0 to 1"),
+        ({"BIZGRAPH_TRACING_SAMPLE_RATIO": "1.5"}, "BIZGRAPH_TRACING_SAMPLE_RATIO"),
+        ({"OTEL_TRACES_SAMPLER_ARG": "-0.1"}, "OTEL_TRACES_SAMPLER_ARG"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "grpc://collector"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    ],
+)
+def test_bad_trace_settings_raise_config_error_naming_the_variable(env, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        Settings.from_env(env)
+
+
+def test_trace_settings_are_off_by_default_and_follow_the_standard_variables():
+    default = Settings.from_env({})
+    assert default.tracing is False
+    assert default.tracing_sample_ratio == 1.0
+    assert default.tracing_endpoint == "http://localhost:4318/v1/traces"
+    assert default.tracing_service_name == "bizgraph"
+    standard = Settings.from_env(
+        {
+            "BIZGRAPH_TRACING": "on",
+            "OTEL_TRACES_SAMPLER_ARG": "0.25",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.example:4318/",
+            "OTEL_SERVICE_NAME": "bizgraph-eu",
+        }
+    )
+    assert standard.tracing is True
+    assert standard.tracing_sample_ratio == 0.25
+    # The base URL gets the traces path; the traces-only variable is taken as the full URL.
+    assert standard.tracing_endpoint == "https://collector.example:4318/v1/traces"
+    assert standard.tracing_service_name == "bizgraph-eu"
+    own = Settings.from_env(
+        {
+            "BIZGRAPH_TRACING_SAMPLE_RATIO": "0.01",
+            "OTEL_TRACES_SAMPLER_ARG": "0.5",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "https://ignored.example",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/custom/traces",
+        }
+    )
+    assert own.tracing_sample_ratio == 0.01
+    assert own.tracing_endpoint == "http://127.0.0.1:4318/custom/traces"

@@ -5,11 +5,14 @@ of a query on the fast path, of one answered field by field and of a mutation; t
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -218,3 +221,46 @@ async def test_with_traces_off_there_is_no_tracer_and_no_span(writes_settings, a
             response = await client.post("/graphql", json=body, headers=headers)
             assert response.status_code == 200 and "errors" not in response.json()
     assert exporter.get_finished_spans() == ()
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that keeps what it is sent."""
+
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+async def test_spans_go_to_the_otlp_collector_the_settings_name(writes_settings, admin):
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{collector.server_port}/v1/traces"
+        settings = replace(writes_settings, tracing=True, tracing_endpoint=endpoint)
+        # No exporter handed in: the app's own, as ``bizgraph serve`` runs it.
+        async with running_app(settings) as (_, client):
+            response = await client.post("/graphql", json={"query": QUERY, "variables": {"q": NEEDLE}}, headers=admin)
+            assert response.status_code == 200
+        # The server's shutdown sent what was still batched.
+    finally:
+        collector.shutdown()
+        collector.server_close()
+    names = set()
+    for path, content_type, body in _Collector.received:
+        assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+        assert NEEDLE.encode() not in body
+        export = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in export.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                names.update(span.name for span in scope_spans.spans)
+    assert {"query TracedCustomers", "graphql.parse", "graphql.validate", "graphql.plan", "SELECT"} <= names
