@@ -1,18 +1,20 @@
-"""The process's tracer: a parent-based ratio sampler, spans batched to an OTLP/HTTP collector (or
-to the exporter a caller hands in: the tests' in-memory one), and how a request's trace begins
+"""The process's tracer: parent-based sampling at a ratio, spans batched to an OTLP/HTTP collector
+(or to the exporter a caller hands in: the tests' in-memory one), and how a request's trace begins
 from the caller's W3C ``traceparent``, read by the standard propagator (``OTEL_PROPAGATORS``)."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
+from opentelemetry.context import Context
 from opentelemetry.propagate import get_global_textmap
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import SpanKind
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+from opentelemetry.trace import SpanKind, get_current_span
 
 from app.config import Settings
 from app.tracing.spans import RequestTrace
@@ -32,6 +34,8 @@ class _HeaderPairs(Getter[Headers]):
 
 
 _HEADERS = _HeaderPairs()
+# The context of a request without a caller: its span is a root.
+_NO_CALLER = Context()
 
 
 class Tracing:
@@ -41,10 +45,13 @@ class Tracing:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter(endpoint=settings.tracing_endpoint)
-        # A caller that sampled its request has ours sampled too (and one that did not, not);
-        # a request without a caller's trace is sampled at the configured ratio.
+        # A caller that sampled its request has ours sampled too (and one that did not, not). A
+        # request without a caller is sampled at the configured ratio, drawn in ``start_request``
+        # before any span is made: most requests are not sampled, and making a span only to
+        # learn that costs several times the draw.
+        self.ratio = settings.tracing_sample_ratio
         self.provider = TracerProvider(
-            sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_ratio)),
+            sampler=ParentBased(root=ALWAYS_ON),
             resource=Resource.create({SERVICE_NAME: settings.tracing_service_name}),
             # Ended by the server's shutdown (``shutdown``), not at interpreter exit.
             shutdown_on_exit=False,
@@ -53,11 +60,19 @@ class Tracing:
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("bizgraph")
         self._propagator = get_global_textmap()
+        # The headers the propagators read: a request without any of them has no caller's trace.
+        self._fields = frozenset(name.lower().encode("latin-1") for name in self._propagator.fields)
 
     def start_request(self, headers: Headers) -> RequestTrace | None:
         """A request's trace, a child of the caller's when its headers carry one; None when the
         request is not sampled, so nothing else about it is traced."""
-        parent = self._propagator.extract(headers, getter=_HEADERS)
+        parent = _NO_CALLER
+        if any(name in self._fields for name, _ in headers):
+            parent = self._propagator.extract(headers, getter=_HEADERS)
+            if not get_current_span(parent).get_span_context().is_valid:
+                parent = _NO_CALLER  # e.g. baggage alone, or a malformed traceparent
+        if parent is _NO_CALLER and not (self.ratio >= 1.0 or random.random() < self.ratio):
+            return None
         span = self.tracer.start_span("GraphQL Operation", context=parent, kind=SpanKind.SERVER)
         if not span.is_recording():
             return None

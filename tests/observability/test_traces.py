@@ -206,9 +206,25 @@ async def test_sampling_at_zero_traces_only_requests_whose_caller_sampled(writes
     async with running_app(settings, span_exporter=exporter) as (app, client):
         spans = await spans_of(app, exporter, client, {"query": QUERY}, admin)
         assert spans == []
+        # Baggage, or a malformed traceparent, is no caller's trace: the ratio decides.
+        for extra in ({"baggage": "tenant=acme"}, {"traceparent": f"00-{'0' * 32}-{CALLER_SPAN}-01"}):
+            assert await spans_of(app, exporter, client, {"query": QUERY}, {**admin, **extra}) == []
         headers = {**admin, "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
         spans = await spans_of(app, exporter, client, {"query": QUERY}, headers)
         assert root_of(spans).name == "query TracedCustomers"
+
+
+async def test_requests_without_a_caller_are_sampled_at_the_ratio(writes_settings, admin):
+    exporter = InMemorySpanExporter()
+    settings = replace(writes_settings, tracing=True, tracing_sample_ratio=0.5)
+    async with running_app(settings, span_exporter=exporter) as (app, client):
+        for _ in range(60):
+            response = await client.post("/graphql", json={"query": QUERY}, headers=admin)
+            assert response.status_code == 200
+        assert app.state.tracing.flush()
+    traced = [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
+    # 30 expected; a binomial(60, 0.5) falls outside 10..50 about once in ten million runs.
+    assert 10 <= len(traced) <= 50
 
 
 async def test_with_traces_off_there_is_no_tracer_and_no_span(writes_settings, admin):
