@@ -5,6 +5,7 @@ from the caller's W3C ``traceparent``, read by the standard propagator (``OTEL_P
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 
 from opentelemetry.context import Context
@@ -36,6 +37,9 @@ class _HeaderPairs(Getter[Headers]):
 _HEADERS = _HeaderPairs()
 # The context of a request without a caller: its span is a root.
 _NO_CALLER = Context()
+# At shutdown, how long the spans still batched may take to go out: a collector that is down
+# must not hold the process's exit for the exporter's whole retry schedule.
+FINAL_FLUSH_SECONDS = 3.0
 
 
 class Tracing:
@@ -57,6 +61,7 @@ class Tracing:
             shutdown_on_exit=False,
         )
         # Exported from a thread of its own, in batches: a slow collector never holds a request.
+        self._exporter = exporter
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("bizgraph")
         self._propagator = get_global_textmap()
@@ -83,4 +88,14 @@ class Tracing:
         return self.provider.force_flush()
 
     def shutdown(self) -> None:
+        """Sends what is still batched (for ``FINAL_FLUSH_SECONDS`` at most) and stops exporting."""
+        # The SDK's flush waits for an export in progress whatever its timeout says, and a
+        # collector that is down has the exporter retrying for its own timeout (10 s).
+        flushing = threading.Thread(target=self.provider.force_flush, name="bizgraph-trace-flush", daemon=True)
+        flushing.start()
+        flushing.join(FINAL_FLUSH_SECONDS)
+        if flushing.is_alive():
+            # Stopping the exporter ends its wait between retries; those spans are dropped.
+            self._exporter.shutdown()
+            flushing.join()
         self.provider.shutdown()

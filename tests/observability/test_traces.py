@@ -5,7 +5,9 @@ of a query on the fast path, of one answered field by field and of a mutation; t
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from app.tracing.setup import FINAL_FLUSH_SECONDS
 from tests.support.auth import bearer, token_for_user
 from tests.support.graphql import running_app
 
@@ -280,3 +283,17 @@ async def test_spans_go_to_the_otlp_collector_the_settings_name(writes_settings,
             for scope_spans in resource_spans.scope_spans:
                 names.update(span.name for span in scope_spans.spans)
     assert {"query TracedCustomers", "graphql.parse", "graphql.validate", "graphql.plan", "SELECT"} <= names
+
+
+async def test_a_collector_that_is_down_costs_requests_nothing_and_shutdown_a_bounded_wait(writes_settings, admin):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens there any more: every export is refused and retried.
+    settings = replace(writes_settings, tracing=True, tracing_endpoint=f"http://127.0.0.1:{port}/v1/traces")
+    async with running_app(settings) as (_, client):
+        for _ in range(3):
+            response = await client.post("/graphql", json={"query": QUERY}, headers=admin)
+            assert response.status_code == 200 and "errors" not in response.json()
+        leaving = time.monotonic()
+    assert time.monotonic() - leaving < FINAL_FLUSH_SECONDS + 3
