@@ -21,7 +21,6 @@ from graphql import (
     OperationType,
 )
 from graphql.execution.values import get_variable_values
-from opentelemetry.trace import Status, StatusCode
 
 from app.tracing import RequestTrace
 from app.tracing.spans import PARSE, VALIDATE
@@ -97,6 +96,5 @@ def _traced_validate(
         errors = documents.validate(schema, query, document, documents.rules)
         if errors:
             # How many, not what they say: messages may quote the document's values.
-            span.set_attribute("bizgraph.validation_errors", len(errors))
-            span.set_status(Status(StatusCode.ERROR, "invalid document"))
+            trace.refused(span, "invalid document", {"bizgraph.validation_errors": len(errors)})
         return errors

@@ -64,6 +64,13 @@ class RequestTrace:
         finally:
             span.end()
 
+    @staticmethod
+    def refused(span: Span, reason: str, attributes: Mapping[str, AttributeValue]) -> None:
+        """Marks a phase's span as failed for ``reason`` (bizgraph's words, never a message that
+        could quote the document)."""
+        span.set_attributes(attributes)
+        span.set_status(Status(StatusCode.ERROR, reason))
+
     def statement_started(self, key: int, text: str, database: Mapping[str, AttributeValue]) -> None:
         unfinished = self._statements.pop(key, None)
         if unfinished is not None:
