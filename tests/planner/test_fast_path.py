@@ -261,7 +261,10 @@ def verbatim_reads(monkeypatch):
 async def test_roots_with_nothing_withheld_go_out_as_postgresql_wrote_them(
     client, standard_client, verbatim_reads, demo_settings
 ):
-    query = "{ a: customers(first: 3) { nodes { name } } b: ordersAggregate { count } c: products(first: 2) { totalCount } }"
+    query = (
+        "{ a: customers(first: 3) { nodes { name } } b: ordersAggregate { count }"
+        " c: products(first: 2) { totalCount } }"
+    )
     await _both(client, standard_client, query)
     # The two connections pass as text; the aggregate is parsed (its groups are taken out of it).
     assert len(verbatim_reads) == 2
