@@ -18,11 +18,14 @@ QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
 
 
 @pytest.fixture(scope="module")
-def run(accounts_settings, signing_key):
+def run(accounts_settings, signing_key, tmp_path_factory):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": conninfo(accounts_settings.database_url),
         "BIZGRAPH_SIGNING_KEYS": str(signing_key),
+        # Not the user's own data directory: a demo running on this machine must not lend
+        # the commands its issuer (app/demo_env.py).
+        "XDG_DATA_HOME": str(tmp_path_factory.mktemp("data-home")),
     }
 
     def bizgraph(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
