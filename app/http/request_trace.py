@@ -49,12 +49,16 @@ def end_request_span(record: RequestRecord, trace: RequestTrace) -> None:
 
 
 async def traced_fast_path(
-    fast_path: FastPath, prepared: PreparedOperation | None, scope: OperationScope, trace: RequestTrace
+    fast_path: FastPath,
+    prepared: PreparedOperation | None,
+    scope: OperationScope,
+    trace: RequestTrace,
+    verbatim: bool,
 ) -> FastAnswer | None:
     """``FastPath.execute``, with a query's planning in a span (only queries are planned)."""
     if prepared is None or prepared.kind is not OperationType.QUERY:
-        return await fast_path.execute(prepared, scope)
+        return await fast_path.execute(prepared, scope, verbatim=verbatim)
     with trace.phase(PLAN) as span:
         plan = fast_path.plan(prepared, scope.reads)
         span.set_attribute("bizgraph.fast_path", plan is not None)
-    return None if plan is None else await fast_path.run(plan, scope)
+    return None if plan is None else await fast_path.run(plan, scope, verbatim=verbatim)
