@@ -104,8 +104,9 @@ def generate_orders(
     reps: list[int],
     rng: random.Random,
     tick: Callable[[int], None],
-) -> tuple[list[InvoicePlan], dict[int, int]]:
-    """Write orders and lines; return the invoices to issue and the stock held by open orders."""
+) -> tuple[list[InvoicePlan], dict[int, int], set[int]]:
+    """Write orders and lines; return the invoices to issue, the stock held by open orders
+    and the customers who ordered."""
     picks = rng.choices(buyers, cum_weights=list(accumulate(b.weight for b in buyers)), k=count)
     # When each order was created (seconds before the anchor), oldest first so
     # that ids and order numbers follow time.
@@ -192,4 +193,4 @@ def generate_orders(
             tick(10_000)
     tick(count % 10_000)
     data.reserve("order_lines", line_id - first_line_id)
-    return plans, reserved
+    return plans, reserved, {buyer.id for buyer in picks}
