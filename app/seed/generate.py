@@ -5,13 +5,12 @@ in batches while they are generated; the rest is handed over at the end."""
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from collections.abc import Callable
 
 from app.seed.common import Dataset, Sink, rng_for
 from app.seed.customers import CUSTOMER_COLUMNS, generate_customers
 from app.seed.hr import DEPARTMENT_COLUMNS, EMPLOYEE_COLUMNS, EVENT_COLUMNS, generate_hr
-from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, generate_invoices
+from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, Billing
 from app.seed.orders import LINE_COLUMNS, ORDER_COLUMNS, generate_orders
 from app.seed.orgs import ORGANIZATION_COLUMNS, ORGS, add_organization
 from app.seed.payments import PAYMENT_COLUMNS
@@ -73,7 +72,8 @@ def generate(
                 data, org, org_id, part.customers, staff.account_managers, rng_for(seed, org.slug, "customers")
             )
             catalog = plan_products(data, org, part.products, rng_for(seed, org.slug, "products"))
-            plans, reserved, ordered = generate_orders(
+            billing = Billing(data, org, org_id, catalog, rng_for(seed, org.slug, "billing"), step)
+            reserved, ordered = generate_orders(
                 data,
                 org_id,
                 part.orders,
@@ -82,13 +82,12 @@ def generate(
                 staff.account_managers,
                 rng_for(seed, org.slug, "orders"),
                 step,
+                billing,
             )
+            billing.finish()
             add_products(data, org_id, catalog, reserved, rng_for(seed, org.slug, "stock"))
-            step(max(0, part.orders - len(plans)))  # orders that got no invoice
-            invoiced = Counter(plan.buyer.id for plan in plans)  # one invoice per plan
-            generate_invoices(data, org, org_id, plans, catalog, rng_for(seed, org.slug, "billing"), step)
-            del plans  # the order lines they hold are the largest thing left in memory
-            add_demo_users(data, org, org_id, password_hash, founded, ordered, invoiced)
+            step(max(0, part.orders - billing.written))  # orders that got no invoice
+            add_demo_users(data, org, org_id, password_hash, founded, ordered, billing.invoiced)
         data.flush()
     finally:
         if enabled:
