@@ -55,7 +55,7 @@ TERMS_DAYS = {"enterprise": (60, 30), "mid_market": (30,), "small_business": (30
 
 
 class InvoicePlan(NamedTuple):
-    """An invoice decided while its order was generated; numbered once all are known.
+    """An invoice decided while its order was generated; ``Billing`` numbers it in issue order.
     Times are seconds before the anchor."""
 
     created: int
