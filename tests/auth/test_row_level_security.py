@@ -163,9 +163,6 @@ def test_the_application_role_cannot_step_around_the_policies(seeded_url, statem
 
 
 async def test_the_server_connects_as_a_role_bound_by_row_level_security(app):
-    # The session's app may hold pooled connections an earlier test had PostgreSQL terminate
-    # (tests/api/test_connections.py); requests' reads replace them, these raw checkouts do not.
-    await app.state.database.engine.dispose()
     async with app.state.database.engine.connect() as connection:
         result = await connection.exec_driver_sql(
             "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
