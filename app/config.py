@@ -153,6 +153,12 @@ class Settings:
     slow_query_ms: int = 1_000
     # Request logs carry the operation's variables only when this debug setting is on.
     log_variables: bool = False
+    # Graceful drain on SIGTERM (README "Draining"): for this long /readyz answers 503 while
+    # everything else is still served, so a load balancer polling it stops sending traffic
+    # before new connections are refused; then in-flight requests, mutations and socket
+    # operations get up to ``drain_seconds`` to finish before what is left is cut off.
+    drain_notice_seconds: int = 0
+    drain_seconds: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -244,6 +250,8 @@ class Settings:
             log_format=_log_format(env),
             slow_query_ms=_int(env, "BIZGRAPH_SLOW_QUERY_MS", 1_000, minimum=0),
             log_variables=_bool(env, "BIZGRAPH_LOG_VARIABLES", False),
+            drain_notice_seconds=_int(env, "BIZGRAPH_DRAIN_NOTICE_SECONDS", 0, minimum=0),
+            drain_seconds=_int(env, "BIZGRAPH_DRAIN_SECONDS", 20, minimum=0),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.

@@ -8,10 +8,20 @@ class in them. Here the supervisor binds the port once, starts N spawned process
 build the application (their own pool, their own change listener, their own live queries) and
 serve that one socket, and when it is told to stop it tells each of them, and waits for each to
 drain: sockets close with 1001 after their queued frames, streams end, requests finish.
+
+A drain (README "Draining"), in every process that serves: ``/readyz`` answers 503 from its first
+moment; for ``BIZGRAPH_DRAIN_NOTICE_SECONDS`` everything else is still served (a load balancer
+polling ``/readyz`` takes the process out of rotation meanwhile); then the port stops accepting,
+so new connections are refused; in-flight requests and mutations, and the queries and mutations
+sockets are running, get up to ``BIZGRAPH_DRAIN_SECONDS`` to finish; sockets close with 1001 once
+theirs have answered; then the pool and the change listener close (the lifespan's end) and the
+process exits 0. What is still running at the deadline is cut off, and the process exits all the
+same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
@@ -58,6 +68,9 @@ class Listen:
     host: str
     port: int
     log_level: str
+    # The drain's two phases (the module's doc), from the settings.
+    drain_notice_seconds: float = 0
+    drain_seconds: float = 20
 
     def config(self, app: Any) -> uvicorn.Config:
         return uvicorn.Config(
@@ -74,25 +87,58 @@ class Listen:
             # second, WebSocket-level ping per socket would only double the work.
             ws_ping_interval=None,
             ws_ping_timeout=None,
+            # Set again when the drain starts to what is left of its deadline (DrainingServer).
+            timeout_graceful_shutdown=self.drain_seconds,
         )
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn's server, draining live connections first when it stops: sockets close with 1001
-    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
+    """uvicorn's server, draining as the module's doc says: not ready at once, refusing new
+    connections after the notice, live connections drained (1001 after their in-flight
+    operations) before uvicorn's own shutdown waits out the requests and would cut what is left
+    of the sockets (1012)."""
 
-    def __init__(self, config: uvicorn.Config, drain: Callable[[], Any]) -> None:
+    def __init__(self, config: uvicorn.Config, app: Any, listen: Listen) -> None:
         super().__init__(config)
-        self._drain = drain
+        self._app = app
+        self._listen = listen
 
-    async def shutdown(self, sockets: Any = None) -> None:
-        await self._drain()
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = self._app.state
+        state.ready = False
+        log.info("draining: /readyz answers 503")
+        await self._notice()
+        began = time.monotonic()
+        # New connections are refused from here (uvicorn's shutdown would close these next).
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        deadline = self._listen.drain_seconds
+        await state.live_edge.drain(deadline)
+        # Whatever the sockets took is gone from what the requests have left.
+        self.config.timeout_graceful_shutdown = max(0.0, deadline - (time.monotonic() - began))  # type: ignore[assignment]
         await super().shutdown(sockets)
+        if self.force_exit:
+            # Cut short (a second signal): uvicorn skips the application's end, but the pool
+            # and the change listener still close rather than be dropped with the process.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.lifespan.shutdown()
+        # Drained as asked: exit 0, rather than uvicorn ending the process by the signal it caught.
+        self._captured_signals = [sig for sig in self._captured_signals if sig != signal.SIGTERM]
+
+    async def _notice(self) -> None:
+        """Serving on, not ready, for the notice; a second signal (or a Ctrl-C) cuts it short."""
+        heard = len(self._captured_signals)
+        ends = time.monotonic() + self._listen.drain_notice_seconds
+        while time.monotonic() < ends and not self.force_exit and len(self._captured_signals) == heard:
+            await asyncio.sleep(0.05)
 
 
 def serve_one(app: Any, listen: Listen) -> None:
     """The application in this process, served until a signal stops it."""
-    DrainingServer(listen.config(app), app.state.live_edge.drain).run()
+    DrainingServer(listen.config(app), app, listen).run()
 
 
 def serve_workers(settings: Settings, listen: Listen, build: Callable[[Settings], Any], workers: int) -> int:
@@ -134,6 +180,7 @@ class _Supervisor:
         self, settings: Settings, listen: Listen, build: Callable[[Settings], Any], count: int, sock: socket.socket
     ) -> None:
         self._args = (settings, listen, build, sock)
+        self._sock = sock
         self._count = count
         self._processes: list[SpawnProcess] = []
         self._signals: list[int] = []
@@ -187,6 +234,9 @@ class _Supervisor:
         # Every worker drains at the same time; each ends once its own connections are done.
         for process in self._processes:
             _send(process, signal.SIGTERM)
+        # The port closes once the workers stop accepting (after their notice): the kernel then
+        # refuses new connections, where this copy would have queued them for no one.
+        self._sock.close()
         for process in self._processes:
             process.join()
             _forget_metrics_of(process)
@@ -218,7 +268,10 @@ def _worker(settings: Settings, listen: Listen, build: Callable[[Settings], Any]
     config.configure_logging()
     app = build(settings)
     config.app = app
-    server = DrainingServer(config, app.state.live_edge.drain)
+    server = DrainingServer(config, app, listen)
+    # The supervisor's SIGINT means "stop now": uvicorn hears it while serving (and cuts the
+    # drain short); once it has stopped, one arriving late must not end the exit in a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)

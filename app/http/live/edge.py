@@ -22,7 +22,7 @@ from app.http.pipeline import OperationPipeline
 
 
 class Open(Protocol):
-    async def going_away(self) -> None: ...
+    async def going_away(self, finish_within: float = 0) -> None: ...
 
 
 class LiveEdge:
@@ -69,13 +69,15 @@ class LiveEdge:
         finally:
             self.open.discard(socket)
 
-    async def drain(self) -> None:
-        """Refuses new sockets and streams, closes the open ones (1001, after their queued
-        frames) and ends the streams; returns when all have."""
+    async def drain(self, deadline_seconds: float = 10) -> None:
+        """Refuses new sockets and streams; gives the open sockets' queries and mutations up to
+        ``deadline_seconds`` to answer, then closes them (1001, after their queued frames) and
+        ends the streams; returns when all have."""
         self.draining = True
-        closing = [entry.going_away() for entry in list(self.open)]
+        closing = [entry.going_away(deadline_seconds) for entry in list(self.open)]
+        # The sockets bound their own wait; this bounds a close whose peer never reads.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(deadline_seconds + self.timings.close_grace + 1):
                 await asyncio.gather(*closing, return_exceptions=True)
 
 

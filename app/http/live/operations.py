@@ -48,6 +48,9 @@ class SocketSession:
     # replica only once it has replayed past it (README "Read replicas"). The socket is the
     # client here, so it carries the position itself.
     written: int | None = None
+    # The server is going away: an operation admitted now as a subscription does not start
+    # (the socket closes with 1001 once its queries and mutations have answered).
+    draining: bool = False
 
     @property
     def state(self) -> State:
@@ -110,6 +113,8 @@ class SocketOperations:
 
     async def _subscribe(self, session: SocketSession, operation_id: str, admitted: Admitted, request_id: str) -> None:
         assert admitted.prepared is not None  # a subscription is known to be one once prepared
+        if session.draining:
+            return
         try:
             lease = self.limits.subscribe(session.principal, held_by_connection=len(session.subscriptions))
         except BizgraphError as refusal:
