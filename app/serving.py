@@ -185,6 +185,8 @@ class _Supervisor:
         self._processes: list[SpawnProcess] = []
         self._signals: list[int] = []
         self._wake = threading.Event()
+        # The workers already told to drain (by process id).
+        self._told: set[int | None] = set()
 
     def run(self) -> int:
         # Sockets travel to spawned processes only once this is on (uvicorn does the same).
@@ -194,10 +196,12 @@ class _Supervisor:
         status = 0
         self._processes = [self._start() for _ in range(self._count)]
         log.info("serving with %d workers: %s", self._count, ", ".join(str(p.pid) for p in self._processes))
-        while not self._signals:
+        while True:
             wait([p.sentinel for p in self._processes], timeout=0.5)
-            failed = self._replace_dead()
-            if failed:
+            if self._signals:
+                # A worker that ended since is draining, not dead: none is started in its place.
+                break
+            if self._replace_dead():
                 status = STARTUP_FAILURE
                 break
         self._stop_all()
@@ -205,7 +209,10 @@ class _Supervisor:
 
     def _signalled(self, sig: int, frame: Any) -> None:
         self._signals.append(sig)
-        if len(self._signals) > 1:
+        if len(self._signals) == 1:
+            # Told at once, not at the loop's next turn: every worker's /readyz turns 503 now.
+            self._tell_all()
+        else:
             # A second Ctrl-C (or TERM) while draining: each worker stops without waiting further.
             for process in self._processes:
                 _send(process, signal.SIGINT)
@@ -230,10 +237,16 @@ class _Supervisor:
             self._processes[index] = self._start()
         return False
 
-    def _stop_all(self) -> None:
-        # Every worker drains at the same time; each ends once its own connections are done.
+    def _tell_all(self) -> None:
+        """Every worker drains at the same time; each ends once its own connections are done.
+        Told once: a second SIGTERM would cut a worker's notice short."""
         for process in self._processes:
-            _send(process, signal.SIGTERM)
+            if process.pid not in self._told:
+                self._told.add(process.pid)
+                _send(process, signal.SIGTERM)
+
+    def _stop_all(self) -> None:
+        self._tell_all()
         # The port closes once the workers stop accepting (after their notice): the kernel then
         # refuses new connections, where this copy would have queued them for no one.
         self._sock.close()
