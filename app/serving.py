@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -69,8 +70,8 @@ class Listen:
     port: int
     log_level: str
     # The drain's two phases (the module's doc), from the settings.
-    drain_notice_seconds: float = 0
-    drain_seconds: float = 20
+    drain_notice_seconds: int = 0
+    drain_seconds: int = 20
 
     def config(self, app: Any) -> uvicorn.Config:
         return uvicorn.Config(
@@ -102,6 +103,8 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self._app = app
         self._listen = listen
+        self._notice_over: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         state = self._app.state
@@ -129,11 +132,18 @@ class DrainingServer(uvicorn.Server):
         self._captured_signals = [sig for sig in self._captured_signals if sig != signal.SIGTERM]
 
     async def _notice(self) -> None:
-        """Serving on, not ready, for the notice; a second signal (or a Ctrl-C) cuts it short."""
-        heard = len(self._captured_signals)
-        ends = time.monotonic() + self._listen.drain_notice_seconds
-        while time.monotonic() < ends and not self.force_exit and len(self._captured_signals) == heard:
-            await asyncio.sleep(0.05)
+        """Serving on, not ready, for the notice; another signal (or a Ctrl-C) cuts it short."""
+        self._notice_over = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._listen.drain_notice_seconds):
+                await self._notice_over.wait()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._notice_over is not None and self._loop is not None:
+            # A signal handler runs between the loop's steps: the loop is woken to see it.
+            self._loop.call_soon_threadsafe(self._notice_over.set)
 
 
 def serve_one(app: Any, listen: Listen) -> None:

@@ -35,7 +35,7 @@ from app.config import Settings, libpq_conninfo
 from tests.conftest import _seeded_copy
 from tests.support.auth import bearer, token_for_user
 from tests.support.serving import ServeProcess, serve_environment, serve_process, worker_pids
-from tests.support.websocket_client import closed_with, init, receive, socket, subscribe
+from tests.support.websocket_client import closed_with, eventually, init, receive, socket, subscribe
 
 ADMIN = "admin@acme.example"
 COUNT = "{ customers(first: 3) { totalCount edges { node { name } } } }"
@@ -90,13 +90,6 @@ def server_connections(settings: Settings) -> int:
     return int(row[0])
 
 
-async def until(condition: Any, within: float, what: str) -> None:
-    async with asyncio.timeout(within):
-        while not await asyncio.to_thread(condition):
-            await asyncio.sleep(0.05)
-    assert await asyncio.to_thread(condition), what
-
-
 async def post(origin: str, token: str, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
     """One request on a connection of its own (as a separate client would send it)."""
     async with httpx.AsyncClient(base_url=origin, timeout=60) as http:
@@ -113,7 +106,9 @@ async def readyz_status(origin: str) -> int | None:
 
 
 @contextlib.asynccontextmanager
-async def drained_server(settings: Settings, signing_key: Path, workers: int, **env: str) -> AsyncIterator[ServeProcess]:
+async def drained_server(
+    settings: Settings, signing_key: Path, workers: int, **env: str
+) -> AsyncIterator[ServeProcess]:
     assert settings.database_url is not None
     environment = serve_environment(settings.database_url, signing_key, **env)
     async with serve_process(environment, workers=workers, ready_within=40) as server:
@@ -142,7 +137,7 @@ async def test_sigterm_under_load_answers_every_started_request_and_exits_0(
         BIZGRAPH_DRAIN_SECONDS=str(deadline),
     ) as server:
         if workers > 1:
-            await until(lambda: len(worker_pids(server.process.pid)) == workers, 30, "workers started")
+            await eventually(lambda: len(worker_pids(server.process.pid)) == workers, 30)
         async with socket(server.origin) as ws:
             await init(ws, token)
             await subscribe(ws, "live", LIVE_COUNT)
@@ -156,7 +151,7 @@ async def test_sigterm_under_load_answers_every_started_request_and_exits_0(
                 mutations = [asyncio.create_task(post(server.origin, token, CREATE, {"name": n})) for n in names]
                 over_socket = f"Drain Socket {next(_names)} GmbH"
                 await subscribe(ws, "m", CREATE, {"name": over_socket})
-                await until(lambda: waiting_on_locks(drain_settings) >= 9, 20, "every request waits on the lock")
+                await eventually(lambda: waiting_on_locks(drain_settings) >= 9, 20)
 
                 # When the server is told to stop
                 server.process.send_signal(signal.SIGTERM)
@@ -228,7 +223,7 @@ async def test_a_request_running_past_the_deadline_is_cut_off_and_the_process_st
                 query = asyncio.create_task(post(server.origin, token, COUNT))
                 cut_off = f"Cut Off {next(_names)} GmbH"
                 await subscribe(ws, "m", CREATE, {"name": cut_off})
-                await until(lambda: waiting_on_locks(drain_settings) >= 2, 20, "both wait on the lock")
+                await eventually(lambda: waiting_on_locks(drain_settings) >= 2, 20)
 
                 # When the server is told to stop (no notice: the port closes at once)
                 server.process.send_signal(signal.SIGTERM)
@@ -256,7 +251,7 @@ async def test_a_request_running_past_the_deadline_is_cut_off_and_the_process_st
                 assert response.headers["retry-after"] == "1"
 
         # And the mutation cut off on the socket was not applied (its transaction never committed)
-        await until(lambda: server_connections(drain_settings) == 0, 10, "the server's connections ended")
+        await eventually(lambda: server_connections(drain_settings) == 0, 10)
         with _connect(drain_settings) as connection:
             row = connection.execute("SELECT count(*) FROM customers WHERE name = %s", (cut_off,)).fetchone()
         assert row is not None and row[0] == 0

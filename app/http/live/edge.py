@@ -18,6 +18,7 @@ from app.http.live.limits import LiveLimits
 from app.http.live.operations import SocketOperations
 from app.http.live.origins import OriginPolicy
 from app.http.live.websocket import LiveSocket, SocketTimings
+from app.http.observer import RequestObserver
 from app.http.pipeline import OperationPipeline
 
 
@@ -26,7 +27,9 @@ class Open(Protocol):
 
 
 class LiveEdge:
-    def __init__(self, settings: Settings, pipeline: OperationPipeline) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: OperationPipeline, observer: RequestObserver | None = None
+    ) -> None:
         self.settings = settings
         self.limits = LiveLimits(
             max_connections=settings.max_live_connections,
@@ -34,7 +37,7 @@ class LiveEdge:
             per_principal=settings.max_subscriptions_per_principal,
         )
         self.origins = OriginPolicy(settings.allowed_origins)
-        self.operations = SocketOperations(pipeline, self.limits)
+        self.operations = SocketOperations(pipeline, self.limits, observer)
         self.timings = SocketTimings(
             init_timeout=settings.ws_init_timeout_ms / 1000,
             ping_interval=settings.ws_ping_interval_ms / 1000,
