@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
@@ -103,14 +103,17 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self._app = app
         self._listen = listen
-        self._notice_over: asyncio.Event | None = None
+        # Set by a signal heard once the drain has begun: stop waiting (the notice, the sockets).
+        self._hurry: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         state = self._app.state
         state.ready = False
+        self._hurry = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         log.info("draining: /readyz answers 503")
-        await self._notice()
+        await self._unless_hurried(self._listen.drain_notice_seconds, asyncio.sleep(self._listen.drain_notice_seconds))
         began = time.monotonic()
         # New connections are refused from here (uvicorn's shutdown would close these next).
         for server in self.servers:
@@ -118,7 +121,9 @@ class DrainingServer(uvicorn.Server):
         for sock in sockets or []:
             sock.close()
         deadline = self._listen.drain_seconds
-        await state.live_edge.drain(deadline)
+        if not await self._unless_hurried(deadline, state.live_edge.drain(deadline)):
+            # Told again: the sockets close now (1001), their operations cancelled.
+            await state.live_edge.drain(0)
         # Whatever the sockets took is gone from what the requests have left.
         self.config.timeout_graceful_shutdown = max(0.0, deadline - (time.monotonic() - began))  # type: ignore[assignment]
         await super().shutdown(sockets)
@@ -131,19 +136,26 @@ class DrainingServer(uvicorn.Server):
         # Drained as asked: exit 0, rather than uvicorn ending the process by the signal it caught.
         self._captured_signals = [sig for sig in self._captured_signals if sig != signal.SIGTERM]
 
-    async def _notice(self) -> None:
-        """Serving on, not ready, for the notice; another signal (or a Ctrl-C) cuts it short."""
-        self._notice_over = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._listen.drain_notice_seconds):
-                await self._notice_over.wait()
+    async def _unless_hurried(self, within: float, work: Coroutine[Any, Any, Any]) -> bool:
+        """``work``, unless another signal comes first (then it is cancelled): True when it ended."""
+        assert self._hurry is not None
+        task = asyncio.ensure_future(work)
+        hurried = asyncio.ensure_future(self._hurry.wait())
+        await asyncio.wait([task, hurried], timeout=within + 60, return_when=asyncio.FIRST_COMPLETED)
+        hurried.cancel()
+        if task.done():
+            return True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
-        if self._notice_over is not None and self._loop is not None:
+        if self._hurry is not None and self._loop is not None:
+            # A second signal while draining, whichever: stop waiting for anything.
+            self.force_exit = True
             # A signal handler runs between the loop's steps: the loop is woken to see it.
-            self._loop.call_soon_threadsafe(self._notice_over.set)
+            self._loop.call_soon_threadsafe(self._hurry.set)
 
 
 def serve_one(app: Any, listen: Listen) -> None:
