@@ -262,24 +262,23 @@ async def test_a_second_sigterm_cuts_the_drain_short(drain_settings: Settings, s
     token = token_for_user(drain_settings, ADMIN)
     notice, deadline = 20, 30
     env = {"BIZGRAPH_DRAIN_NOTICE_SECONDS": str(notice), "BIZGRAPH_DRAIN_SECONDS": str(deadline)}
-    async with drained_server(drain_settings, signing_key, 1, **env) as server:
-        async with socket(server.origin) as ws:
-            await init(ws, token)
-            with customers_locked(drain_settings):
-                # Given a mutation over the socket that waits on a lock that stays held
-                await subscribe(ws, "m", CREATE, {"name": f"Second Signal {next(_names)} GmbH"})
-                await eventually(lambda: waiting_on_locks(drain_settings) >= 1, 20)
-                # When the server is told to stop, and told again while it drains
-                server.process.send_signal(signal.SIGTERM)
-                await asyncio.sleep(0.5)
-                assert await readyz_status(server.origin) == 503
-                server.process.send_signal(signal.SIGTERM)
-                signalled = time.monotonic()
-                # Then it waits neither for the notice nor for the deadline: the socket closes
-                # going away, and the process exits 0 at once
-                code, _, _ = await closed_with(ws, within=10)
-                assert code == 1001
-                status, err, ended = await exit_status(server, within=15)
-                assert status == 0, err
-                assert ended - signalled < 10
-                assert "Traceback" not in err, err
+    async with drained_server(drain_settings, signing_key, 1, **env) as server, socket(server.origin) as ws:
+        await init(ws, token)
+        with customers_locked(drain_settings):
+            # Given a mutation over the socket that waits on a lock that stays held
+            await subscribe(ws, "m", CREATE, {"name": f"Second Signal {next(_names)} GmbH"})
+            await eventually(lambda: waiting_on_locks(drain_settings) >= 1, 20)
+            # When the server is told to stop, and told again while it drains
+            server.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            assert await readyz_status(server.origin) == 503
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            # Then it waits neither for the notice nor for the deadline: the socket closes
+            # going away, and the process exits 0 at once
+            code, _, _ = await closed_with(ws, within=10)
+            assert code == 1001
+            status, err, ended = await exit_status(server, within=15)
+            assert status == 0, err
+            assert ended - signalled < 10
+            assert "Traceback" not in err, err
