@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.connection_pool import ConnectionPool
+
 log = logging.getLogger("bizgraph.replicas")
 
 _LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
@@ -56,6 +58,8 @@ class Replica:
 
     name: str
     engine: AsyncEngine
+    # Where requests' reads take their connections (``resolvers/transaction.py``).
+    pool: ConnectionPool
     # The WAL position it had replayed at the latest check (None: unknown, never reached).
     replayed: int | None = None
     up: bool = False
@@ -100,18 +104,22 @@ class ReplicaSet:
         *,
         max_lag_ms: int,
         check_ms: int,
+        pool_size: int,
     ) -> None:
         self._primary = primary
-        self.replicas = [
-            Replica(f"{url.host}:{url.port or 5432}/{url.database}", create_async_engine(url, **engine_options))
-            for url in urls
-        ]
+        self.replicas = [self._replica(url, engine_options, pool_size) for url in urls]
         self.max_lag_ms = max_lag_ms
         self._every = check_ms / 1000
         # Samples older than the bound cannot change a verdict: past it, a replica is out anyway.
         self._samples = _Samples(keep_seconds=max(1.0, 2 * max_lag_ms / 1000))
         self._turn = itertools.count()
         self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _replica(url: URL, engine_options: dict[str, Any], pool_size: int) -> Replica:
+        engine = create_async_engine(url, **engine_options)
+        pool = ConnectionPool.beside(engine, engine_options["connect_args"], size=pool_size)
+        return Replica(f"{url.host}:{url.port or 5432}/{url.database}", engine, pool)
 
     async def start(self) -> None:
         """Checks every replica once (so the first requests may use them), then keeps checking."""
@@ -125,6 +133,7 @@ class ReplicaSet:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for replica in self.replicas:
+            await replica.pool.close()
             await replica.engine.dispose()
 
     def choose(self, after: int | None) -> Replica | None:
@@ -200,6 +209,7 @@ class ReplicaSet:
             if was:
                 log.warning("replica %s is down: %s", replica.name, _last_line(error))
             # Its pooled connections died with it: new ones once it is back.
+            await replica.pool.drop_idle()
             await replica.engine.dispose()
             return
         replayed = parse_lsn(replayed_text) if replayed_text else None

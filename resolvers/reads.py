@@ -53,6 +53,15 @@ class PlannedRead:
 
     plan: Plan
     finish: Callable[[Any], Any]
+    # Whether ``finish`` takes the JSON as text as well (it looks at nothing inside it).
+    finishes_text: bool = True
+
+    @property
+    def verbatim(self) -> bool:
+        """Whether its JSON, as PostgreSQL writes it, is already the response's bytes: compact
+        throughout (``Plan.compact``) and with no field the policy may withhold, whose markers
+        must be found and turned into errors first."""
+        return self.finishes_text and self.plan.compact and not self.plan.restricted
 
 
 def _as_is(value: Any) -> Any:
@@ -88,7 +97,7 @@ class ReadService:
                 )
             return value["groups"]
 
-        return PlannedRead(Plan(sql, planner.params.values, planner.restricted), groups)
+        return PlannedRead(planner.plan(sql), groups, finishes_text=False)
 
     def plan_one(self, type_name: str, global_id: str, selection: FieldSelection) -> PlannedRead:
         _, pk = decode_id(global_id, type_name)
@@ -108,6 +117,14 @@ class ReadService:
     async def run_planned(self, planned: PlannedRead) -> Read[Any]:
         value = await self._statements.fetch_value(planned.plan.sql, planned.plan.params)
         return Read(planned.finish(value), planned.plan.restricted)
+
+    async def run_verbatim(self, planned: PlannedRead) -> Read[str | None]:
+        """The JSON of a ``verbatim`` read as PostgreSQL wrote it, unparsed (cast to text,
+        which psycopg hands over as it came)."""
+        if not planned.verbatim:
+            raise ValueError("this read's JSON must be parsed: it is not verbatim")
+        value = await self._statements.fetch_value(f"SELECT ({planned.plan.sql})::text", planned.plan.params)
+        return Read(planned.finish(value), False)
 
     async def read_connection(self, type_name: str, selection: FieldSelection) -> Read[Row]:
         return await self.run_planned(self.plan_connection(type_name, selection))

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import time
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import Database, driver_connection
+from app.connection_pool import ConnectionPool
+from app.db import Database
 from app.replicas import Replica
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -67,8 +65,9 @@ class RequestTransaction:
         # Every transaction this opens is confined to the principal's organization
         # by row-level security (``bizgraph.org_id``), whatever the SQL says.
         self._org_id = str(org_id)
-        self._connection: AsyncConnection | None = None
         self._driver: psycopg.AsyncConnection[Any] | None = None
+        # The pool the connection came from (the primary's or the replica's).
+        self._pool: ConnectionPool = database.requests
         self._in_block = False  # an explicit BEGIN was sent on this connection
         self._statements = 0
         self._lock = asyncio.Lock()
@@ -114,13 +113,14 @@ class RequestTransaction:
         return rows
 
     async def _rows(self, sql: str, params: dict[str, Any], every_row: bool) -> list[tuple[Any, ...]]:
-        connection, driver = await self._open()
-        sync_connection = connection.sync_connection
-        assert sync_connection is not None  # only None before connect()
+        driver = await self._open()
         cursor = driver.cursor()
-        for listener in sync_connection.dispatch.before_cursor_execute:
+        # The engine's statement listeners (statement counts, tracing) hear every statement
+        # the planner sends, though it goes straight through the driver.
+        dispatch = self._database.engine.sync_engine.dispatch
+        for listener in dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).
-            sql, params = listener(sync_connection, cursor, sql, params, None, False)
+            sql, params = listener(None, cursor, sql, params, None, False)
         if self._mode is Mode.LONE_STATEMENT or not self._in_block:
             await self._run_with_prelude(driver, cursor, sql, params)
         else:
@@ -130,8 +130,8 @@ class RequestTransaction:
         else:
             row = await cursor.fetchone()
             rows = [] if row is None else [row]
-        for listener in sync_connection.dispatch.after_cursor_execute:
-            listener(sync_connection, cursor, sql, params, None, False)
+        for listener in dispatch.after_cursor_execute:
+            listener(None, cursor, sql, params, None, False)
         return rows
 
     async def _run_with_prelude(
@@ -146,32 +146,22 @@ class RequestTransaction:
             await driver.execute(self._database.organization_statement, (self._org_id,))
             await cursor.execute(sql, params)
 
-    async def _open(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
+    async def _open(self) -> psycopg.AsyncConnection[Any]:
         if self._closed:
             # A field function still running after its operation ended would
             # otherwise check out a connection that nobody closes.
             raise TransactionClosed("the operation's transaction is already closed")
-        if self._connection is None or self._driver is None:
-            waited = time.perf_counter()
+        if self._driver is None:
             if self._replica is not None:
                 try:
-                    connection = await self._replica.engine.connect()
-                except DBAPIError as error:
+                    self._pool = self._replica.pool
+                    self._driver = await self._pool.acquire()
+                except psycopg.OperationalError as error:
                     await self._leave_replica(error)
-                    connection = await self._database.engine.connect()
-            else:
-                connection = await self._database.engine.connect()
-            self._database.checkouts += 1
-            self._database.checkout_wait_seconds += time.perf_counter() - waited
-            try:
-                # Transactions are spelled out above; SQLAlchemy must not add its own.
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                self._driver = await driver_connection(connection)
-            except BaseException:
-                await connection.close()
-                raise
-            self._connection = connection
-        return self._connection, self._driver
+            if self._driver is None:
+                self._pool = self._database.requests
+                self._driver = await self._pool.acquire()
+        return self._driver
 
     async def _leave_replica(self, error: BaseException) -> None:
         replica, self._replica = self._replica, None
@@ -180,18 +170,16 @@ class RequestTransaction:
         await self._discard()
 
     async def _discard(self) -> None:
-        connection = self._connection
-        self._connection, self._driver, self._in_block = None, None, False
-        if connection is not None:
-            await connection.invalidate()
-            await connection.close()
+        driver, self._driver, self._in_block = self._driver, None, False
+        if driver is not None:
+            await self._pool.discard(driver)
 
     async def close(self) -> None:
         """Ends the transaction and gives its connection back (or discards it);
         no statement runs after this."""
         self._closed = True
-        connection, driver = self._connection, self._driver
-        if connection is None or driver is None:
+        driver = self._driver
+        if driver is None:
             return
         status = driver.info.transaction_status
         if driver.broken or status in (TransactionStatus.ACTIVE, TransactionStatus.UNKNOWN):
@@ -199,9 +187,10 @@ class RequestTransaction:
             # is unknown, so it must not go back to the pool.
             await self._discard()
             return
-        self._connection, self._driver, self._in_block = None, None, False
+        self._driver, self._in_block = None, False
         try:
             if status != TransactionStatus.IDLE:
                 await driver.execute("ROLLBACK")  # read only: nothing to keep
         finally:
-            await connection.close()
+            # A connection the ROLLBACK could not reach is closed, not pooled.
+            await self._pool.release(driver)

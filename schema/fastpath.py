@@ -10,6 +10,11 @@ raises (``schema/withheld.py``). Anything else — other errors, introspection,
 ``node``, mutations — returns ``None`` and goes the standard way, which also
 produces the canonical error responses. Differential tests prove both ways give
 the same bytes.
+
+Over HTTP the JSON is not even parsed: the planner writes compact JSON (``{"k":v}``,
+as orjson does), so a root with nothing withheld goes into the response as the text
+PostgreSQL sent (``orjson.Fragment``); parsing and re-encoding it was most of the
+server's time on large reads.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     GraphQLError,
     GraphQLObjectType,
@@ -86,10 +92,14 @@ class FastPath:
             raise ValueError("the fast path answers queries: the schema needs a Query type")
         self.query_type: GraphQLObjectType = schema.query_type
 
-    async def execute(self, prepared: PreparedOperation | None, scope: OperationScope) -> FastAnswer | None:
-        """The response, or ``None`` when the standard way must answer."""
+    async def execute(
+        self, prepared: PreparedOperation | None, scope: OperationScope, *, verbatim: bool = False
+    ) -> FastAnswer | None:
+        """The response, or ``None`` when the standard way must answer. ``verbatim``: the
+        data will be encoded by orjson, so roots whose JSON is already the response's bytes
+        are passed on as PostgreSQL wrote them (``orjson.Fragment``), never parsed."""
         plan = self.plan(prepared, scope.reads)
-        return None if plan is None else await self.run(plan, scope)
+        return None if plan is None else await self.run(plan, scope, verbatim=verbatim)
 
     def plan(self, prepared: PreparedOperation | None, reads: ReadService) -> FastPlan | None:
         """The operation's statements, or ``None`` when the standard way must answer."""
@@ -104,7 +114,7 @@ class FastPath:
         except BizgraphError:
             return None
 
-    async def run(self, plan: FastPlan, scope: OperationScope) -> FastAnswer | None:
+    async def run(self, plan: FastPlan, scope: OperationScope, *, verbatim: bool = False) -> FastAnswer | None:
         if len(plan.roots) == 1:
             scope.declare_lone_root_field()
         else:
@@ -113,13 +123,20 @@ class FastPath:
         withheld = False
         try:
             for root, planned in zip(plan.roots, plan.reads, strict=True):
+                if verbatim and planned.verbatim:
+                    text = (await scope.reads.run_verbatim(planned)).value
+                    # Compact JSON, byte for byte what encoding the parsed value would write.
+                    data[root.key] = None if text is None else orjson.Fragment(text)
+                    continue
                 read = await scope.reads.run_planned(planned)
                 data[root.key] = read.value
                 withheld = withheld or read.withheld
         except BizgraphError:
             return None
         # Fields the principal may not read came back null with a marker beside them.
-        errors = collect_withheld(self.schema, data, plan.roots) if withheld else []
+        # (Roots passed on verbatim withhold nothing: only the parsed ones are searched.)
+        parsed = tuple(root for root in plan.roots if not isinstance(data[root.key], orjson.Fragment))
+        errors = collect_withheld(self.schema, data, parsed) if withheld else []
         return FastAnswer(data, errors)
 
     def _fits(self, root: FieldSelection) -> bool:

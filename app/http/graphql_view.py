@@ -211,7 +211,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 # It will not run as sent (a subscription included): the standard way reports why.
                 allowed |= {OperationType.SUBSCRIPTION}
             try:
-                answer = await self.pipeline.execute(request.app.state, context, admitted, allowed)
+                # The answer is encoded by orjson (``encode_json``): PostgreSQL's JSON may pass as is.
+                answer = await self.pipeline.execute(request.app.state, context, admitted, allowed, verbatim=True)
             except CannotGetOperationTypeError as refusal:
                 raise HTTPException(400, refusal.as_http_error_reason()) from refusal
             except InvalidOperationTypeError as refusal:

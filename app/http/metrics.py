@@ -73,6 +73,9 @@ CACHE_LOOKUPS = Counter(
 )
 POOL_SIZE = Gauge("bizgraph_db_pool_size", "Connections the pool may hold.", multiprocess_mode="livesum")
 POOL_IN_USE = Gauge("bizgraph_db_pool_in_use", "Connections checked out of the pool.", multiprocess_mode="livesum")
+POOL_WAITING = Gauge(
+    "bizgraph_db_pool_waiting", "Requests queued for a pooled connection.", multiprocess_mode="livesum"
+)
 POOL_WAIT = Counter("bizgraph_db_pool_wait_seconds", "Time requests spent waiting for a pooled connection.")
 POOL_CHECKOUTS = Counter("bizgraph_db_pool_checkouts", "Connections requests took from the pool.")
 LIVE_SUBSCRIBERS = Gauge("bizgraph_live_subscribers", "Live-query subscribers.", multiprocess_mode="livesum")
@@ -156,11 +159,13 @@ class ProcessState:
     def refresh(self, state: Any, pipeline: Any) -> None:
         database = getattr(state, "database", None)
         if database is not None:
-            pool = database.engine.pool
-            POOL_SIZE.set(database.pool_size)
-            POOL_IN_USE.set(pool.checkedout())
-            self._grow(POOL_WAIT, database.checkout_wait_seconds)
-            self._grow(POOL_CHECKOUTS, database.checkouts)
+            # Requests' read transactions' pool (app/connection_pool.py).
+            pool = database.requests.stats
+            POOL_SIZE.set(pool.size)
+            POOL_IN_USE.set(pool.in_use)
+            POOL_WAITING.set(pool.waiting)
+            self._grow(POOL_WAIT, pool.wait_seconds)
+            self._grow(POOL_CHECKOUTS, pool.checkouts)
         for cache, lookups in (
             ("documents", pipeline.persisted.documents.cache.lookups),
             ("persisted", pipeline.persisted.lookups),

@@ -133,9 +133,13 @@ class OperationPipeline:
         context: Context,
         admitted: Admitted,
         allowed: frozenset[OperationType],
+        *,
+        verbatim: bool = False,
     ) -> Answer:
         """Runs an admitted query or mutation (``allowed`` the kinds its transport may run;
-        strawberry raises ``InvalidOperationTypeError`` for another, for the transport to answer)."""
+        strawberry raises ``InvalidOperationTypeError`` for another, for the transport to answer).
+        ``verbatim``: the transport encodes the data with orjson, so the fast path may hand it
+        PostgreSQL's JSON text unparsed (``schema/fastpath.py``)."""
         principal = context.principal
         if principal is None:
             raise RuntimeError("an operation runs only for a principal")
@@ -150,7 +154,7 @@ class OperationPipeline:
         async with scope_of as scope:
             if admitted.plan is not None:
                 scope.hold_one_snapshot()
-            result = await self._run(scope, replace(context, scope=scope), admitted, allowed)
+            result = await self._run(scope, replace(context, scope=scope), admitted, allowed, verbatim)
             if admitted.plan is not None and admitted.prepared is not None:
                 # Explained in the operation's own read-only snapshot, before it closes.
                 plan = await self.plans.report(admitted.prepared, scope, admitted.plan)
@@ -162,11 +166,16 @@ class OperationPipeline:
         return Answer(result, written=written)
 
     async def _run(
-        self, scope: OperationScope, context: Context, admitted: Admitted, allowed: frozenset[OperationType]
+        self,
+        scope: OperationScope,
+        context: Context,
+        admitted: Admitted,
+        allowed: frozenset[OperationType],
+        verbatim: bool,
     ) -> ExecutionResult:
         """The operation's result: from the fast path when it answers, else field by field."""
         if self.fast_path is not None and OperationType.QUERY in allowed:
-            answer = await self.fast_path.execute(admitted.prepared, scope)
+            answer = await self.fast_path.execute(admitted.prepared, scope, verbatim=verbatim)
             record = current.get()
             if record is not None and admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY:
                 record.fast_path = answer is not None

@@ -16,7 +16,7 @@ from app.errors import BadUserInput, Forbidden
 from resolvers.analytics.spec import Aggregate, Dimension
 from resolvers.planner.compile import DENIED_SUFFIX, Planner
 from resolvers.planner.selection import FieldSelection
-from resolvers.planner.sqltext import json_object, quote_literal
+from resolvers.planner.sqltext import json_array_agg, json_object, quote_literal
 
 BUCKETS = {"DAY": "day", "WEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
 FUNCTIONS = ("sum", "avg", "min", "max")
@@ -92,11 +92,15 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     )
     group_json = json_object(_group_pairs(planner, spec, selection, dimensions, [name for name, _, _ in keys]))
     within = f"g.rn <= {params.bind(limit, 'bigint')}"
-    return (
-        f"SELECT json_build_object('groups', COALESCE(json_agg({group_json} ORDER BY g.rn)"
-        f" FILTER (WHERE {within}), '[]'::json), 'truncated', count(*) > {params.bind(limit, 'bigint')})"
-        f" FROM ({inner}) g"
+    # ``count(g.rn)``, not ``count(*)``: inside the object's subquery an aggregate naming
+    # no column would count that subquery's one row (sqltext.json_object).
+    result = json_object(
+        [
+            ("groups", json_array_agg(group_json, "g.rn", where=within)),
+            ("truncated", f"count(g.rn) > {params.bind(limit, 'bigint')}"),
+        ]
     )
+    return f"SELECT {result} FROM ({inner}) g"
 
 
 def _bucket(planner: Planner, spec: Aggregate, bucket: str, render: Any) -> str:

@@ -15,7 +15,8 @@ from resolvers.planner.catalog import (
 
 # The kinds of email the customer opted out of, as the API's enum names, in a stable order.
 EMAIL_OPT_OUTS = Column(
-    "(SELECT coalesce(json_agg(upper(k) ORDER BY k), '[]'::json) FROM unnest({t}.email_opt_outs) AS k)", "json"
+    "(SELECT coalesce(array_to_json(array_agg(upper(k) ORDER BY k)), '[]'::json) FROM unnest({t}.email_opt_outs) AS k)",
+    "json",
 )
 
 CUSTOMER = Entity(

@@ -37,6 +37,9 @@ class Column:
     kind: Kind
     nullable: bool = False
     description: str | None = field(default=None, compare=False)
+    # False for stored ``jsonb``: PostgreSQL writes it with spaces (``{"a": 1}``), so JSON
+    # holding it is not the API's compact text and must be re-encoded (``Plan.compact``).
+    compact: bool = field(default=True, compare=False)
 
     def render(self, alias: str) -> str:
         return self.sql.format(t=alias)
@@ -57,8 +60,10 @@ class Column:
         return expr
 
 
-def col(name: str, kind: Kind, nullable: bool = False, description: str | None = None) -> Column:
-    return Column("{t}." + name, kind, nullable, description)
+def col(
+    name: str, kind: Kind, nullable: bool = False, description: str | None = None, *, compact: bool = True
+) -> Column:
+    return Column("{t}." + name, kind, nullable, description, compact)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Selection tree → one SQL statement whose single value is the field's JSON.
 
-Objects are ``json_build_object`` over the row; to-one relations are scalar
+Objects are compact JSON over the row (``sqltext.json_object``); to-one relations are scalar
 subqueries; connections are correlated subqueries over a keyset-limited page.
 PostgreSQL does all of it in one statement, however deep the selection.
 """
@@ -22,7 +22,7 @@ from resolvers.planner.filters import FilterCompiler
 from resolvers.planner.ids import global_id_sql
 from resolvers.planner.pagination import PageLimits, PageRequest, page_request
 from resolvers.planner.selection import FieldSelection
-from resolvers.planner.sqltext import SqlParams, json_object, quote_literal
+from resolvers.planner.sqltext import SqlParams, is_compact, json_array_agg, json_object, quote_literal
 from resolvers.planner.transitions import available_transitions_sql
 
 # Beside a field the principal may not read on a row, the planner writes this
@@ -40,6 +40,9 @@ class Plan:
     params: dict[str, Any]
     # Whether some selected field may be withheld (and needs a FORBIDDEN error).
     restricted: bool = False
+    # Whether the JSON it builds is compact throughout, byte for byte what the API's encoder
+    # writes for the same value (``sqltext.json_object``): then it may be sent as it is.
+    compact: bool = False
 
 
 class Planner:
@@ -49,6 +52,8 @@ class Planner:
         self.limits = limits
         self.params = SqlParams()
         self.restricted = False
+        # False once a selected column holds stored jsonb (``Column.compact``).
+        self.compact_columns = True
         self.filters = FilterCompiler(self.params, catalog.__getitem__, self.scope, self.filter_guard)
 
     # -- root fields -------------------------------------------------------------
@@ -61,12 +66,16 @@ class Planner:
             f"SELECT {obj} FROM {entity.table} {alias}"
             f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self.scope(entity, alias)}"
         )
-        return Plan(sql, self.params.values, self.restricted)
+        return self.plan(sql)
 
     def connection(self, type_name: str, selection: FieldSelection) -> Plan:
         entity = self.catalog[type_name]
         sql = f"SELECT {self.connection_json(entity, selection, lambda a: [])}"
-        return Plan(sql, self.params.values, self.restricted)
+        return self.plan(sql)
+
+    def plan(self, sql: str) -> Plan:
+        """The statement with what the planner learnt building it."""
+        return Plan(sql, self.params.values, self.restricted, self.compact_columns and is_compact(sql))
 
     # -- the policy ----------------------------------------------------------------
 
@@ -128,6 +137,7 @@ class Planner:
     def field_sql(self, entity: Entity, alias: str, selection: FieldSelection) -> str:
         field = entity.fields[selection.name]
         if isinstance(field, Column):
+            self.compact_columns = self.compact_columns and field.compact
             return field.as_json_value(alias)
         if isinstance(field, GlobalId):
             return global_id_sql(entity.name, f"{alias}.id")
@@ -257,7 +267,7 @@ class Planner:
     def _page_agg(self, value: str, alias: str, page: PageRequest) -> str:
         # Backward pages are read in reverse; edges still go out in the list's order.
         direction = "ASC" if page.forward else "DESC"
-        return f"COALESCE(json_agg({value} ORDER BY {alias}._rn {direction}), '[]'::json)"
+        return json_array_agg(value, f"{alias}._rn {direction}")
 
     def _edges(self, entity: Entity, alias: str, page: PageRequest, edges: FieldSelection) -> str:
         pairs = []

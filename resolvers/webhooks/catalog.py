@@ -16,7 +16,7 @@ WEBHOOK_ENDPOINT = Entity(
         "id": GlobalId(),
         "url": col("url", "text"),
         "description": col("description", "text", nullable=True),
-        "eventTypes": Column("to_jsonb({t}.event_types)", "json"),
+        "eventTypes": Column("to_json({t}.event_types)", "json"),
         "enabled": col("enabled", "bool"),
         "disabledReason": col("disabled_reason", "enum", nullable=True),
         "disabledAt": col("disabled_at", "datetime", nullable=True),

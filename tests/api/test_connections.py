@@ -51,7 +51,7 @@ async def test_one_root_field_leaves_no_transaction_open_and_several_share_one(a
     states: list[str] = []
 
     def after(conn, cursor, statement, parameters, context, executemany):
-        states.append(conn.connection.dbapi_connection.info.transaction_status.name)
+        states.append(cursor.connection.info.transaction_status.name)
 
     event.listen(engine, "after_cursor_execute", after)
     try:
@@ -79,8 +79,8 @@ async def one_connection(seeded_url):
     """A pool of one connection, reached through a proxy that counts round trips."""
     async with counting_proxy(seeded_url) as (proxied_url, counter):
         database = Database(replace(Settings.from_env({}), database_url=proxied_url, pool_size=1))
-        async with database.engine.connect() as connection:  # pay the connection start-up now
-            await connection.exec_driver_sql("SELECT 1")
+        # Pay the connection start-up now.
+        await database.requests.release(await database.requests.acquire())
         counter.reset()
         try:
             yield database, counter
@@ -122,9 +122,12 @@ async def test_the_organization_ends_with_its_transaction(one_connection):
         await transaction.fetch_value("SELECT 1", {})
         await transaction.close()
         # The pool's only connection, as the next request would get it.
-        async with database.engine.connect() as connection:
-            result = await connection.exec_driver_sql("SELECT current_setting('bizgraph.org_id', true), current_user")
-            setting, user = result.one()
+        connection = await database.requests.acquire()
+        try:
+            cursor = await connection.execute("SELECT current_setting('bizgraph.org_id', true), current_user")
+            setting, user = await cursor.fetchone() or (None, None)
+        finally:
+            await database.requests.release(connection)
         assert setting in (None, "") and user == "bizgraph_app"
 
 

@@ -58,18 +58,36 @@ def scopes(monkeypatch: pytest.MonkeyPatch) -> ScopeSpy:
     return spy
 
 
+class PoolEvents:
+    """Connections checked out, returned and discarded since it was made: reads' pool
+    (app/connection_pool.py) and the engine's (writes) together, read live."""
+
+    def __init__(self, app: Any) -> None:
+        self.engine_events: Counter[str] = Counter()
+        self._reads = app.state.database.requests
+        self._before = self._reads_counts()
+
+    def _reads_counts(self) -> dict[str, int]:
+        stats = self._reads.stats
+        return {"checkout": stats.checkouts, "checkin": stats.returns, "invalidate": stats.discards}
+
+    def __getitem__(self, name: str) -> int:
+        return self.engine_events[name] + self._reads_counts()[name] - self._before[name]
+
+
 @contextlib.contextmanager
-def pool_events(app: Any) -> Iterator[Counter[str]]:
+def pool_events(app: Any) -> Iterator[PoolEvents]:
     """How many connections the block checked out, returned and discarded."""
     engine = app.state.database.engine.sync_engine
-    seen: Counter[str] = Counter()
+    events = PoolEvents(app)
     listeners = {
-        name: (lambda *args, _name=name: seen.update([_name])) for name in ("checkout", "checkin", "invalidate")
+        name: (lambda *args, _name=name: events.engine_events.update([_name]))
+        for name in ("checkout", "checkin", "invalidate")
     }
     for name, listener in listeners.items():
         event.listen(engine, name, listener)
     try:
-        yield seen
+        yield events
     finally:
         for name, listener in listeners.items():
             event.remove(engine, name, listener)
@@ -92,9 +110,9 @@ def statements_replaced_by(app: Any, replacement: str) -> Iterator[asyncio.Event
         event.remove(engine, "before_cursor_execute", replace)
 
 
-def assert_pool_settled(app: Any, events: Counter[str]) -> None:
+def assert_pool_settled(app: Any, events: PoolEvents) -> None:
     """Every connection the operation took is back in the pool, none discarded."""
-    assert app.state.database.engine.pool.checkedout() == 0
+    assert app.state.database.requests.stats.in_use == 0
     assert events["checkout"] == events["checkin"] >= 1
     assert events["invalidate"] == 0
 

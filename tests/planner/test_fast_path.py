@@ -237,3 +237,56 @@ async def test_withheld_fields_are_answered_by_the_fast_path_with_identical_erro
     body = response.json()
     assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
     assert not any(key.endswith("!") for key in str(body["data"]).split("'"))
+
+
+# -- PostgreSQL's JSON passed on as it is ----------------------------------------------
+
+
+@pytest.fixture
+def verbatim_reads(monkeypatch):
+    """The statements whose JSON went into the response unparsed."""
+    from resolvers.reads import ReadService
+
+    seen: list[str] = []
+    original = ReadService.run_verbatim
+
+    async def spy(self, planned):
+        seen.append(planned.plan.sql)
+        return await original(self, planned)
+
+    monkeypatch.setattr(ReadService, "run_verbatim", spy)
+    return seen
+
+
+async def test_roots_with_nothing_withheld_go_out_as_postgresql_wrote_them(
+    client, standard_client, verbatim_reads, demo_settings
+):
+    query = (
+        "{ a: customers(first: 3) { nodes { name } } b: ordersAggregate { count }"
+        " c: products(first: 2) { totalCount } }"
+    )
+    await _both(client, standard_client, query)
+    # The two connections pass as text; the aggregate is parsed (its groups are taken out of it).
+    assert len(verbatim_reads) == 2
+    # A principal with fields withheld: parsed, its markers turned into errors.
+    verbatim_reads.clear()
+    analyst = bearer(token_for_user(demo_settings, "analyst@acme.example"))
+    response = await _both(client, standard_client, "{ customers(first: 2) { nodes { name email } } }", headers=analyst)
+    assert verbatim_reads == [] and response.json()["errors"]
+
+
+async def test_keys_a_column_name_cannot_hold_still_give_identical_bytes(client, standard_client, verbatim_reads):
+    """A response key past PostgreSQL's 63-byte identifiers is built the other way (not
+    compact): parsed and re-encoded, never sent with its spaces."""
+    alias = "k" * 70
+    query = f"{{ customers(first: 2) {{ nodes {{ {alias}: name short: name }} }} }}"
+    response = await _both(client, standard_client, query)
+    assert verbatim_reads == []
+    assert [list(node) for node in response.json()["data"]["customers"]["nodes"]] == [[alias, "short"]] * 2
+
+
+async def test_stored_json_is_reencoded_not_sent_with_its_spaces(client, standard_client, verbatim_reads):
+    # Event payloads are jsonb, which PostgreSQL writes as {"a": 1}.
+    response = await _both(client, standard_client, "{ events(first: 3) { nodes { type payload } } }")
+    assert verbatim_reads == [] and response.json()["data"]["events"]["nodes"]
+    assert b'": ' not in response.content
