@@ -246,7 +246,7 @@ async def test_an_internal_error_closes_4500_without_details_and_is_logged_with_
     app, origin = live.app, live.origin
     [view] = [route.endpoint for route in app.routes if isinstance(route, Route) and route.path == "/graphql"]
 
-    async def broken(prepared, scope):
+    async def broken(prepared, scope, **options):
         raise RuntimeError("secret internals")
 
     original, view.fast_path.execute = view.fast_path.execute, broken
