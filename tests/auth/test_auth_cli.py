@@ -18,11 +18,14 @@ QUERY = {"query": "{ customers(first: 1) { totalCount } }"}
 
 
 @pytest.fixture(scope="module")
-def run(accounts_settings, signing_key):
+def run(accounts_settings, signing_key, tmp_path_factory):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": conninfo(accounts_settings.database_url),
         "BIZGRAPH_SIGNING_KEYS": str(signing_key),
+        # A data directory of its own: a demo's demo.env in the user's (a demo run on this
+        # machine) would otherwise give issue-token that demo's issuer.
+        "BIZGRAPH_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
     }
 
     def bizgraph(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
