@@ -14,7 +14,9 @@ What it promises, and why it is not a general-purpose pool:
 - **Connections are opened by the request that needs one,** in its own task, when the pool
   is below its size. A database that is down or refuses the role fails that request at once
   (a 503 answer, ``DATABASE_UNAVAILABLE``) instead of leaving it to wait for a background
-  reconnection; when the database is back the next request simply connects.
+  reconnection; when the database is back the next request simply connects. A refusal while
+  the pool still holds other connections (PostgreSQL's ``max_connections`` reached by other
+  clients) makes the request wait for one of those instead: under load it gets an answer.
 - **A connection that is broken, closed, or not idle is never pooled again.** The caller
   rolls back what it opened; anything still mid-exchange is closed, its slot freed and
   the oldest waiter told to open a fresh one.
@@ -120,13 +122,13 @@ class ConnectionPool:
                     if _reusable(connection):
                         return connection
                     await self._drop(connection)
-                if self._opened < self._size:
-                    return await self._open()
+                if self._opened < self._size and (opened := await self._open()) is not None:
+                    return opened
             handed = await self._wait(deadline)
             if handed is not None:
                 return handed
-            if self._opened < self._size:
-                return await self._open()
+            if self._opened < self._size and (opened := await self._open()) is not None:
+                return opened
 
     async def _wait(self, deadline: float) -> psycopg.AsyncConnection[Any] | None:
         waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = asyncio.get_running_loop().create_future()
@@ -155,10 +157,19 @@ class ConnectionPool:
             with contextlib.suppress(ValueError):  # already handed over
                 self._waiters.remove(waiter)
 
-    async def _open(self) -> psycopg.AsyncConnection[Any]:
+    async def _open(self) -> psycopg.AsyncConnection[Any] | None:
+        """A new connection; None when PostgreSQL refused it while this pool still holds
+        others (its ``max_connections`` reached, say): the caller waits for one of those
+        instead of failing. With none left to wait for, the refusal is the caller's error."""
         self._opened += 1
         try:
             return await psycopg.AsyncConnection.connect(**self._connect_kwargs)
+        except psycopg.OperationalError:
+            self._opened -= 1
+            if self._opened > 0:
+                return None
+            self._pass_on(None)
+            raise
         except BaseException:
             self._opened -= 1
             # The slot is free again: the next waiter may try (and learn for itself).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -85,15 +85,37 @@ def fill_pattern(rng: random.Random, pattern: str) -> str:
     return "".join(out)
 
 
-class Dataset:
-    """The rows of every table, kept in load order (parents before children), and the
-    next id of each table: ids are assigned here rather than by the identity columns
-    so that they are part of what the seed determines."""
+# Where a table's rows go once generated: (table, columns, rows), rows in id order.
+Sink = Callable[[str, Sequence[str], Sequence[Row]], None]
 
-    def __init__(self, tables: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+
+class Dataset:
+    """The rows of every table not yet written, kept in load order (parents before
+    children), and the next id of each table: ids are assigned here rather than by the
+    identity columns so that they are part of what the seed determines.
+
+    With a ``sink``, ``spill`` hands the buffered rows of the tables named ``streamed``
+    to it once ``batch`` of them have gathered, so the largest tables never sit in memory
+    whole (a million orders are a few gigabytes as Python objects); ``flush`` writes
+    the rest at the end. Rows of a streamed table are gone once written, so no
+    generator may read them back from ``rows``; the other tables stay until ``flush``.
+    Without a sink everything stays in ``rows``."""
+
+    def __init__(
+        self,
+        tables: Sequence[tuple[str, tuple[str, ...]]],
+        *,
+        sink: Sink | None = None,
+        streamed: Collection[str] = (),
+        batch: int = 50_000,
+    ) -> None:
         self.columns: dict[str, tuple[str, ...]] = dict(tables)
         self.rows: dict[str, list[Row]] = {name: [] for name, _ in tables}
         self._next_id: dict[str, int] = {name: 1 for name, _ in tables}
+        self._written: dict[str, int] = {name: 0 for name, _ in tables}
+        self._sink = sink
+        self._streamed = [name for name, _ in tables if name in streamed]
+        self._batch = batch
 
     def reserve(self, table: str, count: int) -> int:
         """Reserve ``count`` consecutive ids and return the first."""
@@ -101,5 +123,26 @@ class Dataset:
         self._next_id[table] = first + count
         return first
 
+    def spill(self) -> None:
+        """Write out each streamed table whose buffer holds at least a batch."""
+        for table in self._streamed:
+            if len(self.rows[table]) >= self._batch:
+                self._write(table)
+
+    def flush(self) -> None:
+        """Write out every table's remaining rows, parents first."""
+        for table, rows in self.rows.items():
+            if rows:
+                self._write(table)
+
+    def _write(self, table: str) -> None:
+        if self._sink is None:
+            return
+        rows = self.rows[table]
+        self._sink(table, self.columns[table], rows)
+        self._written[table] += len(rows)
+        # Emptied in place: generators hold on to these lists while they append.
+        rows.clear()
+
     def counts(self) -> dict[str, int]:
-        return {name: len(rows) for name, rows in self.rows.items()}
+        return {name: self._written[name] + len(rows) for name, rows in self.rows.items()}

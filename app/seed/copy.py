@@ -1,15 +1,15 @@
-"""Bulk loading with COPY: binary format, each value typed by its column."""
+"""Bulk loading with COPY: binary format, each value typed by its column, one batch of
+rows per statement while the generators run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
 
 from app.seed.common import Row
-
-BATCH = 20_000  # rows between progress updates
 
 
 def column_types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> list[int]:
@@ -23,24 +23,30 @@ def column_types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -
     return [oids[column] for column in columns]
 
 
-def copy_rows(
-    conn: psycopg.Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[Row],
-    advance: Callable[[int], None],
-) -> None:
-    """COPY ``rows`` into ``table``. FREEZE writes them already frozen (no hint-bit
-    rewrite on first read, no anti-wraparound vacuum later); PostgreSQL allows it
-    because the caller truncated the table earlier in this transaction."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    types = column_types(conn, table, columns)  # before COPY starts: the connection is busy then
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types(types)
-        write = copy.write_row
-        for start in range(0, len(rows), BATCH):
-            for row in rows[start : start + BATCH]:
+class CopyIn:
+    """A ``Dataset`` sink: each batch it is handed goes into its table with one COPY.
+
+    FREEZE writes the rows already frozen (no hint-bit rewrite on first read, no
+    anti-wraparound vacuum later); PostgreSQL allows it, batch after batch, because the
+    caller truncated the tables earlier in this transaction. ``seconds`` is the time
+    spent loading, which the seed reports apart from generating."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.seconds = 0.0
+        self._types: dict[str, list[int]] = {}
+
+    def __call__(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        started = time.perf_counter()
+        types = self._types.get(table)
+        if types is None:  # looked up before COPY starts: the connection is busy then
+            types = self._types[table] = column_types(self.conn, table, columns)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(types)
+            write = copy.write_row
+            for row in rows:
                 write(row)
-            advance(min(BATCH, len(rows) - start))
+        self.seconds += time.perf_counter() - started

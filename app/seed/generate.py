@@ -1,15 +1,16 @@
-"""Every table's rows for a scale and a seed, built in memory: the organizations one
-after the other, each domain from its own random stream."""
+"""Every table's rows for a scale and a seed: the organizations one after the other,
+each domain from its own random stream. Given a sink, the largest tables stream to it
+in batches while they are generated; the rest is handed over at the end."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable
 
-from app.seed.common import Dataset, rng_for
+from app.seed.common import Dataset, Sink, rng_for
 from app.seed.customers import CUSTOMER_COLUMNS, generate_customers
 from app.seed.hr import DEPARTMENT_COLUMNS, EMPLOYEE_COLUMNS, EVENT_COLUMNS, generate_hr
-from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, generate_invoices
+from app.seed.invoices import INVOICE_COLUMNS, INVOICE_LINE_COLUMNS, Billing
 from app.seed.orders import LINE_COLUMNS, ORDER_COLUMNS, generate_orders
 from app.seed.orgs import ORGANIZATION_COLUMNS, ORGS, add_organization
 from app.seed.payments import PAYMENT_COLUMNS
@@ -32,6 +33,10 @@ TABLES = (
     ("invoice_lines", INVOICE_LINE_COLUMNS),
     ("payments", PAYMENT_COLUMNS),
 )
+# What no generator reads back once written: these go to the sink batch by batch. The
+# demo users, made last, learn who ordered and who was invoiced from summaries instead.
+STREAMED = frozenset({"orders", "order_lines", "invoices", "invoice_lines", "payments"})
+BATCH = 50_000  # rows of one table per COPY while streaming
 
 
 def work_units(scale: Scale) -> int:
@@ -39,10 +44,22 @@ def work_units(scale: Scale) -> int:
     return 2 * scale.orders
 
 
-def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
-    data = Dataset(TABLES)
+def generate(
+    scale: Scale, seed: int, tick: Callable[[int], None], sink: Sink | None = None, batch: int | None = None
+) -> Dataset:
+    """The data set; with a ``sink``, every row has been handed to it when this returns
+    (``Dataset.counts`` still counts them), otherwise all rows are in ``Dataset.rows``.
+    ``batch``: rows of a streamed table per hand-over (default ``BATCH``)."""
+    data = Dataset(TABLES, sink=sink, streamed=STREAMED, batch=BATCH if batch is None else batch)
+
+    def step(done: int) -> None:
+        # Generators report progress every few thousand rows: a natural point to let
+        # full buffers go.
+        tick(done)
+        data.spill()
+
     password_hash = demo_password_hash(seed)  # argon2 is slow on purpose: once per run
-    # Millions of small tuples that live until they are loaded: the cyclic garbage
+    # Millions of small tuples that live until they are written: the cyclic garbage
     # collector would only walk them again and again, for nothing.
     enabled = gc.isenabled()
     gc.disable()
@@ -55,7 +72,8 @@ def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
                 data, org, org_id, part.customers, staff.account_managers, rng_for(seed, org.slug, "customers")
             )
             catalog = plan_products(data, org, part.products, rng_for(seed, org.slug, "products"))
-            plans, reserved = generate_orders(
+            billing = Billing(data, org, org_id, catalog, rng_for(seed, org.slug, "billing"), step)
+            reserved, ordered = generate_orders(
                 data,
                 org_id,
                 part.orders,
@@ -63,12 +81,14 @@ def generate(scale: Scale, seed: int, tick: Callable[[int], None]) -> Dataset:
                 catalog,
                 staff.account_managers,
                 rng_for(seed, org.slug, "orders"),
-                tick,
+                step,
+                billing,
             )
+            billing.finish()
             add_products(data, org_id, catalog, reserved, rng_for(seed, org.slug, "stock"))
-            tick(max(0, part.orders - len(plans)))  # orders that got no invoice
-            generate_invoices(data, org, org_id, plans, catalog, rng_for(seed, org.slug, "billing"), tick)
-            add_demo_users(data, org, org_id, password_hash, founded)
+            step(max(0, part.orders - billing.written))  # orders that got no invoice
+            add_demo_users(data, org, org_id, password_hash, founded, ordered, billing.invoiced)
+        data.flush()
     finally:
         if enabled:
             gc.enable()

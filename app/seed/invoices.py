@@ -3,7 +3,9 @@ the line snapshot. Payments are settled in ``payments``."""
 
 from __future__ import annotations
 
+import heapq
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -53,7 +55,7 @@ TERMS_DAYS = {"enterprise": (60, 30), "mid_market": (30,), "small_business": (30
 
 
 class InvoicePlan(NamedTuple):
-    """An invoice decided while its order was generated; numbered once all are known.
+    """An invoice decided while its order was generated; ``Billing`` numbers it in issue order.
     Times are seconds before the anchor."""
 
     created: int
@@ -67,7 +69,7 @@ class InvoicePlan(NamedTuple):
 
 
 def plan_invoices(
-    plans: list[InvoicePlan],
+    add_plan: Callable[[InvoicePlan], None],
     roll: float,
     order_id: int,
     buyer: Buyer,
@@ -84,7 +86,7 @@ def plan_invoices(
     ready; an order cancelled after approval may leave a void invoice behind."""
 
     def add(created: int, issued: int | None, voided: int | None = None) -> None:
-        plans.append(InvoicePlan(created, issued, voided, order_id, buyer, subtotal, tax, lines))
+        add_plan(InvoicePlan(created, issued, voided, order_id, buyer, subtotal, tax, lines))
 
     # The order's timeline stamps every step its status has passed through.
     if status == "fulfilled":
@@ -115,28 +117,61 @@ def _year_starts(org: OrgSpec) -> list[tuple[int, int]]:
     ]
 
 
-def generate_invoices(
-    data: Dataset,
-    org: OrgSpec,
-    org_id: int,
-    plans: list[InvoicePlan],
-    catalog: Catalog,
-    rng: random.Random,
-    tick: Callable[[int], None],
-) -> None:
-    # Oldest first, so that ids and the per-year sequence both follow issue time.
-    plans.sort(key=lambda p: -(p.issued if p.issued is not None else p.created))
-    year_starts = _year_starts(org)
-    next_seq: dict[int, int] = {}
-    invoice_id = data.reserve("invoices", len(plans))
-    line_id = data.reserve("invoice_lines", sum(len(p.lines) for p in plans))
-    invoices, invoice_lines = data.rows["invoices"], data.rows["invoice_lines"]
-    by_id = catalog.by_id
-    for n, plan in enumerate(plans):
+class Billing:
+    """The invoices of one organization, written in issue order while its orders are
+    still being generated, so that no more than a few days of them wait in memory.
+
+    Invoices are numbered and given ids oldest first (by issue time, or creation for a
+    draft; ties in the order they were planned). Orders come oldest first and none is
+    invoiced before it was created, so once the next order was created at ``t`` no plan
+    still to come can sort before a waiting plan dated at or before ``t``: ``release``
+    writes those. ``finish`` writes the rest. The result is the same as sorting every
+    plan of the organization at the end."""
+
+    def __init__(
+        self,
+        data: Dataset,
+        org: OrgSpec,
+        org_id: int,
+        catalog: Catalog,
+        rng: random.Random,
+        tick: Callable[[int], None],
+    ) -> None:
+        self.data, self.org_id, self.rng, self.tick = data, org_id, rng, tick
+        self.by_id = catalog.by_id
+        self.year_starts = _year_starts(org)
+        self.next_seq: dict[int, int] = {}
+        # (seconds before the anchor, negated: oldest first; arrival, for ties; the plan)
+        self.waiting: list[tuple[int, int, InvoicePlan]] = []
+        self.arrivals = 0
+        self.written = 0
+        self.invoiced: Counter[int] = Counter()  # invoices per customer
+
+    def add(self, plan: InvoicePlan) -> None:
+        when = plan.issued if plan.issued is not None else plan.created
+        heapq.heappush(self.waiting, (-when, self.arrivals, plan))
+        self.arrivals += 1
+
+    def release(self, created: int) -> None:
+        """Write every waiting invoice dated at or before ``created`` (seconds before the
+        anchor), the creation time of the next order."""
+        waiting = self.waiting
+        while waiting and -waiting[0][0] >= created:
+            self._write(heapq.heappop(waiting)[2])
+
+    def finish(self) -> None:
+        while self.waiting:
+            self._write(heapq.heappop(self.waiting)[2])
+        self.tick(self.written % 10_000)
+
+    def _write(self, plan: InvoicePlan) -> None:
+        data, org_id, rng = self.data, self.org_id, self.rng
+        invoice_id = data.reserve("invoices", 1)
+        line_id = data.reserve("invoice_lines", len(plan.lines))
         total = plan.subtotal + plan.tax
         issued = plan.issued
         if issued is None:
-            invoices.append(
+            data.rows["invoices"].append(
                 (
                     invoice_id,
                     org_id,
@@ -158,8 +193,8 @@ def generate_invoices(
                 )
             )
         else:
-            year = next(y for y, start in year_starts if issued <= start)
-            seq = next_seq[year] = next_seq.get(year, 0) + 1
+            year = next(y for y, start in self.year_starts if issued <= start)
+            seq = self.next_seq[year] = self.next_seq.get(year, 0) + 1
             due = issued - rng.choice(TERMS_DAYS[plan.buyer.segment]) * DAY
             if plan.voided is not None:  # voided invoices keep their number: the sequence has no gaps
                 status, paid, version, updated = "void", ZERO, 2, plan.voided
@@ -167,7 +202,7 @@ def generate_invoices(
                 status, paid, version, updated = settle(
                     data, org_id, invoice_id, plan.buyer.segment, total, issued, due, rng
                 )
-            invoices.append(
+            data.rows["invoices"].append(
                 (
                     invoice_id,
                     org_id,
@@ -188,6 +223,8 @@ def generate_invoices(
                     at(updated),
                 )
             )
+        invoice_lines = data.rows["invoice_lines"]
+        by_id = self.by_id
         for line in plan.lines:
             item = by_id[line[4]]
             invoice_lines.append(
@@ -207,7 +244,7 @@ def generate_invoices(
                 )
             )
             line_id += 1
-        invoice_id += 1
-        if n % 10_000 == 9_999:
-            tick(10_000)
-    tick(len(plans) % 10_000)
+        self.invoiced[plan.buyer.id] += 1
+        self.written += 1
+        if self.written % 10_000 == 0:
+            self.tick(10_000)

@@ -12,7 +12,7 @@ from itertools import accumulate
 
 from app.seed.common import DAY, ZERO, Dataset, at, round_cents
 from app.seed.customers import Buyer
-from app.seed.invoices import InvoicePlan, plan_invoices
+from app.seed.invoices import Billing, plan_invoices
 from app.seed.products import DISCONTINUED_AGO, Catalog
 
 ORDER_COLUMNS = (
@@ -104,8 +104,10 @@ def generate_orders(
     reps: list[int],
     rng: random.Random,
     tick: Callable[[int], None],
-) -> tuple[list[InvoicePlan], dict[int, int]]:
-    """Write orders and lines; return the invoices to issue and the stock held by open orders."""
+    billing: Billing,
+) -> tuple[dict[int, int], set[int]]:
+    """Write orders and lines, and hand ``billing`` the invoices they call for as they
+    go; return the stock held by open orders and the customers who ordered."""
     picks = rng.choices(buyers, cum_weights=list(accumulate(b.weight for b in buyers)), k=count)
     # When each order was created (seconds before the anchor), oldest first so
     # that ids and order numbers follow time.
@@ -116,10 +118,10 @@ def generate_orders(
     # only known at the end: take the ids as we go and reserve them then.
     first_line_id = line_id = data.reserve("order_lines", 0)
     orders, lines = data.rows["orders"], data.rows["order_lines"]
-    plans: list[InvoicePlan] = []
     reserved: dict[int, int] = {}
     random_ = rng.random
     for n, ((created, buyer), size) in enumerate(zip(stamped, sizes, strict=True)):
+        billing.release(created)  # invoices no order from here on can precede
         status = _status(created, random_())
         b2b = buyer.segment != "consumer"
         placed, approved, fulfilled, cancelled, last, version = _timeline(status, created, b2b, random_)
@@ -174,7 +176,7 @@ def generate_orders(
         )
         if placed is not None:  # every order but a draft was placed
             plan_invoices(
-                plans,
+                billing.add,
                 random_(),
                 order_id,
                 buyer,
@@ -192,4 +194,4 @@ def generate_orders(
             tick(10_000)
     tick(count % 10_000)
     data.reserve("order_lines", line_id - first_line_id)
-    return plans, reserved
+    return reserved, {buyer.id for buyer in picks}

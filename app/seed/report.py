@@ -22,9 +22,12 @@ class SeedReport:
         try:
             yield
         finally:
-            elapsed = time.perf_counter() - started
-            self.phases[name] = self.phases.get(name, 0.0) + elapsed
-            self.seconds += elapsed
+            self.record(name, time.perf_counter() - started)
+
+    def record(self, name: str, seconds: float) -> None:
+        """A phase timed by the caller (generating and loading interleave)."""
+        self.phases[name] = self.phases.get(name, 0.0) + seconds
+        self.seconds += seconds
 
     @property
     def total_rows(self) -> int:

@@ -28,8 +28,6 @@ USER_COLUMNS = ("id", "org_id", "email", "password_hash", "roles", "employee_id"
 # Positions of the columns read back from rows already generated.
 EMPLOYEE_MANAGER, EMPLOYEE_STATUS = 9, 10
 CUSTOMER_MANAGER = 15
-ORDER_CUSTOMER = 3
-INVOICE_CUSTOMER = 6
 
 
 def demo_email(role: str, slug: str) -> str:
@@ -41,8 +39,18 @@ def demo_password_hash(seed: int) -> str:
     return hash_secret_with_salt(DEMO_PASSWORD, salt)
 
 
-def add_demo_users(data: Dataset, org: OrgSpec, org_id: int, password_hash: str, created: datetime) -> None:
-    """Append the organization's demo users; call after its people, customers, orders and invoices."""
+def add_demo_users(
+    data: Dataset,
+    org: OrgSpec,
+    org_id: int,
+    password_hash: str,
+    created: datetime,
+    ordered: set[int],
+    invoiced: Counter[int],
+) -> None:
+    """Append the organization's demo users; call after its people and customers are in
+    ``data``. ``ordered``: the customers with an order; ``invoiced``: invoices per customer
+    (orders and invoices themselves may be written out already)."""
     employees = [row for row in data.rows["employees"] if row[1] == org_id]
     active = {row[0] for row in employees if row[EMPLOYEE_STATUS] == "active"}
     reports: dict[int, list[int]] = {}
@@ -50,13 +58,13 @@ def add_demo_users(data: Dataset, org: OrgSpec, org_id: int, password_hash: str,
         if row[EMPLOYEE_MANAGER] is not None:
             reports.setdefault(row[EMPLOYEE_MANAGER], []).append(row[0])
 
-    sales = _busiest_account_manager(data, org_id, active)
+    sales = _busiest_account_manager(data, org_id, active, ordered)
     manager = _middle_manager(reports, active)
     links: dict[str, tuple[int | None, int | None]] = {
         "sales": (sales, None),
         "manager": (manager, None),
         "employee": (_individual_contributor(reports, active, manager), None),
-        "customer": (None, _best_customer(data, org_id, sales)),
+        "customer": (None, _best_customer(data, org_id, sales, invoiced)),
     }
     first_id = data.reserve("users", len(DEMO_ROLES))
     for i, role in enumerate(DEMO_ROLES):
@@ -66,8 +74,7 @@ def add_demo_users(data: Dataset, org: OrgSpec, org_id: int, password_hash: str,
         )
 
 
-def _busiest_account_manager(data: Dataset, org_id: int, active: set[int]) -> int:
-    buyers = {row[ORDER_CUSTOMER] for row in data.rows["orders"] if row[1] == org_id}
+def _busiest_account_manager(data: Dataset, org_id: int, active: set[int], buyers: set[int]) -> int:
     accounts: Counter[int] = Counter(
         row[CUSTOMER_MANAGER]
         for row in data.rows["customers"]
@@ -77,8 +84,7 @@ def _busiest_account_manager(data: Dataset, org_id: int, active: set[int]) -> in
     return min(accounts, key=lambda employee: (-accounts[employee], employee))
 
 
-def _best_customer(data: Dataset, org_id: int, account_manager: int) -> int:
-    invoices: Counter[int] = Counter(row[INVOICE_CUSTOMER] for row in data.rows["invoices"] if row[1] == org_id)
+def _best_customer(data: Dataset, org_id: int, account_manager: int, invoices: Counter[int]) -> int:
     managed = {
         row[0] for row in data.rows["customers"] if row[1] == org_id and row[CUSTOMER_MANAGER] == account_manager
     }

@@ -16,7 +16,7 @@ from app.errors import BadUserInput, Forbidden
 from resolvers.analytics.spec import Aggregate, Dimension
 from resolvers.planner.compile import DENIED_SUFFIX, Planner
 from resolvers.planner.selection import FieldSelection
-from resolvers.planner.sqltext import json_array_agg, json_object, quote_literal
+from resolvers.planner.sqltext import json_array_agg, json_object, json_select, quote_literal
 
 BUCKETS = {"DAY": "day", "WEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
 FUNCTIONS = ("sum", "avg", "min", "max")
@@ -172,14 +172,9 @@ def _group_pairs(
             else:
                 target = planner.catalog[dimension.target]
                 alias = planner.params.alias()
-                obj = planner.object_json(target, alias, child.selections)
-                pairs.append(
-                    (
-                        child.key,
-                        f"(SELECT {obj} FROM {target.table} {alias} WHERE {alias}.id = {column}"
-                        f" AND {planner.scope(target, alias)})",
-                    )
-                )
+                source = f"{target.table} {alias} WHERE {alias}.id = {column} AND {planner.scope(target, alias)}"
+                members = planner.object_pairs(target, alias, child.selections)
+                pairs.append((child.key, f"({json_select(members, source)})"))
         else:
             pairs.append((child.key, "NULL"))  # a dimension not grouped by
     return pairs

@@ -22,7 +22,7 @@ from resolvers.planner.filters import FilterCompiler
 from resolvers.planner.ids import global_id_sql
 from resolvers.planner.pagination import PageLimits, PageRequest, page_request
 from resolvers.planner.selection import FieldSelection
-from resolvers.planner.sqltext import SqlParams, is_compact, json_array_agg, json_object, quote_literal
+from resolvers.planner.sqltext import SqlParams, is_compact, json_array_agg, json_object, json_select, quote_literal
 from resolvers.planner.transitions import available_transitions_sql
 
 # Beside a field the principal may not read on a row, the planner writes this
@@ -61,12 +61,9 @@ class Planner:
     def one(self, type_name: str, pk: int, selection: FieldSelection, *, typename: bool = False) -> Plan:
         entity = self.catalog[type_name]
         alias = self.params.alias()
-        obj = self.object_json(entity, alias, selection.selections, typename=typename)
-        sql = (
-            f"SELECT {obj} FROM {entity.table} {alias}"
-            f" WHERE {alias}.id = {self.params.bind(pk, 'bigint')} AND {self.scope(entity, alias)}"
-        )
-        return self.plan(sql)
+        pairs = self.object_pairs(entity, alias, selection.selections, typename=typename)
+        where = f"{alias}.id = {self.params.bind(pk, 'bigint')} AND {self.scope(entity, alias)}"
+        return self.plan(json_select(pairs, f"{entity.table} {alias} WHERE {where}"))
 
     def connection(self, type_name: str, selection: FieldSelection) -> Plan:
         entity = self.catalog[type_name]
@@ -125,6 +122,12 @@ class Planner:
     def object_json(
         self, entity: Entity, alias: str, selections: tuple[FieldSelection, ...], *, typename: bool = False
     ) -> str:
+        return json_object(self.object_pairs(entity, alias, selections, typename=typename))
+
+    def object_pairs(
+        self, entity: Entity, alias: str, selections: tuple[FieldSelection, ...], *, typename: bool = False
+    ) -> list[tuple[str, str]]:
+        """The (key, SQL value) pairs of the row's object, in the selection's order."""
         pairs: list[tuple[str, str]] = [("__typename", quote_literal(entity.name))] if typename else []
         for selection in selections:
             if selection.name == "__typename":
@@ -132,7 +135,7 @@ class Planner:
             else:
                 value = self.field_sql(entity, alias, selection)
                 pairs.extend(self._guarded_pairs(entity, alias, selection.key, selection.name, value))
-        return json_object(pairs)
+        return pairs
 
     def field_sql(self, entity: Entity, alias: str, selection: FieldSelection) -> str:
         field = entity.fields[selection.name]
@@ -175,12 +178,10 @@ class Planner:
     def to_one_json(self, relation: ToOne, alias: str, selection: FieldSelection) -> str:
         target = self.catalog[relation.target]
         inner = self.params.alias()
-        obj = self.object_json(target, inner, selection.selections)
+        pairs = self.object_pairs(target, inner, selection.selections)
         extra = f" AND {relation.where.format(c=inner)}" if relation.where else ""
-        return (
-            f"(SELECT {obj} FROM {target.table} {inner}"
-            f" WHERE {inner}.{relation.remote} = {alias}.{relation.local} AND {self.scope(target, inner)}{extra})"
-        )
+        where = f"{inner}.{relation.remote} = {alias}.{relation.local} AND {self.scope(target, inner)}{extra}"
+        return f"({json_select(pairs, f'{target.table} {inner} WHERE {where}')})"
 
     def _where(self, entity: Entity, alias: str, base: Callable[[str], list[str]], filter_spec: Any) -> list[str]:
         return [*base(alias), self.scope(entity, alias), self.filters.compile(entity, alias, filter_spec)]

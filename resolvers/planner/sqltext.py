@@ -64,6 +64,16 @@ def json_object(pairs: list[tuple[str, str]]) -> str:
     return _json_build_object(pairs)
 
 
+def json_select(pairs: list[tuple[str, str]], source: str) -> str:
+    """A statement whose value is the object of ``pairs`` for each row of ``source`` (``FROM``
+    and ``WHERE`` text): one subquery less per row than ``SELECT json_object(pairs) FROM
+    source``, which builds each row's object in a subquery of its own."""
+    if pairs and len(pairs) <= MAX_COLUMNS and all(_fits_a_column_name(key) for key, _ in pairs):
+        columns = ", ".join(f'{value} AS "{key}"' for key, value in pairs)
+        return f"SELECT row_to_json({ROW_ALIAS}) FROM (SELECT {columns} FROM {source}) {ROW_ALIAS}"
+    return f"SELECT {json_object(pairs)} FROM {source}"
+
+
 def json_array_agg(value: str, order: str, *, where: str = "") -> str:
     """The aggregate of ``value`` over the query's rows as a compact JSON array (``[]`` for
     none): ``json_agg`` would write ``[a, b]``."""

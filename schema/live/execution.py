@@ -100,8 +100,9 @@ class LiveExecutor:
         statements: BatchedStatements,
         memo: PlanMemo | None = None,
     ) -> bytes:
-        """The query's answer as the HTTP endpoint encodes it."""
-        return orjson.dumps(await self.run(query, principal, request_id, statements, memo))
+        """The query's answer as the HTTP endpoint encodes it (PostgreSQL's JSON passed on
+        unparsed where it may be, as the endpoint does: ``schema/fastpath.py``)."""
+        return orjson.dumps(await self.run(query, principal, request_id, statements, memo, verbatim=True))
 
     async def run(
         self,
@@ -110,15 +111,18 @@ class LiveExecutor:
         request_id: str,
         statements: BatchedStatements,
         memo: PlanMemo | None = None,
+        *,
+        verbatim: bool = False,
     ) -> dict[str, Any]:
         """The query's answer as the HTTP endpoint answers it, before encoding: ``data``, then
-        ``errors`` when there are any (classified, with their codes)."""
+        ``errors`` when there are any (classified, with their codes). ``verbatim``: the caller
+        encodes it with orjson at once, so roots may be PostgreSQL's JSON text, unparsed."""
         scope = OperationScope(self.database, principal, self.limits, request_id, statements=statements)
         async with scope:
             result: ExecutionResult | None = None
             if self.fast_path is not None:
                 plan = self._plan(query, scope, memo)
-                fast = await self.fast_path.run(plan, scope) if plan is not None else None
+                fast = await self.fast_path.run(plan, scope, verbatim=verbatim) if plan is not None else None
                 if fast is not None:
                     result = ExecutionResult(data=fast.data, errors=fast.errors or None)
             if result is None:

@@ -23,9 +23,9 @@ def run(accounts_settings, signing_key, tmp_path_factory):
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": conninfo(accounts_settings.database_url),
         "BIZGRAPH_SIGNING_KEYS": str(signing_key),
-        # A data directory of its own: a demo's demo.env in the user's (a demo run on this
-        # machine) would otherwise give issue-token that demo's issuer.
-        "BIZGRAPH_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+        # Not the user's own data directory: a demo running on this machine must not lend
+        # the commands its issuer (app/demo_env.py).
+        "XDG_DATA_HOME": str(tmp_path_factory.mktemp("data-home")),
     }
 
     def bizgraph(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -143,3 +143,30 @@ async def test_closing_refuses_waiters_and_closes_connections_as_they_come_back(
     assert held.closed and pool.stats.opened == 0
     with pytest.raises(PoolClosed):
         await pool.acquire()
+
+
+async def test_a_refused_connection_waits_for_one_of_the_pool_s_own(seeded_url, monkeypatch):
+    """PostgreSQL refusing one more connection (max_connections reached by other clients)
+    while the pool holds others: the request waits for one of those instead of failing."""
+    pool = _pool(seeded_url, size=3, timeout=5)
+    try:
+        held = await pool.acquire()
+        real_connect = psycopg.AsyncConnection.connect
+
+        async def refused(*args, **kwargs):
+            raise psycopg.OperationalError("FATAL:  sorry, too many clients already")
+
+        monkeypatch.setattr(psycopg.AsyncConnection, "connect", refused)
+        waiting = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.1)
+        assert not waiting.done() and pool.stats.waiting == 1 and pool.stats.opened == 1
+        await pool.release(held)  # handed straight to the waiter
+        assert await asyncio.wait_for(waiting, 2) is held
+        # With none of its own left to wait for, the refusal is the request's error.
+        await pool.discard(held)
+        with pytest.raises(psycopg.OperationalError, match="too many clients"):
+            await pool.acquire()
+        monkeypatch.setattr(psycopg.AsyncConnection, "connect", real_connect)
+        await pool.release(await pool.acquire())  # and it recovers by itself
+    finally:
+        await pool.close()

@@ -1,0 +1,1 @@
+"""The floor target of the side-by-side benchmark: bizgraph's own floor SQL behind a minimal HTTP server."""
