@@ -78,7 +78,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Customer emails go to a local SMTP server that writes them to a folder.
         settings, mail_folder = start_demo_mail(settings)
     try:
-        listen = Listen(args.host, args.port, settings.log_level.lower())
+        listen = Listen(
+            args.host,
+            args.port,
+            settings.log_level.lower(),
+            drain_notice_seconds=settings.drain_notice_seconds,
+            drain_seconds=settings.drain_seconds,
+        )
         # The workers build the same application: the demo's sends the customer emails.
         build = functools.partial(create_app, send_emails=args.demo)
         # Built here even for several workers (which build their own): a bad setting stops the

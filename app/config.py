@@ -162,6 +162,12 @@ class Settings:
     tracing_sample_ratio: float = 1.0
     tracing_endpoint: str = DEFAULT_OTLP_TRACES_ENDPOINT
     tracing_service_name: str = "bizgraph"
+    # Graceful drain on SIGTERM (README "Draining"): for this long /readyz answers 503 while
+    # everything else is still served, so a load balancer polling it stops sending traffic
+    # before new connections are refused; then in-flight requests, mutations and socket
+    # operations get up to ``drain_seconds`` to finish before what is left is cut off.
+    drain_notice_seconds: int = 0
+    drain_seconds: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -257,6 +263,8 @@ class Settings:
             tracing_sample_ratio=_sample_ratio(env),
             tracing_endpoint=_otlp_traces_endpoint(env),
             tracing_service_name=env.get("OTEL_SERVICE_NAME", "").strip() or "bizgraph",
+            drain_notice_seconds=_int(env, "BIZGRAPH_DRAIN_NOTICE_SECONDS", 0, minimum=0),
+            drain_seconds=_int(env, "BIZGRAPH_DRAIN_SECONDS", 20, minimum=0),
         )
         if settings.ws_ping_interval_ms >= settings.ws_silence_timeout_ms:
             # A live client answers a ping; it must get one before it counts as silent.

@@ -101,8 +101,9 @@ def create_app(
         ),
     )
     process_state = ProcessState()
-    # Sockets and HTTP streams run operations through the view's own pipeline.
-    live_edge = LiveEdge(settings, graphql.pipeline)
+    # Sockets and HTTP streams run operations through the view's own pipeline; a socket's
+    # operations are counted and logged by the view's observer too.
+    live_edge = LiveEdge(settings, graphql.pipeline, graphql.observer)
     graphql.streams = live_edge.streams
 
     @asynccontextmanager

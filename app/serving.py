@@ -8,10 +8,20 @@ class in them. Here the supervisor binds the port once, starts N spawned process
 build the application (their own pool, their own change listener, their own live queries) and
 serve that one socket, and when it is told to stop it tells each of them, and waits for each to
 drain: sockets close with 1001 after their queued frames, streams end, requests finish.
+
+A drain (README "Draining"), in every process that serves: ``/readyz`` answers 503 from its first
+moment; for ``BIZGRAPH_DRAIN_NOTICE_SECONDS`` everything else is still served (a load balancer
+polling ``/readyz`` takes the process out of rotation meanwhile); then the port stops accepting,
+so new connections are refused; in-flight requests and mutations, and the queries and mutations
+sockets are running, get up to ``BIZGRAPH_DRAIN_SECONDS`` to finish; sockets close with 1001 once
+theirs have answered; then the pool and the change listener close (the lifespan's end) and the
+process exits 0. What is still running at the deadline is cut off, and the process exits all the
+same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
@@ -23,11 +33,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -58,6 +69,9 @@ class Listen:
     host: str
     port: int
     log_level: str
+    # The drain's two phases (the module's doc), from the settings.
+    drain_notice_seconds: int = 0
+    drain_seconds: int = 20
 
     def config(self, app: Any) -> uvicorn.Config:
         return uvicorn.Config(
@@ -74,25 +88,79 @@ class Listen:
             # second, WebSocket-level ping per socket would only double the work.
             ws_ping_interval=None,
             ws_ping_timeout=None,
+            # Set again when the drain starts to what is left of its deadline (DrainingServer).
+            timeout_graceful_shutdown=self.drain_seconds,
         )
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn's server, draining live connections first when it stops: sockets close with 1001
-    after their queued frames and streams end, before uvicorn cuts what is left (1012)."""
+    """uvicorn's server, draining as the module's doc says: not ready at once, refusing new
+    connections after the notice, live connections drained (1001 after their in-flight
+    operations) before uvicorn's own shutdown waits out the requests and would cut what is left
+    of the sockets (1012)."""
 
-    def __init__(self, config: uvicorn.Config, drain: Callable[[], Any]) -> None:
+    def __init__(self, config: uvicorn.Config, app: Any, listen: Listen) -> None:
         super().__init__(config)
-        self._drain = drain
+        self._app = app
+        self._listen = listen
+        # Set by a signal heard once the drain has begun: stop waiting (the notice, the sockets).
+        self._hurry: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def shutdown(self, sockets: Any = None) -> None:
-        await self._drain()
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = self._app.state
+        state.ready = False
+        self._hurry = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        log.info("draining: /readyz answers 503")
+        await self._unless_hurried(self._listen.drain_notice_seconds, asyncio.sleep(self._listen.drain_notice_seconds))
+        began = time.monotonic()
+        # New connections are refused from here (uvicorn's shutdown would close these next).
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        deadline = self._listen.drain_seconds
+        if not await self._unless_hurried(deadline, state.live_edge.drain(deadline)):
+            # Told again: the sockets close now (1001), their operations cancelled.
+            await state.live_edge.drain(0)
+        # Whatever the sockets took is gone from what the requests have left.
+        self.config.timeout_graceful_shutdown = max(0.0, deadline - (time.monotonic() - began))  # type: ignore[assignment]
         await super().shutdown(sockets)
+        if self.force_exit:
+            # Cut short (a second signal): uvicorn skips the application's end, but the pool
+            # and the change listener still close rather than be dropped with the process.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.lifespan.shutdown()
+        # Drained as asked: exit 0, rather than uvicorn ending the process by the signal it caught.
+        self._captured_signals = [sig for sig in self._captured_signals if sig != signal.SIGTERM]
+
+    async def _unless_hurried(self, within: float, work: Coroutine[Any, Any, Any]) -> bool:
+        """``work``, unless another signal comes first (then it is cancelled): True when it ended."""
+        assert self._hurry is not None
+        task = asyncio.ensure_future(work)
+        hurried = asyncio.ensure_future(self._hurry.wait())
+        await asyncio.wait([task, hurried], timeout=within + 60, return_when=asyncio.FIRST_COMPLETED)
+        hurried.cancel()
+        if task.done():
+            return True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._hurry is not None and self._loop is not None:
+            # A second signal while draining, whichever: stop waiting for anything.
+            self.force_exit = True
+            # A signal handler runs between the loop's steps: the loop is woken to see it.
+            self._loop.call_soon_threadsafe(self._hurry.set)
 
 
 def serve_one(app: Any, listen: Listen) -> None:
     """The application in this process, served until a signal stops it."""
-    DrainingServer(listen.config(app), app.state.live_edge.drain).run()
+    DrainingServer(listen.config(app), app, listen).run()
 
 
 def serve_workers(settings: Settings, listen: Listen, build: Callable[[Settings], Any], workers: int) -> int:
@@ -134,10 +202,13 @@ class _Supervisor:
         self, settings: Settings, listen: Listen, build: Callable[[Settings], Any], count: int, sock: socket.socket
     ) -> None:
         self._args = (settings, listen, build, sock)
+        self._sock = sock
         self._count = count
         self._processes: list[SpawnProcess] = []
         self._signals: list[int] = []
         self._wake = threading.Event()
+        # The workers already told to drain (by process id).
+        self._told: set[int | None] = set()
 
     def run(self) -> int:
         # Sockets travel to spawned processes only once this is on (uvicorn does the same).
@@ -147,10 +218,12 @@ class _Supervisor:
         status = 0
         self._processes = [self._start() for _ in range(self._count)]
         log.info("serving with %d workers: %s", self._count, ", ".join(str(p.pid) for p in self._processes))
-        while not self._signals:
+        while True:
             wait([p.sentinel for p in self._processes], timeout=0.5)
-            failed = self._replace_dead()
-            if failed:
+            if self._signals:
+                # A worker that ended since is draining, not dead: none is started in its place.
+                break
+            if self._replace_dead():
                 status = STARTUP_FAILURE
                 break
         self._stop_all()
@@ -158,7 +231,10 @@ class _Supervisor:
 
     def _signalled(self, sig: int, frame: Any) -> None:
         self._signals.append(sig)
-        if len(self._signals) > 1:
+        if len(self._signals) == 1:
+            # Told at once, not at the loop's next turn: every worker's /readyz turns 503 now.
+            self._tell_all()
+        else:
             # A second Ctrl-C (or TERM) while draining: each worker stops without waiting further.
             for process in self._processes:
                 _send(process, signal.SIGINT)
@@ -183,10 +259,19 @@ class _Supervisor:
             self._processes[index] = self._start()
         return False
 
-    def _stop_all(self) -> None:
-        # Every worker drains at the same time; each ends once its own connections are done.
+    def _tell_all(self) -> None:
+        """Every worker drains at the same time; each ends once its own connections are done.
+        Told once: a second SIGTERM would cut a worker's notice short."""
         for process in self._processes:
-            _send(process, signal.SIGTERM)
+            if process.pid not in self._told:
+                self._told.add(process.pid)
+                _send(process, signal.SIGTERM)
+
+    def _stop_all(self) -> None:
+        self._tell_all()
+        # The port closes once the workers stop accepting (after their notice): the kernel then
+        # refuses new connections, where this copy would have queued them for no one.
+        self._sock.close()
         for process in self._processes:
             process.join()
             _forget_metrics_of(process)
@@ -218,7 +303,10 @@ def _worker(settings: Settings, listen: Listen, build: Callable[[Settings], Any]
     config.configure_logging()
     app = build(settings)
     config.app = app
-    server = DrainingServer(config, app.state.live_edge.drain)
+    server = DrainingServer(config, app, listen)
+    # The supervisor's SIGINT means "stop now": uvicorn hears it while serving (and cuts the
+    # drain short); once it has stopped, one arriving late must not end the exit in a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)

@@ -12,6 +12,7 @@ traceback and the request id, answered 500 ``INTERNAL_SERVER_ERROR`` without det
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -129,7 +130,23 @@ class AnswerErrorsAsJson:
 
         try:
             await self.app(scope, receive, send_tracking_start)
+        except asyncio.CancelledError:
+            if started or not _draining(scope):
+                raise
+            # Cut off by the drain's deadline (app/serving.py): the client hears why, the
+            # server ends the request here rather than log it as a crash.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            log.warning("request %s cut off: the drain's deadline passed", request_id_of(scope))
+            await unavailable_response(ShuttingDown(), request_id_of(scope))(scope, receive, send)
         except Exception as error:
             if started:  # too late for another answer: the server closes the connection
                 raise
             await response_for(error, request_id_of(scope))(scope, receive, send)
+
+
+def _draining(scope: Scope) -> bool:
+    """The application has begun to stop (its ``ready`` is false once a drain starts)."""
+    app = scope.get("app")
+    return app is not None and getattr(app.state, "ready", True) is False

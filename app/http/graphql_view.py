@@ -28,11 +28,11 @@ from app.http.graphiql import graphiql_assets_built, graphiql_html
 from app.http.live.http_streams import HttpStreams
 from app.http.live.stream_formats import ServerSentEvents, format_for
 from app.http.media_types import GraphQLMediaType, negotiate
-from app.http.observer import RequestObserver
+from app.http.observer import RequestObserver, note_admission, note_request, note_response
 from app.http.persisted import names_a_document, with_persisted_reference
 from app.http.pipeline import Admitted, OperationPipeline, is_request_error
 from app.http.request_id import request_id_of
-from app.http.request_record import RequestRecord, current
+from app.http.request_record import current
 from app.http.write_positions import read_after, tell
 from resolvers.planner.pagination import PageLimits
 from schema.context import Context
@@ -192,7 +192,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             raise Unauthenticated(None, "an access token is required")
         record = current.get()
         if record is not None:
-            _note_request(record, principal, request_data)
+            note_request(record, principal, request_data)
         method = request_adapter.method
         admitted = await self.pipeline.admit(
             request.app.state,
@@ -202,7 +202,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             plan=request.headers.get(PLAN_HEADER),
         )
         if record is not None:
-            _note_admission(record, admitted)
+            note_admission(record, admitted)
         if isinstance(admitted, Admitted) and admitted.is_subscription:
             raise SubscriptionRequested(principal, admitted)
         if isinstance(admitted, Admitted):
@@ -254,12 +254,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         response = self.pipeline.response_of(result, getattr(request.state, "request_id", "-"))
         record = current.get()
         if record is not None:
-            record.has_data = response.get("data") is not None
-            record.error_codes.extend(
-                str((error.get("extensions") or {}).get("code", "INTERNAL"))
-                for error in response.get("errors") or ()
-                if isinstance(error, dict)
-            )
+            note_response(record, response)
         if is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
             # The operation never ran: under the new media type the answer says so by
             # having no data entry at all (and create_response gives it a 4xx).
@@ -339,30 +334,6 @@ def page_limits(settings: Any) -> PageLimits:
     return PageLimits(
         default=settings.default_page_size, maximum=settings.max_page_size, max_groups=settings.max_aggregate_groups
     )
-
-
-def _note_request(record: RequestRecord, principal: Principal, data: GraphQLRequestData) -> None:
-    record.graphql = True
-    record.subject = principal.subject
-    record.roles = tuple(principal.roles)
-    # The client's name until the document says which operation runs.
-    record.operation_name = data.operation_name
-    record.variables = data.variables
-
-
-def _note_admission(record: RequestRecord, admitted: Admitted | Any) -> None:
-    if not isinstance(admitted, Admitted):
-        return
-    prepared = admitted.prepared
-    if prepared is not None:
-        record.operation_type = prepared.kind.value
-        name = prepared.operation.name
-        record.operation_name = name.value if name is not None else None
-    if record.trace is not None:
-        record.document = admitted.request.query
-    cost = (admitted.extensions or {}).get("cost")
-    if isinstance(cost, dict):
-        record.cost = cost.get("requested")
 
 
 def _code_of(status: int) -> str:

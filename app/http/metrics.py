@@ -42,13 +42,14 @@ log = logging.getLogger("bizgraph.metrics")
 
 REQUESTS = Counter(
     "bizgraph_graphql_requests",
-    "GraphQL requests by operation name (bounded), operation type and outcome.",
-    ["operation", "type", "outcome"],
+    "GraphQL operations by operation name (bounded), operation type, outcome and transport"
+    " (http: a request; websocket: a subscribe message on a graphql-transport-ws socket).",
+    ["operation", "type", "outcome", "transport"],
 )
 DURATION = Histogram(
     "bizgraph_graphql_request_duration_seconds",
-    "Time from a request's arrival to its answer, by operation type.",
-    ["type"],
+    "Time from an operation's arrival to its answer (a subscription: to its end), by operation type and transport.",
+    ["type", "transport"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ERRORS = Counter("bizgraph_graphql_errors", "Errors in GraphQL answers, by code.", ["code"])
@@ -135,8 +136,8 @@ def _child(metric: Any, *labels: str) -> Any:
 def observe(record: RequestRecord, names: OperationNames) -> None:
     """Counts one finished request."""
     kind = record.operation_type
-    _child(REQUESTS, names.label(record), kind, record.outcome).inc()
-    _child(DURATION, kind).observe(record.elapsed())
+    _child(REQUESTS, names.label(record), kind, record.outcome, record.transport).inc()
+    _child(DURATION, kind, record.transport).observe(record.elapsed())
     _child(STATEMENTS, kind).observe(record.statements)
     for code in record.error_codes:
         _child(ERRORS, code).inc()

@@ -51,6 +51,9 @@ class RequestRecord:
     trace: RequestTrace | None = None
     # The document that ran (a stored one's text filled in), kept only for a trace's hash.
     document: str | None = None
+    # A query or mutation over a socket that ended before it answered (the client completed
+    # it, or the socket closed).
+    cancelled: bool = False
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -58,7 +61,10 @@ class RequestRecord:
     @property
     def outcome(self) -> str:
         """ok: no errors; partial: data with field errors; refused: a request error, nothing
-        ran (validation, limits, cost, rate limit, policy); failed: the server failed (5xx)."""
+        ran (validation, limits, cost, rate limit, policy); failed: the server failed (5xx);
+        cancelled: a socket's query or mutation ended before its answer."""
+        if self.cancelled:
+            return "cancelled"
         if self.status >= 500:
             return "failed"
         if not self.error_codes:

@@ -18,15 +18,18 @@ from app.http.live.limits import LiveLimits
 from app.http.live.operations import SocketOperations
 from app.http.live.origins import OriginPolicy
 from app.http.live.websocket import LiveSocket, SocketTimings
+from app.http.observer import RequestObserver
 from app.http.pipeline import OperationPipeline
 
 
 class Open(Protocol):
-    async def going_away(self) -> None: ...
+    async def going_away(self, finish_within: float = 0) -> None: ...
 
 
 class LiveEdge:
-    def __init__(self, settings: Settings, pipeline: OperationPipeline) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: OperationPipeline, observer: RequestObserver | None = None
+    ) -> None:
         self.settings = settings
         self.limits = LiveLimits(
             max_connections=settings.max_live_connections,
@@ -34,7 +37,7 @@ class LiveEdge:
             per_principal=settings.max_subscriptions_per_principal,
         )
         self.origins = OriginPolicy(settings.allowed_origins)
-        self.operations = SocketOperations(pipeline, self.limits)
+        self.operations = SocketOperations(pipeline, self.limits, observer)
         self.timings = SocketTimings(
             init_timeout=settings.ws_init_timeout_ms / 1000,
             ping_interval=settings.ws_ping_interval_ms / 1000,
@@ -69,13 +72,15 @@ class LiveEdge:
         finally:
             self.open.discard(socket)
 
-    async def drain(self) -> None:
-        """Refuses new sockets and streams, closes the open ones (1001, after their queued
-        frames) and ends the streams; returns when all have."""
+    async def drain(self, deadline_seconds: float = 10) -> None:
+        """Refuses new sockets and streams; gives the open sockets' queries and mutations up to
+        ``deadline_seconds`` to answer, then closes them (1001, after their queued frames) and
+        ends the streams; returns when all have."""
         self.draining = True
-        closing = [entry.going_away() for entry in list(self.open)]
+        closing = [entry.going_away(deadline_seconds) for entry in list(self.open)]
+        # The sockets bound their own wait; this bounds a close whose peer never reads.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(deadline_seconds + self.timings.close_grace + 1):
                 await asyncio.gather(*closing, return_exceptions=True)
 
 

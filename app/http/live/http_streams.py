@@ -33,7 +33,8 @@ class LiveStream:
         self.stop = asyncio.Event()
         self.ended = asyncio.Event()
 
-    async def going_away(self) -> None:
+    async def going_away(self, finish_within: float = 0) -> None:
+        # A stream is a subscription: nothing of it is in flight to finish, it just ends.
         self.stop.set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):

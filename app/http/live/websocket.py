@@ -75,6 +75,8 @@ class LiveSocket:
         self._expires_at: float | None = None  # the token's expiry, on the loop's clock
         self._wake = asyncio.Event()
         self._closing = False
+        # The server is going away: subscribe messages start nothing more.
+        self._draining = False
         self._finished = asyncio.Event()
         self._closer: asyncio.Task[None] | None = None
 
@@ -113,8 +115,23 @@ class LiveSocket:
             await self.sender.aclose()
             self.limits.close_connection()
 
-    async def going_away(self) -> None:
-        """The server stops: the socket closes with 1001 once its queued frames are sent."""
+    async def going_away(self, finish_within: float = 0) -> None:
+        """The server stops: nothing new starts, subscriptions end, the queries and mutations
+        already running get up to ``finish_within`` seconds to answer, and the socket closes
+        with 1001 once its queued frames are sent (what still runs then is cancelled)."""
+        if not self._closing:
+            self._draining = True
+            session = self._session
+            if session is not None:
+                # Set first: an operation still being admitted will not start a subscription.
+                session.draining = True
+                for operation_id in list(session.subscriptions):
+                    task = self._running.get(operation_id)
+                    if task is not None:
+                        task.cancel()
+            answering = list(self._running.values())
+            if answering and finish_within > 0:
+                await asyncio.wait(answering, timeout=finish_within)
         await self.close(close_codes.GOING_AWAY)
 
     async def close(self, close: Close) -> None:
@@ -183,7 +200,7 @@ class LiveSocket:
         session = self._session
         if session is None:
             raise ProtocolViolation(Close(close_codes.UNAUTHORIZED, "Unauthorized"))
-        if self._closing:
+        if self._closing or self._draining:
             return  # the socket is closing: nothing new starts
         if message.id in self._running:
             reason = close_codes.bounded_reason(f"Subscriber for {message.id} already exists")
