@@ -22,6 +22,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from app.tracing.setup import FINAL_FLUSH_SECONDS
 from tests.support.auth import bearer, token_for_user
 from tests.support.graphql import running_app
+from tests.support.serving import serve
+from tests.support.websocket_client import answers, init, subscribe
+from tests.support.websocket_client import socket as graphql_socket
 
 # Variable values that must never reach a span.
 NEEDLE = "needle-trace-5309-private"
@@ -297,3 +300,37 @@ async def test_a_collector_that_is_down_costs_requests_nothing_and_shutdown_a_bo
             assert response.status_code == 200 and "errors" not in response.json()
         leaving = time.monotonic()
     assert time.monotonic() - leaving < FINAL_FLUSH_SECONDS + 3
+
+
+async def test_a_query_and_a_mutation_over_a_websocket_are_traced_like_over_http(writes_settings):
+    exporter = InMemorySpanExporter()
+    settings = replace(writes_settings, tracing=True, tracing_sample_ratio=1.0)
+    token = token_for_user(writes_settings, "admin@acme.example")
+    async with running_app(settings, span_exporter=exporter) as (app, _), serve(app) as origin:
+        async with graphql_socket(origin) as ws:
+            await init(ws, token)
+            await subscribe(ws, "q", QUERY, {"q": NEEDLE})
+            assert [message["type"] for message in await answers(ws, "q")] == ["next", "complete"]
+            await subscribe(ws, "m", CREATE, {"name": CREATED + " WS"})
+            replies = await answers(ws, "m")
+            assert replies[0]["payload"]["data"]["createCustomer"]["errors"] == []
+        assert app.state.tracing.flush()
+    spans = list(exporter.get_finished_spans())
+    roots = {span.name: span for span in spans if span.kind is SpanKind.SERVER}
+    assert set(roots) == {"query TracedCustomers", "mutation TracedCreate"}
+    for root in roots.values():
+        assert (root.attributes or {})["bizgraph.transport"] == "websocket"
+        children = children_of(root, spans_in(spans, root))
+        sql = statements(children)
+        assert sql and len(sql) == (root.attributes or {})["bizgraph.statements"]
+    query_children = children_of(roots["query TracedCustomers"], spans_in(spans, roots["query TracedCustomers"]))
+    assert [span.name for span in query_children if span.kind is SpanKind.INTERNAL] == [
+        "graphql.parse",
+        "graphql.validate",
+        "graphql.plan",
+    ]
+    assert not [value for value in every_value(spans) if NEEDLE in value or CREATED in value]
+
+
+def spans_in(spans: list[ReadableSpan], root: ReadableSpan) -> list[ReadableSpan]:
+    return [span for span in spans if span.context.trace_id == root.context.trace_id]
