@@ -141,11 +141,19 @@ class Database:
         # pool of their own, cheaper per checkout than the engine's and fair to its waiters
         # (app/connection_pool.py); writes and look-ups keep the engine's.
         self.requests = ConnectionPool.beside(self.engine, engine_options["connect_args"], size=settings.pool_size)
+        # Told of each round trip a request's reads and writes make beyond the engine's own
+        # statements (``exchanged``): the edge counts them per request.
+        self.round_trip_listeners: list[Callable[[int], None]] = []
         # What opens a transaction scoped to an organization, and one scoped to none.
         self.organization_statement, self._unscoped_statement = scoping_statements(settings)
         # JSON built by PostgreSQL is parsed by orjson: the planner's results are
         # one large JSON value per root field.
         set_json_loads(_orjson_loads)
+
+    def exchanged(self, count: int = 1) -> None:
+        """``count`` round trips to PostgreSQL were made (for the request making them)."""
+        for listener in self.round_trip_listeners:
+            listener(count)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -227,6 +235,7 @@ class Database:
                 driver = await driver_connection(connection)
                 async with driver.pipeline():
                     await driver.execute(self.organization_statement, (str(org_id),))
+                self.exchanged()
             except psycopg.OperationalError:
                 dead = driver is not None and driver.broken
                 await connection.invalidate()

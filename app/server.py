@@ -43,7 +43,7 @@ from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
 from app.http.observer import RequestObserver
 from app.http.request_id import request_id_of
-from app.http.request_record import count_statements
+from app.http.request_record import count_round_trips, count_statements
 from app.live.listener import ChangeListener, listener_for
 from app.notifications import EmailDispatcher
 from app.ratelimit.buckets import Buckets, Clock, MemoryBuckets
@@ -111,6 +111,7 @@ def create_app(
         database = Database(settings)
         # Statements count for the request that sends them (metrics, logs, traces).
         count_statements(database.engine, traced=tracing is not None)
+        count_round_trips(database)
         auth = AuthServices.build(settings, database, keys=signing_keys)
         changes: ChangeListener | None = None
         live: LiveData | None = None

@@ -125,6 +125,7 @@ class RequestTransaction:
             await self._run_with_prelude(driver, cursor, sql, params)
         else:
             await cursor.execute(sql, params)
+        self._database.exchanged()
         if every_row:
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
         else:
@@ -191,6 +192,7 @@ class RequestTransaction:
         try:
             if status != TransactionStatus.IDLE:
                 await driver.execute("ROLLBACK")  # read only: nothing to keep
+                self._database.exchanged()
         finally:
             # A connection the ROLLBACK could not reach is closed, not pooled.
             await self._pool.release(driver)

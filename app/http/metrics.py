@@ -59,6 +59,12 @@ STATEMENTS = Histogram(
     ["type"],
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55),
 )
+ROUND_TRIPS = Histogram(
+    "bizgraph_graphql_round_trips_per_request",
+    "Round trips to PostgreSQL one request made (a pipeline is one), by operation type.",
+    ["type"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55),
+)
 FAST_PATH = Counter(
     "bizgraph_graphql_fast_path",
     "Queries that ran, by whether the fast path answered them (yes) or strawberry did (no).",
@@ -139,6 +145,7 @@ def observe(record: RequestRecord, names: OperationNames) -> None:
     _child(REQUESTS, names.label(record), kind, record.outcome, record.transport).inc()
     _child(DURATION, kind, record.transport).observe(record.elapsed())
     _child(STATEMENTS, kind).observe(record.statements)
+    _child(ROUND_TRIPS, kind).observe(record.round_trips)
     for code in record.error_codes:
         _child(ERRORS, code).inc()
     if record.fast_path is not None:

@@ -14,10 +14,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import Database
 from app.tracing import RequestTrace, database_attributes
 
 # Statements kept for the slow-query log: enough to see the plan, never a request's whole trace.
@@ -35,6 +38,8 @@ class RequestRecord:
     subject: str | None = None
     roles: tuple[str, ...] = ()
     statements: int = 0
+    # Exchanges with PostgreSQL: a pipeline of several statements is one (``count_round_trips``).
+    round_trips: int = 0
     # Statement texts (parameterized: values travel apart), kept for the slow-query log.
     sql: list[str] = field(default_factory=list)
     keep_sql: bool = False
@@ -73,6 +78,57 @@ class RequestRecord:
 
 
 current: ContextVar[RequestRecord | None] = ContextVar("bizgraph_request_record", default=None)
+
+
+def count_round_trips(database: Database) -> None:
+    """Counts the round trips to PostgreSQL each request makes: what the client sends before it
+    hears back is one, however many statements it holds.
+
+    Queries' reads report their exchanges themselves (``resolvers/transaction.py``: the
+    pipelined organization and statement, each later statement of a snapshot, its end), as does
+    the unit of work's pipelined BEGIN and organization (``app/db.py``). On the engine's
+    connections each statement is one, plus the BEGIN psycopg sends first when the statement
+    opens a transaction, plus the COMMIT or ROLLBACK that ends one."""
+
+    def exchanged(count: int) -> None:
+        record = current.get()
+        if record is not None:
+            record.round_trips += count
+
+    database.round_trip_listeners.append(exchanged)
+    engine = database.engine.sync_engine
+
+    def statement(conn: Any, cursor: Any, text: str, parameters: Any, context: Any, executemany: bool) -> None:
+        record = current.get()
+        # Reads' statements reach the listeners without a connection: they counted themselves.
+        if record is None or conn is None:
+            return
+        driver = _driver_of(conn)
+        opens = driver is not None and not driver.autocommit and _idle(driver)
+        record.round_trips += 2 if opens else 1
+
+    def ended(conn: Any) -> None:
+        record = current.get()
+        if record is None:
+            return
+        driver = _driver_of(conn)
+        if driver is not None and not _idle(driver):
+            record.round_trips += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+
+
+def _driver_of(conn: Any) -> psycopg.AsyncConnection[Any] | None:
+    """The psycopg connection under a SQLAlchemy one (None once it was given back)."""
+    fairy = getattr(conn, "connection", None)
+    driver = getattr(fairy, "driver_connection", None) if fairy is not None else None
+    return driver if isinstance(driver, psycopg.AsyncConnection) else None
+
+
+def _idle(driver: psycopg.AsyncConnection[Any]) -> bool:
+    return driver.info.transaction_status == TransactionStatus.IDLE
 
 
 def count_statements(engine: AsyncEngine, *, traced: bool = False) -> None:
