@@ -18,6 +18,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Database
@@ -121,8 +122,12 @@ def count_round_trips(database: Database) -> None:
 
 
 def _driver_of(conn: Any) -> psycopg.AsyncConnection[Any] | None:
-    """The psycopg connection under a SQLAlchemy one (None once it was given back)."""
-    fairy = getattr(conn, "connection", None)
+    """The psycopg connection under a SQLAlchemy one (None once it was given back, or when it
+    was invalidated: a connection that failed sends nothing more)."""
+    try:
+        fairy = getattr(conn, "connection", None)
+    except SQLAlchemyError:
+        return None
     driver = getattr(fairy, "driver_connection", None) if fairy is not None else None
     return driver if isinstance(driver, psycopg.AsyncConnection) else None
 
