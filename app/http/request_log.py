@@ -40,5 +40,6 @@ def request_fields(record: RequestRecord, *, with_variables: bool) -> dict[str, 
 def log_request(record: RequestRecord, *, slow_ms: int, with_variables: bool) -> None:
     fields = request_fields(record, with_variables=with_variables)
     requests_log.info("graphql request", extra={"fields": fields})
-    if slow_ms and fields["duration_ms"] >= slow_ms:
+    # A subscription's duration is how long it was open, not how long it took: never "slow".
+    if slow_ms and record.operation_type != "subscription" and fields["duration_ms"] >= slow_ms:
         slow_log.warning("slow graphql operation", extra={"fields": {**fields, "sql": record.sql}})

@@ -124,3 +124,29 @@ async def test_a_socket_operation_writes_one_request_line_with_its_transport(liv
     assert [created["request_id"], refused["request_id"]] == [f"{socket_id}-1", f"{socket_id}-2"]
     # Nothing personal: the variables stay out
     assert SECRET not in json_lines.getvalue()
+
+
+async def test_a_subscription_open_for_long_is_not_a_slow_query(writes_settings, admin_token):
+    """The slow-query log is for operations that took long, not for subscriptions that stayed
+    open: with every operation slow past 1 ms, a socket's query is logged as slow, its
+    subscription (open for longer) is not."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bizgraph.slow_query")
+    logger.addHandler(handler)
+    try:
+        async with live_server(replace(writes_settings, slow_query_ms=1)) as server, socket(server.origin) as ws:
+            await init(ws, admin_token)
+            await subscribe(ws, "w", WATCH)
+            first = await receive(ws)
+            assert first["id"] == "w" and first["type"] == "next"
+            await subscribe(ws, "q", QUERY)
+            await answers(ws, "q")
+            await send(ws, {"type": "complete", "id": "w"})
+            await subscribe(ws, "q2", QUERY)  # answered after the subscription ended
+            await answers(ws, "q2")
+    finally:
+        logger.removeHandler(handler)
+    slow = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["operation_type"] for line in slow] == ["query", "query"]
