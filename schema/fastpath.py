@@ -135,9 +135,10 @@ class FastPath:
             return None
         # Fields the principal may not read came back null with a marker beside them.
         # (Roots passed on verbatim withhold nothing: only the parsed ones are searched.)
+        if not withheld:
+            return FastAnswer(data, [])
         parsed = tuple(root for root in plan.roots if not isinstance(data[root.key], orjson.Fragment))
-        errors = collect_withheld(self.schema, data, parsed) if withheld else []
-        return FastAnswer(data, errors)
+        return FastAnswer(data, collect_withheld(self.schema, data, parsed))
 
     def _fits(self, root: FieldSelection) -> bool:
         named = get_named_type(self.query_type.fields[root.name].type)
