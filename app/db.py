@@ -136,6 +136,9 @@ class Database:
             else None
         )
         self.role = settings.db_role
+        # Read statements seen again are prepared on the server (resolvers/wire.py); never
+        # behind a transaction pooler, where the next transaction may have another session.
+        self.prepared_statements = settings.prepared_statements
         self.pool_size = settings.pool_size
         # Requests' read transactions (resolvers/transaction.py) take their connections from a
         # pool of their own, cheaper per checkout than the engine's and fair to its waiters

@@ -2,21 +2,21 @@
 
 Row-level security shows a transaction only the organization named by
 ``bizgraph.org_id`` (set LOCAL, so it lives exactly as long as the transaction),
-so every statement runs inside a transaction that set it. Round trips stay few
-thanks to psycopg's pipeline mode, which sends several statements before
-reading any answer:
+so every statement runs inside a transaction that set it. Round trips stay few:
+what the transaction needs first is sent in the same pipelined exchange as its
+first statement (``resolvers/wire.py``):
 
 - one statement (``Mode.LONE_STATEMENT``, a lone root field): ``set_config``
-  and the statement are pipelined up to a single Sync. Without an explicit BEGIN, PostgreSQL runs everything up to a
-  Sync as one implicit transaction, committed (or rolled back, after an error)
-  at the Sync: one round trip, and the connection is idle again afterwards.
+  and the statement up to a single Sync. Without an explicit BEGIN, PostgreSQL
+  runs everything up to a Sync as one implicit transaction, committed (or rolled
+  back, after an error) at the Sync: one round trip, and the connection is idle
+  again afterwards.
 - several statements (``Mode.SNAPSHOT``, the default): ``BEGIN … REPEATABLE READ READ ONLY``, ``set_config``
   and the first statement share one round trip; each later statement is one
   more, and ``close`` rolls the read-only transaction back.
 
-Statements go through the psycopg connection itself, not SQLAlchemy's cursor
-(which reads each result at once and so would end the pipeline early). They
-are still reported to the engine's ``before_cursor_execute`` and
+Statements go through the psycopg connection's libpq handle, not SQLAlchemy's
+cursor. They are still reported to the engine's ``before_cursor_execute`` and
 ``after_cursor_execute`` listeners, so statement counts and tracing keep
 seeing every statement the planner sends; BEGIN, ``set_config`` and ROLLBACK
 are transport and are not reported.
@@ -34,6 +34,7 @@ from psycopg.pq import TransactionStatus
 from app.connection_pool import ConnectionPool
 from app.db import Database
 from app.replicas import Replica
+from resolvers.wire import Statement, exchange
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -45,6 +46,16 @@ class Mode(enum.Enum):
     SNAPSHOT = "snapshot"
     # Exactly one statement: its implicit transaction ends at its Sync, no BEGIN.
     LONE_STATEMENT = "lone statement"
+
+
+class _Sent:
+    """One statement sent, as the engine's statement listeners see it (where a cursor would
+    be): like a cursor, it names its connection."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self.connection = connection
 
 
 class TransactionClosed(RuntimeError):
@@ -114,38 +125,28 @@ class RequestTransaction:
 
     async def _rows(self, sql: str, params: dict[str, Any], every_row: bool) -> list[tuple[Any, ...]]:
         driver = await self._open()
-        cursor = driver.cursor()
         # The engine's statement listeners (statement counts, tracing) hear every statement
-        # the planner sends, though it goes straight through the driver.
+        # the planner sends, though it goes straight through the driver. The marker stands
+        # for the cursor they would get: tracing tells concurrent statements apart by it.
+        marker = _Sent(driver)
         dispatch = self._database.engine.sync_engine.dispatch
         for listener in dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).
-            sql, params = listener(None, cursor, sql, params, None, False)
+            sql, params = listener(None, marker, sql, params, None, False)
+        statements = [Statement(sql, params)]
         if self._mode is Mode.LONE_STATEMENT or not self._in_block:
-            await self._run_with_prelude(driver, cursor, sql, params)
-        else:
-            await cursor.execute(sql, params)
-        self._database.exchanged()
-        if every_row:
-            rows: list[tuple[Any, ...]] = await cursor.fetchall()
-        else:
-            row = await cursor.fetchone()
-            rows = [] if row is None else [row]
-        for listener in dispatch.after_cursor_execute:
-            listener(None, cursor, sql, params, None, False)
-        return rows
-
-    async def _run_with_prelude(
-        self, driver: psycopg.AsyncConnection[Any], cursor: psycopg.AsyncCursor[Any], sql: str, params: dict[str, Any]
-    ) -> None:
-        """The statement with what its transaction needs first, in one round trip
-        (leaving the pipeline sends the Sync and reads every answer)."""
-        async with driver.pipeline():
+            # What its transaction needs first, in the same exchange.
+            statements[:0] = [Statement(self._database.organization_statement, (self._org_id,))]
             if self._mode is Mode.SNAPSHOT:
-                await driver.execute(BEGIN_SNAPSHOT)
+                statements.insert(0, Statement(BEGIN_SNAPSHOT))
                 self._in_block = True
-            await driver.execute(self._database.organization_statement, (self._org_id,))
-            await cursor.execute(sql, params)
+        rows = await exchange(driver, statements, prepare=self._database.prepared_statements)
+        self._database.exchanged()
+        if not every_row:
+            rows = rows[:1]
+        for listener in dispatch.after_cursor_execute:
+            listener(None, marker, sql, params, None, False)
+        return rows
 
     async def _open(self) -> psycopg.AsyncConnection[Any]:
         if self._closed:

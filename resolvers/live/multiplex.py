@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from resolvers.live.shapes import PLACEHOLDER
+from resolvers.wire import PLACEHOLDER
 
 # Names no planned statement uses (the planner's aliases are short and lower-case).
 _ROW = "bizgraph_mx"

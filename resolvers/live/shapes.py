@@ -27,11 +27,10 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import TransactionStatus
 
 from app.db import Database, driver_connection
+from resolvers.wire import PLACEHOLDER
 
 log = logging.getLogger("bizgraph.live")
 
-# psycopg's named placeholders; ``%%`` is a literal percent sign.
-PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 _names = itertools.count()
 
