@@ -72,6 +72,8 @@ class Settings:
     graphiql: bool = True
     # Answer fully planned queries straight from PostgreSQL's JSON (a kill switch).
     fast_path: bool = True
+    # A JSON POST of a query skips the general HTTP machinery (app/http/lean_queries.py).
+    lean_queries: bool = True
     # Roles allowed to introspect the schema outside demo mode.
     introspection_roles: frozenset[str] = frozenset({"admin", "analyst"})
     # A principal whose roles are all in this set may only run stored operations.
@@ -204,6 +206,7 @@ class Settings:
             log_level=env.get("BIZGRAPH_LOG_LEVEL", "INFO").upper(),
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
             fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
+            lean_queries=_bool(env, "BIZGRAPH_LEAN_QUERIES", True),
             introspection_roles=_roles(env, "BIZGRAPH_INTROSPECTION_ROLES", frozenset({"admin", "analyst"})),
             persisted_only_roles=_roles(env, "BIZGRAPH_PERSISTED_ONLY_ROLES", frozenset()),
             issuer=issuer,

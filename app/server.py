@@ -30,6 +30,7 @@ from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
 from app.http.invoice_documents import invoice_document_routes
+from app.http.lean_queries import LeanQueries
 from app.http.live.edge import LiveEdge
 from app.http.metrics import (
     OperationNames,
@@ -214,7 +215,13 @@ def create_app(
     application = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AnswerErrorsAsJson)],
+        middleware=[
+            # Outermost: the common request (a JSON POST of a query) skips everything below.
+            Middleware(
+                LeanQueries, view=graphql, max_body_bytes=settings.max_request_bytes, enabled=settings.lean_queries
+            ),
+            Middleware(AnswerErrorsAsJson),
+        ],
         exception_handlers={HTTPException: http_error},
     )
 

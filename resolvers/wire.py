@@ -18,6 +18,7 @@ from the next transaction's server session, so ``prepare=False`` sends unnamed s
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import weakref
@@ -41,6 +42,9 @@ _POSITIONAL = re.compile(r"%s|%%")
 PREPARE_AFTER = 2
 # Prepared statements a connection keeps (each holds a plan in its server session).
 MAX_PREPARED = 256
+
+# How long an interrupted exchange may take to finish before its connection is given up.
+RECOVERY_SECONDS = 5.0
 
 _FATAL = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.PIPELINE_ABORTED)
 _names = itertools.count(1)
@@ -131,18 +135,24 @@ async def exchange(
     for statement in bound:
         answers.append(_send(pgconn, statement, prepared))
     pgconn.pipeline_sync()
-    await connection.wait(send(pgconn))
-    failure: pq.abc.PGresult | None = None
-    last: pq.abc.PGresult | None = None
-    for _ in range(sum(answers)):
-        results = await connection.wait(fetch_many(pgconn))
-        result = results[-1] if results else None
-        if result is None or result.status in _FATAL:
-            failure = failure or result
-        else:
-            last = result
-    # The Sync's answer ends the exchange; libpq leaves pipeline mode only once it is read.
-    await connection.wait(fetch_many(pgconn))
+    try:
+        await connection.wait(send(pgconn))
+        failure: pq.abc.PGresult | None = None
+        last: pq.abc.PGresult | None = None
+        for _ in range(sum(answers)):
+            results = await connection.wait(fetch_many(pgconn))
+            result = results[-1] if results else None
+            if result is None or result.status in _FATAL:
+                failure = failure or result
+            else:
+                last = result
+        # The Sync's answer ends the exchange; libpq leaves pipeline mode only once it is read.
+        await connection.wait(fetch_many(pgconn))
+    except BaseException:
+        # Cancelled (psycopg has then cancelled the statement in the server) or failed: what
+        # is left of the exchange is read, so the connection is fit for the pool again.
+        await _recover(connection)
+        raise
     pgconn.exit_pipeline_mode()
     if failure is not None:
         if prepared is not None:
@@ -157,6 +167,21 @@ async def exchange(
     transformer.set_pgresult(last)
     rows: list[tuple[Any, ...]] = transformer.load_rows(0, last.ntuples, tuple)
     return rows
+
+
+async def _recover(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Reads what is left of an interrupted exchange, up to its Sync's answer, and leaves
+    pipeline mode; a connection that does not get there in time stays mid-exchange (its
+    transaction status ACTIVE), for its owner to discard."""
+    pgconn = connection.pgconn
+    try:
+        async with asyncio.timeout(RECOVERY_SECONDS):
+            while pgconn.pipeline_status != pq.PipelineStatus.OFF:
+                results = await connection.wait(fetch_many(pgconn))
+                if results and results[-1].status == pq.ExecStatus.PIPELINE_SYNC:
+                    pgconn.exit_pipeline_mode()
+    except Exception:  # the connection is left as it is, for its owner to discard
+        return
 
 
 def _bound(transformer: abc.Transformer, statement: Statement) -> _Bound:

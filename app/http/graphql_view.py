@@ -125,7 +125,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
                 # escape as a 500; every one gets the JSON error contract instead.
                 response = response_for(error, request_id_of(scope))
                 record.graphql = True
-                record.error_codes.append(_code_of(response.status_code))
+                record.error_codes.append(code_of_status(response.status_code))
             await response(scope, receive, send)
         finally:
             current.reset(token)
@@ -289,7 +289,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
         if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:
             # Only a request error leaves out data (process_result); a status set on the
             # sub-response by the operation itself (429, 503 ...) is more precise and stays.
-            response.status_code = _request_error_status(response_data)
+            response.status_code = request_error_status(response_data)
         return response
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
@@ -311,7 +311,7 @@ _STATUS_OF_REQUEST_ERROR = {
 }
 
 
-def _request_error_status(response_data: GraphQLHTTPResponse) -> int:
+def request_error_status(response_data: GraphQLHTTPResponse) -> int:
     """403 when the request was refused for the principal's roles alone, 404 for an unknown
     persisted document, else 400 (GraphQL over HTTP: a request that is not well-formed or does
     not pass validation)."""
@@ -336,6 +336,6 @@ def page_limits(settings: Any) -> PageLimits:
     )
 
 
-def _code_of(status: int) -> str:
+def code_of_status(status: int) -> str:
     """An error's code when the request never reached GraphQL (bad JSON, a wrong method...)."""
     return "INTERNAL" if status >= 500 else f"HTTP_{status}"

@@ -99,9 +99,12 @@ class OperationPipeline:
         *,
         mutations_allowed: bool,
         plan: str | None = None,
+        prepared: PreparedOperation | None = None,
     ) -> Admitted | Answer:
         """The operation made ready to run, or the answer that refuses it (a request error).
-        ``plan`` is the ``X-Bizgraph-Plan`` header's value, if the transport carries one."""
+        ``plan`` is the ``X-Bizgraph-Plan`` header's value, if the transport carries one;
+        ``prepared``: the request's operation, when the transport already prepared it from
+        the same request (``prepare``)."""
         try:
             request = await self.persisted.resolve(request, principal, state.database)
         except BizgraphError as refusal:
@@ -111,11 +114,8 @@ class OperationPipeline:
             error = GraphQLError("introspection is not allowed for your roles", extensions={"code": "FORBIDDEN"})
             return Answer(ExecutionResult(data=None, errors=[error]))
         # Parsed, validated and its variables coerced once, for the cost gate and the fast path.
-        record = current.get()
-        trace = record.trace if record is not None else None
-        prepared = prepare_operation(
-            self.graphql_schema, request.query, request.variables, request.operation_name, trace=trace
-        )
+        if prepared is None:
+            prepared = self.prepare(request)
         try:
             mode = self._plan_mode(principal, plan, prepared)
         except BizgraphError as refusal:
@@ -131,6 +131,15 @@ class OperationPipeline:
             return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
         extensions = {"cost": cost.as_extension()} if cost is not None else None
         return Admitted(request, prepared, extensions, mode)
+
+    def prepare(self, request: GraphQLRequestData) -> PreparedOperation | None:
+        """The request's operation parsed, validated and its variables coerced (None: it will not
+        run as sent), the request's trace getting spans for it."""
+        record = current.get()
+        trace = record.trace if record is not None else None
+        return prepare_operation(
+            self.graphql_schema, request.query, request.variables, request.operation_name, trace=trace
+        )
 
     async def execute(
         self,

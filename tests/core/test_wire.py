@@ -4,6 +4,8 @@ raised by SQLSTATE with the connection left usable and nothing stale kept by nam
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import psycopg
@@ -127,5 +129,28 @@ async def test_the_least_recently_used_statement_is_closed_past_the_bound(seeded
         assert await exchange(connection, [Statement(texts[2], {"n": 5})], prepare=True) == [(7,)]
         statements = sorted((await _prepared(connection)).values())
         assert statements == ["SELECT $1::int + 1", "SELECT $1::int + 2"]
+    finally:
+        await connection.close()
+
+
+async def test_a_cancelled_exchange_is_cancelled_in_the_server_and_leaves_the_connection_fit(seeded_url):
+    connection = await _connect(seeded_url)
+    try:
+        sleeping = asyncio.create_task(
+            exchange(
+                connection,
+                [Statement("SELECT set_config('bizgraph.org_id', %s, true)", ("1",)), Statement("SELECT pg_sleep(5)")],
+                prepare=True,
+            )
+        )
+        await asyncio.sleep(0.3)  # the statement is running in the server
+        started = time.perf_counter()
+        sleeping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeping
+        assert time.perf_counter() - started < 2  # cancelled there, not waited out
+        assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF
+        assert await exchange(connection, [Statement("SELECT 1")], prepare=True) == [(1,)]
     finally:
         await connection.close()

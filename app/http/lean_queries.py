@@ -1,0 +1,274 @@
+"""The common request, answered without the general HTTP machinery: a JSON ``POST /graphql``
+whose operation is a query.
+
+Most API traffic is small queries, for which Starlette's routing and middleware, strawberry's
+request flow and their per-request objects cost as much CPU as the read itself. This ASGI layer,
+outermost, takes such a request from bytes to bytes with the same parts the general path uses —
+the token check, the operation pipeline (admission, the fast path, the standard way), the
+request record (metrics, log line) — and nothing else.
+
+Anything it is not sure of goes to the general path untouched, with the body replayed: another
+method, path, content type or ``Accept`` (streams), a stored-document reference, a plan header,
+a token that fails, an operation that is not a valid query. It decides that before anything is
+paid for or run, so nothing happens twice. Traced processes use the general path throughout, so
+a trace has one shape. ``tests/http/test_lean_queries.py`` proves both paths answer with the same
+status, headers and bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+from graphql import OperationType as OperationKind
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.http import GraphQLRequestData
+from strawberry.types.graphql import OperationType
+
+from app.auth.principal import Principal
+from app.errors import BizgraphError
+from app.http import request_body
+from app.http.errors import response_for
+from app.http.graphql_view import BizgraphGraphQL, code_of_status, request_error_status
+from app.http.media_types import GraphQLMediaType, negotiate
+from app.http.observer import note_admission, note_request, note_response
+from app.http.pipeline import Admitted, Answer, is_request_error
+from app.http.request_id import request_id_of
+from app.http.request_record import RequestRecord, current
+from app.http.write_positions import REQUEST_HEADER as READ_AFTER_HEADER
+from app.http.write_positions import read_after
+from schema.context import Context
+from schema.plan import PLAN_HEADER
+from schema.prepared import PreparedOperation
+
+PATH = "/graphql"
+QUERIES = frozenset({OperationType.QUERY})
+# The keys of a plain operation: anything else (``extensions``, ``documentId``) goes the general way.
+PLAIN_KEYS = frozenset({"query", "variables", "operationName"})
+# Headers whose requests the general path answers: a chunked body, a plan asked for, a client's
+# write position to read after (a malformed one is a request error the general path words).
+_GENERAL_PATH_HEADERS = frozenset(
+    {b"transfer-encoding", PLAN_HEADER.lower().encode(), READ_AFTER_HEADER.lower().encode()}
+)
+
+
+class LeanQueries:
+    """Middleware, outermost but for Starlette's own error guard; ``app``: the rest of the
+    application, for everything this does not answer itself."""
+
+    def __init__(self, app: ASGIApp, *, view: BizgraphGraphQL, max_body_bytes: int, enabled: bool = True) -> None:
+        self.app = app
+        self.view = view
+        self.max_body_bytes = max_body_bytes
+        # Traced processes use the general path throughout, so a trace has one shape.
+        self.enabled = enabled and view.observer.tracing is None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _eligible_headers(scope, self.max_body_bytes) if self.enabled else None
+        if headers is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, headers.length)
+        if body is None:
+            return  # the client went away before its request was whole: nobody to answer
+        taken = await self._take(scope, body, headers)
+        if taken is None:
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        await self._answer(scope, receive, send, headers, *taken)
+
+    async def _take(
+        self, scope: Scope, body: bytes, headers: _Headers
+    ) -> tuple[Principal, GraphQLRequestData, PreparedOperation] | None:
+        """The principal, the request and its prepared query, or None to go the general way.
+        Nothing is paid for or run here."""
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(parsed, dict) or not parsed.keys() <= PLAIN_KEYS:
+            return None
+        try:
+            data = request_body.request_data(parsed, "http")
+            request_body.refuse_unstorable_text(data)
+        except BizgraphError:
+            return None
+        try:
+            principal = await scope["app"].state.auth.authenticator.authenticate(headers.authorization)
+        except BizgraphError:
+            return None
+        prepared = self.view.pipeline.prepare(data)
+        if prepared is None or prepared.kind is not OperationKind.QUERY:
+            return None
+        return principal, data, prepared
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: _Headers,
+        principal: Principal,
+        data: GraphQLRequestData,
+        prepared: PreparedOperation,
+    ) -> None:
+        request_id = request_id_of(scope)
+        observer = self.view.observer
+        record = observer.start(request_id, headers=scope["headers"])
+        token = current.set(record)
+        try:
+            status, extra, payload = await self._run(
+                scope, receive, request_id, record, headers.media_type, principal, data, prepared
+            )
+        except Exception as error:
+            # As the general view answers what escapes it: the JSON error contract, never a trace.
+            response = response_for(error, request_id)
+            record.error_codes.append(code_of_status(response.status_code))
+            status, payload = response.status_code, bytes(response.body)
+            content_type = response.headers.get("content-type", "application/json").encode()
+            # What the error's answer says beside its body (Retry-After for an outage).
+            extra = [(name, value) for name, value in response.raw_headers if name not in _BODY_HEADERS]
+        else:
+            content_type = headers.media_type.content_type.encode()
+        finally:
+            current.reset(token)
+        record.status = status
+        response_headers = [
+            (b"content-length", str(len(payload)).encode()),
+            (b"content-type", content_type),
+            *extra,
+            (b"x-request-id", request_id.encode("ascii")),
+        ]
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": payload})
+        finally:
+            observer.finish(record)
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        request_id: str,
+        record: RequestRecord,
+        media_type: GraphQLMediaType,
+        principal: Principal,
+        data: GraphQLRequestData,
+        prepared: PreparedOperation,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        pipeline = self.view.pipeline
+        note_request(record, principal, data)
+        state = scope["app"].state
+        admitted = await pipeline.admit(state, principal, data, mutations_allowed=True, prepared=prepared)
+        note_admission(record, admitted)
+        if isinstance(admitted, Admitted):
+            request = Request(scope, receive)
+            context = Context(
+                principal=principal,
+                request=request,
+                response=None,
+                request_id=request_id,
+                read_after=read_after(request),
+            )
+            answer = await pipeline.execute(state, context, admitted, QUERIES, verbatim=True)
+        else:
+            answer = admitted
+        return self._encoded(answer, request_id, record, media_type)
+
+    def _encoded(
+        self, answer: Answer, request_id: str, record: RequestRecord, media_type: GraphQLMediaType
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The status, the headers beside the body's own, and the body, as the general view
+        answers (``BizgraphGraphQL.process_result`` and ``create_response``)."""
+        if answer.status == 429:
+            record.rate_limited = True
+        response = self.view.pipeline.response_of(answer.result, request_id)
+        note_response(record, response)
+        if is_request_error(answer.result) and media_type is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
+            del response["data"]
+        status = answer.status or (request_error_status(response) if "data" not in response else 200)
+        extra = [] if answer.retry_after is None else [(b"retry-after", str(answer.retry_after).encode())]
+        return status, extra, orjson.dumps(response)
+
+
+_BODY_HEADERS = frozenset({b"content-length", b"content-type"})
+
+
+class _Headers:
+    """What the request's headers say, read once."""
+
+    __slots__ = ("authorization", "length", "media_type")
+
+    def __init__(self, authorization: str | None, length: int, media_type: GraphQLMediaType) -> None:
+        self.authorization = authorization
+        self.length = length
+        self.media_type = media_type
+
+
+def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
+    """The headers of a request this path may answer, or None."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        return None
+    content_type = length = accept = authorization = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"content-length":
+            length = value
+        elif name == b"accept":
+            if accept is not None:
+                return None  # several: the general path combines them
+            accept = value
+        elif name == b"authorization":
+            authorization = value
+        elif name in _GENERAL_PATH_HEADERS:
+            return None
+    if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":
+        return None
+    if length is None or not length.isdigit() or int(length) > max_body_bytes:
+        return None
+    accepted = None if accept is None else accept.decode("latin-1")
+    if accepted is not None and _asks_for_a_stream(accepted):
+        return None
+    return _Headers(
+        None if authorization is None else authorization.decode("latin-1"), int(length), negotiate(accepted)
+    )
+
+
+def _asks_for_a_stream(accept: str) -> bool:
+    lowered = accept.lower()
+    return "text/event-stream" in lowered or "multipart/" in lowered
+
+
+async def _read_body(receive: Receive, length: int) -> bytes | None:
+    """The body, when it is exactly the announced length (None otherwise)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        part = message.get("body", b"")
+        size += len(part)
+        if size > length:
+            return None
+        parts.append(part)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(parts)
+    return body if len(body) == length else None
+
+
+def _replaying(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
+    """``receive`` as if nothing had been read yet: the body once, then the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
