@@ -49,7 +49,8 @@ class Settings:
     # change server session at every transaction, so nothing may live in a session (README
     # "Behind PgBouncer"): no startup options, no server-side prepared statements.
     transaction_pooler: bool = False
-    # psycopg prepares a statement on the server after it ran a few times (False: never).
+    # Statements that come back are prepared on the server (resolvers/wire.py; psycopg's own
+    # after a few runs, for the engine's statements). False: never.
     prepared_statements: bool = True
     # Read replicas (streaming standbys of DATABASE_URL) for queries and live-query re-runs,
     # skipped while they lag more than ``replica_max_lag_ms`` (README "Read replicas").
