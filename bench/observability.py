@@ -23,13 +23,11 @@ import asyncio
 import os
 import secrets
 import shlex
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,7 +40,8 @@ from app.auth.keys import write_new_es256_key
 from app.config import libpq_conninfo, parse_database_url
 from bench import cells, load, machine, workloads
 from bench.report import progress
-from bench.workers import BIZGRAPH, _admin, _free_port
+from bench.served import BIZGRAPH, Served
+from bench.workers import _admin
 
 METRICS_TOKEN = secrets.token_urlsafe(24)
 
@@ -88,44 +87,6 @@ class _Sink(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-class Server:
-    """``bizgraph serve --workers 1`` with its own settings; what it logs goes to a file (a pipe
-    nobody reads would stop the server once full), named in the report when it is not empty."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = _free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [BIZGRAPH, "serve", "--port", str(self.port), "--workers", "1"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-
-    def wait_ready(self, within: float = 60) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"bizgraph serve exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.origin + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("bizgraph serve did not get ready")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @dataclass
@@ -191,12 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     sink_url = f"http://127.0.0.1:{sink.server_port}/v1/traces"
     chosen = configurations(args.sample_ratio, sink_url)
-    servers: dict[str, Server] = {}
+    servers: dict[str, Served] = {}
     try:
         for configuration in chosen:
             progress(f"starting the server: {configuration.name}")
             log = work / f"server-{len(servers) + 1}.log"
-            server = Server({**base_env, **configuration.env}, log)
+            server = Served({**base_env, **configuration.env}, log)
             servers[configuration.name] = server
             server.wait_ready()
         rows, answered = asyncio.run(measure(args, dsn, token, chosen, servers))
@@ -216,7 +177,7 @@ async def measure(
     dsn: str,
     token: str,
     chosen: list[Configuration],
-    servers: dict[str, Server],
+    servers: dict[str, Served],
 ) -> tuple[dict[tuple[str, str, int], Row], dict[str, float]]:
     context = workloads.load_context(dsn, args.sample)
     measured = workloads.build(args.workload_keys, context)

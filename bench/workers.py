@@ -20,13 +20,10 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -35,15 +32,9 @@ import psycopg
 
 from app.auth.keys import write_new_es256_key
 from app.config import libpq_conninfo, parse_database_url
+from bench.served import BIZGRAPH, Served
 
 QUERY = "{ customers(first: 10) { edges { node { id name email segment country } } } }"
-BIZGRAPH = str(Path(sys.executable).parent / "bizgraph")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _admin(database_url: str) -> tuple[str, str]:
@@ -64,45 +55,6 @@ def _listeners(database_url: str) -> int:
             " AND application_name = 'bizgraph-listener'"
         ).fetchone()
     return int(row[0]) if row else 0
-
-
-class Server:
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = _free_port()
-        self.workers = workers
-        self.process = subprocess.Popen(
-            [BIZGRAPH, "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self.origin = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, database_url: str, within: float = 60) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(
-                    f"bizgraph serve exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
-                )
-            try:
-                ready = httpx.get(self.origin + "/readyz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                ready = False
-            if ready and _listeners(database_url) >= self.workers:
-                return
-            time.sleep(0.1)
-        raise SystemExit("bizgraph serve did not get ready")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 def _wrk(origin: str, script: Path, connections: int, seconds: float) -> tuple[float, float, float, int]:
@@ -152,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         "BIZGRAPH_SIGNING_KEYS": str(key),
         "BIZGRAPH_LOG_LEVEL": "WARNING",
         "BIZGRAPH_CHECK_TOKEN_USERS": "false",
+        # One issuer for the token and every server, whatever port each one gets.
+        "BIZGRAPH_ISSUER": "http://127.0.0.1:8000",
     }
     token = subprocess.run(
         [BIZGRAPH, "issue-token", "--org", slug, "--email", email, "--ttl", "3600"],
@@ -172,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         # Interleaved: 1, 2, 1, 2 … within each round, the order flipped every other round.
         order = worker_counts if round_number % 2 else list(reversed(worker_counts))
         for workers in order:
-            server = Server(env, workers)
+            server = Served(env, work / f"server-{round_number}-{workers}.log", workers=workers)
             try:
-                server.wait_ready(args.database_url)
+                # Each worker holds its listener once it is ready.
+                server.wait_ready(also=lambda count=workers: _listeners(args.database_url) >= count)
                 answer = httpx.post(
                     server.origin + "/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}
                 ).json()
