@@ -216,11 +216,11 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            # Outermost: the common request (a JSON POST of a query) skips everything below.
+            Middleware(AnswerErrorsAsJson),
+            # The common request (a JSON POST of a query) skips everything below.
             Middleware(
                 LeanQueries, view=graphql, max_body_bytes=settings.max_request_bytes, enabled=settings.lean_queries
             ),
-            Middleware(AnswerErrorsAsJson),
         ],
         exception_handlers={HTTPException: http_error},
     )

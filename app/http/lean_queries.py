@@ -54,8 +54,9 @@ _GENERAL_PATH_HEADERS = frozenset(
 
 
 class LeanQueries:
-    """Middleware, outermost but for Starlette's own error guard; ``app``: the rest of the
-    application, for everything this does not answer itself."""
+    """Middleware, inside ``AnswerErrorsAsJson`` only (which answers a request the drain's
+    deadline cut off); ``app``: the rest of the application, for everything this does not
+    answer itself."""
 
     def __init__(self, app: ASGIApp, *, view: BizgraphGraphQL, max_body_bytes: int, enabled: bool = True) -> None:
         self.app = app
@@ -117,33 +118,34 @@ class LeanQueries:
         observer = self.view.observer
         record = observer.start(request_id, headers=scope["headers"])
         token = current.set(record)
+        # A request cut off (the drain's deadline) counts as the general view counts it.
+        record.status = 500
         try:
-            status, extra, payload = await self._run(
-                scope, receive, request_id, record, headers.media_type, principal, data, prepared
-            )
-        except Exception as error:
-            # As the general view answers what escapes it: the JSON error contract, never a trace.
-            response = response_for(error, request_id)
-            record.error_codes.append(code_of_status(response.status_code))
-            status, payload = response.status_code, bytes(response.body)
-            content_type = response.headers.get("content-type", "application/json").encode()
-            # What the error's answer says beside its body (Retry-After for an outage).
-            extra = [(name, value) for name, value in response.raw_headers if name not in _BODY_HEADERS]
-        else:
-            content_type = headers.media_type.content_type.encode()
-        finally:
-            current.reset(token)
-        record.status = status
-        response_headers = [
-            (b"content-length", str(len(payload)).encode()),
-            (b"content-type", content_type),
-            *extra,
-            (b"x-request-id", request_id.encode("ascii")),
-        ]
-        try:
+            try:
+                status, extra, payload = await self._run(
+                    scope, receive, request_id, record, headers.media_type, principal, data, prepared
+                )
+            except Exception as error:
+                # As the general view answers what escapes it: the JSON error contract, never a trace.
+                response = response_for(error, request_id)
+                record.error_codes.append(code_of_status(response.status_code))
+                status, payload = response.status_code, bytes(response.body)
+                content_type = response.headers.get("content-type", "application/json").encode()
+                # What the error's answer says beside its body (Retry-After for an outage).
+                extra = [(name, value) for name, value in response.raw_headers if name not in _BODY_HEADERS]
+            else:
+                content_type = headers.media_type.content_type.encode()
+            response_headers = [
+                (b"content-length", str(len(payload)).encode()),
+                (b"content-type", content_type),
+                *extra,
+                (b"x-request-id", request_id.encode("ascii")),
+            ]
             await send({"type": "http.response.start", "status": status, "headers": response_headers})
             await send({"type": "http.response.body", "body": payload})
+            record.status = status
         finally:
+            current.reset(token)
             observer.finish(record)
 
     async def _run(
