@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.auth.access import restricted_fields
@@ -20,7 +20,7 @@ from resolvers.planner.catalog import Catalog, Column, Embedded, Entity, Foreign
 from resolvers.planner.cursors import after_sql, cursor_sql
 from resolvers.planner.filters import FilterCompiler
 from resolvers.planner.ids import global_id_sql
-from resolvers.planner.pagination import PageLimits, PageRequest, page_request
+from resolvers.planner.pagination import PageLimits, PageRequest, page_request, unique_prefix
 from resolvers.planner.selection import FieldSelection
 from resolvers.planner.sqltext import SqlParams, is_compact, json_array_agg, json_object, json_select, quote_literal
 from resolvers.planner.transitions import available_transitions_sql
@@ -172,6 +172,7 @@ class Planner:
                     [f"{child}.{field.remote} = {alias}.{field.local}"]
                     + ([field.where.format(c=child)] if field.where else [])
                 ),
+                shared=frozenset({field.remote}),
             )
         raise TypeError(f"unplannable field {entity.name}.{selection.name}")
 
@@ -186,9 +187,19 @@ class Planner:
     def _where(self, entity: Entity, alias: str, base: Callable[[str], list[str]], filter_spec: Any) -> list[str]:
         return [*base(alias), self.scope(entity, alias), self.filters.compile(entity, alias, filter_spec)]
 
-    def connection_json(self, entity: Entity, selection: FieldSelection, base: Callable[[str], list[str]]) -> str:
+    def connection_json(
+        self,
+        entity: Entity,
+        selection: FieldSelection,
+        base: Callable[[str], list[str]],
+        *,
+        shared: frozenset[str] = frozenset(),
+    ) -> str:
+        """``shared``: columns whose value every row of the list has in common (a nested
+        list's foreign key), so that with them fewer sort columns may order it totally."""
         args = selection.args
         page = page_request(entity, args, self.limits)
+        page = replace(page, ordered_by=unique_prefix(entity, page.columns, shared))
         self._check_sorts(entity, args)
         pairs: list[tuple[str, str]] = []
         page_alias = self.params.alias("p")
@@ -224,10 +235,7 @@ class Planner:
         descending), so the reverse is exactly the scan backwards. Ordering the page's rows by
         the columns again, rather than by a row number the page subquery would compute over a
         window, spares PostgreSQL a window per page (per parent row, for a nested list)."""
-        return ", ".join(
-            f"{c.render(alias)} {'DESC' if d != reverse else 'ASC'}"
-            for c, d in zip(page.columns, page.scan_descending, strict=True)
-        )
+        return ", ".join(f"{c.render(alias)} {'DESC' if d != reverse else 'ASC'}" for c, d in page.scan_order)
 
     def _page_rows(self, entity: Entity, page: PageRequest, base: Callable[[str], list[str]], filter_spec: Any) -> str:
         # Exactly the page's rows, never one more: every row of this subquery gets
