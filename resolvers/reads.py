@@ -91,13 +91,14 @@ class ReadService:
         max_groups = self._limits.max_groups
 
         def groups(value: Any) -> Any:
-            if value["truncated"]:
+            # The groups, as JSON or as its text alike; NULL only past the cap.
+            if value is None:
                 raise TooManyGroups(
                     f"more than {max_groups} groups: narrow the filter or group more coarsely", field=["groupBy"]
                 )
-            return value["groups"]
+            return value
 
-        return PlannedRead(planner.plan(sql), groups, finishes_text=False)
+        return PlannedRead(planner.plan(sql), groups)
 
     def plan_one(self, type_name: str, global_id: str, selection: FieldSelection) -> PlannedRead:
         _, pk = decode_id(global_id, type_name)

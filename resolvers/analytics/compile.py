@@ -2,7 +2,8 @@
 
 Groups by an optional time bucket (in the organization's time zone) and any
 dimensions; sums are NUMERIC, so exact; averages of money are rounded to cents.
-The statement returns the groups and whether more existed than allowed.
+The statement returns the groups as the response's compact JSON array, or NULL when
+there are more than allowed.
 """
 
 from __future__ import annotations
@@ -80,27 +81,20 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     grouped = f"SELECT {', '.join(columns)} FROM {entity.table} {base}{''.join(joins)} WHERE {where}{group}"
     # Groups are shown, ordered and capped on their presented values, a few rows after the
     # grouping rather than once per row before it.
-    values = [presented.format(v=f"x.k{i}") for i, (_, _, presented) in enumerate(keys)]
-    shown = [f"{value} AS {name}" for value, (name, _, _) in zip(values, keys, strict=True)]
+    shown = [f"{presented.format(v=f'x.k{i}')} AS {name}" for i, (name, _, presented) in enumerate(keys)]
     shown += ["x.n"] + [f"x.{function}_{measure_name}" for function, measure_name in measures]
-    # Spelled out, not by position: in a window's ORDER BY a number is a constant.
-    order = f"ORDER BY {', '.join(f'{value} NULLS LAST' for value in values)}" if values else ""
-    limit = planner.limits.max_groups
-    inner = (
-        f"SELECT {', '.join(shown)}, row_number() OVER ({order}) AS rn"
-        f" FROM ({grouped}) x {order} LIMIT {params.bind(limit + 1, 'bigint')}"
-    )
+    # How many groups there are, beside each: no sort, so the grouping stays a hash of the
+    # rows (an ORDER BY or a window ordered here would have PostgreSQL sort every row to
+    # group them in order, since it expects as many groups as rows).
+    shown.append("count(*) OVER () AS n_groups")
+    limit = params.bind(planner.limits.max_groups, "bigint")
     group_json = json_object(_group_pairs(planner, spec, selection, dimensions, [name for name, _, _ in keys]))
-    within = f"g.rn <= {params.bind(limit, 'bigint')}"
-    # ``count(g.rn)``, not ``count(*)``: inside the object's subquery an aggregate naming
-    # no column would count that subquery's one row (sqltext.json_object).
-    result = json_object(
-        [
-            ("groups", json_array_agg(group_json, "g.rn", where=within)),
-            ("truncated", f"count(g.rn) > {params.bind(limit, 'bigint')}"),
-        ]
-    )
-    return f"SELECT {result} FROM ({inner}) g"
+    order = ", ".join(f"g.{name} NULLS LAST" for name, _, _ in keys)
+    # Over the cap the answer is NULL (TOO_MANY_GROUPS, ``reads.plan_aggregate``) and no
+    # group's JSON is built; under it, the groups' compact JSON array as the response holds it.
+    groups = json_array_agg(group_json, order, where=f"g.n_groups <= {limit}")
+    each = f"SELECT {', '.join(shown)} FROM ({grouped}) x"
+    return f"SELECT CASE WHEN count(*) <= {limit} THEN {groups} END FROM ({each}) g"
 
 
 def _bucket(planner: Planner, spec: Aggregate, bucket: str, render: Any) -> str:

@@ -81,4 +81,5 @@ ORDER_LINE = Entity(
         "product": ToOne("Product", local="product_id", description="Conditions on the product."),
     },
     wording=Wording("order lines"),
+    unique_keys=(("order_id", "line_no"),),
 )

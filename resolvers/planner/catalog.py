@@ -7,6 +7,7 @@ connection. Column templates use ``{t}`` for the table alias of the row.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,6 +44,12 @@ class Column:
 
     def render(self, alias: str) -> str:
         return self.sql.format(t=alias)
+
+    @property
+    def name(self) -> str | None:
+        """The table column it is, if it is one (not an expression)."""
+        plain = re.fullmatch(r"\{t\}\.(\w+)", self.sql)
+        return plain.group(1) if plain else None
 
     @property
     def sql_type(self) -> str:
@@ -161,6 +168,9 @@ class Entity:
     where: str | None = None
     # The words the schema's filter and sort inputs, derived from this entity, describe its rows with.
     wording: Wording | None = None
+    # Columns (NOT NULL) that a UNIQUE constraint makes unique together, besides the id: a
+    # page whose rows share some of them and are sorted by the rest needs no tiebreaker.
+    unique_keys: tuple[tuple[str, ...], ...] = ()
 
 
 ID_COLUMN = col("id", "bigint")

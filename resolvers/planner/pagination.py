@@ -26,11 +26,36 @@ class PageRequest:
     columns: tuple[Column, ...]
     descending: tuple[bool, ...]
     signature: str
+    # How many leading columns the SQL orders by: fewer than all when those are already
+    # unique among the rows read (``unique_prefix``). Cursors still hold every column.
+    ordered_by: int | None = None
 
     @property
     def scan_descending(self) -> tuple[bool, ...]:
         """The direction rows are read in: reversed when paginating backwards."""
         return self.descending if self.forward else tuple(not d for d in self.descending)
+
+    @property
+    def scan_order(self) -> tuple[tuple[Column, bool], ...]:
+        """The columns the SQL orders the scan by, each with whether it is descending."""
+        order = tuple(zip(self.columns, self.scan_descending, strict=True))
+        return order if self.ordered_by is None else order[: self.ordered_by]
+
+
+def unique_prefix(entity: Entity, columns: tuple[Column, ...], shared: frozenset[str]) -> int | None:
+    """How many leading ``columns`` already order rows that all share the values of the
+    ``shared`` columns (a nested list's foreign key) totally, when fewer than all do: the
+    columns after them only repeat that order, and an ORDER BY without them can be read
+    straight from a unique index (order lines by ``line_no`` within their order, not
+    ``line_no, id``). ``None``: every column is needed."""
+    named = set(shared)
+    for i, column in enumerate(columns[:-1]):
+        if column.name is None or column.nullable:
+            return None
+        named.add(column.name)
+        if any(named.issuperset(key) for key in entity.unique_keys):
+            return i + 1
+    return None
 
 
 def _name(value: Any) -> str:

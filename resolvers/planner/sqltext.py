@@ -76,9 +76,10 @@ def json_select(pairs: list[tuple[str, str]], source: str) -> str:
 
 def json_array_agg(value: str, order: str, *, where: str = "") -> str:
     """The aggregate of ``value`` over the query's rows as a compact JSON array (``[]`` for
-    none): ``json_agg`` would write ``[a, b]``."""
+    none): ``json_agg`` would write ``[a, b]``. ``order``: empty for the rows' own order."""
+    ordered = f" ORDER BY {order}" if order else ""
     filtered = f" FILTER (WHERE {where})" if where else ""
-    return f"COALESCE(array_to_json(array_agg({value} ORDER BY {order}){filtered}), '[]'::json)"
+    return f"COALESCE(array_to_json(array_agg({value}{ordered}){filtered}), '[]'::json)"
 
 
 def is_compact(sql: str) -> bool:

@@ -224,3 +224,40 @@ async def test_filter_by_foreign_id_and_text_patterns(client, seeded_url):
         client, "query($p: String!) { customers(filter: {name: {ilike: $p}}) { totalCount } }", {"p": prefix}
     )
     assert result["customers"]["totalCount"] == matching >= 1
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+async def test_nested_lines_page_both_ways_in_line_order(client, seeded_url, direction):
+    """A nested list sorted by a key unique within its parent (lines by line number within
+    their order) is ordered without the id tiebreaker; its pages and cursors stay the same."""
+    [(order_id,)] = sql(
+        seeded_url,
+        f"SELECT order_id FROM order_lines WHERE org_id = {ORG} GROUP BY 1 HAVING count(*) >= 4 ORDER BY 1 LIMIT 1",
+    )
+    expected = [
+        gid("OrderLine", r[0])
+        for r in sql(
+            seeded_url, f"SELECT id FROM order_lines WHERE order_id = %s ORDER BY line_no {direction}", order_id
+        )
+    ]
+    query = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $d: SortDirection!) {
+      order(id: $id) { lines(first: $first, after: $after, last: $last, before: $before,
+                             orderBy: [{field: LINE_NO, direction: $d}]) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } } }"""
+    variables = {"id": gid("Order", order_id), "d": direction}
+    seen, after = [], None
+    while True:
+        page = (await data(client, query, {**variables, "first": 3, "after": after}))["order"]["lines"]
+        seen += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == expected
+    backwards, before = [], None
+    while True:
+        page = (await data(client, query, {**variables, "last": 3, "before": before}))["order"]["lines"]
+        backwards = [n["id"] for n in page["nodes"]] + backwards
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert backwards == expected

@@ -13,6 +13,7 @@ from resolvers.analytics.catalog import AGGREGATES
 from resolvers.catalog import CATALOG
 from resolvers.planner.catalog import ToMany, ToOne
 from schema import build_schema
+from tests.support.graphql import sql
 
 SCHEMA = build_schema()._schema
 
@@ -55,3 +56,26 @@ def test_every_aggregate_dimension_and_measure_is_planned():
         group = SCHEMA.get_type(f"{name}Group")
         keys = {d.key for d in spec.dimensions.values()} | {"bucket", "count", "sum", "avg", "min", "max"}
         assert set(group.fields) == keys, name
+
+
+def test_every_declared_unique_key_is_a_unique_constraint_of_not_null_columns(seeded_url):
+    """The planner drops the id tiebreaker from a nested list's ORDER BY where an entity's
+    ``unique_keys`` say it repeats an order that is already total: only the database's own
+    constraints may say so, or rows that tie would come out in no set order."""
+    constraints = {
+        (table, tuple(sorted(columns)))
+        for table, columns in sql(
+            seeded_url,
+            """SELECT c.conrelid::regclass::text, array_agg(a.attname::text)
+               FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+               WHERE c.contype IN ('u', 'p') GROUP BY c.oid, c.conrelid""",
+        )
+    }
+    nullable = set(
+        sql(seeded_url, "SELECT table_name, column_name FROM information_schema.columns WHERE is_nullable = 'YES'")
+    )
+    declared = [(entity.table, key) for entity in CATALOG.entities.values() for key in entity.unique_keys]
+    assert declared  # order lines are unique by line number within their order
+    for table, key in declared:
+        assert (table, tuple(sorted(key))) in constraints, (table, key)
+        assert not {(table, column) for column in key} & nullable, (table, key)
