@@ -17,6 +17,7 @@ from app.http.live.http_streams import HttpStreams
 from app.http.live.limits import LiveLimits
 from app.http.live.operations import SocketOperations
 from app.http.live.origins import OriginPolicy
+from app.http.live.turns import TurnBudget
 from app.http.live.websocket import LiveSocket, SocketTimings
 from app.http.observer import RequestObserver
 from app.http.pipeline import OperationPipeline
@@ -44,6 +45,9 @@ class LiveEdge:
             silence_timeout=settings.ws_silence_timeout_ms / 1000,
         )
         self.open: set[Open] = set()
+        # Every socket and stream of the process frames its messages within one budget per
+        # turn of the event loop, so that a burst leaves room for the HTTP requests.
+        self.turns = TurnBudget()
         self.draining = False
         self.streams = HttpStreams(
             self.limits,
@@ -51,6 +55,7 @@ class LiveEdge:
             register=self.open.add,
             unregister=self.open.discard,
             accepting=lambda: not self.draining,
+            turns=self.turns,
         )
 
     async def websocket(self, websocket: WebSocket) -> None:
@@ -66,6 +71,7 @@ class LiveEdge:
             origins=self.origins,
             timings=self.timings,
             send_queue_frames=self.settings.ws_send_queue_frames,
+            turns=self.turns,
         )
         try:
             await socket.serve(on_open=self.open.add)

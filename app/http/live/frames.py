@@ -1,8 +1,8 @@
 """The messages of graphql-transport-ws: reading the client's, writing the server's.
 
 A client message that is not one the protocol defines, in the shape it defines, is a protocol
-violation: the socket closes with 4400 and the reason. Server messages are built as text around
-payloads that are already JSON (a feed's messages are spliced in, never decoded again).
+violation: the socket closes with 4400 and the reason. Server messages are UTF-8 JSON built as
+bytes around payloads that are already JSON (a feed's messages are spliced in, never decoded again).
 """
 
 from __future__ import annotations
@@ -102,23 +102,29 @@ def _invalid(reason: str) -> ProtocolViolation:
     return ProtocolViolation(Close(close_codes.BAD_REQUEST, close_codes.bounded_reason(reason)))
 
 
-ACK = '{"type":"connection_ack"}'
-PING = '{"type":"ping"}'
-PONG = '{"type":"pong"}'
+ACK = b'{"type":"connection_ack"}'
+PING = b'{"type":"ping"}'
+PONG = b'{"type":"pong"}'
 
 
-def next_frame(operation_id: str, payload: bytes) -> str:
+def next_prefix(operation_id: str) -> bytes:
+    """What every ``next`` message of one operation starts with: a feed's messages are framed
+    by concatenation (``prefix + payload + b"}"``), each payload spliced in as it is, so an
+    answer serialized once for a whole group is never copied into a text or decoded again."""
+    return b'{"id":' + orjson.dumps(operation_id) + b',"type":"next","payload":'
+
+
+NEXT_SUFFIX = b"}"
+
+
+def next_frame(operation_id: str, payload: bytes) -> bytes:
     """A ``next`` message around ``payload``, the JSON of an execution result, spliced as it is."""
-    return f'{{"id":{_json(operation_id)},"type":"next","payload":{payload.decode()}}}'
+    return next_prefix(operation_id) + payload + NEXT_SUFFIX
 
 
-def error_frame(operation_id: str, errors: list[Any]) -> str:
-    return f'{{"id":{_json(operation_id)},"type":"error","payload":{_json(errors)}}}'
+def error_frame(operation_id: str, errors: list[Any]) -> bytes:
+    return b'{"id":' + orjson.dumps(operation_id) + b',"type":"error","payload":' + orjson.dumps(errors) + b"}"
 
 
-def complete_frame(operation_id: str) -> str:
-    return f'{{"id":{_json(operation_id)},"type":"complete"}}'
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
+def complete_frame(operation_id: str) -> bytes:
+    return b'{"id":' + orjson.dumps(operation_id) + b',"type":"complete"}'

@@ -19,6 +19,7 @@ from app.errors import BizgraphError, ShuttingDown, TooManySubscriptions, Unauth
 from app.http.errors import error_response, response_for, unavailable_response
 from app.http.live.limits import LiveLimits, SubscriptionLease
 from app.http.live.stream_formats import StreamFormat, format_for
+from app.http.live.turns import TurnBudget
 from app.http.pipeline import Admitted
 from app.http.request_id import request_id_of
 from schema.live.feed import LiveFeed
@@ -50,12 +51,14 @@ class HttpStreams:
         register: Callable[[LiveStream], None],
         unregister: Callable[[LiveStream], None],
         accepting: Callable[[], bool],
+        turns: TurnBudget | None = None,
     ) -> None:
         self.limits = limits
         self.heartbeat_seconds = heartbeat_seconds
         self.register = register
         self.unregister = unregister
         self.accepting = accepting
+        self.turns = turns
 
     async def respond(self, request: Request, principal: Principal, admitted: Admitted) -> Response:
         request_id = request_id_of(request.scope)
@@ -134,6 +137,8 @@ class HttpStreams:
                         yield stream_format.error([_error(ended, request_id)])
                         yield stream_format.complete()
                         return
+                    if self.turns is not None:
+                        await self.turns.take()
                     yield stream_format.next(message)
                 elif stopping in done:
                     # The server is going away: the stream ends cleanly; the client subscribes again.

@@ -171,9 +171,10 @@ class SocketOperations:
             except BizgraphError as refusal:
                 await self._refuse(session, operation_id, refusal, request_id)
                 return
+            prefix, send = frames.next_prefix(operation_id), session.sender.send
             try:
                 async for message in feed:
-                    await session.sender.send(frames.next_frame(operation_id, message))
+                    await send(prefix + message + frames.NEXT_SUFFIX)
             except BizgraphError as ended:
                 await self._refuse(session, operation_id, ended, request_id)
                 return

@@ -32,6 +32,7 @@ from app.http.live.operations import SocketOperations, SocketSession
 from app.http.live.origins import OriginPolicy
 from app.http.live.sender import SocketSender
 from app.http.live.socket_auth import authenticate_socket
+from app.http.live.turns import TurnBudget
 from app.http.request_id import request_id_of
 
 log = logging.getLogger("bizgraph.live")
@@ -58,13 +59,14 @@ class LiveSocket:
         origins: OriginPolicy,
         timings: SocketTimings,
         send_queue_frames: int,
+        turns: TurnBudget | None = None,
     ) -> None:
         self.websocket = websocket
         self.operations = operations
         self.limits = limits
         self.origins = origins
         self.timings = timings
-        self.sender = SocketSender(websocket, send_queue_frames)
+        self.sender = SocketSender(websocket, send_queue_frames, turns=turns)
         self.request_id = request_id_of(websocket.scope)
         self._numbers = itertools.count(1)
         self._session: SocketSession | None = None
