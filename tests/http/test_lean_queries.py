@@ -172,3 +172,21 @@ async def test_a_budget_that_ran_out_is_refused_alike(demo_settings, lean_answer
     assert [status for status, _, _ in answers[True]].count(429) >= 1
     assert any(name == "retry-after" for name, _ in answers[True][-1][1])
     assert len(lean_answers) == 6
+
+
+async def test_roles_held_to_stored_documents_are_refused_alike(demo_settings, lean_answers):
+    # Sales may run stored documents only: its plain-text query is refused before it runs.
+    settings = replace(demo_settings, persisted_only_roles=frozenset({"sales"}))
+    headers = bearer(token_for_user(demo_settings, "sales@acme.example"))
+    body = {"query": Q1, "variables": {"id": CUSTOMER}}
+    answers = {}
+    for lean_queries in (False, True):
+        async with running_app(replace(settings, lean_queries=lean_queries)) as (_, http):
+            answers[lean_queries] = [
+                _comparable(await _send(http, body, {**headers, **({"accept": accept} if accept else {})}))
+                for accept in ACCEPTS
+            ]
+    assert answers[True] == answers[False]
+    assert {status for status, _, _ in answers[True]} <= {200, 403}
+    assert all(b"PERSISTED_QUERY_REQUIRED" in content for _, _, content in answers[True])
+    assert len(lean_answers) == len(ACCEPTS)
