@@ -133,13 +133,14 @@ class RequestTransaction:
         for listener in dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).
             sql, params = listener(None, marker, sql, params, None, False)
-        statements = [Statement(sql, params)]
+        statements: list[Statement] = []
         if self._mode is Mode.LONE_STATEMENT or not self._in_block:
-            # What its transaction needs first, in the same exchange.
-            statements[:0] = [Statement(self._database.organization_statement, (self._org_id,))]
+            # What its transaction needs first, in the same exchange, in order.
             if self._mode is Mode.SNAPSHOT:
-                statements.insert(0, Statement(BEGIN_SNAPSHOT))
+                statements.append(Statement(BEGIN_SNAPSHOT))
                 self._in_block = True
+            statements.append(Statement(self._database.organization_statement, (self._org_id,)))
+        statements.append(Statement(sql, params))
         rows = await exchange(driver, statements, prepare=self._database.prepared_statements)
         self._database.exchanged()
         if not every_row:

@@ -251,15 +251,7 @@ class BizgraphGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Errors raised before the operation's extensions wrap up (e.g. a syntax
         # error found by the parser cache) still get their code here.
-        response = self.pipeline.response_of(result, getattr(request.state, "request_id", "-"))
-        record = current.get()
-        if record is not None:
-            note_response(record, response)
-        if is_request_error(result) and _media_type_of(request) is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
-            # The operation never ran: under the new media type the answer says so by
-            # having no data entry at all (and create_response gives it a 4xx).
-            del response["data"]
-        return response
+        return answer_body(self.pipeline, result, getattr(request.state, "request_id", "-"), _media_type_of(request))
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         accept = request.headers.get("accept")
@@ -286,10 +278,8 @@ class BizgraphGraphQL(GraphQL[Context, None]):
             return streamed
         response = super().create_response(response_data, sub_response)
         response.headers["content-type"] = media_type.content_type
-        if not sub_response.status_code and isinstance(response_data, dict) and "data" not in response_data:
-            # Only a request error leaves out data (process_result); a status set on the
-            # sub-response by the operation itself (429, 503 ...) is more precise and stays.
-            response.status_code = request_error_status(response_data)
+        if isinstance(response_data, dict):
+            response.status_code = answer_status(sub_response.status_code or None, response_data)
         return response
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
@@ -309,6 +299,32 @@ _STATUS_OF_REQUEST_ERROR = {
     # The named stored document is unknown: the client may send it with its text.
     "PERSISTED_QUERY_NOT_FOUND": 404,
 }
+
+
+def answer_body(
+    pipeline: OperationPipeline, result: ExecutionResult, request_id: str, media_type: GraphQLMediaType
+) -> GraphQLHTTPResponse:
+    """The JSON body of an operation's answer over HTTP, noted in the request's record (the
+    general view and the lean path, ``lean_queries.py``, both answer with it)."""
+    # Errors raised before the operation's extensions wrap up (e.g. a syntax error found by the
+    # parser cache) still get their code here.
+    response = pipeline.response_of(result, request_id)
+    record = current.get()
+    if record is not None:
+        note_response(record, response)
+    if is_request_error(result) and media_type is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
+        # The operation never ran: under the new media type the answer says so by having no
+        # data entry at all (and ``answer_status`` gives it a 4xx).
+        del response["data"]
+    return response
+
+
+def answer_status(status: int | None, body: GraphQLHTTPResponse) -> int:
+    """The HTTP status of an answer with ``body``: the operation's own (429, 503 …) when it set
+    one, which is more precise; else a request error's (only those leave out data); else 200."""
+    if status:
+        return status
+    return request_error_status(body) if "data" not in body else 200
 
 
 def request_error_status(response_data: GraphQLHTTPResponse) -> int:

@@ -30,10 +30,10 @@ from app.auth.principal import Principal
 from app.errors import BizgraphError
 from app.http import request_body
 from app.http.errors import response_for
-from app.http.graphql_view import BizgraphGraphQL, code_of_status, request_error_status
+from app.http.graphql_view import BizgraphGraphQL, answer_body, answer_status, code_of_status
 from app.http.media_types import GraphQLMediaType, negotiate
-from app.http.observer import note_admission, note_request, note_response
-from app.http.pipeline import Admitted, Answer, is_request_error
+from app.http.observer import note_admission, note_request
+from app.http.pipeline import Admitted, Answer
 from app.http.request_id import request_id_of
 from app.http.request_record import RequestRecord, current
 from app.http.write_positions import REQUEST_HEADER as READ_AFTER_HEADER
@@ -182,14 +182,11 @@ class LeanQueries:
         self, answer: Answer, request_id: str, record: RequestRecord, media_type: GraphQLMediaType
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The status, the headers beside the body's own, and the body, as the general view
-        answers (``BizgraphGraphQL.process_result`` and ``create_response``)."""
+        answers."""
         if answer.status == 429:
             record.rate_limited = True
-        response = self.view.pipeline.response_of(answer.result, request_id)
-        note_response(record, response)
-        if is_request_error(answer.result) and media_type is GraphQLMediaType.GRAPHQL_RESPONSE_JSON:
-            del response["data"]
-        status = answer.status or (request_error_status(response) if "data" not in response else 200)
+        response = answer_body(self.view.pipeline, answer.result, request_id, media_type)
+        status = answer_status(answer.status, response)
         extra = [] if answer.retry_after is None else [(b"retry-after", str(answer.retry_after).encode())]
         return status, extra, orjson.dumps(response)
 
@@ -239,6 +236,8 @@ def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
 
 
 def _asks_for_a_stream(accept: str) -> bool:
+    """Broader than ``stream_formats.format_for`` on purpose: strawberry's view answers any
+    ``multipart/*`` on its own terms, so every such request is the general path's."""
     lowered = accept.lower()
     return "text/event-stream" in lowered or "multipart/" in lowered
 

@@ -143,23 +143,9 @@ async def test_paging_forward_and_backward_visits_every_row_once_in_order(client
     query = """query($after: String, $before: String, $first: Int, $last: Int, $order: [CustomerSort!]) {
       customers(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } }"""
-    sort = [{"field": field, "direction": direction}]
-    seen, after = [], None
-    while True:
-        page = (await data(client, query, {"first": 17, "after": after, "order": sort}))["customers"]
-        seen += [n["id"] for n in page["nodes"]]
-        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    assert seen == expected
-    backwards, before = [], None
-    while True:
-        page = (await data(client, query, {"last": 23, "before": before, "order": sort}))["customers"]
-        backwards = [n["id"] for n in page["nodes"]] + backwards
-        if not page["pageInfo"]["hasPreviousPage"]:
-            break
-        before = page["pageInfo"]["startCursor"]
+    sort = {"order": [{"field": field, "direction": direction}]}
+    forwards, backwards = await _page_both_ways(client, query, sort, lambda d: d["customers"], first=17, last=23)
+    assert forwards == expected
     assert backwards == expected
 
 
@@ -245,19 +231,30 @@ async def test_nested_lines_page_both_ways_in_line_order(client, seeded_url, dir
                              orderBy: [{field: LINE_NO, direction: $d}]) {
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } } }"""
     variables = {"id": gid("Order", order_id), "d": direction}
-    seen, after = [], None
+    forwards, backwards = await _page_both_ways(
+        client, query, variables, lambda d: d["order"]["lines"], first=3, last=3
+    )
+    assert forwards == expected
+    assert backwards == expected
+
+
+async def _page_both_ways(client, query, variables, connection, *, first: int, last: int) -> tuple[list, list]:
+    """A connection's node ids paged forward (``first``/``after``) to its end, then backward
+    (``last``/``before``) to its start, each in the connection's order; ``connection`` finds it
+    in the answer's data. Forward, only the first page has no previous page."""
+    forwards, after = [], None
     while True:
-        page = (await data(client, query, {**variables, "first": 3, "after": after}))["order"]["lines"]
-        seen += [n["id"] for n in page["nodes"]]
+        page = connection(await data(client, query, {**variables, "first": first, "after": after}))
+        forwards += [n["id"] for n in page["nodes"]]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert seen == expected
     backwards, before = [], None
     while True:
-        page = (await data(client, query, {**variables, "last": 3, "before": before}))["order"]["lines"]
+        page = connection(await data(client, query, {**variables, "last": last, "before": before}))
         backwards = [n["id"] for n in page["nodes"]] + backwards
         if not page["pageInfo"]["hasPreviousPage"]:
             break
         before = page["pageInfo"]["startCursor"]
-    assert backwards == expected
+    return forwards, backwards
