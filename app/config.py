@@ -75,6 +75,9 @@ class Settings:
     fast_path: bool = True
     # A JSON POST of a query skips the general HTTP machinery (app/http/lean_queries.py).
     lean_queries: bool = True
+    # Plans of repeated queries the lean path keeps, bound anew per request (0: none kept;
+    # schema/plan_templates.py).
+    plan_cache_entries: int = 1024
     # Roles allowed to introspect the schema outside demo mode.
     introspection_roles: frozenset[str] = frozenset({"admin", "analyst"})
     # A principal whose roles are all in this set may only run stored operations.
@@ -208,6 +211,7 @@ class Settings:
             graphiql=_bool(env, "BIZGRAPH_GRAPHIQL", True),
             fast_path=_bool(env, "BIZGRAPH_FAST_PATH", True),
             lean_queries=_bool(env, "BIZGRAPH_LEAN_QUERIES", True),
+            plan_cache_entries=_int(env, "BIZGRAPH_PLAN_CACHE_ENTRIES", 1024, minimum=0),
             introspection_roles=_roles(env, "BIZGRAPH_INTROSPECTION_ROLES", frozenset({"admin", "analyst"})),
             persisted_only_roles=_roles(env, "BIZGRAPH_PERSISTED_ONLY_ROLES", frozenset()),
             issuer=issuer,

@@ -154,8 +154,12 @@ class ConnectionPool:
         finally:
             if not waiter.done():
                 waiter.cancel()
-            with contextlib.suppress(ValueError):  # already handed over
-                self._waiters.remove(waiter)
+            # A waiter handed a result (or closed out) was taken off the queue by whoever
+            # handed it: only a cancelled one may still be queued. (Looking for the others
+            # anyway is costly: the miss's ValueError spells out the future, connection and all.)
+            if waiter.cancelled():
+                with contextlib.suppress(ValueError):  # ``_pass_on`` skipped it off already
+                    self._waiters.remove(waiter)
 
     async def _open(self) -> psycopg.AsyncConnection[Any] | None:
         """A new connection; None when PostgreSQL refused it while this pool still holds

@@ -55,6 +55,7 @@ from schema import build_schema
 from schema.cost.calculator import PageSizes
 from schema.cost.gate import CostGate
 from schema.live.service import LiveData
+from schema.plan_templates import PlanTemplates
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -224,6 +225,8 @@ def create_app(
         *(dashboard_routes() if settings.demo else []),
         *[_form_body_limited(route) for route in auth_routes()],
     ]
+    # The lean path's kept plans (app.state.plan_templates, for metrics and tests).
+    plans = plan_templates(graphql, settings)
     application = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -231,7 +234,11 @@ def create_app(
             Middleware(AnswerErrorsAsJson),
             # The common request (a JSON POST of a query) skips everything below.
             Middleware(
-                LeanQueries, view=graphql, max_body_bytes=settings.max_request_bytes, enabled=settings.lean_queries
+                LeanQueries,
+                view=graphql,
+                max_body_bytes=settings.max_request_bytes,
+                enabled=settings.lean_queries,
+                plans=plans,
             ),
             # A socket served by uvicorn writes its frames to uvicorn's transport, in batches
             # (app/http/live/wire.py); this shows it where that transport is (the two above
@@ -246,9 +253,18 @@ def create_app(
 
     # The server (app.cli) drains live connections before it closes them itself.
     application.state.live_edge = live_edge
+    application.state.plan_templates = plans
     # Traces, when on: its ``flush`` exports the spans batched so far.
     application.state.tracing = tracing
     return application
+
+
+def plan_templates(view: BizgraphGraphQL, settings: Settings) -> PlanTemplates | None:
+    """The lean path's kept plans (None: none are kept, or there is no fast path to plan for)."""
+    fast_path = view.pipeline.fast_path
+    if settings.plan_cache_entries == 0 or fast_path is None:
+        return None
+    return PlanTemplates(fast_path, page_limits(settings), entries=settings.plan_cache_entries)
 
 
 def _tracing(settings: Settings, exporter: SpanExporter | None) -> Tracing | None:

@@ -10,7 +10,7 @@ a command's payload) and so must find the withheld fields themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.errors import NotFound
@@ -68,6 +68,27 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _existing(type_name: str, global_id: str) -> Callable[[Any], Any]:
+    def existing(value: Any) -> Any:
+        if value is None:
+            # The same answer whether the row is missing or outside the principal's scope.
+            raise NotFound(f"no {type_name} with ID {global_id!r}")
+        return value
+
+    return existing
+
+
+def one_with_id(planned: PlannedRead, type_name: str, global_id: str) -> PlannedRead:
+    """A planned lookup (``plan_one``) of another row of the same type: the same statement with
+    the key decoded from ``global_id`` (``InvalidId`` when it is not a ``type_name``'s)."""
+    key_param = planned.plan.key_param
+    if key_param is None:
+        raise ValueError("not a lookup by key: its plan has no key parameter")
+    _, pk = decode_id(global_id, type_name)
+    plan = replace(planned.plan, params={**planned.plan.params, key_param: pk})
+    return PlannedRead(plan, _existing(type_name, global_id), planned.finishes_text)
+
+
 class ReadService:
     def __init__(self, statements: StatementRunner, access: Access, limits: PageLimits) -> None:
         self._statements = statements
@@ -102,14 +123,9 @@ class ReadService:
 
     def plan_one(self, type_name: str, global_id: str, selection: FieldSelection) -> PlannedRead:
         _, pk = decode_id(global_id, type_name)
-
-        def existing(value: Any) -> Any:
-            if value is None:
-                # The same answer whether the row is missing or outside the principal's scope.
-                raise NotFound(f"no {type_name} with ID {global_id!r}")
-            return value
-
-        return PlannedRead(self._planner().one(type_name, pk, selection, typename=False), existing)
+        return PlannedRead(
+            self._planner().one(type_name, pk, selection, typename=False), _existing(type_name, global_id)
+        )
 
     async def explain(self, planned: PlannedRead, *, analyze: bool = False) -> Explained:
         """PostgreSQL's plan of ``planned``'s statement, in the same transaction as the reads."""

@@ -18,6 +18,7 @@ status, headers and bytes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import orjson
 from graphql import OperationType as OperationKind
@@ -40,6 +41,7 @@ from app.http.write_positions import REQUEST_HEADER as READ_AFTER_HEADER
 from app.http.write_positions import read_after
 from schema.context import Context
 from schema.plan import PLAN_HEADER
+from schema.plan_templates import PlannedQuery, PlanTemplates
 from schema.prepared import PreparedOperation
 
 PATH = "/graphql"
@@ -58,10 +60,20 @@ class LeanQueries:
     deadline cut off); ``app``: the rest of the application, for everything this does not
     answer itself."""
 
-    def __init__(self, app: ASGIApp, *, view: BizgraphGraphQL, max_body_bytes: int, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        view: BizgraphGraphQL,
+        max_body_bytes: int,
+        enabled: bool = True,
+        plans: PlanTemplates | None = None,
+    ) -> None:
         self.app = app
         self.view = view
         self.max_body_bytes = max_body_bytes
+        # Plans of repeated queries (None: every query is prepared and planned anew).
+        self.plans = plans
         # Traced processes use the general path throughout, so a trace has one shape.
         self.enabled = enabled and view.observer.tracing is None
 
@@ -79,11 +91,9 @@ class LeanQueries:
             return
         await self._answer(scope, receive, send, headers, *taken)
 
-    async def _take(
-        self, scope: Scope, body: bytes, headers: _Headers
-    ) -> tuple[Principal, GraphQLRequestData, PreparedOperation] | None:
-        """The principal, the request and its prepared query, or None to go the general way.
-        Nothing is paid for or run here."""
+    async def _take(self, scope: Scope, body: bytes, headers: _Headers) -> _Taken | None:
+        """The principal, the request and its prepared query (or its kept plan, bound), or None
+        to go the general way. Nothing is paid for or run here."""
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -99,6 +109,10 @@ class LeanQueries:
             principal = await scope["app"].state.auth.authenticator.authenticate(headers.authorization)
         except BizgraphError:
             return None
+        if self.plans is not None and data.query is not None:
+            planned = self.plans.lookup(data.query, data.operation_name, data.variables, principal)
+            if planned is not None:
+                return principal, data, planned
         prepared = self.view.pipeline.prepare(data)
         if prepared is None or prepared.kind is not OperationKind.QUERY:
             return None
@@ -112,7 +126,7 @@ class LeanQueries:
         headers: _Headers,
         principal: Principal,
         data: GraphQLRequestData,
-        prepared: PreparedOperation,
+        prepared: PreparedOperation | PlannedQuery,
     ) -> None:
         request_id = request_id_of(scope)
         observer = self.view.observer
@@ -157,12 +171,22 @@ class LeanQueries:
         media_type: GraphQLMediaType,
         principal: Principal,
         data: GraphQLRequestData,
-        prepared: PreparedOperation,
+        prepared: PreparedOperation | PlannedQuery,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         pipeline = self.view.pipeline
         note_request(record, principal, data)
         state = scope["app"].state
-        admitted = await pipeline.admit(state, principal, data, mutations_allowed=True, prepared=prepared)
+        if isinstance(prepared, PlannedQuery):
+            admitted = await pipeline.admit_planned(state, principal, data, prepared)
+        else:
+            admitted = await pipeline.admit(state, principal, data, mutations_allowed=True, prepared=prepared)
+            if isinstance(admitted, Admitted) and self.plans is not None and data.query is not None:
+                # Planned here, once, for this request and (kept) for the next ones of its shape.
+                planned = self.plans.learn(
+                    data.query, data.operation_name, data.variables, principal, prepared, pipeline.price(prepared)
+                )
+                if planned is not None:
+                    admitted = replace(admitted, planned=planned)
         note_admission(record, admitted)
         if isinstance(admitted, Admitted):
             request = Request(scope, receive)
@@ -192,6 +216,9 @@ class LeanQueries:
 
 
 _BODY_HEADERS = frozenset({b"content-length", b"content-type"})
+
+
+_Taken = tuple[Principal, GraphQLRequestData, PreparedOperation | PlannedQuery]
 
 
 class _Headers:

@@ -62,6 +62,9 @@ def note_admission(record: RequestRecord, admitted: Admitted | Any) -> None:
         record.operation_type = prepared.kind.value
         name = prepared.operation.name
         record.operation_name = name.value if name is not None else None
+    elif admitted.planned is not None:
+        record.operation_type = "query"
+        record.operation_name = admitted.planned.operation_name
     if record.trace is not None:
         record.document = admitted.request.query
     cost = (admitted.extensions or {}).get("cost")

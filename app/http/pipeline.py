@@ -33,6 +33,7 @@ from schema.fastpath import FastPath
 from schema.introspection import uses_introspection
 from schema.limits.parsing import documents_of
 from schema.plan import PlanMode, PlanReporter
+from schema.plan_templates import PlannedQuery
 from schema.prepared import PreparedOperation, prepare_operation
 
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -49,10 +50,17 @@ class Admitted:
     extensions: dict[str, Any] | None
     # The explorer's plan, when asked for and allowed (``schema/plan.py``).
     plan: PlanMode | None = None
+    # A query's statements already planned, bound to this request (a cached plan's,
+    # ``schema/plan_templates.py``): the fast path runs them as they are.
+    planned: PlannedQuery | None = None
 
     @property
     def is_subscription(self) -> bool:
         return self.prepared is not None and self.prepared.kind is OperationKind.SUBSCRIPTION
+
+    @property
+    def is_query(self) -> bool:
+        return self.planned is not None or (self.prepared is not None and self.prepared.kind is OperationKind.QUERY)
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,26 @@ class OperationPipeline:
         extensions = {"cost": cost.as_extension()} if cost is not None else None
         return Admitted(request, prepared, extensions, mode)
 
+    async def admit_planned(
+        self, state: State, principal: Principal, request: GraphQLRequestData, planned: PlannedQuery
+    ) -> Admitted | Answer:
+        """``admit`` for a query whose plan was cached (``schema/plan_templates.py``): what it
+        checked once for the same document, variables and roles (introspection, parsing,
+        validation, the price) is not checked again; the rest is, and the price is paid."""
+        try:
+            request = await self.persisted.resolve(request, principal, state.database)
+        except BizgraphError as refusal:
+            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
+        try:
+            cost = await self._charge(principal, planned.cost)
+        except CostExceeded as refusal:
+            return Answer(_refused(refusal, CostReport(refusal.cost, refusal.maximum)))
+        except RateLimited as refusal:
+            report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
+            return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
+        extensions = {"cost": cost.as_extension()} if cost is not None else None
+        return Admitted(request, None, extensions, planned=planned)
+
     def prepare(self, request: GraphQLRequestData) -> PreparedOperation | None:
         """The request's operation parsed, validated and its variables coerced (None: it will not
         run as sent), the request's trace getting spans for it."""
@@ -161,9 +189,8 @@ class OperationPipeline:
         # whether the operation answered, failed or was cancelled.
         # A query may read from a replica (one that had replayed past the client's latest
         # write); a mutation reads what it wrote on the primary.
-        is_query = admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY
         scope_of = self.operation_scope(
-            state, principal, context.request_id, replica_reads=is_query, read_after=context.read_after
+            state, principal, context.request_id, replica_reads=admitted.is_query, read_after=context.read_after
         )
         async with scope_of as scope:
             if admitted.plan is not None:
@@ -190,11 +217,13 @@ class OperationPipeline:
         """The operation's result: from the fast path when it answers, else field by field."""
         if self.fast_path is not None and OperationType.QUERY in allowed:
             record = current.get()
-            if record is not None and record.trace is not None:
+            if admitted.planned is not None:
+                answer = await self.fast_path.run(admitted.planned.plan, scope, verbatim=verbatim)
+            elif record is not None and record.trace is not None:
                 answer = await traced_fast_path(self.fast_path, admitted.prepared, scope, record.trace, verbatim)
             else:
                 answer = await self.fast_path.execute(admitted.prepared, scope, verbatim=verbatim)
-            if record is not None and admitted.prepared is not None and admitted.prepared.kind is OperationKind.QUERY:
+            if record is not None and admitted.is_query:
                 record.fast_path = answer is not None
             if answer is not None:
                 errors = answer.errors or None
@@ -254,6 +283,15 @@ class OperationPipeline:
             return None
         # A mutation over GET is refused (405) without being paid for.
         return await self.cost_gate.admit(principal, prepared, mutations_allowed=mutations_allowed)
+
+    async def _charge(self, principal: Principal, cost: int | None) -> CostReport | None:
+        if self.cost_gate is None or cost is None:
+            return None
+        return await self.cost_gate.charge(principal, cost)
+
+    def price(self, prepared: PreparedOperation) -> int | None:
+        """What ``prepared`` costs (None: operations are not priced here)."""
+        return self.cost_gate.cost(prepared) if self.cost_gate is not None else None
 
     def _maximum_cost(self) -> int:
         return self.cost_gate.maximum if self.cost_gate is not None else 0

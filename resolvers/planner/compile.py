@@ -43,6 +43,9 @@ class Plan:
     # Whether the JSON it builds is compact throughout, byte for byte what the API's encoder
     # writes for the same value (``sqltext.json_object``): then it may be sent as it is.
     compact: bool = False
+    # A lookup's parameter holding the row's primary key (``one``): the one value a cached plan
+    # of the same lookup binds anew for another key (``schema/plan_templates.py``).
+    key_param: str | None = None
 
 
 class Planner:
@@ -62,8 +65,10 @@ class Planner:
         entity = self.catalog[type_name]
         alias = self.params.alias()
         pairs = self.object_pairs(entity, alias, selection.selections, typename=typename)
-        where = f"{alias}.id = {self.params.bind(pk, 'bigint')} AND {self.scope(entity, alias)}"
-        return self.plan(json_select(pairs, f"{entity.table} {alias} WHERE {where}"))
+        key = self.params.bind(pk, "bigint")
+        key_param = self.params.last_name
+        where = f"{alias}.id = {key} AND {self.scope(entity, alias)}"
+        return replace(self.plan(json_select(pairs, f"{entity.table} {alias} WHERE {where}")), key_param=key_param)
 
     def connection(self, type_name: str, selection: FieldSelection) -> Plan:
         entity = self.catalog[type_name]

@@ -15,12 +15,21 @@ class SqlParams:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self._aliases = 0
+        self._last: str | None = None
 
     def bind(self, value: Any, cast: str | None = None) -> str:
         name = f"p{len(self.values)}"
         self.values[name] = value
+        self._last = name
         placeholder = f"%({name})s"
         return f"{placeholder}::{cast}" if cast else placeholder
+
+    @property
+    def last_name(self) -> str:
+        """The name the latest ``bind`` gave its value."""
+        if self._last is None:
+            raise ValueError("nothing was bound yet")
+        return self._last
 
     def alias(self, prefix: str = "t") -> str:
         self._aliases += 1

@@ -59,6 +59,11 @@ class CostGate:
         cost = self.cost(prepared, mutations_allowed=mutations_allowed)
         if cost is None:
             return None
+        return await self.charge(principal, cost)
+
+    async def charge(self, principal: Principal, cost: int) -> CostReport:
+        """Admits an operation of a known ``cost`` (priced before: ``cost``), paying for it;
+        raises ``CostExceeded`` or ``RateLimited``."""
         if cost > self.maximum:
             raise CostExceeded(cost, self.maximum)
         if self.buckets is None:

@@ -1,0 +1,295 @@
+"""Plans of repeated queries, kept and bound anew per request.
+
+Most API traffic is the same few documents sent again and again with other variables: one
+customer by id, then another. Parsing, validating, coercing the variables, pricing, reading the
+selection and planning its SQL give the same result each time but the key of the row looked
+up, so a query planned once for a principal's policy is kept here, and a later request of the
+same shape only binds its own key into the kept statements (``resolvers.reads.one_with_id``).
+
+What a plan depends on is what its key holds:
+
+- the document's text and the operation's name;
+- what the policy compiler reads of the principal: its organization, its roles, and the
+  employee and customer it is linked to (row scopes are anchored on them);
+- the variables, except the *key slots*: a variable used once in the whole document, as the
+  ``id`` of a planned lookup root (``customer(id: $id)``), sent as a string. Only its
+  primary key reaches the statement, as a bound parameter; everything else about the
+  variables is structure (page sizes, filters, orderings) and stays in the key verbatim.
+
+A key slot's value is checked when it is bound, exactly as planning checks it (an ID of
+another type or a garbled one is refused, and the request goes the general way, which answers
+it as always). A request whose plan is not kept costs one planning, as before, and keeps it
+for the next: only documents the fast path answers are kept (the rest are remembered as not
+kept, so they are not planned twice). Both maps are bounded: by entries, and by the text they
+hold, so no client can make them grow past a few megabytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    ArgumentNode,
+    FieldNode,
+    OperationType,
+    VariableNode,
+    visit,
+)
+from graphql.language import Visitor
+
+from app.auth.principal import Principal
+from app.errors import BizgraphError
+from resolvers.planner.access import Access
+from resolvers.planner.pagination import PageLimits
+from resolvers.reads import ReadService, one_with_id
+from schema.fastpath import PLANNED_ROOTS, FastPath, FastPlan
+from schema.prepared import PreparedOperation
+
+# Documents longer than this are planned every time: keeping them would let one client's
+# large documents crowd out everyone's.
+MAX_DOCUMENT_CHARS = 16 * 1024
+# Kept plans: how many, and how much text (documents and SQL) they may hold together.
+DEFAULT_ENTRIES = 1024
+MAX_TEXT_CHARS = 32 * 1024 * 1024
+
+# Where a key slot's value stands in a variables key.
+_SLOT = "\x00key"
+
+
+@dataclass(frozen=True)
+class PlannedQuery:
+    """A query ready to run: its statements bound to this request, what it costs, its name."""
+
+    plan: FastPlan
+    cost: int | None
+    operation_name: str | None
+
+
+@dataclass(frozen=True)
+class _KeySlot:
+    """A lookup root whose key comes from a variable."""
+
+    root: int  # its index among the plan's roots
+    variable: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class _Template:
+    plan: FastPlan
+    slots: tuple[_KeySlot, ...]
+    cost: int | None
+    operation_name: str | None
+    weight: int
+
+    def bound(self, variables: Mapping[str, Any]) -> PlannedQuery | None:
+        """The plan for another request's variables (None: a key slot's value is refused)."""
+        reads = list(self.plan.reads)
+        for slot in self.slots:
+            try:
+                reads[slot.root] = one_with_id(reads[slot.root], slot.type_name, variables[slot.variable])
+            except BizgraphError:
+                return None
+        return PlannedQuery(FastPlan(self.plan.roots, tuple(reads)), self.cost, self.operation_name)
+
+
+# A key whose plan is not kept (the fast path does not answer it): not planned again to find out.
+_NOT_KEPT = "not kept"
+
+_DocumentKey = tuple[str, str | None]
+
+
+class PlanTemplates:
+    """Kept plans (a least-recently-used map), for the lean path (``app/http/lean_queries.py``)."""
+
+    def __init__(
+        self,
+        fast_path: FastPath,
+        limits: PageLimits,
+        *,
+        entries: int = DEFAULT_ENTRIES,
+        max_text_chars: int = MAX_TEXT_CHARS,
+    ) -> None:
+        self.fast_path = fast_path
+        self.limits = limits
+        self.entries = entries
+        self.max_text_chars = max_text_chars
+        # Each document's key slots, by variable name.
+        self._slots: OrderedDict[_DocumentKey, frozenset[str]] = OrderedDict()
+        self._templates: OrderedDict[tuple[Any, ...], _Template | str] = OrderedDict()
+        self._text_chars = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def lookup(
+        self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None, principal: Principal
+    ) -> PlannedQuery | None:
+        """The request's query planned and bound, when a plan of its shape is kept."""
+        slots = self._slots.get((query, operation_name))
+        if slots is None:
+            self.misses += 1
+            return None
+        key = _key(query, operation_name, variables, principal, slots)
+        template = self._templates.get(key) if key is not None else None
+        if key is None or not isinstance(template, _Template):
+            self.misses += 1
+            return None
+        self._templates.move_to_end(key)
+        planned = template.bound(variables or {})
+        if planned is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return planned
+
+    def learn(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        principal: Principal,
+        prepared: PreparedOperation,
+        cost: int | None,
+    ) -> PlannedQuery | None:
+        """Plans an admitted query (``prepared`` from this very request) and keeps the plan
+        for later requests of its shape; the plan for this request, or None when the fast path
+        does not answer it (the standard way will)."""
+        reads = ReadService(_NO_STATEMENTS, Access(principal), self.limits)
+        plan = self.fast_path.plan(prepared, reads)
+        if len(query) > MAX_DOCUMENT_CHARS or prepared.kind is not OperationType.QUERY:
+            return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+        document = (query, operation_name)
+        candidates = self._slots.get(document)
+        if candidates is None:
+            candidates = _slot_candidates(prepared)
+            self._slots[document] = candidates
+            if len(self._slots) > self.entries:
+                self._slots.popitem(last=False)
+        key = _key(query, operation_name, variables, principal, candidates)
+        if key is None:
+            return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+        if plan is None:
+            self._keep(key, _NOT_KEPT)
+            return None
+        slots = _slots_of(plan, candidates, variables or {})
+        if slots is None:
+            self._keep(key, _NOT_KEPT)
+        else:
+            weight = len(query) + sum(len(read.plan.sql) for read in plan.reads)
+            self._keep(key, _Template(plan, slots, cost, _name_of(prepared), weight))
+        return PlannedQuery(plan, cost, _name_of(prepared))
+
+    def _keep(self, key: tuple[Any, ...], template: _Template | str) -> None:
+        previous = self._templates.pop(key, None)
+        if isinstance(previous, _Template):
+            self._text_chars -= previous.weight
+        self._templates[key] = template
+        if isinstance(template, _Template):
+            self._text_chars += template.weight
+        while len(self._templates) > self.entries or self._text_chars > self.max_text_chars:
+            _, evicted = self._templates.popitem(last=False)
+            if isinstance(evicted, _Template):
+                self._text_chars -= evicted.weight
+
+
+def _name_of(prepared: PreparedOperation) -> str | None:
+    name = prepared.operation.name
+    return name.value if name is not None else None
+
+
+def _key(
+    query: str,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    principal: Principal,
+    slots: frozenset[str],
+) -> tuple[Any, ...] | None:
+    """The kept plan's key for a request (None: its variables cannot make one)."""
+    masked = {
+        name: _SLOT if name in slots and isinstance(value, str) else value for name, value in (variables or {}).items()
+    }
+    try:
+        shape = orjson.dumps(masked, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return (
+        query,
+        operation_name,
+        principal.org_id,
+        principal.roles,
+        principal.employee_id,
+        principal.customer_id,
+        shape,
+    )
+
+
+def _slot_candidates(prepared: PreparedOperation) -> frozenset[str]:
+    """Variables used exactly once in the document, as the ``id`` of a planned lookup root."""
+    uses: dict[str, int] = {}
+    ids: set[str] = set()
+
+    class Uses(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            uses[node.name.value] = uses.get(node.name.value, 0) + 1
+
+    # Where variables are used (not where they are declared): the selections, the
+    # operation's own directives, the fragments' selections.
+    operation = prepared.operation
+    used_in = [
+        operation.selection_set,
+        *(operation.directives or ()),
+        *(f.selection_set for f in prepared.fragments.values()),
+    ]
+    for node in used_in:
+        visit(node, Uses())
+    for selection in prepared.operation.selection_set.selections:
+        if not isinstance(selection, FieldNode) or PLANNED_ROOTS.get(selection.name.value, ("",))[0] != "one":
+            continue
+        variable = _id_variable(selection.arguments)
+        if variable is not None:
+            ids.add(variable)
+    return frozenset(name for name in ids if uses.get(name) == 1)
+
+
+def _id_variable(arguments: tuple[ArgumentNode, ...] | list[ArgumentNode] | None) -> str | None:
+    for argument in arguments or ():
+        if argument.name.value == "id" and isinstance(argument.value, VariableNode):
+            return argument.value.name.value
+    return None
+
+
+def _slots_of(plan: FastPlan, candidates: frozenset[str], variables: Mapping[str, Any]) -> tuple[_KeySlot, ...] | None:
+    """The plan's key slots: each candidate's lookup root, its key a parameter of its statement
+    (None: a candidate's value did not come to be one, and the plan may not be bound anew)."""
+    slots: list[_KeySlot] = []
+    found: set[str] = set()
+    for index, root in enumerate(plan.roots):
+        if PLANNED_ROOTS.get(root.name, ("",))[0] != "one" or len(root.origin) != 1:
+            continue
+        node = root.origin[0]
+        variable = _id_variable(node.arguments) if isinstance(node, FieldNode) else None
+        if variable is None or variable not in candidates or not isinstance(variables.get(variable), str):
+            continue
+        if plan.reads[index].plan.key_param is None:
+            return None
+        slots.append(_KeySlot(index, variable, PLANNED_ROOTS[root.name][1]))
+        found.add(variable)
+    masked = {name for name in candidates if isinstance(variables.get(name), str)}
+    return tuple(slots) if found == masked else None
+
+
+class _NoStatements:
+    """Planning runs nothing: a statement asked for here is a bug."""
+
+    async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
+        raise RuntimeError("plans are made here, never run")
+
+
+_NO_STATEMENTS = _NoStatements()
