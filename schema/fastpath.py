@@ -93,12 +93,20 @@ class FastPath:
         self.query_type: GraphQLObjectType = schema.query_type
 
     async def execute(
-        self, prepared: PreparedOperation | None, scope: OperationScope, *, verbatim: bool = False
+        self,
+        prepared: PreparedOperation | None,
+        scope: OperationScope,
+        *,
+        verbatim: bool = False,
+        plan: FastPlan | None = None,
     ) -> FastAnswer | None:
         """The response, or ``None`` when the standard way must answer. ``verbatim``: the
         data will be encoded by orjson, so roots whose JSON is already the response's bytes
-        are passed on as PostgreSQL wrote them (``orjson.Fragment``), never parsed."""
-        plan = self.plan(prepared, scope.reads)
+        are passed on as PostgreSQL wrote them (``orjson.Fragment``), never parsed. ``plan``:
+        the operation's statements when they were planned before (a kept plan's, bound to this
+        request: ``schema/plan_templates.py``)."""
+        if plan is None:
+            plan = self.plan(prepared, scope.reads)
         return None if plan is None else await self.run(plan, scope, verbatim=verbatim)
 
     def plan(self, prepared: PreparedOperation | None, reads: ReadService) -> FastPlan | None:

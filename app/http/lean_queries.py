@@ -183,7 +183,7 @@ class LeanQueries:
             if isinstance(admitted, Admitted) and self.plans is not None and data.query is not None:
                 # Planned here, once, for this request and (kept) for the next ones of its shape.
                 planned = self.plans.learn(
-                    data.query, data.operation_name, data.variables, principal, prepared, pipeline.price(prepared)
+                    data.query, data.operation_name, data.variables, principal, prepared, admitted.cost
                 )
                 if planned is not None:
                     admitted = replace(admitted, planned=planned)

@@ -53,6 +53,8 @@ class Admitted:
     # A query's statements already planned, bound to this request (a cached plan's,
     # ``schema/plan_templates.py``): the fast path runs them as they are.
     planned: PlannedQuery | None = None
+    # What the operation was priced at (None: it was not priced).
+    cost: int | None = None
 
     @property
     def is_subscription(self) -> bool:
@@ -138,7 +140,7 @@ class OperationPipeline:
             report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
             return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
         extensions = {"cost": cost.as_extension()} if cost is not None else None
-        return Admitted(request, prepared, extensions, mode)
+        return Admitted(request, prepared, extensions, mode, cost=cost.requested if cost is not None else None)
 
     async def admit_planned(
         self, state: State, principal: Principal, request: GraphQLRequestData, planned: PlannedQuery
@@ -158,7 +160,7 @@ class OperationPipeline:
             report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
             return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
         extensions = {"cost": cost.as_extension()} if cost is not None else None
-        return Admitted(request, None, extensions, planned=planned)
+        return Admitted(request, None, extensions, planned=planned, cost=planned.cost)
 
     def prepare(self, request: GraphQLRequestData) -> PreparedOperation | None:
         """The request's operation parsed, validated and its variables coerced (None: it will not
@@ -218,7 +220,7 @@ class OperationPipeline:
         if self.fast_path is not None and OperationType.QUERY in allowed:
             record = current.get()
             if admitted.planned is not None:
-                answer = await self.fast_path.run(admitted.planned.plan, scope, verbatim=verbatim)
+                answer = await self.fast_path.execute(None, scope, verbatim=verbatim, plan=admitted.planned.plan)
             elif record is not None and record.trace is not None:
                 answer = await traced_fast_path(self.fast_path, admitted.prepared, scope, record.trace, verbatim)
             else:
@@ -288,10 +290,6 @@ class OperationPipeline:
         if self.cost_gate is None or cost is None:
             return None
         return await self.cost_gate.charge(principal, cost)
-
-    def price(self, prepared: PreparedOperation) -> int | None:
-        """What ``prepared`` costs (None: operations are not priced here)."""
-        return self.cost_gate.cost(prepared) if self.cost_gate is not None else None
 
     def _maximum_cost(self) -> int:
         return self.cost_gate.maximum if self.cost_gate is not None else 0
