@@ -10,7 +10,7 @@ a command's payload) and so must find the withheld fields themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.errors import NotFound
@@ -85,7 +85,8 @@ def one_with_id(planned: PlannedRead, type_name: str, global_id: str) -> Planned
     if key_param is None:
         raise ValueError("not a lookup by key: its plan has no key parameter")
     _, pk = decode_id(global_id, type_name)
-    plan = replace(planned.plan, params={**planned.plan.params, key_param: pk})
+    kept = planned.plan
+    plan = Plan(kept.sql, {**kept.params, key_param: pk}, kept.restricted, kept.compact, key_param)
     return PlannedRead(plan, _existing(type_name, global_id), planned.finishes_text)
 
 

@@ -102,7 +102,6 @@ class LeanQueries:
             return None
         try:
             data = request_body.request_data(parsed, "http")
-            request_body.refuse_unstorable_text(data)
         except BizgraphError:
             return None
         try:
@@ -110,9 +109,14 @@ class LeanQueries:
         except BizgraphError:
             return None
         if self.plans is not None and data.query is not None:
+            # A kept plan's text was found fit to store when it was planned.
             planned = self.plans.lookup(data.query, data.operation_name, data.variables, principal)
             if planned is not None:
                 return principal, data, planned
+        try:
+            request_body.refuse_unstorable_text(data)
+        except BizgraphError:
+            return None
         prepared = self.view.pipeline.prepare(data)
         if prepared is None or prepared.kind is not OperationKind.QUERY:
             return None

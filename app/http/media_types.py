@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 
 class GraphQLMediaType(StrEnum):
@@ -50,6 +51,9 @@ class _Preference:
 _EXACT = 2
 
 
+# Clients send the same few ``Accept`` values: each is negotiated once (bounded: the values
+# are the client's to choose).
+@lru_cache(maxsize=256)
 def negotiate(accept: str | None) -> GraphQLMediaType:
     """The media type to answer a request whose ``Accept`` header is ``accept`` (None: absent)."""
     ranges = _parse(accept or "")
