@@ -18,9 +18,11 @@ What a plan depends on is what its key holds:
 
 A key slot's value is checked when it is bound, exactly as planning checks it (an ID of
 another type or a garbled one is refused, and the request goes the general way, which answers
-it as always). A request whose plan is not kept costs one planning, as before, and keeps it
-for the next: only documents the fast path answers are kept (the rest are remembered as not
-kept, so they are not planned twice). Both maps are bounded: by entries, and by the text they
+it as always). A request whose plan is not kept costs one planning, as before; the second
+request of a shape keeps its plan for the ones after it (variables that differ every time, a
+search box's text or a page's cursor, never crowd out the plans that are reused). Only documents
+the fast path answers are kept; the rest are remembered as not kept, and planned once per
+request, as before. Both maps are bounded: by entries, and by the text they
 hold, so no client can make them grow past a few megabytes.
 """
 
@@ -52,6 +54,8 @@ from schema.prepared import PreparedOperation
 # Documents longer than this are planned every time: keeping them would let one client's
 # large documents crowd out everyone's.
 MAX_DOCUMENT_CHARS = 16 * 1024
+# Nor are requests whose variables (but the key slots) spell out longer than this.
+MAX_VARIABLES_CHARS = 4 * 1024
 # Kept plans: how many, and how much text (documents and SQL) they may hold together.
 DEFAULT_ENTRIES = 1024
 MAX_TEXT_CHARS = 32 * 1024 * 1024
@@ -121,6 +125,8 @@ class PlanTemplates:
         # Each document's key slots, by variable name.
         self._slots: OrderedDict[_DocumentKey, frozenset[str]] = OrderedDict()
         self._templates: OrderedDict[tuple[Any, ...], _Template | str] = OrderedDict()
+        # Shapes seen once, by their keys' hashes (``_seen_before``).
+        self._seen: OrderedDict[int, None] = OrderedDict()
         self._text_chars = 0
         self.hits = 0
         self.misses = 0
@@ -161,10 +167,8 @@ class PlanTemplates:
         """Plans an admitted query (``prepared`` from this very request) and keeps the plan
         for later requests of its shape; the plan for this request, or None when the fast path
         does not answer it (the standard way will)."""
-        reads = ReadService(_NO_STATEMENTS, Access(principal), self.limits)
-        plan = self.fast_path.plan(prepared, reads)
         if len(query) > MAX_DOCUMENT_CHARS or prepared.kind is not OperationType.QUERY:
-            return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+            return self._planned(principal, prepared, cost)
         document = (query, operation_name)
         candidates = self._slots.get(document)
         if candidates is None:
@@ -174,17 +178,41 @@ class PlanTemplates:
                 self._slots.popitem(last=False)
         key = _key(query, operation_name, variables, principal, candidates)
         if key is None:
-            return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
-        if plan is None:
+            return self._planned(principal, prepared, cost)
+        if self._templates.get(key) is _NOT_KEPT:
+            return None  # the standard way answers it, as it did before
+        planned = self._planned(principal, prepared, cost)
+        if not self._seen_before(key):
+            return planned
+        if planned is None:
             self._keep(key, _NOT_KEPT)
             return None
-        slots = _slots_of(plan, candidates, variables or {})
+        slots = _slots_of(planned.plan, candidates, variables or {})
         if slots is None:
             self._keep(key, _NOT_KEPT)
         else:
-            weight = len(query) + sum(len(read.plan.sql) for read in plan.reads)
-            self._keep(key, _Template(plan, slots, cost, _name_of(prepared), weight))
-        return PlannedQuery(plan, cost, _name_of(prepared))
+            # What the entry holds: the document, the variables in its key, the statements.
+            weight = len(query) + len(key[-1]) + sum(len(read.plan.sql) for read in planned.plan.reads)
+            self._keep(key, _Template(planned.plan, slots, cost, planned.operation_name, weight))
+        return planned
+
+    def _planned(self, principal: Principal, prepared: PreparedOperation, cost: int | None) -> PlannedQuery | None:
+        """``prepared`` planned for ``principal`` (None: the fast path does not answer it)."""
+        plan = self.fast_path.plan(prepared, ReadService(_NO_STATEMENTS, Access(principal), self.limits))
+        return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+
+    def _seen_before(self, key: tuple[Any, ...]) -> bool:
+        """Whether a request of this shape came before (and, if not, remembers that it came).
+        A shape is kept the second time it is seen: variables that differ in every request
+        (a search box's text, a page's cursor) never push out the plans that are reused."""
+        fingerprint = hash(key)
+        if fingerprint in self._seen:
+            del self._seen[fingerprint]
+            return True
+        self._seen[fingerprint] = None
+        if len(self._seen) > 4 * self.entries:
+            self._seen.popitem(last=False)
+        return False
 
     def _keep(self, key: tuple[Any, ...], template: _Template | str) -> None:
         previous = self._templates.pop(key, None)
@@ -218,6 +246,8 @@ def _key(
     try:
         shape = orjson.dumps(masked, option=orjson.OPT_SORT_KEYS)
     except TypeError:
+        return None
+    if len(shape) > MAX_VARIABLES_CHARS:
         return None
     return (
         query,

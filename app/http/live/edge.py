@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 
 from app.config import Settings
 from app.http.live import close_codes
+from app.http.live.clock import SocketClock
 from app.http.live.http_streams import HttpStreams
 from app.http.live.limits import LiveLimits
 from app.http.live.operations import SocketOperations
@@ -48,6 +49,8 @@ class LiveEdge:
         # Every socket and stream of the process frames its messages within one budget per
         # turn of the event loop, so that a burst leaves room for the HTTP requests.
         self.turns = TurnBudget()
+        # Every socket's pings and deadlines on one timer.
+        self.clock = SocketClock()
         self.draining = False
         self.streams = HttpStreams(
             self.limits,
@@ -72,6 +75,7 @@ class LiveEdge:
             timings=self.timings,
             send_queue_frames=self.settings.ws_send_queue_frames,
             turns=self.turns,
+            clock=self.clock,
         )
         try:
             await socket.serve(on_open=self.open.add)

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket
 from app.auth.principal import Principal
 from app.errors import Unauthenticated
 from app.http.live import close_codes, frames
+from app.http.live.clock import SocketClock
 from app.http.live.close_codes import Close
 from app.http.live.frames import ProtocolViolation
 from app.http.live.limits import LiveLimits
@@ -59,6 +60,7 @@ class LiveSocket:
         timings: SocketTimings,
         send_queue_frames: int,
         turns: TurnBudget | None = None,
+        clock: SocketClock | None = None,
     ) -> None:
         self.websocket = websocket
         self.operations = operations
@@ -72,9 +74,12 @@ class LiveSocket:
         self._init_received = False
         self._running: dict[str, asyncio.Task[None]] = {}
         self._loop = asyncio.get_running_loop()
-        self._heard_at = self._loop.time()
+        self._opened = self._heard_at = self._loop.time()
         self._expires_at: float | None = None  # the token's expiry, on the loop's clock
-        self._wake = asyncio.Event()
+        self._next_ping: float | None = None  # once acknowledged
+        # Init timeout, pings, silence, token expiry: the process's sockets share one timer.
+        self.clock = clock if clock is not None else SocketClock()
+        self._user_checks: set[asyncio.Task[bool]] = set()
         self._closing = False
         # The server is going away: subscribe messages start nothing more.
         self._draining = False
@@ -104,14 +109,16 @@ class LiveSocket:
             await websocket.accept(subprotocol=SUBPROTOCOL)
             self.sender.start()
             reader = asyncio.create_task(self._read(), name="bizgraph-live-reader")
-            watchdog = asyncio.create_task(self._watch(), name="bizgraph-live-watchdog")
+            self.clock.at(self._next_deadline(), self)
             if on_open is not None:
                 on_open(self)
             await self._finished.wait()
-            for task in (reader, watchdog):
-                task.cancel()
-            await asyncio.gather(reader, watchdog, return_exceptions=True)
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
         finally:
+            self.clock.forget(self)
+            for check in list(self._user_checks):
+                check.cancel()
             await self._cancel_operations()
             await self.sender.aclose()
             self.limits.close_connection()
@@ -193,9 +200,12 @@ class LiveSocket:
             reason = close_codes.bounded_reason(f"Unauthorized: {refusal.description}")
             raise ProtocolViolation(Close(close_codes.UNAUTHORIZED, reason)) from None
         self._session = SocketSession(self.websocket, principal, self.sender)
-        self._expires_at = self._loop.time() + (valid_until - time.time())
+        now = self._loop.time()
+        self._expires_at = now + (valid_until - time.time())
+        self._next_ping = now + self.timings.ping_interval
         await self.sender.send(frames.ACK)
-        self._wake.set()
+        if not self._closing:
+            self.clock.at(self._next_deadline(), self)
 
     def _subscribe(self, message: frames.Subscribe) -> None:
         session = self._session
@@ -234,47 +244,44 @@ class LiveSocket:
         # Held until done: the loop keeps only weak references to tasks.
         self._closer = task
 
-    async def _watch(self) -> None:
-        """Init timeout, pings, reaping of silent sockets, token expiry: whichever comes first."""
+    def tick(self, now: float) -> float | None:
+        """What is due at ``now`` (the shared clock calls it): the init timeout, the token's
+        expiry, reaping a silent socket, a ping and its check of the user; returns when the
+        socket is next due (None: it is closing)."""
+        if self._closing:
+            return None
         timings = self.timings
-        opened = self._loop.time()
-        next_ping: float | None = None
-        while True:
-            now = self._loop.time()
-            if not self._init_received and now >= opened + timings.init_timeout:
-                await self.close(close_codes.INIT_TIMEOUT)
-                return
-            if self._expires_at is not None and now >= self._expires_at:
-                await self.close(close_codes.TOKEN_EXPIRED)
-                return
-            if now >= self._heard_at + timings.silence_timeout:
-                log.info("socket reaped: silent for %.0f s (request %s)", now - self._heard_at, self.request_id)
-                await self.close(close_codes.SILENT)
-                return
-            if self._session is not None:
-                if next_ping is None:
-                    next_ping = now + timings.ping_interval
-                elif now >= next_ping:
-                    self.sender.offer(frames.PING)
-                    next_ping = now + timings.ping_interval
-                    if not await self._user_still_valid(self._session.principal):
-                        return
-            deadlines = [self._heard_at + timings.silence_timeout]
-            if not self._init_received:
-                deadlines.append(opened + timings.init_timeout)
-            if self._expires_at is not None:
-                deadlines.append(self._expires_at)
-            if next_ping is not None:
-                deadlines.append(next_ping)
-            self._wake.clear()
-            # A timer that sets the event, not a timeout that raises into the wait: every socket
-            # wakes at each ping, and at 10,000 sockets an exception per wake-up cost more than
-            # the check itself.
-            timer = self._loop.call_at(min(deadlines), self._wake.set)
-            try:
-                await self._wake.wait()
-            finally:
-                timer.cancel()
+        if not self._init_received and now >= self._opened + timings.init_timeout:
+            self._close_soon(close_codes.INIT_TIMEOUT)
+            return None
+        if self._expires_at is not None and now >= self._expires_at:
+            self._close_soon(close_codes.TOKEN_EXPIRED)
+            return None
+        if now >= self._heard_at + timings.silence_timeout:
+            log.info("socket reaped: silent for %.0f s (request %s)", now - self._heard_at, self.request_id)
+            self._close_soon(close_codes.SILENT)
+            return None
+        session = self._session
+        if session is not None and self._next_ping is not None and now >= self._next_ping:
+            self.sender.offer(frames.PING)
+            self._next_ping = now + timings.ping_interval
+            check = asyncio.create_task(self._user_still_valid(session.principal), name="bizgraph-live-user-check")
+            self._user_checks.add(check)
+            check.add_done_callback(self._user_checks.discard)
+        return self._next_deadline()
+
+    def _next_deadline(self) -> float:
+        timings = self.timings
+        # Messages move the silence deadline later without asking the clock: the socket finds
+        # that out when it is called at the earlier time, and asks again.
+        deadline = self._heard_at + timings.silence_timeout
+        if not self._init_received:
+            deadline = min(deadline, self._opened + timings.init_timeout)
+        if self._expires_at is not None:
+            deadline = min(deadline, self._expires_at)
+        if self._next_ping is not None:
+            deadline = min(deadline, self._next_ping)
+        return deadline
 
     async def _user_still_valid(self, principal: Principal) -> bool:
         """Closes the socket (4403) once its user may no longer act: disabled, deleted or demoted
