@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -46,6 +46,7 @@ from graphql.language import Visitor
 from app.auth.principal import Principal
 from app.errors import BizgraphError
 from resolvers.planner.access import Access
+from resolvers.planner.ids import MAX_BIGINT, decode_id, encode_id
 from resolvers.planner.pagination import PageLimits
 from resolvers.reads import ReadService, one_with_id
 from schema.fastpath import PLANNED_ROOTS, FastPath, FastPlan
@@ -179,16 +180,19 @@ class PlanTemplates:
         key = _key(query, operation_name, variables, principal, candidates)
         if key is None:
             return self._planned(principal, prepared, cost)
-        if self._templates.get(key) is _NOT_KEPT:
+        kept = self._templates.get(key)
+        if kept is _NOT_KEPT:
             return None  # the standard way answers it, as it did before
         planned = self._planned(principal, prepared, cost)
-        if not self._seen_before(key):
+        if kept is not None or not self._seen_before(key):
+            # Kept already (this request's key was refused in binding: it is answered the
+            # general way, and the plan stays for the requests after it), or seen first now.
             return planned
         if planned is None:
             self._keep(key, _NOT_KEPT)
             return None
         slots = _slots_of(planned.plan, candidates, variables or {})
-        if slots is None:
+        if slots is None or not self._bound_alike(principal, prepared, planned.plan, slots):
             self._keep(key, _NOT_KEPT)
         else:
             # What the entry holds: the document, the variables in its key, the statements.
@@ -200,6 +204,37 @@ class PlanTemplates:
         """``prepared`` planned for ``principal`` (None: the fast path does not answer it)."""
         plan = self.fast_path.plan(prepared, ReadService(_NO_STATEMENTS, Access(principal), self.limits))
         return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+
+    def _bound_alike(
+        self, principal: Principal, prepared: PreparedOperation, plan: FastPlan, slots: tuple[_KeySlot, ...]
+    ) -> bool:
+        """Whether planning the same request with other keys in its slots gives the same
+        statements, only the keys' parameters changed: the check that nothing but a parameter
+        depends on a key, made once per kept shape rather than assumed."""
+        if not slots:
+            return True
+        other: dict[str, Any] = dict(prepared.variables)
+        expected: dict[int, Any] = {}
+        for slot in slots:
+            _, pk = decode_id(prepared.variables[slot.variable], slot.type_name)
+            another = pk + 1 if pk < MAX_BIGINT else pk - 1
+            other[slot.variable] = encode_id(slot.type_name, another)
+            expected[slot.root] = another
+        replanned = self._planned(principal, replace(prepared, variables=other), None)
+        if replanned is None:
+            return False
+        for index, (kept, again) in enumerate(zip(plan.reads, replanned.plan.reads, strict=True)):
+            if kept.plan.sql != again.plan.sql or kept.plan.key_param != again.plan.key_param:
+                return False
+            params = dict(kept.plan.params)
+            if index in expected:
+                key_param = kept.plan.key_param
+                if key_param is None or again.plan.params.get(key_param) != expected[index]:
+                    return False
+                params[key_param] = expected[index]
+            if params != again.plan.params:
+                return False
+        return True
 
     def _seen_before(self, key: tuple[Any, ...]) -> bool:
         """Whether a request of this shape came before (and, if not, remembers that it came).
