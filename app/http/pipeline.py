@@ -9,6 +9,7 @@ through strawberry. A subscription is handed, admitted, to the live service by i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -118,8 +119,7 @@ class OperationPipeline:
         try:
             request = await self.persisted.resolve(request, principal, state.database)
         except BizgraphError as refusal:
-            # Refused before it ran: a request error (no data), answered like any other.
-            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
+            return _refusal(refusal)
         if not self.may_introspect(principal) and uses_introspection(request.query or ""):
             error = GraphQLError("introspection is not allowed for your roles", extensions={"code": "FORBIDDEN"})
             return Answer(ExecutionResult(data=None, errors=[error]))
@@ -130,15 +130,11 @@ class OperationPipeline:
             mode = self._plan_mode(principal, plan, prepared)
         except BizgraphError as refusal:
             # Refused before anything is paid for or run, like an introspection refusal.
-            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
+            return _refusal(refusal)
         # Priced (and paid for) before any connection is taken: a refusal runs no SQL.
-        try:
-            cost = await self._price(principal, prepared, mutations_allowed=mutations_allowed)
-        except CostExceeded as refusal:
-            return Answer(_refused(refusal, CostReport(refusal.cost, refusal.maximum)))
-        except RateLimited as refusal:
-            report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
-            return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
+        cost = await self._paid(self._price(principal, prepared, mutations_allowed=mutations_allowed))
+        if isinstance(cost, Answer):
+            return cost
         extensions = {"cost": cost.as_extension()} if cost is not None else None
         return Admitted(request, prepared, extensions, mode, cost=cost.requested if cost is not None else None)
 
@@ -151,14 +147,10 @@ class OperationPipeline:
         try:
             request = await self.persisted.resolve(request, principal, state.database)
         except BizgraphError as refusal:
-            return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
-        try:
-            cost = await self._charge(principal, planned.cost)
-        except CostExceeded as refusal:
-            return Answer(_refused(refusal, CostReport(refusal.cost, refusal.maximum)))
-        except RateLimited as refusal:
-            report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
-            return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
+            return _refusal(refusal)
+        cost = await self._paid(self._charge(principal, planned.cost))
+        if isinstance(cost, Answer):
+            return cost
         extensions = {"cost": cost.as_extension()} if cost is not None else None
         return Admitted(request, None, extensions, planned=planned, cost=planned.cost)
 
@@ -286,6 +278,17 @@ class OperationPipeline:
         # A mutation over GET is refused (405) without being paid for.
         return await self.cost_gate.admit(principal, prepared, mutations_allowed=mutations_allowed)
 
+    async def _paid(self, paying: Awaitable[CostReport | None]) -> CostReport | Answer | None:
+        """What the operation was paid (None: it is not priced), or the answer that refuses it:
+        over the maximum, or the principal's budget spent (429)."""
+        try:
+            return await paying
+        except CostExceeded as refusal:
+            return Answer(_refused(refusal, CostReport(refusal.cost, refusal.maximum)))
+        except RateLimited as refusal:
+            report = CostReport(refusal.cost, self._maximum_cost(), refusal.remaining)
+            return Answer(_refused(refusal, report), status=429, retry_after=refusal.retry_after_seconds)
+
     async def _charge(self, principal: Principal, cost: int | None) -> CostReport | None:
         if self.cost_gate is None or cost is None:
             return None
@@ -293,6 +296,11 @@ class OperationPipeline:
 
     def _maximum_cost(self) -> int:
         return self.cost_gate.maximum if self.cost_gate is not None else 0
+
+
+def _refusal(refusal: BizgraphError) -> Answer:
+    """Refused before it ran: a request error (no data), answered like any other."""
+    return Answer(ExecutionResult(data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]))
 
 
 def _refused(refusal: CostExceeded | RateLimited, report: CostReport) -> ExecutionResult:
