@@ -18,12 +18,16 @@ What a plan depends on is what its key holds:
 
 A key slot's value is checked when it is bound, exactly as planning checks it (an ID of
 another type or a garbled one is refused, and the request goes the general way, which answers
-it as always). A request whose plan is not kept costs one planning, as before; the second
-request of a shape keeps its plan for the ones after it (variables that differ every time, a
-search box's text or a page's cursor, never crowd out the plans that are reused). Only documents
-the fast path answers are kept; the rest are remembered as not kept, and planned once per
-request, as before. Both maps are bounded: by entries, and by the text they
-hold, so no client can make them grow past a few megabytes.
+it as always). That nothing but a parameter depends on a key is checked too, once per shape,
+before it is kept: the shape is planned again with other keys, and kept only if its statements
+read the same and only the keys' parameters changed.
+
+A request whose plan is not kept costs one planning, as before; the second request of a shape
+keeps its plan for the ones after it (variables that differ every time, a search box's text or
+a page's cursor, never crowd out the plans that are reused). Only documents the fast path
+answers are kept; the rest are remembered as not kept, and planned once per request, as before.
+Every map is bounded, by entries and by the text it holds (32 MB for the plans), so no client
+can make them grow without end.
 """
 
 from __future__ import annotations
