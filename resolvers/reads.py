@@ -78,6 +78,13 @@ def _existing(type_name: str, global_id: str) -> Callable[[Any], Any]:
     return existing
 
 
+def with_params(planned: PlannedRead, values: dict[str, Any]) -> PlannedRead:
+    """The same statement with some of its parameters bound to other values."""
+    kept = planned.plan
+    plan = Plan(kept.sql, {**kept.params, **values}, kept.restricted, kept.compact, kept.key_param)
+    return PlannedRead(plan, planned.finish, planned.finishes_text)
+
+
 def one_with_id(planned: PlannedRead, type_name: str, global_id: str) -> PlannedRead:
     """A planned lookup (``plan_one``) of another row of the same type: the same statement with
     the key decoded from ``global_id`` (``InvalidId`` when it is not a ``type_name``'s)."""

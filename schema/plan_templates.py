@@ -11,10 +11,11 @@ What a plan depends on is what its key holds:
 - the document's text and the operation's name;
 - what the policy compiler reads of the principal: its organization, its roles, and the
   employee and customer it is linked to (row scopes are anchored on them);
-- the variables, except the *key slots*: a variable used once in the whole document, as the
-  ``id`` of a planned lookup root (``customer(id: $id)``), sent as a string. Only its
-  primary key reaches the statement, as a bound parameter; everything else about the
-  variables is structure (page sizes, filters, orderings) and stays in the key verbatim.
+- the variables, except the *slots*: a variable used once in the whole document, sent as a
+  string, either as the ``id`` of a planned lookup root (``customer(id: $id)``: only its
+  primary key reaches the statement, as a bound parameter) or as a ``String`` a filter compares
+  a column with (``{name: {ilike: $q}}``: bound as it is). Everything else about the variables
+  is structure (page sizes, cursors, enums, lists, orderings) and stays in the key verbatim.
 
 A key slot's value is checked when it is bound, exactly as planning checks it (an ID of
 another type or a garbled one is refused, and the request goes the general way, which answers
@@ -41,6 +42,8 @@ import orjson
 from graphql import (
     ArgumentNode,
     FieldNode,
+    NamedTypeNode,
+    ObjectFieldNode,
     OperationType,
     VariableNode,
     visit,
@@ -52,7 +55,7 @@ from app.errors import BizgraphError
 from resolvers.planner.access import Access
 from resolvers.planner.ids import MAX_BIGINT, decode_id, encode_id
 from resolvers.planner.pagination import PageLimits
-from resolvers.reads import ReadService, one_with_id
+from resolvers.reads import ReadService, one_with_id, with_params
 from schema.fastpath import PLANNED_ROOTS, FastPath, FastPlan
 from schema.prepared import PreparedOperation
 
@@ -67,6 +70,11 @@ MAX_TEXT_CHARS = 32 * 1024 * 1024
 
 # Where a key slot's value stands in a variables key.
 _SLOT = "\x00key"
+# The kinds of slot: a lookup's ID, a filter's text.
+ID = "id"
+TEXT = "text"
+# The filter operators whose String operand is bound as it is.
+_TEXT_OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike"})
 
 
 @dataclass(frozen=True)
@@ -88,12 +96,22 @@ class _KeySlot:
 
 
 @dataclass(frozen=True)
+class _TextSlot:
+    """A filter's text compared with a column: one parameter of one root's statement."""
+
+    root: int
+    param: str
+    variable: str
+
+
+@dataclass(frozen=True)
 class _Template:
     plan: FastPlan
     slots: tuple[_KeySlot, ...]
     cost: int | None
     operation_name: str | None
     weight: int
+    texts: tuple[_TextSlot, ...] = ()
 
     def bound(self, variables: Mapping[str, Any]) -> PlannedQuery | None:
         """The plan for another request's variables (None: a key slot's value is refused)."""
@@ -103,6 +121,9 @@ class _Template:
                 reads[slot.root] = one_with_id(reads[slot.root], slot.type_name, variables[slot.variable])
             except BizgraphError:
                 return None
+        for text in self.texts:
+            # A String variable's value is the string sent: nothing to decode or check.
+            reads[text.root] = with_params(reads[text.root], {text.param: variables[text.variable]})
         return PlannedQuery(FastPlan(self.plan.roots, tuple(reads)), self.cost, self.operation_name)
 
 
@@ -128,7 +149,7 @@ class PlanTemplates:
         self.entries = entries
         self.max_text_chars = max_text_chars
         # Each document's key slots, by variable name.
-        self._slots: OrderedDict[_DocumentKey, frozenset[str]] = OrderedDict()
+        self._slots: OrderedDict[_DocumentKey, dict[str, str]] = OrderedDict()
         self._templates: OrderedDict[tuple[Any, ...], _Template | str] = OrderedDict()
         # Shapes seen once, by their keys' hashes (``_seen_before``).
         self._seen: OrderedDict[int, None] = OrderedDict()
@@ -195,13 +216,14 @@ class PlanTemplates:
         if planned is None:
             self._keep(key, _NOT_KEPT)
             return None
-        slots = _slots_of(planned.plan, candidates, variables or {})
-        if slots is None or not self._bound_alike(principal, prepared, planned.plan, slots):
+        found = _slots_of(planned.plan, candidates, variables or {}, prepared)
+        if found is None or not self._bound_alike(principal, prepared, planned.plan, *found):
             self._keep(key, _NOT_KEPT)
         else:
             # What the entry holds: the document, the variables in its key, the statements.
             weight = len(query) + len(key[-1]) + sum(len(read.plan.sql) for read in planned.plan.reads)
-            self._keep(key, _Template(planned.plan, slots, cost, planned.operation_name, weight))
+            slots, texts = found
+            self._keep(key, _Template(planned.plan, slots, cost, planned.operation_name, weight, texts))
         return planned
 
     def _planned(self, principal: Principal, prepared: PreparedOperation, cost: int | None) -> PlannedQuery | None:
@@ -210,20 +232,29 @@ class PlanTemplates:
         return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
 
     def _bound_alike(
-        self, principal: Principal, prepared: PreparedOperation, plan: FastPlan, slots: tuple[_KeySlot, ...]
+        self,
+        principal: Principal,
+        prepared: PreparedOperation,
+        plan: FastPlan,
+        slots: tuple[_KeySlot, ...],
+        texts: tuple[_TextSlot, ...],
     ) -> bool:
-        """Whether planning the same request with other keys in its slots gives the same
-        statements, only the keys' parameters changed: the check that nothing but a parameter
-        depends on a key, made once per kept shape rather than assumed."""
-        if not slots:
+        """Whether planning the same request with other values in its slots gives the same
+        statements, only the slots' parameters changed: the check that nothing but a parameter
+        depends on them, made once per kept shape rather than assumed."""
+        if not slots and not texts:
             return True
         other: dict[str, Any] = dict(prepared.variables)
         expected: dict[int, Any] = {}
+        changed: dict[int, dict[str, Any]] = {}
         for slot in slots:
             _, pk = decode_id(prepared.variables[slot.variable], slot.type_name)
             another = pk + 1 if pk < MAX_BIGINT else pk - 1
             other[slot.variable] = encode_id(slot.type_name, another)
             expected[slot.root] = another
+        for text in texts:
+            other[text.variable] = prepared.variables[text.variable] + "\u00b7"
+            changed.setdefault(text.root, {})[text.param] = other[text.variable]
         replanned = self._planned(principal, replace(prepared, variables=other), None)
         if replanned is None:
             return False
@@ -236,6 +267,7 @@ class PlanTemplates:
                 if key_param is None or again.plan.params.get(key_param) != expected[index]:
                     return False
                 params[key_param] = expected[index]
+            params.update(changed.get(index, {}))
             if params != again.plan.params:
                 return False
         return True
@@ -276,7 +308,7 @@ def _key(
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
     principal: Principal,
-    slots: frozenset[str],
+    slots: Mapping[str, str],
 ) -> tuple[Any, ...] | None:
     """The kept plan's key for a request (None: its variables cannot make one)."""
     masked = {
@@ -299,14 +331,29 @@ def _key(
     )
 
 
-def _slot_candidates(prepared: PreparedOperation) -> frozenset[str]:
-    """Variables used exactly once in the document, as the ``id`` of a planned lookup root."""
+def _slot_candidates(prepared: PreparedOperation) -> dict[str, str]:
+    """Variables used exactly once in the document, by kind: ``ID`` as the ``id`` of a planned
+    lookup root, ``TEXT`` a ``String`` compared in a filter (``{name: {ilike: $q}}``)."""
     uses: dict[str, int] = {}
     ids: set[str] = set()
+    texts: set[str] = set()
+    strings = {
+        definition.variable.name.value
+        for definition in prepared.operation.variable_definitions or ()
+        if _named(definition.type) == "String"
+    }
 
     class Uses(Visitor):
-        def enter_variable(self, node: VariableNode, *_: Any) -> None:
-            uses[node.name.value] = uses.get(node.name.value, 0) + 1
+        def enter_variable(self, node: VariableNode, _key: Any, parent: Any, _path: Any, ancestors: Any) -> None:
+            name = node.name.value
+            uses[name] = uses.get(name, 0) + 1
+            if (
+                name in strings
+                and isinstance(parent, ObjectFieldNode)
+                and parent.name.value in _TEXT_OPERATORS
+                and any(isinstance(above, ArgumentNode) and above.name.value == "filter" for above in ancestors)
+            ):
+                texts.add(name)
 
     # Where variables are used (not where they are declared): the selections, the
     # operation's own directives, the fragments' selections.
@@ -324,7 +371,16 @@ def _slot_candidates(prepared: PreparedOperation) -> frozenset[str]:
         variable = _id_variable(selection.arguments)
         if variable is not None:
             ids.add(variable)
-    return frozenset(name for name in ids if uses.get(name) == 1)
+    kinds = dict.fromkeys(ids, ID) | {name: TEXT for name in texts if name not in ids}
+    return {name: kind for name, kind in kinds.items() if uses.get(name) == 1}
+
+
+def _named(type_node: Any) -> str | None:
+    while not isinstance(type_node, NamedTypeNode):
+        type_node = getattr(type_node, "type", None)
+        if type_node is None:
+            return None
+    return type_node.name.value
 
 
 def _id_variable(arguments: tuple[ArgumentNode, ...] | list[ArgumentNode] | None) -> str | None:
@@ -334,11 +390,31 @@ def _id_variable(arguments: tuple[ArgumentNode, ...] | list[ArgumentNode] | None
     return None
 
 
-def _slots_of(plan: FastPlan, candidates: frozenset[str], variables: Mapping[str, Any]) -> tuple[_KeySlot, ...] | None:
-    """The plan's key slots: each candidate's lookup root, its key a parameter of its statement
-    (None: a candidate's value did not come to be one, and the plan may not be bound anew)."""
+def _slots_of(
+    plan: FastPlan, candidates: Mapping[str, str], variables: Mapping[str, Any], prepared: PreparedOperation
+) -> tuple[tuple[_KeySlot, ...], tuple[_TextSlot, ...]] | None:
+    """The plan's slots: each key candidate's lookup root, its key a parameter of its statement,
+    and each text candidate's one parameter (None: a candidate's value did not come to be one,
+    and the plan may not be bound anew)."""
     slots: list[_KeySlot] = []
     found: set[str] = set()
+    texts: list[_TextSlot] = []
+    for name, kind in candidates.items():
+        if kind != TEXT or not isinstance(variables.get(name), str):
+            continue
+        # The very string object the request coerced (graphql-core passes a String through):
+        # the parameter bound from it is the one that is that object.
+        value = prepared.variables.get(name)
+        bound = [
+            (index, param)
+            for index, read in enumerate(plan.reads)
+            for param, bound_value in read.plan.params.items()
+            if bound_value is value
+        ]
+        if len(bound) != 1:
+            return None
+        texts.append(_TextSlot(bound[0][0], bound[0][1], name))
+        found.add(name)
     for index, root in enumerate(plan.roots):
         if PLANNED_ROOTS.get(root.name, ("",))[0] != "one" or len(root.origin) != 1:
             continue
@@ -351,7 +427,7 @@ def _slots_of(plan: FastPlan, candidates: frozenset[str], variables: Mapping[str
         slots.append(_KeySlot(index, variable, PLANNED_ROOTS[root.name][1]))
         found.add(variable)
     masked = {name for name in candidates if isinstance(variables.get(name), str)}
-    return tuple(slots) if found == masked else None
+    return (tuple(slots), tuple(texts)) if found == masked else None
 
 
 class _NoStatements:
