@@ -92,9 +92,9 @@ def one_with_id(planned: PlannedRead, type_name: str, global_id: str) -> Planned
     if key_param is None:
         raise ValueError("not a lookup by key: its plan has no key parameter")
     _, pk = decode_id(global_id, type_name)
-    kept = planned.plan
-    plan = Plan(kept.sql, {**kept.params, key_param: pk}, kept.restricted, kept.compact, key_param)
-    return PlannedRead(plan, _existing(type_name, global_id), planned.finishes_text)
+    return PlannedRead(
+        with_params(planned, {key_param: pk}).plan, _existing(type_name, global_id), planned.finishes_text
+    )
 
 
 class ReadService:

@@ -64,7 +64,7 @@ from schema.prepared import PreparedOperation
 MAX_DOCUMENT_CHARS = 16 * 1024
 # Nor are requests whose variables (but the key slots) spell out longer than this.
 MAX_VARIABLES_CHARS = 4 * 1024
-# Kept plans: how many, and how much text (documents and SQL) they may hold together.
+# Kept plans: how many, and how much text (documents, variables, SQL) they may hold together.
 DEFAULT_ENTRIES = 1024
 MAX_TEXT_CHARS = 32 * 1024 * 1024
 
@@ -79,9 +79,10 @@ _TEXT_OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "like", "ili
 
 @dataclass(frozen=True)
 class PlannedQuery:
-    """A query ready to run: its statements bound to this request, what it costs, its name."""
+    """A query planned for this request: its statements bound (None: the fast path does not
+    answer it, the standard way does), what it costs, its name."""
 
-    plan: FastPlan
+    plan: FastPlan | None
     cost: int | None
     operation_name: str | None
 
@@ -127,7 +128,7 @@ class _Template:
         return PlannedQuery(FastPlan(self.plan.roots, tuple(reads)), self.cost, self.operation_name)
 
 
-# A key whose plan is not kept (the fast path does not answer it): not planned again to find out.
+# A key whose plan is not kept (the fast path does not answer it, or it may not be bound anew).
 _NOT_KEPT = "not kept"
 
 _DocumentKey = tuple[str, str | None]
@@ -154,8 +155,8 @@ class PlanTemplates:
         # Shapes seen once, by their keys' hashes (``_seen_before``).
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._text_chars = 0
-        self.hits = 0
-        self.misses = 0
+        # Counted as the other caches count theirs (``bizgraph_cache_lookups_total``).
+        self.lookups = {"hit": 0, "miss": 0}
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -165,20 +166,14 @@ class PlanTemplates:
     ) -> PlannedQuery | None:
         """The request's query planned and bound, when a plan of its shape is kept."""
         slots = self._slots.get((query, operation_name))
-        if slots is None:
-            self.misses += 1
-            return None
-        key = _key(query, operation_name, variables, principal, slots)
+        key = _key(query, operation_name, variables, principal, slots) if slots is not None else None
         template = self._templates.get(key) if key is not None else None
-        if key is None or not isinstance(template, _Template):
-            self.misses += 1
+        planned = template.bound(variables or {}) if isinstance(template, _Template) else None
+        if key is None or planned is None:
+            self.lookups["miss"] += 1
             return None
         self._templates.move_to_end(key)
-        planned = template.bound(variables or {})
-        if planned is None:
-            self.misses += 1
-            return None
-        self.hits += 1
+        self.lookups["hit"] += 1
         return planned
 
     def learn(
@@ -189,10 +184,9 @@ class PlanTemplates:
         principal: Principal,
         prepared: PreparedOperation,
         cost: int | None,
-    ) -> PlannedQuery | None:
-        """Plans an admitted query (``prepared`` from this very request) and keeps the plan
-        for later requests of its shape; the plan for this request, or None when the fast path
-        does not answer it (the standard way will)."""
+    ) -> PlannedQuery:
+        """Plans an admitted query (``prepared`` from this very request), once, and keeps the
+        plan for later requests of its shape; the plan for this request."""
         if len(query) > MAX_DOCUMENT_CHARS or prepared.kind is not OperationType.QUERY:
             return self._planned(principal, prepared, cost)
         document = (query, operation_name)
@@ -206,16 +200,15 @@ class PlanTemplates:
         if key is None:
             return self._planned(principal, prepared, cost)
         kept = self._templates.get(key)
-        if kept is _NOT_KEPT:
-            return None  # the standard way answers it, as it did before
         planned = self._planned(principal, prepared, cost)
         if kept is not None or not self._seen_before(key):
-            # Kept already (this request's key was refused in binding: it is answered the
-            # general way, and the plan stays for the requests after it), or seen first now.
+            # Kept already (as not kept, or this request's key was refused in binding: it is
+            # answered the general way, and the plan stays for the requests after it), or
+            # seen first now.
             return planned
-        if planned is None:
+        if planned.plan is None:
             self._keep(key, _NOT_KEPT)
-            return None
+            return planned
         found = _slots_of(planned.plan, candidates, variables or {}, prepared)
         if found is None or not self._bound_alike(principal, prepared, planned.plan, *found):
             self._keep(key, _NOT_KEPT)
@@ -226,10 +219,10 @@ class PlanTemplates:
             self._keep(key, _Template(planned.plan, slots, cost, planned.operation_name, weight, texts))
         return planned
 
-    def _planned(self, principal: Principal, prepared: PreparedOperation, cost: int | None) -> PlannedQuery | None:
-        """``prepared`` planned for ``principal`` (None: the fast path does not answer it)."""
+    def _planned(self, principal: Principal, prepared: PreparedOperation, cost: int | None) -> PlannedQuery:
+        """``prepared`` planned for ``principal``."""
         plan = self.fast_path.plan(prepared, ReadService(_NO_STATEMENTS, Access(principal), self.limits))
-        return None if plan is None else PlannedQuery(plan, cost, _name_of(prepared))
+        return PlannedQuery(plan, cost, _name_of(prepared))
 
     def _bound_alike(
         self,
@@ -255,10 +248,10 @@ class PlanTemplates:
         for text in texts:
             other[text.variable] = prepared.variables[text.variable] + "\u00b7"
             changed.setdefault(text.root, {})[text.param] = other[text.variable]
-        replanned = self._planned(principal, replace(prepared, variables=other), None)
+        replanned = self._planned(principal, replace(prepared, variables=other), None).plan
         if replanned is None:
             return False
-        for index, (kept, again) in enumerate(zip(plan.reads, replanned.plan.reads, strict=True)):
+        for index, (kept, again) in enumerate(zip(plan.reads, replanned.reads, strict=True)):
             if kept.plan.sql != again.plan.sql or kept.plan.key_param != again.plan.key_param:
                 return False
             params = dict(kept.plan.params)
@@ -420,7 +413,7 @@ def _slots_of(
             continue
         node = root.origin[0]
         variable = _id_variable(node.arguments) if isinstance(node, FieldNode) else None
-        if variable is None or variable not in candidates or not isinstance(variables.get(variable), str):
+        if variable is None or candidates.get(variable) != ID or not isinstance(variables.get(variable), str):
             continue
         if plan.reads[index].plan.key_param is None:
             return None

@@ -189,8 +189,7 @@ class LeanQueries:
                 planned = self.plans.learn(
                     data.query, data.operation_name, data.variables, principal, prepared, admitted.cost
                 )
-                if planned is not None:
-                    admitted = replace(admitted, planned=planned)
+                admitted = replace(admitted, planned=planned)
         note_admission(record, admitted)
         if isinstance(admitted, Admitted):
             request = Request(scope, receive)

@@ -74,7 +74,8 @@ COST = Counter("bizgraph_cost_spent", "Static cost units admitted operations pai
 RATE_LIMITED = Counter("bizgraph_rate_limit_refusals", "Operations refused because their principal's budget ran out.")
 CACHE_LOOKUPS = Counter(
     "bizgraph_cache_lookups",
-    "Cache lookups by cache (documents: parse and validation; persisted: stored operations by hash) and result.",
+    "Cache lookups by cache (documents: parse and validation; persisted: stored operations by hash;"
+    " plans: the lean path's kept plans) and result.",
     ["cache", "result"],
 )
 POOL_SIZE = Gauge("bizgraph_db_pool_size", "Connections the pool may hold.", multiprocess_mode="livesum")
@@ -173,9 +174,11 @@ class ProcessState:
             POOL_WAITING.set(pool.waiting)
             self._grow(POOL_WAIT, pool.wait_seconds)
             self._grow(POOL_CHECKOUTS, pool.checkouts)
+        plans = getattr(state, "plan_templates", None)
         for cache, lookups in (
             ("documents", pipeline.persisted.documents.cache.lookups),
             ("persisted", pipeline.persisted.lookups),
+            ("plans", plans.lookups if plans is not None else {}),
         ):
             for result, count in lookups.items():
                 seen = self._seen_labelled.get((cache, result), 0)

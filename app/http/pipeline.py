@@ -51,8 +51,9 @@ class Admitted:
     extensions: dict[str, Any] | None
     # The explorer's plan, when asked for and allowed (``schema/plan.py``).
     plan: PlanMode | None = None
-    # A query's statements already planned, bound to this request (a cached plan's,
-    # ``schema/plan_templates.py``): the fast path runs them as they are.
+    # A query already planned for this request (a kept plan bound anew, or one made on a miss,
+    # ``schema/plan_templates.py``): the fast path runs it as it is, or, when the fast path does
+    # not answer it, the standard way does, without planning it again.
     planned: PlannedQuery | None = None
     # What the operation was priced at (None: it was not priced).
     cost: int | None = None
@@ -212,7 +213,11 @@ class OperationPipeline:
         if self.fast_path is not None and OperationType.QUERY in allowed:
             record = current.get()
             if admitted.planned is not None:
-                answer = await self.fast_path.execute(None, scope, verbatim=verbatim, plan=admitted.planned.plan)
+                # Planned before: the fast path runs the plan, or (none) the standard way answers.
+                plan = admitted.planned.plan
+                answer = (
+                    None if plan is None else await self.fast_path.execute(None, scope, verbatim=verbatim, plan=plan)
+                )
             elif record is not None and record.trace is not None:
                 answer = await traced_fast_path(self.fast_path, admitted.prepared, scope, record.trace, verbatim)
             else:

@@ -59,6 +59,15 @@ def _comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], b
     return response.status_code, headers, response.content
 
 
+async def _alike(
+    http: httpx.AsyncClient, general: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+) -> bytes:
+    """The lean path's answer, asserted equal (status, headers, bytes) to the general path's."""
+    expected = _comparable(await _post(general, body, headers))
+    assert _comparable(await _post(http, body, headers)) == expected, body
+    return expected[2]
+
+
 async def _ids(http: httpx.AsyncClient, headers: dict[str, str], root: str, count: int) -> list[str]:
     body = {"query": f"{{ {root}(first: {count}) {{ nodes {{ id }} }} }}"}
     answer = (await _post(http, body, headers)).json()
@@ -74,22 +83,17 @@ async def test_later_lookups_bind_their_own_key_and_answer_as_the_general_path(d
     # Rows the principal may see and rows it may not, one missing, one of another type, one garbled.
     ids = await _ids(general, admin, "customers", 40)
     ids += [encode_id("Customer", 2**62), encode_id("Order", 1), "bm9wZQ==", "not base64!"]
-    hits_before = plans.hits
-    answers = []
-    for global_id in ids:
-        body = {"query": Q1, "variables": {"id": global_id}}
-        expected = _comparable(await _post(general, body, headers))
-        assert _comparable(await _post(http, body, headers)) == expected, global_id
-        answers.append(expected[2])
+    hits_before = plans.lookups["hit"]
+    answers = [await _alike(http, general, {"query": Q1, "variables": {"id": global_id}}, headers) for global_id in ids]
     # Every well-formed customer key after the second (which kept the plan) was a kept plan,
     # bound anew.
-    assert plans.hits - hits_before >= 38
+    assert plans.lookups["hit"] - hits_before >= 38
     # And they were different answers: the key reached the statement.
     assert len(set(answers[:40])) > 1
     # The refused keys (another type's, garbled) left the kept plan in place.
-    hits = plans.hits
+    hits = plans.lookups["hit"]
     await _post(http, {"query": Q1, "variables": {"id": ids[0]}}, headers)
-    assert plans.hits == hits + 1
+    assert plans.lookups["hit"] == hits + 1
 
 
 async def test_a_row_scope_holds_on_a_kept_plan(demo_settings, lean, general):
@@ -121,7 +125,7 @@ async def test_another_principal_with_the_same_roles_gets_a_plan_of_its_own(demo
         second = bearer(token_for_user(demo_settings, "sales@acme.example", employee_id=employee_id))
         request = {"query": Q1, "variables": {"id": own[0]}}
         await _post(http, request, first)  # kept for the first rep
-        assert _comparable(await _post(http, request, second)) == _comparable(await _post(general, request, second))
+        await _alike(http, general, request, second)
 
 
 async def test_several_lookups_and_structural_variables(demo_settings, lean, general):
@@ -140,13 +144,13 @@ async def test_several_lookups_and_structural_variables(demo_settings, lean, gen
         *({"query": FILTERED, "variables": {"n": n}} for n in ("%a%", "%e%", "%a%", "zz", "%Inc.%", "")),
         *({"query": LISTED, "variables": {"n": n}} for n in (["a"], ["b"], ["a"])),
     ]
-    hits_before = plans.hits
+    hits_before = plans.lookups["hit"]
     for body in requests:
-        assert _comparable(await _post(http, body, admin)) == _comparable(await _post(general, body, admin)), body
+        await _alike(http, general, body, admin)
     # TWO's keys were bound anew (the page size, structure, keyed two plans, each kept at its
     # second request), and FILTERED's text (kept at its second request); TWICE and LISTED are
     # kept by their values, so only their repeats could hit.
-    assert plans.hits - hits_before >= 12
+    assert plans.lookups["hit"] - hits_before >= 12
 
 
 async def test_a_kept_plan_still_pays_for_each_request(demo_settings):
@@ -157,7 +161,7 @@ async def test_a_kept_plan_still_pays_for_each_request(demo_settings):
     body = {"query": Q1, "variables": {"id": encode_id("Customer", 1)}}
     async with running_app(settings, clock=lambda: 1_000_000.0) as (application, http):
         answers = [await _post(http, body, headers) for _ in range(6)]
-        hits = _plans(application).hits
+        hits = _plans(application).lookups["hit"]
     cost = answers[0].json()["extensions"]["cost"]["requested"]
     paid = 7 // cost
     assert paid >= 3 and hits == 4
@@ -183,7 +187,7 @@ async def test_the_maps_are_bounded(demo_settings):
         body = {"query": LISTED, "variables": {"n": [f"name {n:05}" for n in range(500)]}}
         for _ in range(3):
             assert (await _post(http, body, headers)).status_code == 200
-        assert kept.hits == 0
+        assert kept.lookups["hit"] == 0
 
 
 def test_the_setting_turns_kept_plans_off(monkeypatch):
@@ -216,7 +220,7 @@ async def test_a_plan_whose_statement_depends_on_the_key_is_never_kept(demo_sett
             body = {"query": Q1, "variables": {"id": encode_id("Customer", pk)}}
             answer = (await _post(http, body, headers)).json()
             assert answer["data"]["customer"]["id"] == encode_id("Customer", pk)
-        assert _plans(application).hits == 0
+        assert _plans(application).lookups["hit"] == 0
 
 
 EXACT = "query($n: String!) { customers(first: 3, filter: {name: {eq: $n}}) { nodes { id name creditLimit } } }"
@@ -237,14 +241,9 @@ async def test_a_filters_text_is_bound_anew_and_answers_as_the_general_path(demo
     # Names the principal may see and may not (a sales rep's scope), one that matches nothing,
     # and texts PostgreSQL must take as text: quotes, a backslash, a percent sign, non-ASCII.
     texts = [*names, "nobody at all", "O'Brien \\\\ 100% ünïcode"]
-    hits_before = plans.hits
-    answers = []
-    for text in texts:
-        request = {"query": EXACT, "variables": {"n": text}}
-        expected = _comparable(await _post(general, request, headers))
-        assert _comparable(await _post(http, request, headers)) == expected, text
-        answers.append(expected[2])
-    assert plans.hits - hits_before >= len(texts) - 2
+    hits_before = plans.lookups["hit"]
+    answers = [await _alike(http, general, {"query": EXACT, "variables": {"n": text}}, headers) for text in texts]
+    assert plans.lookups["hit"] - hits_before >= len(texts) - 2
     assert len(set(answers)) > 2
 
 
@@ -268,4 +267,26 @@ async def test_a_plan_whose_statement_depends_on_a_filters_text_is_never_kept(de
         for text in ("ab", "abc", "abcd", "abcde", "abcdef"):
             answer = (await _post(http, {"query": EXACT, "variables": {"n": text}}, headers)).json()
             assert answer["data"]["customers"]["nodes"] == []
-        assert _plans(application).hits == 0
+        assert _plans(application).lookups["hit"] == 0
+
+
+async def test_every_request_is_planned_at_most_once(demo_settings, monkeypatch):
+    # A miss plans once, and what it planned is what runs: a query the fast path answers, one it
+    # does not (`me`), and one too large to keep are each planned once per request, never twice.
+    from schema.fastpath import FastPath
+
+    planned: list[str] = []
+    original = FastPath.plan
+
+    def counting(self, prepared, reads):
+        planned.append(prepared.operation.selection_set.selections[0].name.value)
+        return original(self, prepared, reads)
+
+    monkeypatch.setattr(FastPath, "plan", counting)
+    headers = bearer(token_for_user(demo_settings, "admin@acme.example"))
+    large = "{ customers(first: 1) { nodes { name } } }" + " " * 20_000
+    async with running_app(demo_settings) as (_, http):
+        for query in ("{ me { email } }", large):
+            for _ in range(4):
+                assert (await _post(http, {"query": query}, headers)).status_code == 200
+    assert planned == ["me"] * 4 + ["customers"] * 4
