@@ -14,7 +14,13 @@ rounds=$1 seconds=$2 conns=$3 body=$4
 shift 4
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The server's process and its children (worker processes: `serve --workers N`, or a server that
+# runs its application in a child process).
+cpu_ticks() {
+  local pids
+  pids="$1 $(pgrep -P "$1" | paste -sd' ' || true)"
+  for p in $pids; do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'
+}
 ticks_per_second=$(getconf CLK_TCK)
 for round in $(seq "$rounds"); do
   for target in "$@"; do

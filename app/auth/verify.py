@@ -127,8 +127,20 @@ class Authenticator:
         """``Unauthenticated`` when the user of a user token bizgraph issued may no longer act as
         it says (deleted, disabled, demoted): checked on every request, and again and again on
         connections that outlive one."""
-        if self.users is not None and principal.issuer == self.issuer and principal.user_id is not None:
+        if self._checks_user(principal):
+            assert self.users is not None
             await self.users.check(principal)
+
+    def user_known_fine(self, principal: Principal) -> bool:
+        """Whether ``check_user`` would pass at once, on answers still standing (True when
+        there is nothing to check): a connection's periodic check skips the wait then."""
+        if not self._checks_user(principal):
+            return True
+        assert self.users is not None
+        return self.users.known_fine(principal)
+
+    def _checks_user(self, principal: Principal) -> bool:
+        return self.users is not None and principal.issuer == self.issuer and principal.user_id is not None
 
     async def _verify(self, token: str, now: float) -> tuple[Principal, float]:
         header, unverified = _unverified_parts(token)

@@ -451,3 +451,39 @@ async def test_concurrent_checks_of_many_users_share_their_look_ups(accounts_set
         statuses = [answer.status_code for answer in answers]
         assert statuses[7] == 401 and "disabled" in _refused_token(answers[7])
         assert statuses[:7] + statuses[8:] == [200] * 39
+
+
+async def test_users_in_use_are_refreshed_ahead_together_and_the_rest_forgotten(accounts_settings):
+    """Forty users keep coming back (as sockets do at their pings); ten stop. When the first
+    answer runs out, one look-up refreshes every user in use whose answer runs out within a
+    third of the lifetime, so the other thirty ask nothing; the ten that stopped are not
+    looked up, and are forgotten once their answers ran out."""
+    from tests.support.graphql import count_statements
+
+    async with hardened(accounts_settings, token_user_cache_seconds=30) as (application, clock, from_address):
+        http = from_address()
+        users = application.state.auth.authenticator.users
+        emails = [f"ahead-{n}@acme.example" for n in range(50)]
+        ids = [_new_user(accounts_settings, email) for email in emails]
+        tokens = [token_for_user(application, email, roles={"analyst"}) for email in emails]
+
+        async def ask(chosen: list[str]) -> list[str]:
+            with count_statements(application) as seen:
+                for token in chosen:  # one after the other: nothing shared by being concurrent
+                    assert (await http.post("/graphql", json=QUERY, headers=bearer(token))).status_code == 200
+            return [statement for statement in seen if "bizgraph_token_user" in statement]
+
+        assert len(await ask(tokens)) == 50  # each a first sighting, one after the other
+        clock.advance(25)
+        assert await ask(tokens[:40]) == []  # still standing: now known to be in use
+        disable_user(accounts_settings, org="acme", email=emails[39])
+        clock.advance(5)  # every answer ran out
+        looked_up = await ask(tokens[:39])
+        assert len(looked_up) == 1, looked_up
+        assert set(users._seen) == set(ids[:40])
+        # The refresh saw the user disabled since: refused, with no look-up of its own.
+        refused = await http.post("/graphql", json=QUERY, headers=bearer(tokens[39]))
+        assert "disabled" in _refused_token(refused)
+        # Never older than the lifetime: a user left alone is looked up again when asked.
+        clock.advance(30)
+        assert len(await ask(tokens[:1])) == 1

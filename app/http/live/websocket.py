@@ -22,6 +22,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from app.auth.principal import Principal
+from app.auth.verify import Authenticator
 from app.errors import Unauthenticated
 from app.http.live import close_codes, frames
 from app.http.live.clock import SocketClock
@@ -191,10 +192,9 @@ class LiveSocket:
         if self._init_received:
             raise ProtocolViolation(close_codes.TOO_MANY_INITS)
         self._init_received = True
-        authenticator = self.websocket.app.state.auth.authenticator
         try:
             principal, valid_until = await authenticate_socket(
-                authenticator, payload, self.websocket.headers.get("authorization")
+                self._authenticator, payload, self.websocket.headers.get("authorization")
             )
         except Unauthenticated as refusal:
             reason = close_codes.bounded_reason(f"Unauthorized: {refusal.description}")
@@ -238,6 +238,11 @@ class LiveSocket:
             log.exception("unexpected error in socket operation (request %s)", request_id)
             self._close_soon(close_codes.INTERNAL_ERROR)
 
+    @property
+    def _authenticator(self) -> Authenticator:
+        authenticator: Authenticator = self.websocket.app.state.auth.authenticator
+        return authenticator
+
     def _close_soon(self, close: Close) -> None:
         """Closes from inside a task the close cancels (an operation, the reader)."""
         task = asyncio.create_task(self.close(close), name="bizgraph-live-close")
@@ -265,9 +270,11 @@ class LiveSocket:
         if session is not None and self._next_ping is not None and now >= self._next_ping:
             self.sender.offer(frames.PING)
             self._next_ping = now + timings.ping_interval
-            check = asyncio.create_task(self._user_still_valid(session.principal), name="bizgraph-live-user-check")
-            self._user_checks.add(check)
-            check.add_done_callback(self._user_checks.discard)
+            # Most pings find the user's answer still standing: no task to wait for a look-up.
+            if not self._authenticator.user_known_fine(session.principal):
+                check = asyncio.create_task(self._user_still_valid(session.principal), name="bizgraph-live-user-check")
+                self._user_checks.add(check)
+                check.add_done_callback(self._user_checks.discard)
         return self._next_deadline()
 
     def _next_deadline(self) -> float:
@@ -287,7 +294,7 @@ class LiveSocket:
         """Closes the socket (4403) once its user may no longer act: disabled, deleted or demoted
         since the socket opened (looked up at most every BIZGRAPH_TOKEN_USER_CACHE_SECONDS)."""
         try:
-            await self.websocket.app.state.auth.authenticator.check_user(principal)
+            await self._authenticator.check_user(principal)
         except Unauthenticated as refusal:
             await self.close(Close(close_codes.TOKEN_EXPIRED.code, close_codes.bounded_reason(f"Forbidden: {refusal}")))
             return False
