@@ -83,6 +83,13 @@ class Subscriber:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
+    def take_ready(self) -> list[bytes]:
+        if self._latest is None:
+            return []
+        answer, self._latest = self._latest, None
+        self._ready.clear()
+        return [answer]
+
     async def __anext__(self) -> bytes:
         while True:
             if self._latest is not None:

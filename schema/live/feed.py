@@ -17,6 +17,12 @@ class LiveFeed(Protocol):
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
+    def take_ready(self) -> list[bytes]:
+        """The messages that iteration would give now without waiting, taken in order (none:
+        ``[]``). The feed's end or failure is left for iteration to report. An edge that just
+        received a message sends these with it: a burst is one write, not one per message."""
+        ...
+
     async def aclose(self) -> None:
         """The client stopped listening (complete, disconnect): frees everything it held."""
         ...

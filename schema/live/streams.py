@@ -166,6 +166,17 @@ class EventStream:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
+    def take_ready(self) -> list[bytes]:
+        if not self._queue:
+            return []
+        had_room = self.has_room
+        taken = list(self._queue)
+        self._queue.clear()
+        if self.more and not had_room:
+            # As ``__anext__`` does when the queue shrinks to a page's room: the group reads on.
+            self.group.room_made(self)
+        return taken
+
     async def __anext__(self) -> bytes:
         while True:
             if self._queue:

@@ -182,3 +182,53 @@ async def test_a_stream_whose_filter_matches_nothing_yet_reads_only_what_comes_a
         assert await drain(feed) == []
     finally:
         await feed.aclose()
+
+
+async def test_a_replay_taken_in_bursts_goes_on_to_its_end_in_commit_order(writes_app, writes_client, writes_settings):
+    """An edge takes what a stream has ready all at once (``take_ready``): a replay whose queue
+    holds one page at a time reads its next page once the taken page made room, to the end,
+    without gaps or repeats."""
+    from schema.prepared import prepare_operation
+
+    state = writes_app.state
+    live = LiveData(state.live.schema, state.database, state.page_limits, stream_queue=2)
+
+    async def stream(variables: dict[str, Any] | None) -> Any:
+        prepared = prepare_operation(live.schema._schema, STREAM, variables, None)
+        assert prepared is not None
+        return await live.subscribe(acme("admin"), prepared, "test")
+
+    async def take(feed: Any, count: int) -> list[list[bytes]]:
+        bursts: list[list[bytes]] = []
+        async with asyncio.timeout(5):
+            while sum(map(len, bursts)) < count:
+                await live.engine.settled()
+                burst = feed.take_ready()
+                if burst:
+                    bursts.append(burst)
+                else:
+                    await asyncio.sleep(0.02)
+        return bursts
+
+    try:
+        first = await stream(None)
+        await live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 8)[7]
+        for _ in range(5):
+            await create_order(writes_client, writes_settings, buyer)
+        live.changed(Change(ACME, OUTBOX))
+        cursors = [orjson_cursor(m) for burst in await take(first, 5) for m in burst]
+        again = await stream({"after": cursors[0]})
+        bursts = await take(again, 4)
+        assert [orjson_cursor(m) for burst in bursts for m in burst] == cursors[1:]
+        assert max(map(len, bursts)) == 2  # a whole page at once
+        assert again.take_ready() == []
+    finally:
+        await live.close()
+
+
+def orjson_cursor(message: bytes) -> str:
+    import orjson
+
+    cursor: str = orjson.loads(message)["data"]["events"]["cursor"]
+    return cursor

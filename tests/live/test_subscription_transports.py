@@ -333,3 +333,62 @@ async def test_a_subscription_over_http_that_does_not_validate_answers_its_error
     )
     assert response.headers["content-type"] == "application/json"
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_burst_the_feed_has_ready_is_one_chunk_of_the_stream():
+    """What the feed has ready when a message arrives goes out with it, in order, as one chunk
+    (one write); a message that arrives later is a chunk of its own."""
+    import time
+
+    from app.auth.principal import Principal
+    from app.http.live.http_streams import HttpStreams, LiveStream
+    from app.http.live.limits import LiveLimits
+    from app.http.live.stream_formats import format_for
+
+    class Burst:
+        def __init__(self) -> None:
+            self.queued: list[bytes] = []
+            self.arrived = asyncio.Event()
+            self.ended = False
+
+        def __aiter__(self) -> Burst:
+            return self
+
+        async def __anext__(self) -> bytes:
+            while not self.queued:
+                if self.ended:
+                    raise StopAsyncIteration
+                self.arrived.clear()
+                await self.arrived.wait()
+            return self.queued.pop(0)
+
+        def take_ready(self) -> list[bytes]:
+            taken, self.queued = self.queued, []
+            return taken
+
+        def push(self, *messages: bytes) -> None:
+            self.queued.extend(messages)
+            self.arrived.set()
+
+        async def aclose(self) -> None:
+            self.ended = True
+            self.arrived.set()
+
+    limits = LiveLimits(max_connections=1, per_connection=1, per_principal=1)
+    streams = HttpStreams(
+        limits, heartbeat_seconds=60, register=lambda _: None, unregister=lambda _: None, accepting=lambda: True
+    )
+    feed = Burst()
+    lease = limits.subscribe(Principal(org_id=1, subject="s", roles=frozenset({"admin"})), held_by_connection=0)
+    sse = format_for("text/event-stream")
+    assert sse is not None
+    body = streams._body(feed, sse, LiveStream(), time.time() + 60, lease, "rid")
+    assert await anext(body) == sse.opening()
+    feed.push(b'{"data":1}', b'{"data":2}', b'{"data":3}')
+    assert await anext(body) == sse.next(b'{"data":1}') + sse.next(b'{"data":2}') + sse.next(b'{"data":3}')
+    feed.push(b'{"data":4}')
+    assert await anext(body) == sse.next(b'{"data":4}')
+    await feed.aclose()
+    assert await anext(body) == sse.complete()
+    await body.aclose()
+    assert limits.held_by(Principal(org_id=1, subject="s", roles=frozenset({"admin"}))) == 0

@@ -49,6 +49,10 @@ class ScriptedFeed:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._messages()
 
+    def take_ready(self) -> list[bytes]:
+        # Every scripted message goes through iteration (its order with errors and END kept).
+        return []
+
     async def aclose(self) -> None:
         self.closed.set()
 

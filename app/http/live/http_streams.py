@@ -137,9 +137,13 @@ class HttpStreams:
                         yield stream_format.error([_error(ended, request_id)])
                         yield stream_format.complete()
                         return
+                    # What else the feed has ready goes out with it: one chunk (one write) for a
+                    # burst, and no task and wait per message.
+                    batch = [message, *feed.take_ready()]
                     if self.turns is not None:
-                        await self.turns.take()
-                    yield stream_format.next(message)
+                        for _ in batch:
+                            await self.turns.take()
+                    yield b"".join(stream_format.next(payload) for payload in batch)
                 elif stopping in done:
                     # The server is going away: the stream ends cleanly; the client subscribes again.
                     yield stream_format.complete()
