@@ -14,7 +14,7 @@ from strawberry.http import GraphQLRequestData
 from app.auth.principal import Principal
 from app.http.metrics import OperationNames, observe
 from app.http.pipeline import Admitted
-from app.http.request_log import log_request
+from app.http.request_log import SlowLines, log_request
 from app.http.request_record import RequestRecord
 from app.http.request_trace import end_request_span
 
@@ -29,6 +29,8 @@ class RequestObserver:
     names: OperationNames = field(default_factory=lambda: OperationNames(200))
     # None: traces are off, and no request pays for any part of them.
     tracing: Tracing | None = None
+    # Slow-query lines per second are capped (``request_log.SLOW_LINES_PER_SECOND``).
+    slow_lines: SlowLines = field(default_factory=SlowLines)
 
     def start(self, request_id: str, transport: str = "http", headers: Headers = ()) -> RequestRecord:
         # SQL texts are kept only when a slow request could log them.
@@ -40,7 +42,7 @@ class RequestObserver:
 
     def finish(self, record: RequestRecord) -> None:
         observe(record, self.names)
-        log_request(record, slow_ms=self.slow_query_ms, with_variables=self.log_variables)
+        log_request(record, slow_ms=self.slow_query_ms, with_variables=self.log_variables, slow_lines=self.slow_lines)
         if record.trace is not None:
             end_request_span(record, record.trace)
 

@@ -117,3 +117,31 @@ def test_text_on_a_terminal_and_json_elsewhere() -> None:
     record = logging.LogRecord("bizgraph.request", logging.INFO, "", 0, "graphql request", None, None)
     record.fields = {"request_id": "r1", "roles": ["admin", "sales"], "statements": 2}
     assert TextFormatter().format(record).endswith("graphql request request_id=r1 roles=admin,sales statements=2")
+
+
+async def test_slow_lines_are_capped_per_second_and_the_next_says_how_many_were_left_out(
+    demo_settings, admin_headers, json_lines
+):
+    """Under overload every operation is slow: at most 20 slow lines a second, every request
+    still has its request line, and the first slow line of the next second counts the rest."""
+    async with running_app(replace(demo_settings, slow_query_ms=1), admin_headers) as (app, client):
+        clock = iter([1000.0] * 25 + [1001.5] * 2)
+        observer = next(route.endpoint for route in app.routes if getattr(route, "path", "") == "/graphql").observer
+        observer.slow_lines.clock = lambda: next(clock)
+        start = observer.start
+
+        def overloaded(*args, **kwargs):
+            record = start(*args, **kwargs)
+            record.started -= 2.0  # as if it had waited two seconds for the loop: slow
+            return record
+
+        observer.start = overloaded
+        for _ in range(27):
+            response = await client.post("/graphql", json={"query": "{ customers(first: 1) { totalCount } }"})
+            assert response.status_code == 200
+    written = lines(json_lines)
+    assert sum(line["logger"] == "bizgraph.request" for line in written) == 27
+    slow = [line for line in written if line["logger"] == "bizgraph.slow_query"]
+    assert len(slow) == 22
+    assert all("slow_lines_left_out" not in line for line in slow[:20] + slow[21:])
+    assert slow[20]["slow_lines_left_out"] == 5
