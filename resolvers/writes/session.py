@@ -13,10 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
@@ -24,14 +23,9 @@ from app.events import Announcement
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
 from resolvers.planner.sqltext import SqlParams
+from resolvers.writes.statements import DriverStatements
 
 Row = Mapping[str, Any]
-
-
-def _by_name(row: RowMapping) -> Row:
-    # SQLAlchemy types a RowMapping's keys as names or column objects; the rows of
-    # exec_driver_sql (plain SQL text) are keyed by column name only.
-    return cast(Row, row)
 
 
 def _json_default(value: Any) -> Any:
@@ -101,6 +95,8 @@ class WriteSession:
 
     def __init__(self, connection: AsyncConnection, principal: Principal, request_id: str) -> None:
         self.connection = connection
+        # Statements go through the psycopg connection underneath (``statements.py``).
+        self._statements = DriverStatements(connection)
         self.principal = principal
         self.access = Access(principal)
         self.org_id = principal.org_id
@@ -112,21 +108,21 @@ class WriteSession:
         return bound
 
     async def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return [_by_name(row) for row in result.mappings().all()]
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return await cursor.fetchall()
 
     async def row(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        row = result.mappings().first()
-        return None if row is None else _by_name(row)
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return await cursor.fetchone()
 
     async def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return result.scalar()
+        cursor = await self._statements.execute(sql, self._bind(params), by_name=False)
+        row = await cursor.fetchone()
+        return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return result.rowcount
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return cursor.rowcount
 
     def scope(self, type_name: str, alias: str, roles: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
         """SQL for the rows of ``type_name`` (aliased ``alias``) the principal sees,
