@@ -4,7 +4,9 @@ For each running server (``bizgraph serve --workers 1 --port PORT``, found by it
 after round and interleaved, sends ``--writes`` createOrder mutations (5 lines, quantity 1, random
 products and customers of the measured organization, the same request shape as bench/subscriptions)
 at ``--concurrency``, and reads the server process's CPU time (utime + stime, /proc/PID/stat)
-before and after: milliseconds of server CPU per write. Interleaving the servers puts them under
+before and after: milliseconds of server CPU per write; and the same for the PostgreSQL backends
+serving that process (found by their client ports), so that work moved from the server to the
+database shows. Interleaving the servers puts them under
 the same noise; the median over the rounds is the number to compare. Every answer is checked:
 a write answered with errors stops the run (it would measure a refusal, not a write).
 
@@ -65,6 +67,27 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15 of the line)
+
+
+def backend_pids(database_url: str, server: int) -> list[int]:
+    """The PostgreSQL backends whose client sockets the process ``server`` holds."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True, check=True).stdout
+    ports = {
+        int(line.split()[2].rsplit(":", 1)[1]) for line in out.splitlines() if f"pid={server}," in line and ":" in line
+    }
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL").fetchall()
+    return [pid for pid, port in rows if port in ports]
+
+
+def backends_cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except FileNotFoundError:  # a backend that ended (its time is lost to this count)
+            continue
+    return total
 
 
 def sample(database_url: str, org_slug: str) -> tuple[list[int], list[int]]:
@@ -128,16 +151,28 @@ def main() -> None:
     for target in targets:
         asyncio.run(send(target, [body(rng, customers, products) for _ in range(args.warmup)], args.concurrency))
     results: dict[str, list[float]] = {t.name: [] for t in targets}
+    database: dict[str, list[float]] = {t.name: [] for t in targets}
     for round_no in range(1, args.rounds + 1):
         for target in targets:
             bodies = [body(rng, customers, products) for _ in range(args.writes)]
-            before = cpu_seconds(target.pid)
+            backends = backend_pids(args.database_url, target.pid)
+            before, before_pg = cpu_seconds(target.pid), backends_cpu_seconds(backends)
             asyncio.run(send(target, bodies, args.concurrency))
             ms = 1000 * (cpu_seconds(target.pid) - before) / args.writes
+            pg_ms = 1000 * (backends_cpu_seconds(backends) - before_pg) / args.writes
             results[target.name].append(ms)
-            print(f"round {round_no}  {target.name:<10} server CPU {ms:.3f} ms/write", flush=True)
+            database[target.name].append(pg_ms)
+            print(
+                f"round {round_no}  {target.name:<10} server CPU {ms:.3f} ms/write"
+                f"  PostgreSQL backends {pg_ms:.3f} ms/write ({len(backends)})",
+                flush=True,
+            )
     for name, values in results.items():
-        print(f"{name:<10} median {statistics.median(values):.3f} ms/write  ({', '.join(f'{v:.3f}' for v in values)})")
+        print(
+            f"{name:<10} server median {statistics.median(values):.3f} ms/write"
+            f" ({', '.join(f'{v:.3f}' for v in values)});"
+            f" PostgreSQL backends median {statistics.median(database[name]):.3f} ms/write"
+        )
 
 
 if __name__ == "__main__":

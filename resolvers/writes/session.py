@@ -10,7 +10,7 @@ transaction commits: a listener never hears of a change that did not happen.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -93,10 +93,15 @@ class WriteSession:
 
     Statements take psycopg's ``%(name)s`` parameters; ``%(org)s`` is always bound."""
 
-    def __init__(self, connection: AsyncConnection, principal: Principal, request_id: str) -> None:
+    def __init__(
+        self, connection: AsyncConnection, principal: Principal, request_id: str, *, defer_records: bool = False
+    ) -> None:
         self.connection = connection
         # Statements go through the psycopg connection underneath (``statements.py``).
         self._statements = DriverStatements(connection)
+        # Whoever ends the transaction sends the records with its last statement (``finish``),
+        # or on their own (``flush``) before COMMIT; without it, each is sent when recorded.
+        self._defer_records = defer_records
         self.principal = principal
         self.access = Access(principal)
         self.org_id = principal.org_id
@@ -168,16 +173,26 @@ class WriteSession:
             events.extend(_event_json(announced, entry) for announced in entry.events)
         if not audits:
             return
-        await self.execute(
-            _RECORD,
-            {
-                "actor_user": self.principal.user_id,
-                "actor": self.actor,
-                "request_id": self.request_id[:64],
-                "audits": to_json(audits),
-                "events": to_json(events),
-            },
-        )
+        params = {
+            "actor_user": self.principal.user_id,
+            "actor": self.actor,
+            "request_id": self.request_id[:64],
+            "audits": to_json(audits),
+            "events": to_json(events),
+        }
+        if self._defer_records:
+            self._statements.defer(_RECORD, self._bind(params))
+        else:
+            await self.execute(_RECORD, params)
+
+    async def flush(self) -> None:
+        """Sends the deferred records, if any."""
+        await self._statements.flush()
+
+    async def finish(self, sql: str, params: Mapping[str, Any], exchanged: Callable[[], None]) -> Any:
+        """The deferred records, ``sql`` and COMMIT in one round trip; ``sql``'s first value
+        (as ``value``). The transaction is committed when this returns."""
+        return await self._statements.finish(sql, self._bind(params), exchanged)
 
     async def update(self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()) -> Row:
         """Set ``columns`` (and the timestamp columns ``stamps`` to now) on the row
