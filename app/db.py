@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -90,17 +89,6 @@ async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnect
     # once the pooled connection was invalidated, never right after checkout, and
     # with the psycopg dialect it is a psycopg.AsyncConnection.
     return cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
-
-
-@dataclass(frozen=True)
-class Opening:
-    """What begins a write's transaction: ``begin`` (what psycopg sends as BEGIN on a
-    connection of ``Database.unit_of_work``), then ``statement`` (the organization's
-    ``set_config``, one ``%s``) with ``params``."""
-
-    begin: str
-    statement: str
-    params: tuple[str, ...]
 
 
 class Written:
@@ -217,21 +205,14 @@ class Database:
             await self.replicas.start()
 
     @asynccontextmanager
-    async def unit_of_work(
-        self, org_id: int, written: Written | None = None, *, begin: bool = True
-    ) -> AsyncIterator[AsyncConnection]:
+    async def unit_of_work(self, org_id: int, written: Written | None = None) -> AsyncIterator[AsyncConnection]:
         """One READ COMMITTED transaction scoped to ``org_id`` for a write:
         committed when the block ends, rolled back when it raises. With read replicas,
-        ``written`` learns the WAL position the commit reached (for reading one's own writes).
-
-        With ``begin`` False the transaction is not begun yet: the caller's first exchange
-        must begin it, ``opening(org_id)`` before any statement of its own (a statement
-        without it would see no organization's rows), and must tell a connection found dead
-        there (nothing done yet: try another) from one lost later."""
-        connection = await (self._connection_scoped_to(org_id) if begin else self._connection_for_write())
+        ``written`` learns the WAL position the commit reached (for reading one's own writes)."""
+        connection = await self._connection_scoped_to(org_id)
         try:
-            # SQLAlchemy's BEGIN sends nothing: the transaction the driver opened (above, or
-            # in the caller's first exchange) is the one committed (or rolled back) here.
+            # SQLAlchemy's BEGIN sends nothing: the transaction the driver opened above is
+            # the one committed (or rolled back) here.
             async with connection.begin():
                 yield connection
             if written is not None and self.replicas is not None:
@@ -242,20 +223,6 @@ class Database:
                     written.reached(parse_lsn(position))
         finally:
             await connection.close()
-
-    def opening(self, org_id: int) -> Opening:
-        """What begins a write's transaction scoped to ``org_id``."""
-        return Opening(BEGIN_READ_COMMITTED, self.organization_statement, (str(org_id),))
-
-    async def _connection_for_write(self) -> AsyncConnection:
-        """A pooled connection whose next BEGIN (psycopg's) is READ COMMITTED; nothing sent yet."""
-        connection = await self.engine.connect()
-        try:
-            await connection.execution_options(isolation_level="READ COMMITTED")
-        except BaseException:
-            await connection.close()
-            raise
-        return connection
 
     async def _connection_scoped_to(self, org_id: int) -> AsyncConnection:
         """A pooled connection in a READ COMMITTED transaction scoped to ``org_id``.
@@ -291,8 +258,7 @@ class Database:
         """BEGIN and the organization's ``set_config`` as one simple-protocol query. The
         organization is a number, written into the text as a literal."""
         literal = f"'{int(org_id)}'"
-        opening = self.opening(org_id)
-        return f"{opening.begin}; {opening.statement.replace('%s', literal)}".encode()
+        return f"{BEGIN_READ_COMMITTED}; {self.organization_statement.replace('%s', literal)}".encode()
 
     async def verify_isolation(self) -> None:
         """Refuse to serve through a role that row-level security does not bind:

@@ -19,7 +19,6 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
-from app.db import Opening
 from app.events import Announcement
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
@@ -95,19 +94,11 @@ class WriteSession:
     Statements take psycopg's ``%(name)s`` parameters; ``%(org)s`` is always bound."""
 
     def __init__(
-        self,
-        connection: AsyncConnection,
-        principal: Principal,
-        request_id: str,
-        *,
-        defer_records: bool = False,
-        opening: Opening | None = None,
-        exchanged: Callable[[], None] | None = None,
+        self, connection: AsyncConnection, principal: Principal, request_id: str, *, defer_records: bool = False
     ) -> None:
         self.connection = connection
-        # Statements go through the psycopg connection underneath; with ``opening``, the first
-        # exchange begins the transaction (``statements.py``).
-        self._statements = DriverStatements(connection, opening=opening, exchanged=exchanged)
+        # Statements go through the psycopg connection underneath (``statements.py``).
+        self._statements = DriverStatements(connection)
         # Whoever ends the transaction sends the records with its last statement (``finish``),
         # or on their own (``flush``) before COMMIT; without it, each is sent when recorded.
         self._defer_records = defer_records
@@ -198,15 +189,10 @@ class WriteSession:
         """Sends the deferred records, if any."""
         await self._statements.flush()
 
-    async def finish(self, sql: str, params: Mapping[str, Any]) -> Any:
+    async def finish(self, sql: str, params: Mapping[str, Any], exchanged: Callable[[], None]) -> Any:
         """The deferred records, ``sql`` and COMMIT in one round trip; ``sql``'s first value
         (as ``value``). The transaction is committed when this returns."""
-        return await self._statements.finish(sql, self._bind(params))
-
-    @property
-    def opened(self) -> bool:
-        """Its transaction was begun: something was sent (see ``opening``)."""
-        return self._statements.opened
+        return await self._statements.finish(sql, self._bind(params), exchanged)
 
     async def update(self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()) -> Row:
         """Set ``columns`` (and the timestamp columns ``stamps`` to now) on the row

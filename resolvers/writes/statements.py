@@ -31,7 +31,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import greenlet_spawn
 
-from app.db import Opening
 from resolvers.wire import Statement, exchange
 
 COMMIT = Statement("COMMIT")
@@ -45,37 +44,18 @@ class _Sent:
 
 
 class DriverStatements:
-    """Runs statements on the connection of one transaction; COMMIT and ROLLBACK stay
-    SQLAlchemy's, unless ``finish`` committed.
+    """Runs statements on the connection of one transaction; the transaction itself (BEGIN,
+    COMMIT, ROLLBACK) stays SQLAlchemy's."""
 
-    Given an ``opening`` (``Database.unit_of_work(begin=False)``), the transaction is begun by
-    the first exchange: BEGIN and the organization go out with the first statement, in one
-    round trip. ``opened`` says whether that happened: a connection found dead before it did
-    nothing, and the caller may try another. ``exchanged`` is told of the round trips the
-    listeners cannot see as such (those carrying more than one statement)."""
-
-    def __init__(
-        self,
-        connection: AsyncConnection,
-        *,
-        opening: Opening | None = None,
-        exchanged: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, connection: AsyncConnection) -> None:
         sync = connection.sync_connection
         if sync is None:
             raise RuntimeError("a write session needs a started connection")
         self._connection: Connection = sync
         self._dispatch = self._connection.dispatch
         self._driver: psycopg.AsyncConnection[Any] | None = None
-        self._opening = opening
-        self._exchanged = exchanged or _nothing
         self._deferred: list[Statement] = []
         self.committed = False
-
-    @property
-    def opened(self) -> bool:
-        """The transaction was begun (or never had to be by this object)."""
-        return self._opening is None
 
     def _psycopg(self) -> psycopg.AsyncConnection[Any]:
         if self._driver is None:
@@ -94,31 +74,18 @@ class DriverStatements:
         await self.flush()
         driver = self._psycopg()
         cursor: psycopg.AsyncCursor[Any] = driver.cursor(row_factory=dict_row) if by_name else driver.cursor()
-        opening = self._opening
-        # The listeners count a statement given its connection as a round trip (two when psycopg
-        # would send BEGIN first); the first one shares its round trip with the opening.
-        connection = self._connection if opening is None else None
         for listener in self._dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).
-            sql, params = listener(connection, cursor, sql, params, None, False)
+            sql, params = listener(self._connection, cursor, sql, params, None, False)
         try:
-            if opening is None:
-                await cursor.execute(sql, params)
-            else:
-                # psycopg's pipeline mode: its BEGIN, the organization and the statement up to
-                # one Sync (the statement is prepared by psycopg as any other).
-                async with driver.pipeline():
-                    await driver.execute(opening.statement, opening.params)
-                    await cursor.execute(sql, params)
-                self._exchanged()
+            await cursor.execute(sql, params)
         except psycopg.Error as error:
             # SQLAlchemy's handling raises the wrapped error; it may close the connection
             # (a lost one), which takes its greenlet bridge.
             await greenlet_spawn(self._connection._handle_dbapi_exception, error, sql, params, None, None)
             raise
-        self._opening = None
         for listener in self._dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, params, None, False)
+            listener(self._connection, cursor, sql, params, None, False)
         return cursor
 
     def defer(self, sql: str, params: dict[str, Any]) -> None:
@@ -132,13 +99,11 @@ class DriverStatements:
             assert isinstance(statement.params, dict)
             await self.execute(statement.sql, statement.params)
 
-    async def finish(self, sql: str, params: dict[str, Any]) -> Any:
-        """What is deferred, ``sql`` and COMMIT, in one exchange (after BEGIN and the
-        organization, if nothing was sent yet): the first column of the first row of ``sql``.
-        Afterwards the transaction is over (SQLAlchemy's COMMIT finds nothing to do). The
-        listeners hear each statement but BEGIN, the organization and COMMIT, which are
-        transport, as they hear the reads' (without a connection: ``exchanged`` counts the
-        one round trip)."""
+    async def finish(self, sql: str, params: dict[str, Any], exchanged: Callable[[], None]) -> Any:
+        """What is deferred, ``sql`` and COMMIT, in one exchange: the first column of the first
+        row of ``sql``. Afterwards the transaction is over (SQLAlchemy's COMMIT finds nothing
+        to do). The listeners hear each statement but COMMIT, which is transport, as they hear
+        the reads' (without a connection: ``exchanged`` counts the one round trip)."""
         if self.committed:
             raise RuntimeError("a statement after its transaction was committed")
         statements = [*self._deferred, Statement(sql, params)]
@@ -150,27 +115,16 @@ class DriverStatements:
                 text, values = listener(None, marker, text, values, None, False)
             statements[i] = Statement(text, values)
             markers.append(marker)
-        opening, self._opening = self._opening, None  # sent: COMMIT may take effect whatever happens next
-        begins = [] if opening is None else [Statement(opening.begin), Statement(opening.statement, opening.params)]
         self.committed = True
         try:
-            rows = await exchange(
-                self._psycopg(),
-                [*begins, *statements, COMMIT],
-                prepare=False,
-                answer=len(begins) + len(statements) - 1,
-            )
+            rows = await exchange(self._psycopg(), [*statements, COMMIT], prepare=False, answer=len(statements) - 1)
         except psycopg.Error as error:
             last = statements[-1]
             await greenlet_spawn(self._connection._handle_dbapi_exception, error, last.sql, last.params, None, None)
             raise
         finally:
-            self._exchanged()
+            exchanged()
         for marker, statement in zip(markers, statements, strict=True):
             for listener in self._dispatch.after_cursor_execute:
                 listener(None, marker, statement.sql, statement.params, None, False)
         return rows[0][0] if rows else None
-
-
-def _nothing() -> None:
-    return None
