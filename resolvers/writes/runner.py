@@ -7,6 +7,10 @@ connection, so it shows exactly what the command left, under the read policy.
 Any refusal rolls everything back, audit row and events included, and becomes
 the payload's ``errors``. Deadlocks and serialization failures between
 concurrent commands are retried.
+
+Round trips are what a write costs the server most (each a send, a wake-up and a
+read), so the audit row and events the command recorded go out with the payload's
+read and COMMIT, in that order, in one exchange (``resolvers/writes/statements.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A command changes its rows, then ``record``s what it did: one audit row (who,
 what, which entity, the before and after of each changed field) and the
-integration events it announces, in one statement. The outbox trigger (alembic
+integration events it announces, in one statement (which the command runner sends
+with the payload's read and COMMIT: ``defer_records``). The outbox trigger (alembic
 0004) NOTIFYs each event, and PostgreSQL delivers a NOTIFY only when its
 transaction commits: a listener never hears of a change that did not happen.
 """

@@ -86,3 +86,14 @@ async def test_a_draft_whose_payload_selects_no_order_is_still_recorded(writes_c
     assert (count(url, "audit_log"), count(url, "outbox")) == (before[0] + 1, before[1] + 1)
     (order,) = sql(url, "SELECT entity_id FROM outbox ORDER BY id DESC LIMIT 1")[0]
     assert count(url, "order_lines", "order_id = %s", order) == 3
+
+
+async def test_the_payload_read_with_the_commit_sees_the_audit_row_recorded_before_it(writes_client, writes_settings):
+    url = writes_settings.database_url
+    document = (
+        "mutation($input: CreateOrderInput!) { createOrder(input: $input) {"
+        " order { number history(first: 5) { nodes { action } } } errors { code } } }"
+    )
+    payload = await mutate(writes_client, document, {"input": _draft(url, 2)}, token(writes_settings, "admin"))
+    assert payload["errors"] == []
+    assert [node["action"] for node in payload["order"]["history"]["nodes"]] == ["order.created"]
