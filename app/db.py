@@ -12,6 +12,8 @@ from typing import Any, TypeVar, cast
 
 import orjson
 import psycopg
+from psycopg import pq
+from psycopg.generators import execute
 from psycopg.types.json import set_json_loads
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
@@ -31,6 +33,8 @@ T = TypeVar("T")
 # transaction, so a pooled connection never carries one request's organization
 # into the next.
 SET_ORGANIZATION = "SELECT set_config('bizgraph.org_id', %s, true)"
+# A write's transaction (``Database.unit_of_work``), as psycopg would begin it.
+BEGIN_READ_COMMITTED = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 
 def _connect_args(settings: Settings, *, role: str = "") -> dict[str, Any]:
@@ -232,12 +236,10 @@ class Database:
             driver: psycopg.AsyncConnection[Any] | None = None
             try:
                 await connection.execution_options(isolation_level="READ COMMITTED")
-                # BEGIN and the organization go out together (psycopg pipelines
-                # the BEGIN it owes the open transaction); set through the driver
-                # so statement counts see only the caller's statements.
+                # BEGIN and the organization go out together, set through the driver so
+                # statement counts see only the caller's statements.
                 driver = await driver_connection(connection)
-                async with driver.pipeline():
-                    await driver.execute(self.organization_statement, (str(org_id),))
+                await _open_transaction(driver, self._opening(org_id))
                 self.exchanged()
             except psycopg.OperationalError:
                 dead = driver is not None and driver.broken
@@ -251,6 +253,12 @@ class Database:
                 raise
             return connection
         raise AssertionError("unreachable")
+
+    def _opening(self, org_id: int) -> bytes:
+        """BEGIN and the organization's ``set_config`` as one simple-protocol query. The
+        organization is a number, written into the text as a literal."""
+        literal = f"'{int(org_id)}'"
+        return f"{BEGIN_READ_COMMITTED}; {self.organization_statement.replace('%s', literal)}".encode()
 
     async def verify_isolation(self) -> None:
         """Refuse to serve through a role that row-level security does not bind:
@@ -288,6 +296,23 @@ class Database:
             await self.replicas.stop()
         await self.requests.close()
         await self.engine.dispose()
+
+
+async def _open_transaction(driver: psycopg.AsyncConnection[Any], opening: bytes) -> None:
+    """Sends ``opening`` (a transaction's BEGIN and settings) in one message and reads its answers.
+
+    The same BEGIN psycopg would send for the open transaction it owes (the isolation level set
+    on the connection), but as one write and one read on the libpq handle, like the reads'
+    exchanges (``resolvers/wire.py`` measures why): psycopg's pipeline mode also makes it one
+    round trip, through generic command queues that cost more CPU. psycopg reads the
+    transaction's status from libpq, so it sends no BEGIN of its own afterwards, and COMMIT or
+    ROLLBACK as usual."""
+    pgconn = driver.pgconn
+    pgconn.send_query(opening)
+    results = await driver.wait(execute(pgconn))
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
 
 
 def _last_line(error: BaseException | None) -> str:

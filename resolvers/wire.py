@@ -112,18 +112,20 @@ class _Bound:
 
 
 async def exchange(
-    connection: psycopg.AsyncConnection[Any], statements: Sequence[Statement], *, prepare: bool
+    connection: psycopg.AsyncConnection[Any], statements: Sequence[Statement], *, prepare: bool, answer: int = -1
 ) -> list[tuple[Any, ...]]:
-    """Sends ``statements`` in one pipelined exchange and returns the last one's rows; the first
-    statement that fails raises its error (psycopg's, by SQLSTATE), the rest of the exchange
-    having been skipped by PostgreSQL. A cancelled exchange leaves the connection mid-protocol
-    (its transaction status ACTIVE): its owner must discard it, never pool it again."""
+    """Sends ``statements`` in one pipelined exchange and returns the rows of the one at index
+    ``answer`` (the last by default); the first statement that fails raises its error
+    (psycopg's, by SQLSTATE), the rest of the exchange having been skipped by PostgreSQL. A
+    cancelled exchange leaves the connection mid-protocol (its transaction status ACTIVE): its
+    owner must discard it, never pool it again."""
     pgconn = connection.pgconn
     transformer = Transformer(connection)
     # Dumped before anything is sent: a value that cannot be adapted fails with the
     # connection untouched.
     bound = [_bound(transformer, statement) for statement in statements]
     prepared = _PREPARED.setdefault(connection, _Prepared()) if prepare else None
+    index = range(len(bound))[answer]  # the statement whose rows are returned
     # How many results PostgreSQL sends for each command: a statement prepared in this
     # exchange answers twice (its PREPARE, then its execution).
     answers: list[int] = []
@@ -132,6 +134,7 @@ async def exchange(
         while prepared.closing:
             pgconn.send_close_prepared(prepared.closing.pop())
             answers.append(1)
+    wanted = len(answers) + index  # that statement's place among the commands answering
     for statement in bound:
         answers.append(_send(pgconn, statement, prepared))
     pgconn.pipeline_sync()
@@ -139,13 +142,14 @@ async def exchange(
         await connection.wait(send(pgconn))
         failure: pq.abc.PGresult | None = None
         last: pq.abc.PGresult | None = None
-        for _ in range(sum(answers)):
-            results = await connection.wait(fetch_many(pgconn))
-            result = results[-1] if results else None
-            if result is None or result.status in _FATAL:
-                failure = failure or result
-            else:
-                last = result
+        for command, count in enumerate(answers):
+            for _ in range(count):
+                results = await connection.wait(fetch_many(pgconn))
+                result = results[-1] if results else None
+                if result is None or result.status in _FATAL:
+                    failure = failure or result
+                elif command == wanted:
+                    last = result  # a prepared statement's execution answers after its PREPARE
         # The Sync's answer ends the exchange; libpq leaves pipeline mode only once it is read.
         await connection.wait(fetch_many(pgconn))
     except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, NotRequired, Required, TypeVar, get_origin, get_type_hints
 
 P = TypeVar("P", bound=Mapping[str, Any])
@@ -21,11 +22,13 @@ class EventType(Generic[P]):
     description: str
     payload: type[P]
 
-    @property
+    # Read from the payload's annotations once: every command announcing the event checks
+    # its payload against them, and resolving the annotations is most of that check's cost.
+    @cached_property
     def required_keys(self) -> frozenset[str]:
         return required_keys(self.payload)
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset(get_type_hints(self.payload))
 

@@ -19,10 +19,10 @@ from app.events.orders import (
     OrderMovedPayload,
 )
 from app.workflows import ORDER
-from resolvers.orders import stock
+from resolvers.orders import drafts, stock
 from resolvers.orders.editing import add_order_line, remove_order_line, update_order_line
 from resolvers.orders.inputs import ApproveOrder, CancelOrder, CreateOrder, FulfilOrder
-from resolvers.orders.lines import MAX_LINES, check_line, insert, line_api, price, recompute_totals
+from resolvers.orders.lines import MAX_LINES, check_line, line_api, priced_from, product_ids
 from resolvers.orders.placing import place_order
 from resolvers.orders.records import STATE_FIELDS, diff, summary
 from resolvers.writes.checks import Checks
@@ -59,40 +59,26 @@ async def create_order(session: WriteSession, command: CreateOrder) -> Outcome:
     if len(command.lines) > MAX_LINES:
         checks.fail(("lines",), "INVALID", f"an order may have at most {MAX_LINES} lines")
     requests = [check_line(checks, ("lines", i), line) for i, line in enumerate(command.lines[:MAX_LINES])]
-    # Every problem at once, the rows referred to included.
-    await _check_customer(session, checks, customer_pk, roles)
-    if rep_pk is not None and not await session.value(
-        "SELECT 1 FROM employees WHERE id = %(pk)s AND org_id = %(org)s", {"pk": rep_pk}
-    ):
-        checks.fail(("sales_rep_id",), "NOT_FOUND", "no Employee with this ID")
-    priced = await price(session, checks, requests)
-    checks.done()
-    number = await session.sequence_number("order_numbers")
-    order = await session.row(
-        "INSERT INTO orders (org_id, number, customer_id, sales_rep_id, note)"
-        " VALUES (%(org)s, %(number)s, %(customer)s, %(rep)s, %(note)s) RETURNING id",
-        {"number": f"SO-{number:07d}", "customer": customer_pk, "rep": rep_pk, "note": note},
+    # Every problem at once, the rows referred to included (read together: ``drafts.py``).
+    found = await drafts.references(
+        session, customer_pk, session.scope("Customer", "t", roles), rep_pk, product_ids(requests)
     )
-    assert order is not None
-    pk = order["id"]
-    lines = await insert(session, pk, priced)
-    after = await recompute_totals(session, pk, bump=False)  # still version 1
+    # A lead may get a draft; placing needs the customer active. A sales rep acts for its own accounts only.
+    if found.customer_status is None:
+        checks.fail(("customer_id",), "NOT_FOUND", "no Customer with this ID")
+    elif found.customer_status == "inactive":
+        checks.fail(("customer_id",), "CUSTOMER_NOT_ACTIVE", "the customer is inactive")
+    if rep_pk is not None and not found.rep_found:
+        checks.fail(("sales_rep_id",), "NOT_FOUND", "no Employee with this ID")
+    priced = priced_from(found.products, checks, requests)
+    checks.done()
+    after, lines = await drafts.insert_draft(session, customer_pk, rep_pk, note, priced)  # version 1
+    pk = after["id"]
     changed = diff(None, after, ("number", "status", "customerId", "salesRepId", "note", "subtotal", "tax", "total"))
     changed["lines"] = {"before": None, "after": [line_api(line) for line in lines]}
     event = ORDER_CREATED.announce(OrderCreatedPayload(**summary(after), lines=len(lines)))
     await session.record(ORDER_CREATED.name, "Order", pk, changed, [event])
     return Outcome("Order", pk)
-
-
-async def _check_customer(session: WriteSession, checks: Checks, pk: int, roles: frozenset[str]) -> None:
-    """The customer exists for the principal acting in ``roles`` (sales: its own
-    accounts), and is not inactive (a lead may get a draft; placing needs it active)."""
-    scope, params = session.scope("Customer", "t", roles)
-    row = await session.row(f"SELECT t.status FROM customers t WHERE t.id = %(pk)s AND {scope}", {**params, "pk": pk})
-    if row is None:
-        checks.fail(("customer_id",), "NOT_FOUND", "no Customer with this ID")
-    elif row["status"] == "inactive":
-        checks.fail(("customer_id",), "CUSTOMER_NOT_ACTIVE", "the customer is inactive")
 
 
 async def approve_order(session: WriteSession, command: ApproveOrder) -> Outcome:

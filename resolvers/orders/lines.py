@@ -11,7 +11,7 @@ the same rule as the seed data): tax = Σ round(line_total × tax_rate, 2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -77,21 +77,29 @@ def check_line(checks: Checks, path: Path, line: LineFields) -> LineRequest:
     return LineRequest(tuple(path), line.product_id, quantity, discount)
 
 
+# What pricing reads of a product; ``PRODUCTS`` reads it for the ids ``%(ids)s``.
+PRODUCT_COLUMNS = "id, sku, active, unit_price, tax_rate"
+PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE org_id = %(org)s AND id = ANY(%(ids)s)"
+
+
+def product_ids(requests: Sequence[LineRequest]) -> list[int]:
+    """The products the lines name, each once (the ``%(ids)s`` of ``PRODUCTS``)."""
+    return sorted({r.product_id for r in requests})
+
+
 async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRequest]) -> list[PricedLine]:
-    """The lines priced from the catalog. Every problem goes to ``checks``: a product
-    of another organization (NOT_FOUND), one not sold any more (PRODUCT_INACTIVE),
-    a discount above the line's gross amount (INVALID).
+    """The lines priced from the catalog (``priced_from``), the products read in one statement."""
+    products = {row["id"]: row for row in await session.rows(PRODUCTS, {"ids": product_ids(requests)})}
+    return priced_from(products, checks, requests)
+
+
+def priced_from(products: Mapping[int, Row], checks: Checks, requests: Sequence[LineRequest]) -> list[PricedLine]:
+    """The lines priced from ``products`` (their ``PRODUCT_COLUMNS`` by id). Every problem goes
+    to ``checks``: a product of another organization (NOT_FOUND), one not sold any more
+    (PRODUCT_INACTIVE), a discount above the line's gross amount (INVALID).
 
     The prices are read without a lock: should a price change meanwhile, the line
     carries the price it was checked against, as if ordered a moment earlier."""
-    ids = sorted({r.product_id for r in requests})
-    products = {
-        row["id"]: row
-        for row in await session.rows(
-            "SELECT id, sku, active, unit_price, tax_rate FROM products WHERE org_id = %(org)s AND id = ANY(%(ids)s)",
-            {"ids": ids},
-        )
-    }
     priced = []
     for r in requests:
         if r.quantity is None:
@@ -113,31 +121,42 @@ async def price(session: WriteSession, checks: Checks, requests: Sequence[LineRe
     return priced
 
 
+def lines_json(lines: Sequence[PricedLine]) -> str:
+    """The lines as the JSON array the insert statements expand (``LINE_RECORDS``), numbered from 1."""
+    return to_json(
+        [
+            {
+                "idx": i,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount": line.discount,
+                "tax_rate": line.tax_rate,
+            }
+            for i, line in enumerate(lines, start=1)
+        ]
+    )
+
+
+# The rows of ``lines_json``, typed.
+LINE_RECORDS = (
+    "jsonb_to_recordset(%(lines)s::jsonb)"
+    " AS l(idx int, product_id bigint, quantity int, unit_price numeric, discount numeric, tax_rate numeric)"
+)
+
+
 async def insert(session: WriteSession, order_pk: int, lines: Sequence[PricedLine]) -> list[Row]:
     """Append the lines to the order (numbered after its last line), in one statement."""
     if not lines:
         return []
-    payload = [
-        {
-            "idx": i,
-            "product_id": line.product_id,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "discount": line.discount,
-            "tax_rate": line.tax_rate,
-        }
-        for i, line in enumerate(lines, start=1)
-    ]
     return await session.rows(
         "INSERT INTO order_lines (org_id, order_id, line_no, product_id, quantity, unit_price, discount, tax_rate,"
         " line_total)"
         " SELECT %(org)s, %(order)s,"
         " (SELECT COALESCE(max(x.line_no), 0) FROM order_lines x WHERE x.order_id = %(order)s) + l.idx,"
         " l.product_id, l.quantity, l.unit_price, l.discount, l.tax_rate, l.quantity * l.unit_price - l.discount"
-        " FROM jsonb_to_recordset(%(lines)s::jsonb)"
-        " AS l(idx int, product_id bigint, quantity int, unit_price numeric, discount numeric, tax_rate numeric)"
-        " ORDER BY l.idx RETURNING *",
-        {"order": order_pk, "lines": to_json(payload)},
+        f" FROM {LINE_RECORDS} ORDER BY l.idx RETURNING *",
+        {"order": order_pk, "lines": lines_json(lines)},
     )
 
 

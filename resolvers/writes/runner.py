@@ -7,6 +7,10 @@ connection, so it shows exactly what the command left, under the read policy.
 Any refusal rolls everything back, audit row and events included, and becomes
 the payload's ``errors``. Deadlocks and serialization failures between
 concurrent commands are retried.
+
+Round trips are what a write costs the server most (each a send, a wake-up and a
+read), so the audit row and events the command recorded go out with the payload's
+read and COMMIT, in that order, in one exchange (``resolvers/writes/statements.py``).
 """
 
 from __future__ import annotations
@@ -50,12 +54,18 @@ Command = Callable[[WriteSession], Awaitable[Outcome]]
 
 
 class _SessionReads:
-    """The planner's statements, run inside the command's own transaction."""
+    """The planner's statements, run inside the command's own transaction. Told ``last``, the
+    next statement also commits it, in the same round trip (``WriteSession.finish``)."""
 
-    def __init__(self, session: WriteSession) -> None:
+    def __init__(self, session: WriteSession, exchanged: Callable[[], None]) -> None:
         self._session = session
+        self._exchanged = exchanged
+        self.last = False
 
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
+        if self.last:
+            self.last = False
+            return await self._session.finish(sql, params, self._exchanged)
         return await self._session.value(sql, params)
 
 
@@ -95,14 +105,20 @@ class CommandService:
 
     async def _attempt(self, command: Command, selections: Mapping[str, FieldSelection]) -> CommandResult:
         async with self.database.unit_of_work(self.principal.org_id, self.written) as connection:
-            session = WriteSession(connection, self.principal, self.request_id)
+            session = WriteSession(connection, self.principal, self.request_id, defer_records=True)
             outcome = await command(session)
-            reads = ReadService(_SessionReads(session), session.access, self.limits)
+            statements = _SessionReads(session, self.database.exchanged)
+            reads = ReadService(statements, session.access, self.limits)
             entities: dict[str, Any] = {}
             withheld = False
             if outcome.type_name is not None and outcome.pk is not None:
-                for key, selection in selections.items():
+                last = len(selections) - 1
+                for i, (key, selection) in enumerate(selections.items()):
+                    # A read by key is one statement: the last one also sends the command's
+                    # deferred records first and COMMIT after it.
+                    statements.last = i == last
                     read = await reads.read_by_pk(outcome.type_name, outcome.pk, selection)
                     entities[key] = read.value
                     withheld = withheld or read.withheld
+            await session.flush()  # records no read took along (nothing selected)
             return CommandResult(entities=entities, values=outcome.values, withheld=withheld)

@@ -2,7 +2,8 @@
 
 A command changes its rows, then ``record``s what it did: one audit row (who,
 what, which entity, the before and after of each changed field) and the
-integration events it announces, in one statement. The outbox trigger (alembic
+integration events it announces, in one statement (which the command runner sends
+with the payload's read and COMMIT: ``defer_records``). The outbox trigger (alembic
 0004) NOTIFYs each event, and PostgreSQL delivers a NOTIFY only when its
 transaction commits: a listener never hears of a change that did not happen.
 """
@@ -10,13 +11,12 @@ transaction commits: a listener never hears of a change that did not happen.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
@@ -24,14 +24,9 @@ from app.events import Announcement
 from resolvers.catalog import CATALOG
 from resolvers.planner.access import Access
 from resolvers.planner.sqltext import SqlParams
+from resolvers.writes.statements import DriverStatements
 
 Row = Mapping[str, Any]
-
-
-def _by_name(row: RowMapping) -> Row:
-    # SQLAlchemy types a RowMapping's keys as names or column objects; the rows of
-    # exec_driver_sql (plain SQL text) are keyed by column name only.
-    return cast(Row, row)
 
 
 def _json_default(value: Any) -> Any:
@@ -99,8 +94,15 @@ class WriteSession:
 
     Statements take psycopg's ``%(name)s`` parameters; ``%(org)s`` is always bound."""
 
-    def __init__(self, connection: AsyncConnection, principal: Principal, request_id: str) -> None:
+    def __init__(
+        self, connection: AsyncConnection, principal: Principal, request_id: str, *, defer_records: bool = False
+    ) -> None:
         self.connection = connection
+        # Statements go through the psycopg connection underneath (``statements.py``).
+        self._statements = DriverStatements(connection)
+        # Whoever ends the transaction sends the records with its last statement (``finish``),
+        # or on their own (``flush``) before COMMIT; without it, each is sent when recorded.
+        self._defer_records = defer_records
         self.principal = principal
         self.access = Access(principal)
         self.org_id = principal.org_id
@@ -112,21 +114,21 @@ class WriteSession:
         return bound
 
     async def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return [_by_name(row) for row in result.mappings().all()]
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return await cursor.fetchall()
 
     async def row(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        row = result.mappings().first()
-        return None if row is None else _by_name(row)
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return await cursor.fetchone()
 
     async def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return result.scalar()
+        cursor = await self._statements.execute(sql, self._bind(params), by_name=False)
+        row = await cursor.fetchone()
+        return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        result = await self.connection.exec_driver_sql(sql, self._bind(params))
-        return result.rowcount
+        cursor = await self._statements.execute(sql, self._bind(params))
+        return cursor.rowcount
 
     def scope(self, type_name: str, alias: str, roles: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
         """SQL for the rows of ``type_name`` (aliased ``alias``) the principal sees,
@@ -172,16 +174,26 @@ class WriteSession:
             events.extend(_event_json(announced, entry) for announced in entry.events)
         if not audits:
             return
-        await self.execute(
-            _RECORD,
-            {
-                "actor_user": self.principal.user_id,
-                "actor": self.actor,
-                "request_id": self.request_id[:64],
-                "audits": to_json(audits),
-                "events": to_json(events),
-            },
-        )
+        params = {
+            "actor_user": self.principal.user_id,
+            "actor": self.actor,
+            "request_id": self.request_id[:64],
+            "audits": to_json(audits),
+            "events": to_json(events),
+        }
+        if self._defer_records:
+            self._statements.defer(_RECORD, self._bind(params))
+        else:
+            await self.execute(_RECORD, params)
+
+    async def flush(self) -> None:
+        """Sends the deferred records, if any."""
+        await self._statements.flush()
+
+    async def finish(self, sql: str, params: Mapping[str, Any], exchanged: Callable[[], None]) -> Any:
+        """The deferred records, ``sql`` and COMMIT in one round trip; ``sql``'s first value
+        (as ``value``). The transaction is committed when this returns."""
+        return await self._statements.finish(sql, self._bind(params), exchanged)
 
     async def update(self, table: str, pk: int, columns: Mapping[str, Any], *, stamps: Iterable[str] = ()) -> Row:
         """Set ``columns`` (and the timestamp columns ``stamps`` to now) on the row
