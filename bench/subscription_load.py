@@ -14,6 +14,7 @@ clocks are one clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,6 +175,34 @@ class Write:
     done: float = 0.0
     order_id: str | None = None
     failure: str | None = None
+
+
+class LoopLag:
+    """How late this process's event loop comes around. A message is timed when the loop gets to
+    it, so a late loop adds its lateness to every latency measured meanwhile: reported beside
+    them, it says how much of a latency is the load process's own."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.every = every
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.every
+            await asyncio.sleep(self.every)
+            self.lags.append(max(0.0, loop.time() - due))
+
+    async def stop(self) -> list[float]:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        return self.lags
 
 
 class Writer:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-import psycopg
 import pytest
 from sqlalchemy import event
 
 from app.config import Settings
 from app.db import Database
 from resolvers.transaction import Mode, RequestTransaction
-from tests.support.db import conninfo
+from tests.support.db import terminate_app_connections
 from tests.support.graphql import count_statements, data, sql
 from tests.support.wire import counting_proxy
 
@@ -22,24 +21,15 @@ ACME, GLOBEX = 1, 2
 VISIBLE = "SELECT json_build_object('orgs', array_agg(DISTINCT org_id), 'rows', count(*)) FROM customers"
 
 
-def _terminate_app_connections(url) -> int:
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = 'bizgraph' AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return len(rows)
-
-
 async def test_requests_after_the_database_drops_every_connection_still_succeed(app, client, seeded_url):
     query = "{ customers(first: 3) { totalCount } }"
     await data(client, query)
     await data(client, "{ a: customers(first: 1) { totalCount } b: orders(first: 1) { totalCount } }")
     try:
-        assert _terminate_app_connections(seeded_url) >= 1
+        assert terminate_app_connections(seeded_url) >= 1
         for _ in range(3):  # each pooled connection is dead; every request still answers
             assert (await data(client, query))["customers"]["totalCount"] > 0
-        _terminate_app_connections(seeded_url)
+        terminate_app_connections(seeded_url)
         result = await data(client, "{ a: customers(first: 1) { totalCount } b: orders(first: 1) { totalCount } }")
         assert result["a"]["totalCount"] > 0 and result["b"]["totalCount"] > 0
     finally:

@@ -275,40 +275,24 @@ async def test_a_client_ping_is_answered_with_a_pong_and_complete_for_unknown_id
         assert await receive(ws) == {"type": "pong"}
 
 
-async def test_a_socket_whose_user_is_disabled_closes_4403_at_a_following_ping(accounts_settings):
+@pytest.mark.parametrize("cache_seconds", [0, 1], ids=["every ping looks the user up", "answers cached for 1 s"])
+async def test_a_socket_whose_user_is_disabled_closes_4403_at_a_following_ping(accounts_settings, cache_seconds):
+    """With answers cached, pings that find the user's answer still standing check nothing
+    more; the first ping after it ran out looks the user up again."""
     settings = replace(
         accounts_settings,
         check_token_users=True,
-        token_user_cache_seconds=0,
+        token_user_cache_seconds=cache_seconds,
         ws_ping_interval_ms=200,
         ws_silence_timeout_ms=5_000,
     )
-    create_user(settings, org="acme", email="socket-leaver@acme.example", password="x" * 16, roles=["analyst"])
-    token = token_for_user(settings, "socket-leaver@acme.example")
+    email = f"socket-leaver-{cache_seconds}@acme.example"
+    create_user(settings, org="acme", email=email, password="x" * 16, roles=["analyst"])
+    token = token_for_user(settings, email)
     async with live_server(settings) as server, socket(server.origin) as ws:
         await init(ws, token)
-        disable_user(settings, org="acme", email="socket-leaver@acme.example")
-        code, reason, seen = await closed_with(ws, within=3)
-    assert code == 4403 and "disabled" in reason
-    assert {m["type"] for m in seen} <= {"ping"}
-
-
-async def test_with_cached_answers_a_disabled_users_socket_closes_within_the_cache_lifetime(accounts_settings):
-    """Pings that find the user's answer still standing check nothing more; the first ping after
-    it ran out looks the user up, and the socket of a user disabled meanwhile closes 4403."""
-    settings = replace(
-        accounts_settings,
-        check_token_users=True,
-        token_user_cache_seconds=1,
-        ws_ping_interval_ms=200,
-        ws_silence_timeout_ms=5_000,
-    )
-    create_user(settings, org="acme", email="cached-leaver@acme.example", password="x" * 16, roles=["analyst"])
-    token = token_for_user(settings, "cached-leaver@acme.example")
-    async with live_server(settings) as server, socket(server.origin) as ws:
-        await init(ws, token)
-        await asyncio.sleep(0.5)  # pings answered from the cached answer
-        disable_user(settings, org="acme", email="cached-leaver@acme.example")
+        await asyncio.sleep(0.5)  # a few pings answered
+        disable_user(settings, org="acme", email=email)
         code, reason, seen = await closed_with(ws, within=3)
     assert code == 4403 and "disabled" in reason
     assert {m["type"] for m in seen} <= {"ping"}

@@ -59,3 +59,16 @@ class TestServer:
 
 
 conninfo = libpq_conninfo
+
+
+def terminate_app_connections(url: URL | str, *, listener_too: bool = False) -> int:
+    """Ends every server connection the application holds to ``url``'s database (its pools'; the
+    change listener's too when asked), as a database restart would; how many were ended."""
+    names = ["bizgraph", "bizgraph-listener"] if listener_too else ["bizgraph"]
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = ANY(%s) AND pid <> pg_backend_pid()",
+            (names,),
+        ).fetchall()
+    return len(rows)

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-import psycopg
-
-from tests.support.db import conninfo
+from tests.support.db import terminate_app_connections
 from tests.support.graphql import running_app
 from tests.support.workflow import count, gid, mutate, sql, token
 
 CREATE = "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } errors { code } } }"
-
-
-def _terminate_app_connections(url) -> int:
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name LIKE 'bizgraph%%'"
-            " AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return len(rows)
 
 
 async def test_writes_after_the_database_drops_every_connection_still_succeed(writes_settings):
@@ -36,7 +24,7 @@ async def test_writes_after_the_database_drops_every_connection_still_succeed(wr
         first = await asyncio.gather(*(mutate(client, CREATE, {"input": draft}, admin) for _ in range(3)))
         assert all(payload["errors"] == [] for payload in first)
         before = count(url, "orders")
-        assert _terminate_app_connections(url) >= 1
+        assert terminate_app_connections(url, listener_too=True) >= 1
         for _ in range(3):  # each pooled connection is dead; every write still succeeds, once
             payload = await mutate(client, CREATE, {"input": draft}, admin)
             assert payload["errors"] == [] and payload["order"] is not None
