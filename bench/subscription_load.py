@@ -48,6 +48,7 @@ class Subscriber:
     latencies: list[float] = field(default_factory=list)  # seconds, write time → arrival
     totals: list[tuple[float, int]] = field(default_factory=list)  # dashboards: (arrival, total count)
     event_ids: list[str] = field(default_factory=list)  # event streams: entity ids, in arrival order
+    event_arrivals: list[float] = field(default_factory=list)  # when each of ``event_ids`` arrived
     failure: str | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -96,6 +97,7 @@ def record(subscriber: Subscriber, raw: bytes, arrived: float) -> None:
         event = _event_in(payload)
         if "entityId" in event:
             subscriber.event_ids.append(event["entityId"])
+            subscriber.event_arrivals.append(arrived)
         if "occurredAt" in event:
             subscriber.latencies.append(arrived - epoch(event["occurredAt"]))
     if first:

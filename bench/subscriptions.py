@@ -251,6 +251,9 @@ class Window:
     load_rss: int
     # How late the load process's loop came around during the window (seconds, every 10 ms).
     load_lags: list[float]
+    # Event messages: arrival minus the arrival of their write's answer (seconds). The write
+    # committed before its answer was sent, so this errs short where ``latencies`` err long.
+    after_answers: list[float]
     settled_seconds: float | None = None  # from the last write's answer until every check passed
     subscriber_failures: list[str] = field(default_factory=list)
 
@@ -353,6 +356,7 @@ class Bench:
         messages_before = {id(s): s.messages for s in self.active}
         latencies_before = {id(s): len(s.latencies) for s in self.active}
         totals_before = {id(s): len(s.totals) for s in self.active}
+        events_before = {id(s): len(s.event_ids) for s in self.active}
         writes_before = len(self.writer.writes)
         backends = postgres_backends(self.dsn)
         own = psutil.Process()
@@ -388,6 +392,16 @@ class Bench:
             by_kind.setdefault(s.kind, []).extend(s.latencies[latencies_before[id(s)] :])
         by_kind["dashboard"] = self.dashboard_latencies(writes, totals_before)
         latencies = [lat for values in by_kind.values() for lat in values]
+        answered_at = {w.order_id: w.done for w in writes if w.order_id and w.done}
+        after_answers = [
+            arrived - answered_at[entity]
+            for s in self.active
+            if s.kind == "events"
+            for entity, arrived in zip(
+                s.event_ids[events_before[id(s)] :], s.event_arrivals[events_before[id(s)] :], strict=True
+            )
+            if entity in answered_at
+        ]
         progress(f"window done: {len(writes)} writes, {len(latencies)} latencies, {stale} stale of {checked}")
         return Window(
             subscribers=level,
@@ -421,6 +435,7 @@ class Bench:
             rss_per_subscriber=(server_rss - self.baseline_rss) / max(level, 1),
             load_rss=int(own.memory_info().rss),
             load_lags=load_lags,
+            after_answers=after_answers,
             settled_seconds=settled,
             subscriber_failures=[f"{s.kind} {s.document[:60]}: {s.failure}" for s in self.active if s.failure][:5],
         )
@@ -548,7 +563,10 @@ def report(args: argparse.Namespace, windows: list[Window], people: People, note
             f" (proxy {w.proxy_cores:.2f});"
             f" load process RSS {w.load_rss / 2**20:.0f} MB, its loop late by p50 / p99 / max"
             f" {percentile(w.load_lags, 0.5) * 1000:.0f} / {percentile(w.load_lags, 0.99) * 1000:.0f} /"
-            f" {percentile(w.load_lags, 1.0) * 1000:.0f} ms (a message is timed when that loop gets to it)"
+            f" {percentile(w.load_lags, 1.0) * 1000:.0f} ms (a message is timed when that loop gets to it);"
+            f" event messages after their write's answer arrived, p50 / p99 / max"
+            f" {percentile(w.after_answers, 0.5) * 1000:.0f} / {percentile(w.after_answers, 0.99) * 1000:.0f} /"
+            f" {percentile(w.after_answers, 1.0) * 1000:.0f} ms (the commit precedes the answer: a lower bound)"
         )
         answered = [write.done - write.sent for write in w.write_log if write.done]
         failures = [write.failure for write in w.write_log if write.failure][:3]
