@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -65,6 +66,19 @@ def listening_pid(port: int) -> int | None:
         except OSError:
             continue
     return None
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """The CPU time (user + system, seconds) the processes ``pids`` have used so far; a process
+    that ended (a backend whose connection closed) counts nothing."""
+    ticks = 0
+    for pid in pids:
+        stat = _read(f"/proc/{pid}/stat")
+        if stat:
+            # The command name may hold spaces and parentheses: split after its last ')'.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
 
 
 def _pids() -> list[int]:

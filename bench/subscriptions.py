@@ -203,17 +203,6 @@ def postgres_backends(dsn: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
-
-
 # -- one measured window -----------------------------------------------------------------------
 
 
@@ -342,11 +331,12 @@ class Bench:
         subscribers costs by itself (pings, each socket's periodic check of its token's user)."""
         if seconds <= 0:
             return 0.0, float("nan")
-        before, cpu, started = self.proxy.snapshot()[STATEMENTS], cpu_seconds(self.server.pids), time.perf_counter()
+        before, started = self.proxy.snapshot()[STATEMENTS], time.perf_counter()
+        cpu = machine.cpu_seconds(self.server.pids)
         await asyncio.sleep(seconds)
         wall = time.perf_counter() - started
         statements = (self.proxy.snapshot()[STATEMENTS] - before) / wall
-        return statements, (cpu_seconds(self.server.pids) - cpu) / wall
+        return statements, (machine.cpu_seconds(self.server.pids) - cpu) / wall
 
     async def window(self, level: int, baseline: float | None, connect: tuple[float, int]) -> Window:
         args = self.args
@@ -362,10 +352,10 @@ class Bench:
         own = psutil.Process()
         cpu = (
             time.perf_counter(),
-            cpu_seconds(self.server.pids),
-            cpu_seconds(backends),
+            machine.cpu_seconds(self.server.pids),
+            machine.cpu_seconds(backends),
             sum(own.cpu_times()[:2]),
-            cpu_seconds([self.proxy.pid] if self.proxy.pid else []),
+            machine.cpu_seconds([self.proxy.pid] if self.proxy.pid else []),
             machine.CpuSample.take(),
         )
         statements = self.proxy.snapshot()
@@ -378,11 +368,11 @@ class Bench:
         wall = time.perf_counter() - cpu[0]
         statements_after = self.proxy.snapshot()
         after_sample = machine.CpuSample.take()
-        server_cores = (cpu_seconds(self.server.pids) - cpu[1]) / wall
+        server_cores = (machine.cpu_seconds(self.server.pids) - cpu[1]) / wall
         # A backend that exits takes its CPU time with it: never below zero.
-        postgres_cores = max(0.0, (cpu_seconds(backends) - cpu[2]) / wall)
+        postgres_cores = max(0.0, (machine.cpu_seconds(backends) - cpu[2]) / wall)
         load_cores = (sum(own.cpu_times()[:2]) - cpu[3]) / wall
-        proxy_cores = (cpu_seconds([self.proxy.pid] if self.proxy.pid else []) - cpu[4]) / wall
+        proxy_cores = (machine.cpu_seconds([self.proxy.pid] if self.proxy.pid else []) - cpu[4]) / wall
         machine_cores = machine.cpu_use(cpu[5], after_sample, machine.NO_PARTIES).machine
         writes = self.writer.writes[writes_before:]
 

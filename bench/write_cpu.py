@@ -20,22 +20,21 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import statistics
 import subprocess
-from base64 import b64encode
 from dataclasses import dataclass
 
 import httpx
 import psycopg
 
+from bench import machine
 from bench.auth import demo_email, demo_token
+from bench.workloads import global_id
 
 CREATE_ORDER = (
     "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } errors { code field message } } }"
 )
 LINES = 5
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -50,23 +49,12 @@ class Target:
         return f"http://127.0.0.1:{self.port}/graphql"
 
 
-def global_id(type_name: str, pk: int) -> str:
-    return b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
 def server_pid(port: int) -> int:
     """The process listening on ``port`` (one worker: the process that runs the app)."""
-    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
-    found = re.search(r"pid=(\d+)", out)
-    if found is None:
+    pid = machine.listening_pid(port)
+    if pid is None:
         raise SystemExit(f"write_cpu: nothing listens on port {port}")
-    return int(found.group(1))
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15 of the line)
+    return pid
 
 
 def backend_pids(database_url: str, server: int) -> list[int]:
@@ -78,16 +66,6 @@ def backend_pids(database_url: str, server: int) -> list[int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL").fetchall()
     return [pid for pid, port in rows if port in ports]
-
-
-def backends_cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_seconds(pid)
-        except FileNotFoundError:  # a backend that ended (its time is lost to this count)
-            continue
-    return total
 
 
 def sample(database_url: str, org_slug: str) -> tuple[list[int], list[int]]:
@@ -156,10 +134,11 @@ def main() -> None:
         for target in targets:
             bodies = [body(rng, customers, products) for _ in range(args.writes)]
             backends = backend_pids(args.database_url, target.pid)
-            before, before_pg = cpu_seconds(target.pid), backends_cpu_seconds(backends)
+            # A backend that ended meanwhile takes its time with it (it counts nothing).
+            before, before_pg = machine.cpu_seconds([target.pid]), machine.cpu_seconds(backends)
             asyncio.run(send(target, bodies, args.concurrency))
-            ms = 1000 * (cpu_seconds(target.pid) - before) / args.writes
-            pg_ms = 1000 * (backends_cpu_seconds(backends) - before_pg) / args.writes
+            ms = 1000 * (machine.cpu_seconds([target.pid]) - before) / args.writes
+            pg_ms = 1000 * (machine.cpu_seconds(backends) - before_pg) / args.writes
             results[target.name].append(ms)
             database[target.name].append(pg_ms)
             print(

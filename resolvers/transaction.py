@@ -34,7 +34,7 @@ from psycopg.pq import TransactionStatus
 from app.connection_pool import ConnectionPool
 from app.db import Database
 from app.replicas import Replica
-from resolvers.wire import Statement, exchange
+from resolvers.wire import SentStatement, Statement, exchange
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -46,16 +46,6 @@ class Mode(enum.Enum):
     SNAPSHOT = "snapshot"
     # Exactly one statement: its implicit transaction ends at its Sync, no BEGIN.
     LONE_STATEMENT = "lone statement"
-
-
-class _Sent:
-    """One statement sent, as the engine's statement listeners see it (where a cursor would
-    be): like a cursor, it names its connection."""
-
-    __slots__ = ("connection",)
-
-    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        self.connection = connection
 
 
 class TransactionClosed(RuntimeError):
@@ -128,7 +118,7 @@ class RequestTransaction:
         # The engine's statement listeners (statement counts, tracing) hear every statement
         # the planner sends, though it goes straight through the driver. The marker stands
         # for the cursor they would get: tracing tells concurrent statements apart by it.
-        marker = _Sent(driver)
+        marker = SentStatement(driver)
         dispatch = self._database.engine.sync_engine.dispatch
         for listener in dispatch.before_cursor_execute:
             # Listeners may rewrite the statement (e.g. SQL comments for tracing).

@@ -93,6 +93,17 @@ class _Prepared:
 _PREPARED: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], _Prepared] = weakref.WeakKeyDictionary()
 
 
+class SentStatement:
+    """A statement sent on the libpq handle, as the engine's statement listeners see it (where
+    a cursor would be): tracing tells concurrent statements apart by it; like a cursor, it
+    names its connection when there is one to name."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any] | None = None) -> None:
+        self.connection = connection
+
+
 @dataclass(frozen=True)
 class Statement:
     """One statement of an exchange, in psycopg's placeholders, with its parameters."""

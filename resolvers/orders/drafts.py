@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from resolvers.orders.lines import LINE_RECORDS, PRODUCT_COLUMNS, PricedLine, lines_json
+from resolvers.orders.lines import LINE_RECORDS, LINE_TOTAL, PRODUCT_COLUMNS, PricedLine, lines_json, totals_of
 from resolvers.orders.records import COLUMNS
 from resolvers.writes.session import Row, WriteSession
 
@@ -67,6 +67,9 @@ def order_number(n: str) -> str:
     return f"'SO-' || lpad({n}::text, greatest(7, length({n}::text)), '0')"
 
 
+# The new lines as they will be stored (cast to their columns' types), for the order's totals.
+_STORED_LINES = f"(SELECT ({LINE_TOTAL})::numeric(14, 2) AS line_total, l.tax_rate::numeric(6, 4) AS tax_rate FROM l) t"
+
 # The number is the next of ``order_numbers`` (``order_number``). The totals are computed
 # from the lines as they will be stored (cast to their columns' types) before they are: a
 # statement's sub-statements do not see each other's rows. The lines are inserted in order,
@@ -77,14 +80,12 @@ _INSERT_DRAFT = (
     f" SELECT %(org)s, {order_number('n.n')}, %(customer)s, %(rep)s,"
     " %(note)s, s.subtotal, s.tax, s.subtotal + s.tax"
     " FROM (SELECT nextval('order_numbers') AS n) n,"
-    " (SELECT COALESCE(sum(t.line_total), 0) AS subtotal, COALESCE(sum(round(t.line_total * t.tax_rate, 2)), 0) AS tax"
-    " FROM (SELECT (l.quantity * l.unit_price - l.discount)::numeric(14, 2) AS line_total,"
-    " l.tax_rate::numeric(6, 4) AS tax_rate FROM l) t) s"
+    f" ({totals_of(_STORED_LINES)}) s"
     " RETURNING *),"
     " i AS (INSERT INTO order_lines (org_id, order_id, line_no, product_id, quantity, unit_price, discount, tax_rate,"
     " line_total)"
     " SELECT %(org)s, o.id, l.idx, l.product_id, l.quantity, l.unit_price, l.discount, l.tax_rate,"
-    " l.quantity * l.unit_price - l.discount FROM o CROSS JOIN l ORDER BY l.idx RETURNING *)"
+    f" {LINE_TOTAL} FROM o CROSS JOIN l ORDER BY l.idx RETURNING *)"
     " SELECT "
     + ", ".join(f"o.{column}" for column in _ORDER_COLUMNS)
     + ", "

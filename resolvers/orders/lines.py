@@ -138,6 +138,19 @@ def lines_json(lines: Sequence[PricedLine]) -> str:
     )
 
 
+# A line's total from the rows of ``LINE_RECORDS`` (alias ``l``), as the column stores it.
+LINE_TOTAL = "l.quantity * l.unit_price - l.discount"
+
+
+def totals_of(lines: str) -> str:
+    """SQL for the ``subtotal`` and ``tax`` of ``lines``, a FROM item aliased ``t`` with
+    ``line_total`` and ``tax_rate`` columns: the one statement of the module's tax rule."""
+    return (
+        "SELECT COALESCE(sum(t.line_total), 0) AS subtotal,"
+        f" COALESCE(sum(round(t.line_total * t.tax_rate, 2)), 0) AS tax FROM {lines}"
+    )
+
+
 # The rows of ``lines_json``, typed.
 LINE_RECORDS = (
     "jsonb_to_recordset(%(lines)s::jsonb)"
@@ -154,23 +167,21 @@ async def insert(session: WriteSession, order_pk: int, lines: Sequence[PricedLin
         " line_total)"
         " SELECT %(org)s, %(order)s,"
         " (SELECT COALESCE(max(x.line_no), 0) FROM order_lines x WHERE x.order_id = %(order)s) + l.idx,"
-        " l.product_id, l.quantity, l.unit_price, l.discount, l.tax_rate, l.quantity * l.unit_price - l.discount"
+        f" l.product_id, l.quantity, l.unit_price, l.discount, l.tax_rate, {LINE_TOTAL}"
         f" FROM {LINE_RECORDS} ORDER BY l.idx RETURNING *",
         {"order": order_pk, "lines": lines_json(lines)},
     )
 
 
-async def recompute_totals(session: WriteSession, order_pk: int, *, bump: bool = True) -> Row:
-    """The order's subtotal, tax and total from its lines (one statement), and, with
-    ``bump``, a new version. Tax: per line, rounded half-up to the cent."""
+async def recompute_totals(session: WriteSession, order_pk: int) -> Row:
+    """The order's subtotal, tax and total from its lines (one statement), and a new version.
+    Tax: per line, rounded half-up to the cent (``totals_of``)."""
     row = await session.row(
         "UPDATE orders o SET subtotal = s.subtotal, tax = s.tax, total = s.subtotal + s.tax,"
-        " version = o.version + %(bump)s, updated_at = now()"
-        " FROM (SELECT COALESCE(sum(l.line_total), 0) AS subtotal,"
-        "       COALESCE(sum(round(l.line_total * l.tax_rate, 2)), 0) AS tax"
-        "       FROM order_lines l WHERE l.order_id = %(pk)s) s"
+        " version = o.version + 1, updated_at = now()"
+        f" FROM ({totals_of('order_lines t WHERE t.order_id = %(pk)s')}) s"
         " WHERE o.id = %(pk)s RETURNING o.*",
-        {"pk": order_pk, "bump": 1 if bump else 0},
+        {"pk": order_pk},
     )
     assert row is not None
     return row

@@ -31,16 +31,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import greenlet_spawn
 
-from resolvers.wire import Statement, exchange
+from resolvers.wire import SentStatement, Statement, exchange
 
 COMMIT = Statement("COMMIT")
-
-
-class _Sent:
-    """A statement of an exchange, as the listeners see it (where a cursor would be): tracing
-    tells statements apart by it."""
-
-    __slots__ = ()
 
 
 class DriverStatements:
@@ -110,7 +103,7 @@ class DriverStatements:
         self._deferred = []
         markers = []
         for i, statement in enumerate(statements):
-            marker, text, values = _Sent(), statement.sql, statement.params
+            marker, text, values = SentStatement(self._psycopg()), statement.sql, statement.params
             for listener in self._dispatch.before_cursor_execute:
                 text, values = listener(None, marker, text, values, None, False)
             statements[i] = Statement(text, values)
