@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import TransactionStatus
+from sqlalchemy.exc import DBAPIError
 
 from app.db import Database, driver_connection
 from resolvers.wire import PLACEHOLDER
@@ -116,8 +117,14 @@ class StatementShapes:
             return await asyncio.shield(pending)
         future: asyncio.Future[StatementShape] = asyncio.get_running_loop().create_future()
         self._pending[sql] = future
+        remember = True
         try:
-            shape = await self._describe(sql, params, org_id)
+            shape = await self._describe_on_a_live_connection(sql, params, org_id)
+        except (_ConnectionLost, DBAPIError) as error:
+            # No connection to ask (PostgreSQL restarting): this round runs the statement once
+            # per operation, and a later one asks again; nothing is said of the statement.
+            log.warning("could not describe a live statement now: %s", error.__cause__ or error)
+            shape, remember = UNKNOWN, False
         except (psycopg.Error, OSError) as error:
             # A statement PostgreSQL cannot describe still runs, once per operation, and
             # is re-run on every change of its organization.
@@ -126,10 +133,23 @@ class StatementShapes:
         finally:
             del self._pending[sql]
         future.set_result(shape)
+        if not remember:
+            return shape
         self._known[sql] = shape
         while len(self._known) > self._capacity:
             self._known.popitem(last=False)
         return shape
+
+    async def _describe_on_a_live_connection(self, sql: str, params: Mapping[str, Any], org_id: int) -> StatementShape:
+        """After a database restart every pooled connection is dead (no ping per checkout):
+        each one found dead is discarded and the next tried, at most the pool's worth."""
+        for attempts_left in range(self._database.pool_size, -1, -1):
+            try:
+                return await self._describe(sql, params, org_id)
+            except _ConnectionLost:
+                if attempts_left == 0:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _describe(self, sql: str, params: Mapping[str, Any], org_id: int) -> StatementShape:
         names = parameter_names(sql)
@@ -167,11 +187,17 @@ class StatementShapes:
                     if prepared:
                         with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
                             await driver.execute(f"DEALLOCATE {statement}")
-            except BaseException:
+            except BaseException as error:
                 await connection.invalidate()
+                if isinstance(error, psycopg.OperationalError) and driver.broken:
+                    raise _ConnectionLost() from error
                 raise
         tables = frozenset(_relations(plan[0] if plan is not None else None))
         return StatementShape(dict(zip(names, resolved, strict=True)), tables)
+
+
+class _ConnectionLost(Exception):
+    """The pooled connection a description was asked on had died (it is discarded)."""
 
 
 async def _declared_types(

@@ -30,3 +30,27 @@ async def test_a_connection_with_psycopgs_prepared_statements_describes_too(demo
     assert first.tables == second.tables == frozenset({"orders"})
     # Small values are sent as smallint; the next execution's may be far larger.
     assert first.parameter_types == second.parameter_types == {"org": "bigint", "c": "bigint"}
+
+
+async def test_after_a_restart_a_statement_is_described_on_a_live_connection(demo_settings: Any) -> None:
+    """Every pooled connection died (PostgreSQL restarted): each is found dead, discarded, and
+    the statement described on a fresh one, not taken for one PostgreSQL cannot describe."""
+    import psycopg
+
+    from tests.support.db import conninfo
+
+    database = Database(replace(demo_settings, pool_size=3))
+    try:
+        # Three connections pooled, then ended by the server as a restart would.
+        connections = [await database.engine.connect() for _ in range(3)]
+        pids = [(await driver_connection(c)).info.backend_pid for c in connections]
+        for connection in connections:
+            await connection.close()
+        with psycopg.connect(conninfo(demo_settings.database_url), autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        shape = await StatementShapes(database).of(COUNT, {"org": 1, "c": 5}, 1)
+    finally:
+        await database.dispose()
+    assert shape.parameter_types == {"org": "bigint", "c": "bigint"}
+    assert shape.tables == frozenset({"orders"})

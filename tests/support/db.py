@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import psycopg
@@ -61,14 +62,27 @@ class TestServer:
 conninfo = libpq_conninfo
 
 
-def terminate_app_connections(url: URL | str, *, listener_too: bool = False) -> int:
-    """Ends every server connection the application holds to ``url``'s database (its pools'; the
-    change listener's too when asked), as a database restart would; how many were ended."""
+def app_backends(url: URL | str, *, listener_too: bool = False) -> set[int]:
+    """The server processes of the application's connections to ``url``'s database (its pools';
+    the change listener's too when asked)."""
     names = ["bizgraph", "bizgraph-listener"] if listener_too else ["bizgraph"]
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pid FROM pg_stat_activity"
             " WHERE datname = current_database() AND application_name = ANY(%s) AND pid <> pg_backend_pid()",
             (names,),
         ).fetchall()
-    return len(rows)
+    return {pid for (pid,) in rows}
+
+
+def terminate_app_connections(
+    url: URL | str, *, listener_too: bool = False, sparing: Collection[int] = frozenset()
+) -> int:
+    """Ends the application's connections to ``url``'s database (but those of ``sparing``: other
+    apps' that later tests share), as a database restart would; how many were ended."""
+    ended = 0
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        for pid in app_backends(url, listener_too=listener_too) - set(sparing):
+            row = conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+            ended += bool(row and row[0])
+    return ended
