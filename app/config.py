@@ -73,7 +73,7 @@ class Settings:
     graphiql: bool = True
     # Answer fully planned queries straight from PostgreSQL's JSON (a kill switch).
     fast_path: bool = True
-    # A JSON POST of a query skips the general HTTP machinery (app/http/lean_queries.py).
+    # A JSON POST of a query or a mutation skips the general HTTP machinery (app/http/lean_queries.py).
     lean_queries: bool = True
     # Plans of repeated queries the lean path keeps, bound anew per request (0: none kept;
     # schema/plan_templates.py).

@@ -232,7 +232,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(AnswerErrorsAsJson),
-            # The common request (a JSON POST of a query) skips everything below.
+            # The common request (a JSON POST of a query or a mutation) skips everything below.
             Middleware(
                 LeanQueries,
                 view=graphql,

@@ -1,15 +1,16 @@
 """The common request, answered without the general HTTP machinery: a JSON ``POST /graphql``
-whose operation is a query.
+whose operation is a query or a mutation.
 
-Most API traffic is small queries, for which Starlette's routing and middleware, strawberry's
-request flow and their per-request objects cost as much CPU as the read itself. This ASGI layer,
+Most API traffic is small queries and single-command mutations, for which Starlette's routing
+and middleware, strawberry's request flow and their per-request objects cost as much CPU as the
+read itself (a tenth of a ``createOrder``'s server CPU, with its operation prepared twice). This ASGI layer,
 outermost, takes such a request from bytes to bytes with the same parts the general path uses —
 the token check, the operation pipeline (admission, the fast path, the standard way), the
 request record (metrics, log line) — and nothing else.
 
 Anything it is not sure of goes to the general path untouched, with the body replayed: another
 method, path, content type or ``Accept`` (streams), a stored-document reference, a plan header,
-a token that fails, an operation that is not a valid query. It decides that before anything is
+a token that fails, an operation that is neither a valid query nor a valid mutation. It decides that before anything is
 paid for or run, so nothing happens twice. Traced processes use the general path throughout, so
 a trace has one shape. ``tests/http/test_lean_queries.py`` proves both paths answer with the same
 status, headers and bytes.
@@ -23,6 +24,7 @@ from dataclasses import replace
 import orjson
 from graphql import OperationType as OperationKind
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
 from strawberry.types.graphql import OperationType
@@ -38,14 +40,17 @@ from app.http.pipeline import Admitted, Answer
 from app.http.request_id import request_id_of
 from app.http.request_record import RequestRecord, current
 from app.http.write_positions import REQUEST_HEADER as READ_AFTER_HEADER
-from app.http.write_positions import read_after
+from app.http.write_positions import RESPONSE_HEADER as WRITE_POSITION_HEADER
+from app.http.write_positions import read_after, tell
 from schema.context import Context
 from schema.plan import PLAN_HEADER
 from schema.plan_templates import PlannedQuery, PlanTemplates
 from schema.prepared import PreparedOperation
 
 PATH = "/graphql"
-QUERIES = frozenset({OperationType.QUERY})
+# What a POST may run, as the general view allows it.
+POSTED = frozenset({OperationType.QUERY, OperationType.MUTATION})
+TAKEN_KINDS = frozenset({OperationKind.QUERY, OperationKind.MUTATION})
 # The keys of a plain operation: anything else (``extensions``, ``documentId``) goes the general way.
 PLAIN_KEYS = frozenset({"query", "variables", "operationName"})
 # Headers whose requests the general path answers: a chunked body, a plan asked for, a client's
@@ -118,7 +123,7 @@ class LeanQueries:
         except BizgraphError:
             return None
         prepared = self.view.pipeline.prepare(data)
-        if prepared is None or prepared.kind is not OperationKind.QUERY:
+        if prepared is None or prepared.kind not in TAKEN_KINDS:
             return None
         return principal, data, prepared
 
@@ -184,15 +189,20 @@ class LeanQueries:
             admitted = await pipeline.admit_planned(state, principal, data, prepared)
         else:
             admitted = await pipeline.admit(state, principal, data, mutations_allowed=True, prepared=prepared)
-            if isinstance(admitted, Admitted) and self.plans is not None and data.query is not None:
+            if (
+                isinstance(admitted, Admitted)
+                and self.plans is not None
+                and data.query is not None
+                and prepared.kind is OperationKind.QUERY
+            ):
                 # Planned here, once, for this request and (kept) for the next ones of its shape.
                 planned = self.plans.learn(
                     data.query, data.operation_name, data.variables, principal, prepared, admitted.cost
                 )
                 admitted = replace(admitted, planned=planned)
         note_admission(record, admitted)
+        request = Request(scope, receive)
         if isinstance(admitted, Admitted):
-            request = Request(scope, receive)
             context = Context(
                 principal=principal,
                 request=request,
@@ -200,13 +210,13 @@ class LeanQueries:
                 request_id=request_id,
                 read_after=read_after(request),
             )
-            answer = await pipeline.execute(state, context, admitted, QUERIES, verbatim=True)
+            answer = await pipeline.execute(state, context, admitted, POSTED, verbatim=True)
         else:
             answer = admitted
-        return self._encoded(answer, request_id, record, media_type)
+        return self._encoded(answer, request, request_id, record, media_type)
 
     def _encoded(
-        self, answer: Answer, request_id: str, record: RequestRecord, media_type: GraphQLMediaType
+        self, answer: Answer, request: Request, request_id: str, record: RequestRecord, media_type: GraphQLMediaType
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The status, the headers beside the body's own, and the body, as the general view
         answers."""
@@ -215,10 +225,21 @@ class LeanQueries:
         response = answer_body(self.view.pipeline, answer.result, request_id, media_type)
         status = answer_status(answer.status, response)
         extra = [] if answer.retry_after is None else [(b"retry-after", str(answer.retry_after).encode())]
+        if answer.written is not None:
+            extra += _write_position_headers(request, answer.written)
         return status, extra, orjson.dumps(response)
 
 
 _BODY_HEADERS = frozenset({b"content-length", b"content-type"})
+_WRITE_POSITION_HEADERS = frozenset({WRITE_POSITION_HEADER.encode(), b"set-cookie"})
+
+
+def _write_position_headers(request: Request, position: int) -> list[tuple[bytes, bytes]]:
+    """The position a mutation's writes reached, header and cookie, spelled by the same
+    ``tell`` as the general view's (one wording of the cookie's attributes)."""
+    carrier = Response()
+    tell(carrier, request, position)
+    return [(name, value) for name, value in carrier.raw_headers if name in _WRITE_POSITION_HEADERS]
 
 
 _Taken = tuple[Principal, GraphQLRequestData, PreparedOperation | PlannedQuery]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -85,6 +86,8 @@ class StreamQueries:
             f"query BizgraphEventStreamHead {{ {self.key}: {EVENT_STREAM}(last: 1)"
             f" {{ edges {{ {_POSITION}: cursor }} }} }}"
         )
+        self._head: LiveQuery | None = None
+        self._first_page: LiveQuery | None = None
 
     @property
     def key_of_reads(self) -> tuple[str, bytes]:
@@ -93,11 +96,25 @@ class StreamQueries:
         return self._page_text, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
 
     def head(self) -> LiveQuery:
-        return self._query(self._head_text, {})
+        if self._head is None:
+            self._head = self._query(self._head_text, {})
+        return self._head
 
     def page(self, after: str | None) -> LiveQuery:
-        variables = {**self._sent, **self._filter_variables, _AFTER: after, _FIRST: self.page_size}
-        return self._query(self._page_text, variables)
+        """The page after ``after``. Prepared once: a caught-up stream reads a page at every
+        change, and only its position differs from one read to the next."""
+        if self._first_page is None:
+            variables = {**self._sent, **self._filter_variables, _AFTER: None, _FIRST: self.page_size}
+            self._first_page = self._query(self._page_text, variables)
+        first = self._first_page
+        if after is None:
+            return first
+        variables = {**first.sent_variables, _AFTER: after}
+        prepared = first.prepared
+        if prepared is not None:
+            # ``String`` coerces a string to itself: the position is bound as it is.
+            prepared = replace(prepared, variables={**prepared.variables, _AFTER: after}, sent_variables=variables)
+        return LiveQuery(first.text, first.operation_name, variables, prepared, EVENT_STREAM)
 
     def _query(self, text: str, variables: Mapping[str, Any]) -> LiveQuery:
         name = text.split("(", 1)[0].split("{", 1)[0].removeprefix("query ").strip()

@@ -1,9 +1,10 @@
-"""The lean path for JSON queries (app/http/lean_queries.py) answers exactly as the general
-HTTP path: same status, same headers, same bytes, for answers and refusals alike; and it is
-what answers the common request."""
+"""The lean path for JSON queries and mutations (app/http/lean_queries.py) answers exactly as
+the general HTTP path: same status, same headers, same bytes, for answers and refusals alike;
+and it is what answers the common request."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,14 @@ Q1 = (
     "query($id: ID!) { customer(id: $id) { id number name kind email phone segment country taxId creditLimit status } }"
 )
 CUSTOMER = "Q3VzdG9tZXI6MQ=="
+REFUSED_ORDER = (
+    "mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } errors { code field message } } }"
+)
+# Answered without the ids and numbers that differ from one write to the next.
+CREATE_CUSTOMER = (
+    "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) {"
+    " customer { name kind segment status version creditLimit } errors { code field message } } }"
+)
 
 # (body, whether the lean path answers it itself)
 REQUESTS: list[tuple[dict[str, Any] | bytes, bool]] = [
@@ -43,7 +52,10 @@ REQUESTS: list[tuple[dict[str, Any] | bytes, bool]] = [
     ({"query": Q1, "variables": {"id": 5}}, True),  # an ID may be sent as a number
     ({"query": Q1, "variables": {"id": [5]}}, False),
     ({"query": "query A { me { email } } query B { __typename }"}, False),
-    ({"query": "mutation { __typename }"}, False),
+    ({"query": "mutation { __typename }"}, True),
+    # A command refused before it writes: its payload's errors, no write position.
+    ({"query": REFUSED_ORDER, "variables": {"input": {"customerId": "bm9wZQ==", "lines": []}}}, True),
+    ({"query": REFUSED_ORDER, "variables": {"input": {"customerId": CUSTOMER, "lines": "x"}}}, False),
     ({"query": "subscription { __typename }"}, False),
     ({"query": Q1, "variables": {"id": CUSTOMER}, "extensions": {}}, False),
     ({"query": "{ __typename }", "variables": "x"}, False),
@@ -190,3 +202,35 @@ async def test_roles_held_to_stored_documents_are_refused_alike(demo_settings, l
     assert {status for status, _, _ in answers[True]} <= {200, 403}
     assert all(b"PERSISTED_QUERY_REQUIRED" in content for _, _, content in answers[True])
     assert len(lean_answers) == len(ACCEPTS)
+
+
+def _position_blanked(answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The answer with its write position (header and cookie) spelled ``X/X``: each write reaches its own."""
+    status, headers, content = answer
+    return status, [(name, re.sub(r"[0-9A-F]+/[0-9A-F]+", "X/X", value)) for name, value in headers], content
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+async def test_a_write_is_answered_alike_with_its_write_position(writes_settings, lean_answers, accept):
+    headers = bearer(token_for_user(writes_settings, "admin@acme.example"))
+    if accept is not None:
+        headers["accept"] = accept
+    body = {
+        "query": CREATE_CUSTOMER,
+        "variables": {
+            "input": {"name": "Lean Path GmbH", "kind": "COMPANY", "segment": "SMALL_BUSINESS", "country": "DE"}
+        },
+    }
+    # A write's answer tells its position only where replicas serve reads: the primary stands in
+    # for one here (it never replays, so every read stays on the primary).
+    settings = replace(writes_settings, replica_urls=(writes_settings.database_url,))
+    answers = {}
+    for lean_queries in (False, True):
+        async with running_app(replace(settings, lean_queries=lean_queries)) as (_, http):
+            answers[lean_queries] = _comparable(await _send(http, body, headers))
+    assert _position_blanked(answers[True]) == _position_blanked(answers[False])
+    status, response_headers, content = answers[True]
+    assert status == 200 and b'"errors":[]' in content
+    names = [name for name, _ in response_headers]
+    assert "bizgraph-write-position" in names and "set-cookie" in names
+    assert lean_answers == [1]
