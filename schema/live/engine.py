@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,16 +69,29 @@ class Subscriber:
         self.group = group
         self._latest: bytes | None = None
         self._ready = asyncio.Event()
+        self._listener: Callable[[], None] | None = None
         self._closed = False
 
     def offer(self, answer: bytes) -> None:
         # Replaces an answer not yet taken: only the newest state matters.
         self._latest = answer
         self._ready.set()
+        if self._listener is not None:
+            self._listener()
 
     def end(self) -> None:
         self._closed = True
         self._ready.set()
+        if self._listener is not None:
+            self._listener()
+
+    def listen(self, ready: Callable[[], None] | None) -> bool:
+        self._listener = ready
+        return True
+
+    @property
+    def finished(self) -> bool:
+        return self._closed
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from app.auth.principal import Principal
@@ -21,6 +21,19 @@ class LiveFeed(Protocol):
         """The messages that iteration would give now without waiting, taken in order (none:
         ``[]``). The feed's end or failure is left for iteration to report. An edge that just
         received a message sends these with it: a burst is one write, not one per message."""
+        ...
+
+    def listen(self, ready: Callable[[], None] | None) -> bool:
+        """From now on ``ready`` is called (by the engine, synchronously, with nothing awaited)
+        whenever ``take_ready`` may have something new or the feed may have ended; None stops
+        it. An edge that listens moves messages without a task waking per message. False: the
+        feed is read by iteration only (and ``ready`` is never called)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will come after what ``take_ready`` gives: iteration would then end, or
+        raise what ended the feed."""
         ...
 
     async def aclose(self) -> None:

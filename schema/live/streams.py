@@ -136,6 +136,7 @@ class EventStream:
         self._queue: deque[bytes] = deque()
         self._max_queue = max_queue
         self._ready = asyncio.Event()
+        self._listener: Callable[[], None] | None = None
         self.ended = False
         self._failure: BaseException | None = None
 
@@ -154,17 +155,21 @@ class EventStream:
         self.position = position
 
     def deliver(self, page: list[tuple[str, bytes]], more: bool) -> None:
+        if self.ended:
+            return  # ended while its page was read: nobody takes it
         for position, message in page:
             self.position = position
             self._queue.append(message)
         self.more = more
-        if page:
-            self._ready.set()
         if len(self._queue) > self._max_queue:
             # Behind by more than the queue holds: end rather than grow; the client resumes
             # from the last cursor it received.
             self._queue.clear()
             self.fail(StreamOverflow())
+        elif page:
+            self._ready.set()
+            if self._listener is not None:
+                self._listener()
 
     def last_message(self, message: bytes) -> None:
         self._queue.append(message)
@@ -177,8 +182,18 @@ class EventStream:
     def end(self) -> None:
         self.ended = True
         self._ready.set()
+        if self._listener is not None:
+            self._listener()
 
     # -- as the client's feed
+
+    def listen(self, ready: Callable[[], None] | None) -> bool:
+        self._listener = ready
+        return True
+
+    @property
+    def finished(self) -> bool:
+        return self.ended
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self

@@ -53,6 +53,13 @@ class ScriptedFeed:
         # Every scripted message goes through iteration (its order with errors and END kept).
         return []
 
+    def listen(self, ready: object) -> bool:
+        return False  # read by iteration only
+
+    @property
+    def finished(self) -> bool:
+        return False
+
     async def aclose(self) -> None:
         self.closed.set()
 

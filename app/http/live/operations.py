@@ -27,6 +27,7 @@ from app.http.live import close_codes, frames
 from app.http.live.close_codes import Close
 from app.http.live.frames import ProtocolViolation
 from app.http.live.limits import LiveLimits
+from app.http.live.pump import FeedPump
 from app.http.live.sender import SocketSender
 from app.http.observer import RequestObserver, note_admission, note_request, note_response
 from app.http.persisted import with_persisted_reference
@@ -173,6 +174,9 @@ class SocketOperations:
                 return
             prefix, send = frames.next_prefix(operation_id), session.sender.send
             try:
+                # The pump moves the feed's messages until it finished; iteration then hears how
+                # it ended (or, for a feed that is only iterable, carries every message).
+                await FeedPump(feed, session.sender, prefix).run()
                 async for message in feed:
                     await send(prefix + message + frames.NEXT_SUFFIX)
             except BizgraphError as ended:

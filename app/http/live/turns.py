@@ -9,12 +9,20 @@ a burst of events held a mutation for seconds. With a budget, a turn frames at m
 ``frames_per_turn`` messages; a feed that finds it spent waits, first come first served, for a
 later turn, and the requests' callbacks run in between. The fan-out is paced, not slowed: the
 budget refills every turn.
+
+Feeds that push their frames themselves (``pump.py``) queue a callback with ``later`` instead
+of a task waiting in ``take``: one queue, first come first served, and the callbacks of a turn
+run inside its refill, with no task woken for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Callable
+
+log = logging.getLogger("bizgraph.live")
 
 # About 2 ms of framing and writing per turn on this machine's kind (~8 µs a message).
 FRAMES_PER_TURN = 256
@@ -24,7 +32,8 @@ class TurnBudget:
     def __init__(self, frames_per_turn: int = FRAMES_PER_TURN) -> None:
         self.frames_per_turn = frames_per_turn
         self._left = frames_per_turn
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        # Tasks waiting in ``take`` (their futures) and callbacks queued by ``later``, in order.
+        self._waiting: deque[asyncio.Future[None] | Callable[[], int]] = deque()
         self._refill_due = False
 
     async def take(self) -> None:
@@ -44,6 +53,12 @@ class TurnBudget:
                 self._left += 1
             raise
 
+    def later(self, move: Callable[[], int]) -> None:
+        """Calls ``move`` in a coming turn, in its place among the waiters; it returns how many
+        messages it framed (each counts against that turn's budget, and so does the call)."""
+        self._waiting.append(move)
+        self._refill_later()
+
     def _refill_later(self) -> None:
         if not self._refill_due:
             self._refill_due = True
@@ -57,8 +72,15 @@ class TurnBudget:
         # behind them) finds their share already spent.
         while self._waiting and self._left > 0:
             waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_result(None)
+                    self._left -= 1
+                continue
+            try:
+                self._left -= max(1, waiter())
+            except Exception:  # a bug in one feed's move must not stop everyone else's
+                log.exception("a live message could not be moved to its socket")
                 self._left -= 1
         if self._waiting or self._left < self.frames_per_turn:
             self._refill_later()

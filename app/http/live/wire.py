@@ -39,6 +39,11 @@ class Wire(Protocol):
         ASGI server raises) once the socket cannot take them."""
         ...
 
+    def write_now(self, frames: Sequence[bytes]) -> bool:
+        """Sends ``frames`` at once, without waiting, when the socket can take them now; False
+        (nothing sent) when only ``write`` can. Raises as ``write`` does."""
+        ...
+
 
 class AsgiWire:
     def __init__(self, websocket: WebSocket) -> None:
@@ -47,6 +52,9 @@ class AsgiWire:
     async def write(self, frames: Sequence[bytes]) -> None:
         for frame in frames:
             await self._websocket.send_text(frame.decode())
+
+    def write_now(self, frames: Sequence[bytes]) -> bool:
+        return False  # an ASGI send is awaited
 
 
 class TransportWire:
@@ -60,6 +68,16 @@ class TransportWire:
         if not protocol.writable.is_set():
             # The kernel's buffer is full (a slow reader): wait as uvicorn's own send would.
             await protocol.writable.wait()
+        self._send(frames)
+
+    def write_now(self, frames: Sequence[bytes]) -> bool:
+        if not self._protocol.writable.is_set():
+            return False
+        self._send(frames)
+        return True
+
+    def _send(self, frames: Sequence[bytes]) -> None:
+        protocol = self._protocol
         if protocol.disconnected or protocol.close_sent:
             raise WireClosed()
         connection = protocol.conn
