@@ -135,9 +135,6 @@ class Settings:
     stream_heartbeat_ms: int = 5_000
     # Live queries: a group re-runs at most once per interval, however many changes come.
     live_interval_ms: int = 100
-    # ... and a group whose statements take long spends at most this share of the time in them
-    # (a 50 ms dashboard aggregate re-runs at most every 200 ms at 25 %; 100: no pacing).
-    live_busy_percent: int = 25
     # Events an event stream holds for a slow client before it is ended (STREAM_OVERFLOW).
     stream_queue: int = 1000
     # Customer emails (README "Customer emails"): the SMTP server the dispatcher sends
@@ -256,7 +253,6 @@ class Settings:
             ws_send_queue_frames=_int(env, "BIZGRAPH_WS_SEND_QUEUE_FRAMES", 64, minimum=1),
             stream_heartbeat_ms=_int(env, "BIZGRAPH_STREAM_HEARTBEAT_MS", 5_000, minimum=1),
             live_interval_ms=_int(env, "BIZGRAPH_LIVE_INTERVAL_MS", 100, minimum=0),
-            live_busy_percent=_int(env, "BIZGRAPH_LIVE_BUSY_PERCENT", 25, minimum=1),
             stream_queue=_int(env, "BIZGRAPH_STREAM_QUEUE", 1000, minimum=10),
             smtp_host=env.get("BIZGRAPH_SMTP_HOST", "").strip() or "127.0.0.1",
             smtp_port=_int(env, "BIZGRAPH_SMTP_PORT", 25, minimum=1),
@@ -284,8 +280,6 @@ class Settings:
                 "BIZGRAPH_WS_PING_INTERVAL_MS must be less than BIZGRAPH_WS_SILENCE_TIMEOUT_MS "
                 f"({settings.ws_ping_interval_ms} >= {settings.ws_silence_timeout_ms})"
             )
-        if settings.live_busy_percent > 100:
-            raise ConfigError(f"BIZGRAPH_LIVE_BUSY_PERCENT must be at most 100, got {settings.live_busy_percent}")
         if settings.access_token_ttl_seconds > settings.max_token_lifetime_seconds:
             raise ConfigError(
                 "BIZGRAPH_ACCESS_TOKEN_TTL_SECONDS must not exceed BIZGRAPH_MAX_TOKEN_LIFETIME_SECONDS "

@@ -152,7 +152,6 @@ def create_app(
                 database,
                 app.state.page_limits,
                 interval_seconds=settings.live_interval_ms / 1000,
-                busy_share=settings.live_busy_percent / 100,
                 stream_queue=settings.stream_queue,
                 fast_path=settings.fast_path,
             )

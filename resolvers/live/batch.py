@@ -43,7 +43,6 @@ class _Waiting:
     sql: str
     params: dict[str, Any]
     answer: asyncio.Future[Any]
-    owner: BatchedStatements
 
 
 class BatchedStatements:
@@ -53,16 +52,13 @@ class BatchedStatements:
         self._batch = batch
         # The statement texts it ran: what its live query reads (``StatementShapes.tables_read``).
         self.texts: set[str] = set()
-        # How long the database took over its statements (each shared statement counted whole
-        # for every operation it answered; waiting for a connection not counted).
-        self.seconds = 0.0
 
     def use(self, mode: Mode) -> None:
         """The batch decides how statements are wrapped in transactions."""
 
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
         self.texts.add(sql)
-        return await self._batch.submit(sql, params, self)
+        return await self._batch.submit(sql, params)
 
     async def close(self) -> None:
         """Nothing of its own to end: the batch's transactions end with each round."""
@@ -132,9 +128,9 @@ class StatementBatch:
             self._running -= 1
             self._wake.set()
 
-    async def submit(self, sql: str, params: dict[str, Any], owner: BatchedStatements) -> Any:
+    async def submit(self, sql: str, params: dict[str, Any]) -> Any:
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(sql, params, answer, owner))
+        self._waiting.append(_Waiting(sql, params, answer))
         self._wake.set()
         return await answer
 
@@ -163,10 +159,12 @@ class StatementBatch:
                 return 0
             finally:
                 await transaction.close()
-                took = asyncio.get_running_loop().time() - started
-                for item in items:
-                    item.owner.seconds += took
-                log.debug("a live statement for %d operations took %.0f ms: %.120s", len(items), took * 1000, sql)
+                log.debug(
+                    "a live statement for %d operations took %.0f ms: %.120s",
+                    len(items),
+                    (asyncio.get_running_loop().time() - started) * 1000,
+                    sql,
+                )
 
     async def _answer(self, transaction: RequestTransaction, sql: str, items: list[_Waiting]) -> int:
         """Answers every operation waiting for ``sql``; the number of statements it took."""

@@ -10,11 +10,6 @@
   re-run together, at most once per ``interval``: all in one batch, where groups of one
   document that differ only in variables or scope share each statement
   (``resolvers/live/batch.py``).
-- A group whose statements take long is paced: after a run whose statements took *t*, it waits
-  until *t* is at most ``busy_share`` of the time since that run began. A dashboard's aggregate
-  over every order (40–60 ms on the medium seed) would otherwise run ten times a second at any
-  write rate and hold a database core; cheap groups keep the interval. The database's time
-  grows under load, and the pacing with it.
 - A subscriber keeps only the newest answer it has not sent yet: a slow client receives
   fewer messages, never an older state after a newer one, and holds one answer's memory.
 - A message goes out only when the answer's bytes changed.
@@ -25,7 +20,6 @@ Nothing is polled: without changes, nothing runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
@@ -212,10 +206,6 @@ class _Organization:
         self.by_anchor: dict[tuple[str, AnchorKind, int], set[Watcher]] = {}
         self.unknown: set[Watcher] = set()
         self.marked: set[Watcher] = set()
-        # Watchers paced for what their last run cost: not run again before this time.
-        self.not_before: dict[Watcher, float] = {}
-        # Set when a watcher is marked: a loop waiting for a paced one runs the new one sooner.
-        self.woken = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.last_run = float("-inf")
         # When the oldest change waiting for the next round was heard (the loop's clock).
@@ -228,23 +218,7 @@ class _Organization:
     def remove(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
         self.marked.discard(watcher)
-        self.not_before.pop(watcher, None)
         self._unindex(watcher)
-
-    def due(self, now: float) -> list[Watcher]:
-        """The marked watchers that may run now; the paced ones stay marked."""
-        paced = self.not_before
-        if not paced:
-            due = list(self.marked)
-            self.marked.clear()
-            return due
-        due = [w for w in self.marked if w.urgent or paced.get(w, now) <= now]
-        self.marked.difference_update(due)
-        return due
-
-    def next_due(self) -> float:
-        """When the earliest paced watcher still marked may run."""
-        return min(self.not_before.get(w, 0.0) for w in self.marked)
 
     def read(self, watcher: Watcher, tables: frozenset[str] | None) -> None:
         """``watcher`` now reads ``tables``."""
@@ -310,13 +284,11 @@ class LiveQueries:
         database: Database,
         *,
         interval: float = 0.1,
-        busy_share: float = 1.0,
         shapes: StatementShapes | None = None,
     ) -> None:
         self.executor = executor
         self.database = database
         self.interval = interval
-        self.busy_share = busy_share
         self.shapes = shapes or StatementShapes(database)
         self._organizations: dict[int, _Organization] = {}
         self._closed = False
@@ -415,7 +387,6 @@ class LiveQueries:
         if not organization.marked:
             organization.marked_since = asyncio.get_running_loop().time()
         organization.marked.add(watcher)
-        organization.woken.set()
         if organization.task is None or organization.task.done():
             organization.task = asyncio.create_task(self._rerun_loop(watcher.org_id, organization))
 
@@ -427,22 +398,10 @@ class LiveQueries:
             urgent = all(watcher.urgent for watcher in organization.marked)
             delay = 0.002 if urgent else max(0.0, organization.last_run + self.interval - loop.time())
             await asyncio.sleep(delay)
-            now = loop.time()
-            due = organization.due(now)
-            if not due:
-                # Only paced watchers are marked: wait for the first of them, or for a new mark.
-                if organization.marked:
-                    organization.woken.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(max(0.0, organization.next_due() - now)):
-                            await organization.woken.wait()
-                continue
-            watchers = [w for w in due if w.wanted]
+            watchers = [w for w in organization.marked if w.wanted]
             since = organization.marked_since
-            if organization.marked:
-                # The paced ones left marked: their wait is counted from their own turn.
-                organization.marked_since = now
-            organization.last_run = now
+            organization.marked.clear()
+            organization.last_run = loop.time()
             if watchers:
                 try:
                     await self._rerun(org_id, watchers, since)
@@ -460,13 +419,12 @@ class LiveQueries:
         batch = StatementBatch(self.database, org_id, self.shapes)
 
         def job(watcher: Watcher) -> Any:
-            async def run(statements: BatchedStatements) -> tuple[Any, set[str], float]:
-                return await watcher.run(self.executor, statements), statements.texts, statements.seconds
+            async def run(statements: BatchedStatements) -> tuple[Any, set[str]]:
+                return await watcher.run(self.executor, statements), statements.texts
 
             return run
 
         organization = self._organization(org_id)
-        started = asyncio.get_running_loop().time()
 
         def done(index: int, result: Any) -> None:
             # Delivered as soon as its own statements answered, not after the round's slowest.
@@ -482,10 +440,9 @@ class LiveQueries:
                     log.error("a live query failed", exc_info=result)
                 organization.read(watcher, None)
                 return
-            outcome, texts, busy = result
+            outcome, texts = result
             if texts or outcome is not None:
                 organization.read(watcher, self.shapes.tables_read(texts))
-            self._pace(organization, watcher, started, busy)
             watcher.apply(outcome)
             self.reruns += 1
             self.delivery_lag_seconds += asyncio.get_running_loop().time() - since
@@ -493,6 +450,7 @@ class LiveQueries:
                 # An event stream replaying with room for more reads on at once.
                 self.mark(watcher)
 
+        started = asyncio.get_running_loop().time()
         await batch.run([job(watcher) for watcher in watchers], done)
         self.rounds = [*self.rounds[-99:], batch.rounds]
         log.debug(
@@ -502,15 +460,6 @@ class LiveQueries:
             (asyncio.get_running_loop().time() - started) * 1000,
             batch.rounds,
         )
-
-    def _pace(self, organization: _Organization, watcher: Watcher, started: float, busy: float) -> None:
-        """After a run begun at ``started`` whose statements took ``busy`` seconds, ``watcher``
-        runs again no sooner than when ``busy`` is ``busy_share`` of the time since ``started``."""
-        not_before = started + busy / self.busy_share
-        if not_before > started + self.interval:
-            organization.not_before[watcher] = not_before
-        else:
-            organization.not_before.pop(watcher, None)
 
     async def settled(self) -> None:
         """Returns once no re-run is pending or running (for tests and benchmarks)."""

@@ -29,16 +29,12 @@ class LiveData:
         limits: PageLimits,
         *,
         interval_seconds: float = 0.1,
-        busy_share: float = 1.0,
         stream_queue: int = 1000,
         fast_path: bool = True,
     ) -> None:
         self.schema = schema
         self.engine = LiveQueries(
-            LiveExecutor(schema, database, limits, fast_path=fast_path),
-            database,
-            interval=interval_seconds,
-            busy_share=busy_share,
+            LiveExecutor(schema, database, limits, fast_path=fast_path), database, interval=interval_seconds
         )
         self.stream_queue = stream_queue
         self._stream_groups: dict[Hashable, StreamGroup] = {}
