@@ -146,7 +146,7 @@ class LeanQueries:
         try:
             try:
                 status, extra, payload = await self._run(
-                    scope, receive, request_id, record, headers.media_type, principal, data, prepared
+                    scope, receive, request_id, record, headers, principal, data, prepared
                 )
             except Exception as error:
                 # As the general view answers what escapes it: the JSON error contract, never a trace.
@@ -177,7 +177,7 @@ class LeanQueries:
         receive: Receive,
         request_id: str,
         record: RequestRecord,
-        media_type: GraphQLMediaType,
+        headers: _Headers,
         principal: Principal,
         data: GraphQLRequestData,
         prepared: PreparedOperation | PlannedQuery,
@@ -208,12 +208,13 @@ class LeanQueries:
                 request=request,
                 response=None,
                 request_id=request_id,
-                read_after=read_after(request),
+                # Its header sends a request the general way: only a cookie can carry one here.
+                read_after=read_after(request) if headers.cookies else None,
             )
             answer = await pipeline.execute(state, context, admitted, POSTED, verbatim=True)
         else:
             answer = admitted
-        return self._encoded(answer, request, request_id, record, media_type)
+        return self._encoded(answer, request, request_id, record, headers.media_type)
 
     def _encoded(
         self, answer: Answer, request: Request, request_id: str, record: RequestRecord, media_type: GraphQLMediaType
@@ -248,12 +249,14 @@ _Taken = tuple[Principal, GraphQLRequestData, PreparedOperation | PlannedQuery]
 class _Headers:
     """What the request's headers say, read once."""
 
-    __slots__ = ("authorization", "length", "media_type")
+    __slots__ = ("authorization", "cookies", "length", "media_type")
 
-    def __init__(self, authorization: str | None, length: int, media_type: GraphQLMediaType) -> None:
+    def __init__(self, authorization: str | None, length: int, media_type: GraphQLMediaType, cookies: bool) -> None:
         self.authorization = authorization
         self.length = length
         self.media_type = media_type
+        # Whether the request carries cookies (where a browser sends its write position back).
+        self.cookies = cookies
 
 
 def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
@@ -261,6 +264,7 @@ def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
         return None
     content_type = length = accept = authorization = None
+    cookies = False
     for name, value in scope["headers"]:
         if name == b"content-type":
             content_type = value
@@ -272,6 +276,8 @@ def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
             accept = value
         elif name == b"authorization":
             authorization = value
+        elif name == b"cookie":
+            cookies = True
         elif name in _GENERAL_PATH_HEADERS:
             return None
     if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":
@@ -282,7 +288,7 @@ def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
     if accepted is not None and _asks_for_a_stream(accepted):
         return None
     return _Headers(
-        None if authorization is None else authorization.decode("latin-1"), int(length), negotiate(accepted)
+        None if authorization is None else authorization.decode("latin-1"), int(length), negotiate(accepted), cookies
     )
 
 
