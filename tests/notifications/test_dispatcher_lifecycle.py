@@ -4,6 +4,7 @@ and a worker killed mid-send loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from tests.notifications.helpers import deliveries, new_customer, place_order
 from tests.support.workflow import pk, sql
@@ -35,7 +36,8 @@ async def test_a_worker_killed_mid_send_loses_nothing(mail_client, mail_settings
     customer, address = await new_customer(mail_client, mail_settings)
     order = await place_order(mail_client, mail_settings, customer)
     order_pk = pk(order["id"], "Order")
-    smtp.handler.delay = 2.0  # the server is slow to accept the message
+    released = threading.Event()
+    smtp.handler.hold = released  # the server does not accept the message until released
 
     doomed = asyncio.create_task(make_dispatcher().run_once())
     await _until(lambda: _claimed(mail_settings, order_pk))
@@ -45,7 +47,8 @@ async def test_a_worker_killed_mid_send_loses_nothing(mail_client, mail_settings
     # Its transaction rolled back: the delivery is pending, no attempt was logged.
     assert deliveries(mail_settings, "Order", order_pk) == [("order_confirmation", address, "pending", 0, None)]
 
-    smtp.handler.delay = 0.0
+    released.set()
+    smtp.handler.hold = None
     await make_dispatcher().run_once()
     assert deliveries(mail_settings, "Order", order_pk) == [("order_confirmation", address, "sent", 1, None)]
     # At least once: the slow server may have kept the first copy too.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -42,6 +43,9 @@ class _Handler:
     refuse: dict[str, str] = field(default_factory=dict)
     # Seconds the server takes before it answers DATA (a slow server).
     delay: float = 0.0
+    # While set and not released, the server answers no DATA (a server stuck mid-message, for as
+    # long as the test needs: a fixed delay can run out first on a busy machine).
+    hold: threading.Event | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -52,6 +56,10 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        hold = self.hold
+        if hold is not None:
+            # Waited for in a thread of its own: the server's loop goes on serving other sessions.
+            await asyncio.to_thread(hold.wait, 30)
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
