@@ -603,6 +603,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--keep-orders", action="store_true", help="keep the orders the bench wrote (removed afterwards by default)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="serve --workers N (default 1: the issue's one server process)"
     )
     parser.add_argument(
@@ -623,6 +626,9 @@ async def run(args: argparse.Namespace) -> str:
     served_url = args.database_url
     if not args.no_proxy:
         served_url = served_url.replace(f":{info.get('port') or 5432}/", f":{proxy.start()}/", 1)
+    # What the bench writes is taken out again afterwards: the dashboards aggregate every order,
+    # so a database that kept each run's 6,000 would make every run heavier than the one before.
+    written_after = newest_order(dsn)
     server = start_server(args, served_url, settings.signing_keys[0])
     notes: list[str] = []
     try:
@@ -642,7 +648,24 @@ async def run(args: argparse.Namespace) -> str:
     finally:
         server.stop()
         proxy.stop()
+        if not args.keep_orders:
+            removed = remove_orders_after(dsn, written_after)
+            progress(f"removed the {removed} orders the bench wrote (--keep-orders keeps them)")
     return report(args, windows, people, notes)
+
+
+def newest_order(dsn: str) -> int:
+    with psycopg.connect(dsn, **SESSION) as conn:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def remove_orders_after(dsn: str, order_id: int) -> int:
+    """Deletes the orders (and their lines) made after ``order_id``: the drafts the bench wrote.
+    Their audit and outbox rows stay (events are history)."""
+    with psycopg.connect(dsn, **SESSION) as conn:
+        removed = conn.execute("DELETE FROM orders WHERE id > %s", (order_id,)).rowcount
+    return removed
 
 
 def settle_collector() -> None:
