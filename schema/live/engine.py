@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from resolvers.live.batch import BatchedStatements, StatementBatch
 from resolvers.live.shapes import StatementShapes
 from schema.fastpath import PLANNED_ROOTS
 from schema.live.execution import LiveExecutor, LiveQuery, PlanMemo
+from schema.live.feed import SignalledFeed
 
 log = logging.getLogger("bizgraph.live")
 
@@ -61,40 +62,19 @@ def effective_scope(principal: Principal, root: str) -> Hashable:
     return principal
 
 
-class Subscriber:
+class Subscriber(SignalledFeed):
     """One subscription to a live query: a feed of its group's answers, newest only."""
 
     def __init__(self, engine: LiveQueries, group: Group) -> None:
+        super().__init__()
         self._engine = engine
         self.group = group
         self._latest: bytes | None = None
-        self._ready = asyncio.Event()
-        self._listener: Callable[[], None] | None = None
-        self._closed = False
 
     def offer(self, answer: bytes) -> None:
         # Replaces an answer not yet taken: only the newest state matters.
         self._latest = answer
-        self._ready.set()
-        if self._listener is not None:
-            self._listener()
-
-    def end(self) -> None:
-        self._closed = True
-        self._ready.set()
-        if self._listener is not None:
-            self._listener()
-
-    def listen(self, ready: Callable[[], None] | None) -> bool:
-        self._listener = ready
-        return True
-
-    @property
-    def finished(self) -> bool:
-        return self._closed
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
+        self._ready.notify()
 
     def take_ready(self) -> list[bytes]:
         if self._latest is None:
@@ -109,12 +89,12 @@ class Subscriber:
                 answer, self._latest = self._latest, None
                 self._ready.clear()
                 return answer
-            if self._closed:
+            if self.ended:
                 raise StopAsyncIteration
             await self._ready.wait()
 
     async def aclose(self) -> None:
-        if not self._closed:
+        if not self.ended:
             self.end()
             self._engine.leave(self)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -47,3 +48,47 @@ class LiveService(Protocol):
         by the edge: authenticated, validated, priced). Raises a ``BizgraphError`` when it
         cannot start (its message and code go to the client as the operation's error)."""
         ...
+
+
+class FeedSignal:
+    """How a feed says it has something: to an iterating reader (an event it waits on) and to a
+    listening edge (its callback, called at once: ``LiveFeed.listen``)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._listener: Callable[[], None] | None = None
+
+    def listen(self, ready: Callable[[], None] | None) -> None:
+        self._listener = ready
+
+    def notify(self) -> None:
+        self._event.set()
+        if self._listener is not None:
+            self._listener()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+class SignalledFeed(AsyncIterator[bytes]):
+    """What the engine's feeds (a live query's subscriber, an event stream) share: whether the
+    feed ended, and its signal. Subclasses hold the messages and iterate them (``__anext__``)."""
+
+    def __init__(self) -> None:
+        self.ended = False
+        self._ready = FeedSignal()
+
+    def end(self) -> None:
+        self.ended = True
+        self._ready.notify()
+
+    def listen(self, ready: Callable[[], None] | None) -> bool:
+        self._ready.listen(ready)
+        return True
+
+    @property
+    def finished(self) -> bool:
+        return self.ended

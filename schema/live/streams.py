@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +38,7 @@ from app.errors import BadRequest, StreamOverflow
 from app.live.anchors import Anchoring
 from resolvers.live.batch import BatchedStatements
 from schema.live.execution import LiveExecutor, LiveQuery
+from schema.live.feed import SignalledFeed
 from schema.live.subscription_type import EVENT_EDGE_TYPE, EVENT_STREAM
 from schema.prepared import PreparedOperation, prepare_operation
 from schema.selection import SelectionReader
@@ -122,11 +123,12 @@ class StreamQueries:
         return LiveQuery(text, name, variables, prepared, EVENT_STREAM)
 
 
-class EventStream:
+class EventStream(SignalledFeed):
     """One stream subscription: the client's feed, its position and its bounded queue. Its
     group reads for it."""
 
     def __init__(self, group: StreamGroup, after: str | None, *, max_queue: int) -> None:
+        super().__init__()
         self.group = group
         self.position = after
         # Without ``after`` the stream starts at the newest event visible now.
@@ -135,9 +137,6 @@ class EventStream:
         self.more = after is not None
         self._queue: deque[bytes] = deque()
         self._max_queue = max_queue
-        self._ready = asyncio.Event()
-        self._listener: Callable[[], None] | None = None
-        self.ended = False
         self._failure: BaseException | None = None
 
     @property
@@ -167,9 +166,7 @@ class EventStream:
             self._queue.clear()
             self.fail(StreamOverflow())
         elif page:
-            self._ready.set()
-            if self._listener is not None:
-                self._listener()
+            self._ready.notify()
 
     def last_message(self, message: bytes) -> None:
         self._queue.append(message)
@@ -179,24 +176,7 @@ class EventStream:
         self._failure = failure
         self.end()
 
-    def end(self) -> None:
-        self.ended = True
-        self._ready.set()
-        if self._listener is not None:
-            self._listener()
-
     # -- as the client's feed
-
-    def listen(self, ready: Callable[[], None] | None) -> bool:
-        self._listener = ready
-        return True
-
-    @property
-    def finished(self) -> bool:
-        return self.ended
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
 
     def take_ready(self) -> list[bytes]:
         if not self._queue:
