@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,7 +76,28 @@ async def running_app(settings, headers: dict[str, str] | None = None, **app_opt
     from app.server import create_app
 
     application = create_app(settings, **app_options)
-    async with application.router.lifespan_context(application):
+    lifespan = application.router.lifespan_context(application)
+    await lifespan.__aenter__()
+    try:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://bizgraph.test", headers=headers) as http:
             yield application, http
+    finally:
+        await _shut_down(lifespan)
+
+
+# Longer than any shutdown step may take (the drain's grace, a pool's close): past it, the app's
+# shutdown is stuck, and the tasks' stacks say where (a shutdown of the read-replica tests once
+# waited until the suite's 300 s timeout, with nothing to show but the idle event loop).
+SHUTDOWN_LIMIT_SECONDS = 60
+
+
+async def _shut_down(lifespan: Any) -> None:
+    try:
+        async with asyncio.timeout(SHUTDOWN_LIMIT_SECONDS):
+            await lifespan.__aexit__(None, None, None)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            print(f"--- {task.get_name()}", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
+        raise
