@@ -74,7 +74,7 @@ class Subscriber(SignalledFeed):
     def offer(self, answer: bytes) -> None:
         # Replaces an answer not yet taken: only the newest state matters.
         self._latest = answer
-        self._ready.notify()
+        self._notify()
 
     def take_ready(self) -> list[bytes]:
         if self._latest is None:

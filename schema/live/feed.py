@@ -50,44 +50,29 @@ class LiveService(Protocol):
         ...
 
 
-class FeedSignal:
-    """How a feed says it has something: to an iterating reader (an event it waits on) and to a
-    listening edge (its callback, called at once: ``LiveFeed.listen``)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-        self._listener: Callable[[], None] | None = None
-
-    def listen(self, ready: Callable[[], None] | None) -> None:
-        self._listener = ready
-
-    def notify(self) -> None:
-        self._event.set()
-        if self._listener is not None:
-            self._listener()
-
-    def clear(self) -> None:
-        self._event.clear()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-
-
 class SignalledFeed(AsyncIterator[bytes]):
     """What the engine's feeds (a live query's subscriber, an event stream) share: whether the
-    feed ended, and its signal. Subclasses hold the messages and iterate them (``__anext__``)."""
+    feed ended, and how it says it has something — to an iterating reader (``_ready``, the event
+    it waits on) and to a listening edge (its callback, called at once). Subclasses hold the
+    messages and iterate them (``__anext__``)."""
 
     def __init__(self) -> None:
         self.ended = False
-        self._ready = FeedSignal()
+        self._ready = asyncio.Event()
+        self._listener: Callable[[], None] | None = None
 
     def end(self) -> None:
         self.ended = True
-        self._ready.notify()
+        self._notify()
 
     def listen(self, ready: Callable[[], None] | None) -> bool:
-        self._ready.listen(ready)
+        self._listener = ready
         return True
+
+    def _notify(self) -> None:
+        self._ready.set()
+        if self._listener is not None:
+            self._listener()
 
     @property
     def finished(self) -> bool:

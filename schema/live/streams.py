@@ -166,7 +166,7 @@ class EventStream(SignalledFeed):
             self._queue.clear()
             self.fail(StreamOverflow())
         elif page:
-            self._ready.notify()
+            self._notify()
 
     def last_message(self, message: bytes) -> None:
         self._queue.append(message)
