@@ -132,6 +132,8 @@ class Order(Base):
         Index(None, "org_id", "total", "id"),
         Index(None, "org_id", "status", "placed_at"),
         Index(None, "customer_id", "placed_at", "id"),
+        # A rep's pipeline: their customers' orders in one status, newest first (alembic 0012).
+        Index(None, "customer_id", "status", "created_at", "id"),
         Index(None, "sales_rep_id"),
         # Makes a change of customer a key update (alembic 0009).
         UniqueConstraint("id", "customer_id"),
