@@ -34,9 +34,10 @@ from graphql import (
 )
 
 from app.auth.principal import Principal
-from app.errors import BadRequest, StreamOverflow
+from app.errors import BadRequest, InvalidCursor, StreamOverflow
 from app.live.anchors import Anchoring
 from resolvers.live.batch import BatchedStatements
+from resolvers.planner.cursors import decode_cursor
 from schema.live.execution import LiveExecutor, LiveQuery
 from schema.live.feed import SignalledFeed
 from schema.live.subscription_type import EVENT_EDGE_TYPE, EVENT_STREAM
@@ -49,6 +50,8 @@ _AFTER = "bizgraphStreamAfter"
 _FIRST = "bizgraphStreamFirst"
 _TYPES = "bizgraphStreamTypes"
 _ENTITY_TYPES = "bizgraphStreamEntityTypes"
+# The ordering the events' cursors are made for (``resolvers/planner/cursors.py``).
+_ORDER = "POSITION:ASC"
 
 
 class StreamQueries:
@@ -153,6 +156,17 @@ class EventStream(SignalledFeed):
         self.needs_head = False
         self.position = position
 
+    def skip_to(self, head: str) -> None:
+        """Caught up as of a read that began after ``head`` was the newest event: nothing up to
+        ``head`` is left for it, so its next read starts there, not at the last event it
+        received (a filter that matches little would otherwise read every event since then
+        again at each change, and streams of one group would sit at as many positions)."""
+        try:
+            if self.position is None or _position_key(head) > _position_key(self.position):
+                self.position = head
+        except InvalidCursor:
+            return  # a position of another ordering: its reads answer that error themselves
+
     def deliver(self, page: list[tuple[str, bytes]], more: bool) -> None:
         if self.ended:
             return  # ended while its page was read: nobody takes it
@@ -232,6 +246,8 @@ class StreamGroup:
         # Events are read by position: any new event of the organization may be one.
         self.anchoring: Anchoring | None = None
         self.members: set[EventStream] = set()
+        # The newest event's position as the last round read it (None: not read, or no event).
+        self._head_seen: str | None = None
         self._on_room = on_room
         self._on_empty = on_empty
 
@@ -274,16 +290,23 @@ class StreamGroup:
             return await executor.run(query, self.principal, self.request_id, statements)
 
         positions = list(by_position)
+        # The head is read for the streams that start now and, when some are caught up, for
+        # the next round: where they may skip to (``apply``).
+        read_head = bool(heads) or any(not m.more for m in members if m.reads_now)
         answers = await asyncio.gather(
-            *([read(self.queries.head())] if heads else []),
+            *([read(self.queries.head())] if read_head else []),
             *(read(self.queries.page(position)) for position in positions),
         )
-        head = (heads, answers[0]) if heads else None
-        pages = answers[1:] if heads else answers
+        head = (heads, answers[0]) if read_head else None
+        pages = answers[1:] if read_head else answers
         return head, [(p, (by_position[p], a)) for p, a in zip(positions, pages, strict=True)]
 
     def apply(self, outcome: tuple[_Page | None, list[tuple[str | None, _Page]]]) -> None:
         head, pages = outcome
+        # The head read in an earlier round: every event up to it had committed before this
+        # round's pages were read (positions follow commit order, alembic 0004), so a stream
+        # whose page came back with nothing more to read has seen all it may of them.
+        earlier_head, newest = self._head_seen, None
         if head is not None:
             streams, answer = head
             connection = self._connection(streams, answer)
@@ -292,6 +315,8 @@ class StreamGroup:
                 newest = edges[-1][_POSITION] if edges else None
                 for stream in streams:
                     stream.start_at(newest)
+        # Kept for the next round only: this round's pages ran beside it, not after it.
+        self._head_seen = newest
         for _, (streams, answer) in pages:
             connection = self._connection(streams, answer)
             if connection is None:
@@ -308,6 +333,8 @@ class StreamGroup:
             more = bool((connection.get("pageInfo") or {}).get("hasNextPage"))
             for stream in streams:
                 stream.deliver(page, more)
+                if not more and earlier_head is not None and not stream.ended:
+                    stream.skip_to(earlier_head)
 
     def _connection(self, streams: list[EventStream], answer: dict[str, Any]) -> dict[str, Any] | None:
         connection: dict[str, Any] | None = (answer.get("data") or {}).get(self.queries.key)
@@ -377,6 +404,12 @@ def _variables_used(nodes: list[Any]) -> set[str]:
     for node in nodes:
         visit(node, Variables())
     return used
+
+
+def _position_key(cursor: str) -> tuple[int, int]:
+    """An events cursor's place in commit order (its position, then its id)."""
+    position, event_id = decode_cursor(cursor, _ORDER, 2)
+    return int(position or 0), int(event_id or 0)
 
 
 def _errors_by_edge(errors: list[dict[str, Any]], key: str) -> dict[int, list[dict[str, Any]]]:

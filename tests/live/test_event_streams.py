@@ -5,6 +5,8 @@ organization; ended with STREAM_OVERFLOW rather than let a slow client's queue g
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from app.errors import StreamOverflow
 from app.live.changes import Change
 from schema.live.service import LiveData
 from tests.live.test_live_engine import ACME, acme, create_order, customer_ids, next_message, subscribe
-from tests.support.graphql import count_statements
+from tests.support.graphql import count_statements, sql
 from tests.support.workflow import gid
 
 STREAM = """subscription($after: String) {
@@ -143,9 +145,15 @@ async def _subscribe_with(live: LiveData, document: str) -> Any:
     return await live.subscribe(acme("admin"), prepared, "test")
 
 
+def page_reads(statements: list[str]) -> list[str]:
+    """The statements that read a page of events (the others read the newest event: the head)."""
+    return [s for s in statements if "(t2.position, t2.id) >" in s]
+
+
 async def test_caught_up_streams_share_each_read(writes_app, writes_client, writes_settings, deaf_live):
-    """Fifty integrations on one stream document: a change costs one statement, and every
-    stream receives the event."""
+    """Fifty integrations on one stream document: a change costs one page read and one read
+    of the head (where caught-up streams read on from next time), and every stream receives
+    the event."""
     feeds = [await subscribe(deaf_live, acme("admin"), STREAM) for _ in range(50)]
     try:
         await deaf_live.engine.settled()
@@ -154,7 +162,7 @@ async def test_caught_up_streams_share_each_read(writes_app, writes_client, writ
         with count_statements(writes_app) as seen:
             deaf_live.changed(Change(ACME, OUTBOX))
             await deaf_live.engine.settled()
-        assert len(seen) == 1
+        assert len(seen) == 2 and len(page_reads(seen)) == 1, seen
         for feed in feeds:
             message = await next_message(feed)
             assert message["data"]["events"]["node"]["type"] == "order.created"
@@ -177,9 +185,68 @@ async def test_a_stream_whose_filter_matches_nothing_yet_reads_only_what_comes_a
         with count_statements(writes_app) as seen:
             deaf_live.changed(Change(ACME, OUTBOX))
             await deaf_live.engine.settled()
-        [read] = seen
-        assert "(t2.position, t2.id) >" in read, read
+        assert len(page_reads(seen)) == 1, seen
         assert await drain(feed) == []
+    finally:
+        await feed.aclose()
+
+
+def newest_event(url: Any) -> tuple[int, int]:
+    query = "SELECT position, id FROM outbox WHERE org_id = %s AND position IS NOT NULL ORDER BY position DESC LIMIT 1"
+    [(position, event_id)] = sql(url, query, ACME)
+    return position, event_id
+
+
+def position_of(cursor: str) -> tuple[int, int]:
+    _, position, event_id = json.loads(base64.b64decode(cursor))
+    return int(position), int(event_id)
+
+
+async def test_a_caught_up_stream_reads_on_from_the_newest_event_not_from_its_last_match(
+    writes_app, writes_client, writes_settings, deaf_live
+):
+    """Events its filter does not take are not read again at every change: once a round
+    found nothing more for it, a stream's next read starts at the newest event as the round
+    before saw it (read earlier, so everything up to it had committed), not at the last event
+    it received or the one it started at."""
+    document = 'subscription { events(types: ["invoice.voided"]) { node { type } } }'
+    feed = await subscribe(deaf_live, acme("admin"), document)
+    try:
+        await deaf_live.engine.settled()
+        started_at = newest_event(writes_settings.database_url)
+        assert position_of(feed.position) == started_at
+        buyer = customer_ids(writes_settings.database_url, 10)[9]
+        heads = []
+        for _ in range(3):
+            await create_order(writes_client, writes_settings, buyer)
+            heads.append(newest_event(writes_settings.database_url))
+            deaf_live.changed(Change(ACME, OUTBOX))
+            await deaf_live.engine.settled()
+        # Round 1 read the head (the first order's event); round 2 read on from its start and
+        # then moved to that head; round 3 read from there and moved to the second one's.
+        assert position_of(feed.position) == heads[1]
+        assert await drain(feed) == []
+    finally:
+        await feed.aclose()
+
+
+async def test_a_stream_that_moved_on_still_receives_the_next_event_once(
+    writes_app, writes_client, writes_settings, deaf_live
+):
+    """Moving a caught-up stream's reads forward loses nothing: orders written while it moves
+    on each arrive exactly once, in commit order."""
+    feed = await subscribe(deaf_live, acme("admin"), STREAM)
+    try:
+        await deaf_live.engine.settled()
+        buyer = customer_ids(writes_settings.database_url, 11)[10]
+        written = []
+        for _ in range(4):
+            await create_order(writes_client, writes_settings, buyer)
+            written.append(newest_event(writes_settings.database_url))
+            deaf_live.changed(Change(ACME, OUTBOX))
+            await deaf_live.engine.settled()
+        cursors = [m["data"]["events"]["cursor"] for m in await drain(feed)]
+        assert [position_of(c) for c in cursors] == written
     finally:
         await feed.aclose()
 
