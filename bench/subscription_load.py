@@ -22,14 +22,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from bench.load import HttpConnection, graphql_request
+from bench.subscription_socket import LeanSocket, SocketClosed
 
 PROTOCOL = "graphql-transport-ws"
 OPEN_TIMEOUT = 60.0
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+PONG = orjson.dumps({"type": "pong"})
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Subscriber:
     # What the subscriber saw.
     messages: int = 0
     repeats: int = 0  # a message byte for byte equal to the previous one
-    last: bytes | None = None  # the newest message's payload, as sent
+    last: bytes | None = None  # the newest message, as sent (its whole frame)
     first_at: float | None = None
     subscribed_at: float | None = None  # when its subscribe message was sent
     newest_stamp: float = 0.0  # the newest write time seen in a list (seconds since the epoch)
@@ -73,13 +73,13 @@ def _event_in(payload: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def record(subscriber: Subscriber, raw: bytes, arrived: float) -> None:
-    """One ``next`` message's payload, as it arrived."""
+def record(subscriber: Subscriber, payload: dict[str, Any], frame: bytes, arrived: float) -> None:
+    """One ``next`` message (``frame``, its ``payload`` parsed), as it arrived. Two frames of one
+    subscription are equal exactly when their payloads are (the same id and type around them)."""
     subscriber.messages += 1
-    if subscriber.last == raw and subscriber.kind != "events":
+    if subscriber.last == frame and subscriber.kind != "events":
         subscriber.repeats += 1
-    subscriber.last = raw
-    payload = orjson.loads(raw)
+    subscriber.last = frame
     first = subscriber.first_at is None
     if first:
         subscriber.first_at = arrived
@@ -104,69 +104,93 @@ def record(subscriber: Subscriber, raw: bytes, arrived: float) -> None:
         subscriber.ready.set()
 
 
-async def _pong_and_read(socket: ClientConnection, subscriber: Subscriber, operation_id: str) -> None:
-    async for frame in socket:
+def last_payload(subscriber: Subscriber) -> bytes | None:
+    """The newest message's payload as JSON (what a fresh query answers: ``data`` and ``errors``)."""
+    if subscriber.last is None:
+        return None
+    return orjson.dumps(orjson.loads(subscriber.last)["payload"])
+
+
+class _Reader:
+    """One subscriber's graphql-transport-ws messages, handled as the socket parses them."""
+
+    def __init__(self, subscriber: Subscriber, operation_id: str) -> None:
+        self.subscriber, self.operation_id = subscriber, operation_id
+        loop = asyncio.get_running_loop()
+        self.acked: asyncio.Future[None] = loop.create_future()
+        self.ended: asyncio.Future[None] = loop.create_future()  # the server ended the subscription
+        self.socket: LeanSocket | None = None
+
+    def __call__(self, frame: bytes) -> None:
+        try:
+            self._take(frame)
+        except Exception as error:  # a message the bench cannot read ends this subscriber, not the loop
+            self._end(f"unreadable message: {type(error).__name__}: {error}"[:300])
+
+    def _take(self, frame: bytes) -> None:
         message = orjson.loads(frame)
         kind = message.get("type")
-        if kind == "next" and message.get("id") == operation_id:
-            record(subscriber, orjson.dumps(message["payload"]), time.time())
+        if kind == "next" and message.get("id") == self.operation_id:
+            record(self.subscriber, message["payload"], frame, time.time())
         elif kind == "ping":
-            await socket.send(orjson.dumps({"type": "pong"}).decode())
+            if self.socket is not None:
+                self.socket.send_text(PONG)
+        elif kind == "connection_ack" and not self.acked.done():
+            self.acked.set_result(None)
+        elif not self.acked.done():
+            self.acked.set_exception(RuntimeError(f"expected connection_ack, got {message}"))
         elif kind == "error":
-            subscriber.failure = f"error: {orjson.dumps(message.get('payload')).decode()[:300]}"
-            subscriber.ready.set()
-            return
+            self._end(f"error: {orjson.dumps(message.get('payload')).decode()[:300]}")
         elif kind == "complete":
-            subscriber.failure = (
-                subscriber.failure or f"the server completed the subscription after {subscriber.messages}"
-            )
-            subscriber.ready.set()
-            return
+            messages = self.subscriber.messages
+            self._end(self.subscriber.failure or f"the server completed the subscription after {messages}")
+
+    def _end(self, failure: str) -> None:
+        self.subscriber.failure = failure
+        self.subscriber.ready.set()
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+async def _first(*futures: asyncio.Future[None]) -> None:
+    """Waits until one of ``futures`` is done (its exception raised)."""
+    done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    for future in done:
+        future.result()
 
 
 async def subscribe(url: str, subscriber: Subscriber, admission: asyncio.Semaphore, stop: asyncio.Event) -> None:
     """Holds one subscriber's socket until ``stop`` is set (or the server ends it)."""
+    reader = _Reader(subscriber, "1")
+    socket: LeanSocket | None = None
+    stopped = asyncio.ensure_future(stop.wait())
     try:
-        async with admission:
-            socket = await connect(
-                url,
-                subprotocols=[PROTOCOL],  # type: ignore[list-item]
-                compression=None,
-                open_timeout=OPEN_TIMEOUT,
-                ping_interval=None,  # the server pings; the library answers WebSocket pings itself
-                max_size=MAX_MESSAGE_BYTES,
-                max_queue=None,
-                proxy=None,
-                user_agent_header=None,
-            )
+        async with admission, asyncio.timeout(OPEN_TIMEOUT):
+            socket = await LeanSocket.open(url, PROTOCOL, MAX_MESSAGE_BYTES, reader)
+            reader.socket = socket
             init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {subscriber.token}"}}
-            await socket.send(orjson.dumps(init).decode())
-            ack = orjson.loads(await asyncio.wait_for(socket.recv(), OPEN_TIMEOUT))
-            if ack.get("type") != "connection_ack":
-                raise RuntimeError(f"expected connection_ack, got {ack}")
+            socket.send_text(orjson.dumps(init))
+            await _first(reader.acked, socket.closed)
+            if socket.closed.done():
+                raise SocketClosed(socket.ws.close_code, socket.ws.close_reason or "before connection_ack")
             request = {"query": subscriber.document, "variables": subscriber.variables}
-            await socket.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": request}).decode())
+            socket.send_text(orjson.dumps({"id": "1", "type": "subscribe", "payload": request}))
             subscriber.subscribed_at = time.time()
             if subscriber.kind == "events":
                 # A stream from now on has no first message: it is ready once subscribed.
                 subscriber.ready.set()
-        try:
-            reader = asyncio.create_task(_pong_and_read(socket, subscriber, "1"))
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait({reader, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done():
-                reader.result()
-            else:
-                reader.cancel()
-            stopped.cancel()
-        finally:
-            await socket.close()
-    except ConnectionClosed as closed:
+        await _first(stopped, socket.closed, reader.ended)
+        if socket.closed.done() and not stop.is_set() and not reader.ended.done():
+            raise SocketClosed(socket.ws.close_code, socket.ws.close_reason)
+    except SocketClosed as closed:
         if not stop.is_set():
-            subscriber.failure = f"closed by the server: {closed.rcvd.code if closed.rcvd else '?'} {closed}"
+            subscriber.failure = f"closed by the server: {closed}"
     except Exception as error:
         subscriber.failure = f"{type(error).__name__}: {error}"[:300]
     finally:
+        stopped.cancel()
+        if socket is not None:
+            await socket.close()
         subscriber.ready.set()
 
 

@@ -33,7 +33,7 @@ from bench import machine
 from bench.floor import SESSION, conninfo
 from bench.mutation_setup import decode_id
 from bench.report import progress
-from bench.subscription_load import LoopLag, Subscriber, Write, Writer, fresh_answers, subscribe
+from bench.subscription_load import LoopLag, Subscriber, Write, Writer, fresh_answers, last_payload, subscribe
 from bench.subscription_proxy import SELECTS, STATEMENTS, TRANSACTION, WRITES, CountingProxy
 from bench.subscription_setup import People, draft_input, prepare, signing_settings
 
@@ -478,10 +478,11 @@ class Bench:
         stale, examples = list[Subscriber](), list[str]()
         for s in live:
             fresh = answers[(s.document, orjson.dumps(s.variables), s.token)]
-            if s.last is None or orjson.loads(s.last) != orjson.loads(fresh):
+            last = last_payload(s)
+            if last is None or orjson.loads(last) != orjson.loads(fresh):
                 stale.append(s)
                 if len(examples) < 3:
-                    examples.append(f"{s.kind}: got {(s.last or b'')[:160]!r}, fresh {fresh[:160]!r}")
+                    examples.append(f"{s.kind}: got {(last or b'')[:160]!r}, fresh {fresh[:160]!r}")
         return stale, examples
 
     def check_event_streams(self) -> tuple[int, int, int, int]:
