@@ -202,6 +202,19 @@ def position_of(cursor: str) -> tuple[int, int]:
     return int(position), int(event_id)
 
 
+async def orders_with_a_round_each(
+    client: Any, settings: Any, live: Any, buyer: int, count: int
+) -> list[tuple[int, int]]:
+    """Places ``count`` orders, each followed by its re-run round; the newest event after each."""
+    newest = []
+    for _ in range(count):
+        await create_order(client, settings, buyer)
+        newest.append(newest_event(settings.database_url))
+        live.changed(Change(ACME, OUTBOX))
+        await live.engine.settled()
+    return newest
+
+
 async def test_a_caught_up_stream_reads_on_from_the_newest_event_not_from_its_last_match(
     writes_app, writes_client, writes_settings, deaf_live
 ):
@@ -216,12 +229,7 @@ async def test_a_caught_up_stream_reads_on_from_the_newest_event_not_from_its_la
         started_at = newest_event(writes_settings.database_url)
         assert position_of(feed.position) == started_at
         buyer = customer_ids(writes_settings.database_url, 10)[9]
-        heads = []
-        for _ in range(3):
-            await create_order(writes_client, writes_settings, buyer)
-            heads.append(newest_event(writes_settings.database_url))
-            deaf_live.changed(Change(ACME, OUTBOX))
-            await deaf_live.engine.settled()
+        heads = await orders_with_a_round_each(writes_client, writes_settings, deaf_live, buyer, 3)
         # Round 1 read the head (the first order's event); round 2 read on from its start and
         # then moved to that head; round 3 read from there and moved to the second one's.
         assert position_of(feed.position) == heads[1]
@@ -239,12 +247,7 @@ async def test_a_stream_that_moved_on_still_receives_the_next_event_once(
     try:
         await deaf_live.engine.settled()
         buyer = customer_ids(writes_settings.database_url, 11)[10]
-        written = []
-        for _ in range(4):
-            await create_order(writes_client, writes_settings, buyer)
-            written.append(newest_event(writes_settings.database_url))
-            deaf_live.changed(Change(ACME, OUTBOX))
-            await deaf_live.engine.settled()
+        written = await orders_with_a_round_each(writes_client, writes_settings, deaf_live, buyer, 4)
         cursors = [m["data"]["events"]["cursor"] for m in await drain(feed)]
         assert [position_of(c) for c in cursors] == written
     finally:
