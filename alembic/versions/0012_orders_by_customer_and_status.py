@@ -7,7 +7,7 @@ organization's orders newest first and tests each one's customer until the page 
 measured on the medium seed, 163 reps' pipelines read in one multiplexed statement took
 934 ms (2,042 orders visited per rep). With this index it reads each managed customer's
 orders of that status and sorts the few it finds: 54 ms for the same statement. A
-customer's own orders in one status (the customer portal) read from it too.
+customer's own orders in one status (the customer portal) can read from it too.
 
 Revision ID: 0012
 Revises: 0011
