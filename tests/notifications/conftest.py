@@ -71,10 +71,10 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def make_dispatcher(mail_database: Database, smtp: SmtpSink, clock: FakeClock):
-    def make(**extra) -> EmailDispatcher:
+    def make(smtp_timeout_seconds: float = 5, **extra) -> EmailDispatcher:
         return EmailDispatcher(
             mail_database,
-            SmtpSettings(host=smtp.host, port=smtp.port, timeout_seconds=5),
+            SmtpSettings(host=smtp.host, port=smtp.port, timeout_seconds=smtp_timeout_seconds),
             default_from=DEFAULT_FROM,
             clock=clock,
             rng=random.Random(7),

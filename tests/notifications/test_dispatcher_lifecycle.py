@@ -39,7 +39,9 @@ async def test_a_worker_killed_mid_send_loses_nothing(mail_client, mail_settings
     released = threading.Event()
     smtp.handler.hold = released  # the server does not accept the message until released
 
-    doomed = asyncio.create_task(make_dispatcher().run_once())
+    # A send that may not time out before the test kills it: with the usual 5 s, a busy machine
+    # once let the held DATA fail first, and the attempt was logged before the cancel came.
+    doomed = asyncio.create_task(make_dispatcher(smtp_timeout_seconds=60).run_once())
     await _until(lambda: _claimed(mail_settings, order_pk))
     assert smtp.to(address) == []
     doomed.cancel()
