@@ -157,15 +157,13 @@ class EventStream(SignalledFeed):
         self.position = position
 
     def skip_to(self, head: str) -> None:
-        """Caught up as of a read that began after ``head`` was the newest event: nothing up to
-        ``head`` is left for it, so its next read starts there, not at the last event it
-        received (a filter that matches little would otherwise read every event since then
-        again at each change, and streams of one group would sit at as many positions)."""
-        try:
-            if self.position is None or _position_key(head) > _position_key(self.position):
-                self.position = head
-        except InvalidCursor:
-            return  # a position of another ordering: its reads answer that error themselves
+        """Caught up as of a read that began after ``head`` was the newest event (and ``head``
+        lies beyond its position, ``StreamGroup.apply`` checked): nothing up to ``head`` is left
+        for it, so its next read starts there, not at the last event it received (a filter that
+        matches little would otherwise read every event since then again at each change, and
+        streams of one group would sit at as many positions)."""
+        if not self.ended:
+            self.position = head
 
     def deliver(self, page: list[tuple[str, bytes]], more: bool) -> None:
         if self.ended:
@@ -317,7 +315,7 @@ class StreamGroup:
                     stream.start_at(newest)
         # Kept for the next round only: this round's pages ran beside it, not after it.
         self._head_seen = newest
-        for _, (streams, answer) in pages:
+        for read_from, (streams, answer) in pages:
             connection = self._connection(streams, answer)
             if connection is None:
                 continue
@@ -331,10 +329,14 @@ class StreamGroup:
                 # One serialization for every stream at this position.
                 page.append((position, orjson.dumps(message)))
             more = bool((connection.get("pageInfo") or {}).get("hasNextPage"))
+            # Every stream of this read stands where the page ends (or where it read from):
+            # whether it skips on is decided once for all of them.
+            reached = page[-1][0] if page else read_from
+            skip = None if more or earlier_head is None else _beyond(earlier_head, reached)
             for stream in streams:
                 stream.deliver(page, more)
-                if not more and earlier_head is not None and not stream.ended:
-                    stream.skip_to(earlier_head)
+                if skip is not None:
+                    stream.skip_to(skip)
 
     def _connection(self, streams: list[EventStream], answer: dict[str, Any]) -> dict[str, Any] | None:
         connection: dict[str, Any] | None = (answer.get("data") or {}).get(self.queries.key)
@@ -410,6 +412,16 @@ def _position_key(cursor: str) -> tuple[int, int]:
     """An events cursor's place in commit order (its position, then its id)."""
     position, event_id = decode_cursor(cursor, _ORDER, 2)
     return int(position or 0), int(event_id or 0)
+
+
+def _beyond(head: str, reached: str | None) -> str | None:
+    """``head`` when it lies past ``reached`` in commit order (or nothing was reached yet)."""
+    if reached is None:
+        return head
+    try:
+        return head if _position_key(head) > _position_key(reached) else None
+    except InvalidCursor:
+        return None  # a position of another ordering: its reads answer that error themselves
 
 
 def _errors_by_edge(errors: list[dict[str, Any]], key: str) -> dict[int, list[dict[str, Any]]]:
