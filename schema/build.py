@@ -17,6 +17,7 @@ from schema.departments.queries import DepartmentQueries
 from schema.employees.mutations import EmployeeMutations
 from schema.employees.queries import EmployeeQueries
 from schema.errors import ErrorCodes
+from schema.execution_context import AcyclicExecutionContext
 from schema.invoices.mutations import InvoiceMutations
 from schema.invoices.queries import InvoiceQueries
 from schema.limits.bounds import DocumentLimits
@@ -103,6 +104,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=mutation,
         config=StrawberryConfig(disable_field_suggestions=not (settings and settings.demo)),
         scalar_overrides=SCALAR_OVERRIDES,
+        # Frees each operation's objects as soon as it ends (schema/execution_context.py).
+        execution_context_class=AcyclicExecutionContext,
         # Parsing and validating the same document again is most of a small request's
         # cost: both are cached, under the limits, in ``documents`` (shared with the fast path).
         extensions=[

@@ -57,7 +57,12 @@ class Planner:
         self.restricted = False
         # False once a selected column holds stored jsonb (``Column.compact``).
         self.compact_columns = True
-        self.filters = FilterCompiler(self.params, catalog.__getitem__, self.scope, self.filter_guard)
+
+    @property
+    def filters(self) -> FilterCompiler:
+        # Made when a filter is compiled, not kept: a compiler kept here would hold the planner's
+        # own bound methods, a reference cycle that leaves every planner to the cyclic collector.
+        return FilterCompiler(self.params, self.catalog.__getitem__, self.scope, self.filter_guard)
 
     # -- root fields -------------------------------------------------------------
 
