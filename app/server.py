@@ -40,6 +40,7 @@ from app.http.metrics import (
     multiprocess,
     refresh_periodically,
     refresh_webhook_queue,
+    time_collector_pauses,
 )
 from app.http.oauth.routes import MAX_FORM_BYTES, auth_routes
 from app.http.oauth.services import AuthServices, auth_endpoints
@@ -168,6 +169,7 @@ def create_app(
             gc.collect()
             gc.freeze()
             gc.set_threshold(*COLLECTOR_THRESHOLDS)
+            time_collector_pauses()
             yield
         finally:
             app.state.ready = False

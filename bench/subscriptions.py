@@ -16,6 +16,7 @@ import gc
 import os
 import random
 import resource
+import secrets
 import shlex
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import httpx
 import orjson
 import psutil
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import machine
 from bench.floor import SESSION, conninfo
@@ -76,6 +78,8 @@ EVENT_STREAMS = tuple(
 )
 
 
+# The bench's own server is scraped with it; made per run.
+METRICS_TOKEN = secrets.token_urlsafe(32)
 CONNECT_LIMIT = 300.0  # seconds for one level's new subscribers to get their first message
 
 
@@ -135,6 +139,24 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
 
+    def collector_pauses(self) -> dict[str, tuple[float, float]]:
+        """The server's cyclic-collector pauses so far, by generation: (count, seconds), from its
+        /metrics (``bizgraph_gc_pause_seconds``; one worker's with ``--workers`` above 1)."""
+        origin = self.url.removesuffix("/graphql")
+        response = httpx.get(f"{origin}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+        response.raise_for_status()
+        pauses: dict[str, list[float]] = {}
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                generation = sample.labels.get("generation")
+                if generation is None or not sample.name.startswith("bizgraph_gc_pause_seconds_"):
+                    continue
+                if sample.name.endswith("_count"):
+                    pauses.setdefault(generation, [0.0, 0.0])[0] += sample.value
+                elif sample.name.endswith("_sum"):
+                    pauses.setdefault(generation, [0.0, 0.0])[1] += sample.value
+        return {generation: (count, seconds) for generation, (count, seconds) in pauses.items()}
+
     @property
     def pid(self) -> int:
         return self.process.pid
@@ -170,6 +192,8 @@ def start_server(args: argparse.Namespace, database_url: str, signing_key: Path)
         "DATABASE_URL": database_url,
         "BIZGRAPH_SIGNING_KEYS": str(signing_key),
         "BIZGRAPH_LOG_LEVEL": "WARNING",
+        # For the collector's pauses (``Server.collector_pauses``).
+        "BIZGRAPH_METRICS_TOKEN": METRICS_TOKEN,
     }
     # Room for every subscriber's socket (the default cap is the production one).
     env.setdefault("BIZGRAPH_MAX_LIVE_CONNECTIONS", str(2 * max(int(v) for v in args.subscribers.split(","))))
@@ -243,6 +267,8 @@ class Window:
     # Event messages: arrival minus the arrival of their write's answer (seconds). The write
     # committed before its answer was sent, so this errs short where ``latencies`` err long.
     after_answers: list[float]
+    # The server's cyclic-collector pauses during the window, by generation: (count, seconds).
+    collector_pauses: dict[str, tuple[float, float]] = field(default_factory=dict)
     settled_seconds: float | None = None  # from the last write's answer until every check passed
     subscriber_failures: list[str] = field(default_factory=list)
 
@@ -251,6 +277,17 @@ class Window:
         """Everything else the machine did meanwhile (other work on a shared box, the kernel)."""
         parties = self.server_cores + self.postgres_cores + self.load_cores + self.proxy_cores
         return max(0.0, self.machine_cores - parties)
+
+
+def _grown(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """(count, seconds) per generation: what was added from ``before`` to ``after``."""
+    grown = {}
+    for generation, (count, seconds) in sorted(after.items()):
+        count_before, seconds_before = before.get(generation, (0.0, 0.0))
+        grown[generation] = (count - count_before, seconds - seconds_before)
+    return grown
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -359,6 +396,7 @@ class Bench:
             machine.CpuSample.take(),
         )
         statements = self.proxy.snapshot()
+        pauses_before = self.server.collector_pauses()
         progress(f"window: {level} subscribers, {args.writes_per_second} writes/s for {args.seconds} s")
         lag = LoopLag()
         lag.start()
@@ -367,6 +405,7 @@ class Bench:
         load_lags = await lag.stop()
         wall = time.perf_counter() - cpu[0]
         statements_after = self.proxy.snapshot()
+        pauses_after = self.server.collector_pauses()
         after_sample = machine.CpuSample.take()
         server_cores = (machine.cpu_seconds(self.server.pids) - cpu[1]) / wall
         # A backend that exits takes its CPU time with it: never below zero.
@@ -426,6 +465,7 @@ class Bench:
             load_rss=int(own.memory_info().rss),
             load_lags=load_lags,
             after_answers=after_answers,
+            collector_pauses=_grown(pauses_before, pauses_after),
             settled_seconds=settled,
             subscriber_failures=[f"{s.kind} {s.document[:60]}: {s.failure}" for s in self.active if s.failure][:5],
         )
@@ -566,6 +606,12 @@ def report(args: argparse.Namespace, windows: list[Window], people: People, note
             f" / p99 {percentile(answered, 0.99) * 1000:.0f} / max {percentile(answered, 1.0) * 1000:.0f} ms"
             + (f"; failed writes, e.g. {failures}" if failures else "")
         )
+        if w.collector_pauses:
+            pauses = "; ".join(
+                f"generation {generation}: {count:.0f} ({seconds * 1000:.0f} ms)"
+                for generation, (count, seconds) in w.collector_pauses.items()
+            )
+            lines.append(f"  - the server's cyclic-collector pauses in the window (loop stopped): {pauses}")
         if w.events_unexpected:
             lines.append(f"  - events received that no write of the window explains: {w.events_unexpected}")
         for kind, values in sorted(w.latencies_by_kind.items()):

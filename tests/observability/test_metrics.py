@@ -3,6 +3,7 @@ with the queries, mutations, errors and subscriptions that ran."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 
 import pytest
@@ -197,3 +198,19 @@ async def test_the_webhook_queue_is_read_at_scrape_time(live, writes_settings):
     assert value(during, "bizgraph_webhook_queue_depth") == value(before, "bizgraph_webhook_queue_depth") + 2
     assert value(during, "bizgraph_webhook_oldest_undelivered_age_seconds") >= 90
     assert value(after, "bizgraph_webhook_queue_depth") == value(before, "bizgraph_webhook_queue_depth")
+
+
+async def test_the_cyclic_collectors_pauses_are_timed_by_generation(live):
+    before = await scrape(live.client)
+    gc.collect(0)
+    gc.collect(2)
+    gc.collect(2)
+    after = await scrape(live.client)
+
+    def grew(name: str, generation: str) -> float:
+        return value(after, name, generation=generation) - value(before, name, generation=generation)
+
+    assert grew("bizgraph_gc_pause_seconds_count", "0") >= 1
+    assert grew("bizgraph_gc_pause_seconds_count", "2") >= 2
+    # A full collection walks every object the process tracks: never nothing at all.
+    assert grew("bizgraph_gc_pause_seconds_sum", "2") > 0
