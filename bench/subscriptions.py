@@ -675,7 +675,8 @@ async def run(args: argparse.Namespace) -> str:
         served_url = served_url.replace(f":{info.get('port') or 5432}/", f":{proxy.start()}/", 1)
     # What the bench writes is taken out again afterwards: the dashboards aggregate every order,
     # so a database that kept each run's 6,000 would make every run heavier than the one before.
-    written_after = newest_order(dsn)
+    written_after = newest_rows(dsn)
+    vacuum(dsn)
     server = start_server(args, served_url, settings.signing_keys[0])
     notes: list[str] = []
     try:
@@ -696,23 +697,43 @@ async def run(args: argparse.Namespace) -> str:
         server.stop()
         proxy.stop()
         if not args.keep_orders:
-            removed = remove_orders_after(dsn, written_after)
-            progress(f"removed the {removed} orders the bench wrote (--keep-orders keeps them)")
+            removed = remove_rows_after(dsn, written_after)
+            progress(f"removed what the bench wrote (--keep-orders keeps it): {removed}")
+            vacuum(dsn)
     return report(args, windows, people, notes)
 
 
-def newest_order(dsn: str) -> int:
-    with psycopg.connect(dsn, **SESSION) as conn:
-        row = conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()
-    return int(row[0]) if row is not None else 0
+# What a write leaves behind: its order (lines go with it), its event and its audit record.
+WRITTEN_TABLES = ("orders", "outbox", "audit_log")
 
 
-def remove_orders_after(dsn: str, order_id: int) -> int:
-    """Deletes the orders (and their lines) made after ``order_id``: the drafts the bench wrote.
-    Their audit and outbox rows stay (events are history)."""
+def newest_rows(dsn: str) -> dict[str, int]:
     with psycopg.connect(dsn, **SESSION) as conn:
-        removed = conn.execute("DELETE FROM orders WHERE id > %s", (order_id,)).rowcount
-    return removed
+        newest = {}
+        for table in WRITTEN_TABLES:
+            row = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            newest[table] = int(row[0]) if row is not None else 0
+        return newest
+
+
+def remove_rows_after(dsn: str, newest: dict[str, int]) -> str:
+    """Deletes what the bench wrote: its draft orders (and their lines), their events and audit
+    records. Left in place, each run's ~6,000 of each made the next run's reads and the database's
+    clean-up heavier, and alternated runs drifted apart in the order they ran."""
+    with psycopg.connect(dsn, **SESSION) as conn, conn.transaction():
+        counts = {
+            table: conn.execute(f"DELETE FROM {table} WHERE id > %s", (newest[table],)).rowcount
+            for table in WRITTEN_TABLES
+        }
+    return ", ".join(f"{count} {table}" for table, count in counts.items())
+
+
+def vacuum(dsn: str) -> None:
+    """Dead rows and stale statistics of earlier runs cleaned before a run and after it, not
+    by autovacuum in the middle of a window."""
+    with psycopg.connect(dsn, **SESSION) as conn:
+        for table in (*WRITTEN_TABLES, "order_lines"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def settle_collector() -> None:
