@@ -75,6 +75,8 @@ class StatementBatch:
     # How many of a round's statements run at once, each on a connection of its own: a slow
     # statement (a dashboard's aggregate over every order) does not hold up the quick ones.
     parallel: int = 3
+    # Shared with other batches (the live engine's lanes), in place of ``parallel``.
+    room: asyncio.Semaphore | None = None
     # Statements sent per round, for whoever counts (tests, the benchmark).
     rounds: list[int] = field(default_factory=list)
     # Where the statements go: a read replica that has replayed every change committed
@@ -138,7 +140,7 @@ class StatementBatch:
         by_text: dict[str, list[_Waiting]] = {}
         for item in waiting:
             by_text.setdefault(item.sql, []).append(item)
-        room = asyncio.Semaphore(self.parallel)
+        room = self.room or asyncio.Semaphore(self.parallel)
         sent = await asyncio.gather(*(self._answer_alone(sql, items, room) for sql, items in by_text.items()))
         self.rounds.append(sum(sent))
 

@@ -6,10 +6,14 @@
   bytes.
 - A change (``app/live``: organization and tables, heard at commit) marks the groups of that
   organization that read one of those tables (what each group read is known from its last
-  run's statements, ``resolvers/live/shapes.py``). Marked groups of an organization are
-  re-run together, at most once per ``interval``: all in one batch, where groups of one
-  document that differ only in variables or scope share each statement
-  (``resolvers/live/batch.py``).
+  run's statements, ``resolvers/live/shapes.py``).
+- Marked groups re-run in **lanes**, one per organization and document: a lane's marked groups
+  run together, at most once per ``interval``, in one batch where groups that differ only in
+  variables or scope share each statement (``resolvers/live/batch.py``). Each lane keeps its
+  own pace, so a document whose statement is slow (a dashboard's aggregate over every order)
+  does not hold back the next re-run of the quick ones (a customer's latest orders, a page of
+  events): one round for the whole organization made every change wait for its slowest
+  statement. The statements of all lanes share a few connections (``LIVE_STATEMENTS_AT_ONCE``).
 - A subscriber keeps only the newest answer it has not sent yet: a slow client receives
   fewer messages, never an older state after a newer one, and holds one answer's memory.
 - A message goes out only when the answer's bytes changed.
@@ -42,6 +46,10 @@ log = logging.getLogger("bizgraph.live")
 
 # Root fields whose answer depends on the principal only through the policy's SQL.
 _POLICY_ONLY_ROOTS = frozenset(PLANNED_ROOTS) | {"node"}
+
+# Live statements in flight at once, across every lane of the process: each holds a pooled
+# connection that writes need too, and PostgreSQL shares the machine's cores with the server.
+LIVE_STATEMENTS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,12 @@ class Watcher(Protocol):
     def org_id(self) -> int: ...
 
     @property
+    def lane(self) -> Hashable:
+        """Watchers of one lane (one document) re-run together, sharing statements; each lane
+        at its own pace."""
+        ...
+
+    @property
     def wanted(self) -> bool:
         """Someone still listens."""
         ...
@@ -150,6 +164,10 @@ class Group:
         return self.key.org_id
 
     @property
+    def lane(self) -> Hashable:
+        return (self.key.text, self.key.operation_name)
+
+    @property
     def wanted(self) -> bool:
         return bool(self.subscribers)
 
@@ -171,8 +189,19 @@ class Group:
                 subscriber.offer(outcome)
 
 
+class _Lane:
+    """The marked watchers of one organization's document and the loop that re-runs them."""
+
+    def __init__(self) -> None:
+        self.marked: set[Watcher] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.last_run = float("-inf")
+        # When the oldest change waiting for the next round was heard (the loop's clock).
+        self.marked_since = 0.0
+
+
 class _Organization:
-    """One organization's watchers and its re-run loop."""
+    """One organization's watchers, who reads what, and its lanes."""
 
     def __init__(self) -> None:
         self.groups: dict[GroupKey, Group] = {}
@@ -185,11 +214,8 @@ class _Organization:
         self.confined: dict[str, set[Watcher]] = {}
         self.by_anchor: dict[tuple[str, AnchorKind, int], set[Watcher]] = {}
         self.unknown: set[Watcher] = set()
-        self.marked: set[Watcher] = set()
-        self.task: asyncio.Task[None] | None = None
-        self.last_run = float("-inf")
-        # When the oldest change waiting for the next round was heard (the loop's clock).
-        self.marked_since = 0.0
+        # Only lanes with work: a lane leaves once an interval passed with nothing marked.
+        self.lanes: dict[Hashable, _Lane] = {}
 
     def add(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
@@ -197,7 +223,9 @@ class _Organization:
 
     def remove(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
-        self.marked.discard(watcher)
+        lane = self.lanes.get(watcher.lane)
+        if lane is not None:
+            lane.marked.discard(watcher)
         self._unindex(watcher)
 
     def read(self, watcher: Watcher, tables: frozenset[str] | None) -> None:
@@ -274,6 +302,9 @@ class LiveQueries:
         self._closed = False
         # Statements per round of the latest re-runs, newest last: what a change costs.
         self.rounds: list[list[int]] = []
+        # Shared by every lane's statements (``LIVE_STATEMENTS_AT_ONCE``), made on the loop
+        # that runs them.
+        self._rooms: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         # Since start, for the metrics: watchers re-run, and the sum of their delivery lags
         # (from the change that marked them to their answer).
         self.reruns = 0
@@ -360,43 +391,60 @@ class LiveQueries:
     # -- re-running
 
     def mark(self, watcher: Watcher) -> None:
-        """``watcher`` runs in its organization's next round."""
+        """``watcher`` runs in its lane's next round."""
         organization = self._organizations.get(watcher.org_id)
         if organization is None or self._closed or watcher not in organization.watchers:
             return
-        if not organization.marked:
-            organization.marked_since = asyncio.get_running_loop().time()
-        organization.marked.add(watcher)
-        if organization.task is None or organization.task.done():
-            organization.task = asyncio.create_task(self._rerun_loop(watcher.org_id, organization))
+        key = watcher.lane
+        lane = organization.lanes.get(key)
+        if lane is None:
+            lane = organization.lanes[key] = _Lane()
+        if not lane.marked:
+            lane.marked_since = asyncio.get_running_loop().time()
+        lane.marked.add(watcher)
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._rerun_loop(watcher.org_id, organization, key, lane))
 
-    async def _rerun_loop(self, org_id: int, organization: _Organization) -> None:
+    async def _rerun_loop(self, org_id: int, organization: _Organization, key: Hashable, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
-        while organization.marked and not self._closed:
-            # At most one re-run per interval; what never ran (a new subscription) or has
-            # more to read waits only for what arrives with it.
-            urgent = all(watcher.urgent for watcher in organization.marked)
-            delay = 0.002 if urgent else max(0.0, organization.last_run + self.interval - loop.time())
-            await asyncio.sleep(delay)
-            watchers = [w for w in organization.marked if w.wanted]
-            since = organization.marked_since
-            organization.marked.clear()
-            organization.last_run = loop.time()
-            if watchers:
-                try:
-                    await self._rerun(org_id, watchers, since)
-                except Exception as error:
-                    # The round itself could not run (no connection while PostgreSQL restarts):
-                    # the watchers keep their answers and run again at the next change, or when
-                    # the change feed, back, resyncs. The loop must not die with it.
-                    if not isinstance(database_refusal(error), DatabaseUnavailable):
-                        raise
-                    log.warning(
-                        "live queries of organization %d could not run, the database is away: %s", org_id, error
-                    )
+        try:
+            while not self._closed:
+                # At most one re-run per interval; what never ran (a new subscription) or has
+                # more to read waits only for what arrives with it.
+                urgent = bool(lane.marked) and all(watcher.urgent for watcher in lane.marked)
+                delay = 0.002 if urgent else max(0.0, lane.last_run + self.interval - loop.time())
+                await asyncio.sleep(delay)
+                if not lane.marked:
+                    # An interval passed since the last round with nothing marked: the lane
+                    # leaves, and the next change starts a new one at once.
+                    break
+                watchers = [w for w in lane.marked if w.wanted]
+                since = lane.marked_since
+                lane.marked.clear()
+                lane.last_run = loop.time()
+                if watchers:
+                    try:
+                        await self._rerun(org_id, watchers, since)
+                    except Exception as error:
+                        # The round itself could not run (no connection while PostgreSQL
+                        # restarts): the watchers keep their answers and run again at the next
+                        # change, or when the change feed, back, resyncs. The loop must not die
+                        # with it.
+                        if not isinstance(database_refusal(error), DatabaseUnavailable):
+                            raise
+                        log.warning(
+                            "live queries of organization %d could not run, the database is away: %s", org_id, error
+                        )
+        finally:
+            if organization.lanes.get(key) is lane and not lane.marked:
+                del organization.lanes[key]
 
     async def _rerun(self, org_id: int, watchers: list[Watcher], since: float) -> None:
-        batch = StatementBatch(self.database, org_id, self.shapes)
+        loop = asyncio.get_running_loop()
+        room = self._rooms.get(loop)
+        if room is None:
+            self._rooms = {loop: (room := asyncio.Semaphore(LIVE_STATEMENTS_AT_ONCE))}
+        batch = StatementBatch(self.database, org_id, self.shapes, room=room)
 
         def job(watcher: Watcher) -> Any:
             async def run(statements: BatchedStatements) -> tuple[Any, set[str]]:
@@ -444,7 +492,12 @@ class LiveQueries:
     async def settled(self) -> None:
         """Returns once no re-run is pending or running (for tests and benchmarks)."""
         while True:
-            tasks = [o.task for o in self._organizations.values() if o.task is not None and not o.task.done()]
+            tasks = [
+                lane.task
+                for o in self._organizations.values()
+                for lane in o.lanes.values()
+                if lane.task is not None and not lane.task.done()
+            ]
             if not tasks:
                 return
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -452,7 +505,7 @@ class LiveQueries:
     async def close(self) -> None:
         """Ends every feed (the edge then says goodbye to its clients) and every loop."""
         self._closed = True
-        tasks = [o.task for o in self._organizations.values() if o.task is not None]
+        tasks = [lane.task for o in self._organizations.values() for lane in o.lanes.values() if lane.task is not None]
         for organization in self._organizations.values():
             for watcher in organization.watchers:
                 watcher.end()

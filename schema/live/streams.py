@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -98,6 +98,11 @@ class StreamQueries:
         """What the stream's reads depend on besides its position and the principal."""
         variables = {**self._sent, **self._filter_variables}
         return self._page_text, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+
+    @property
+    def page_text(self) -> str:
+        """The document of the stream's pages."""
+        return self._page_text
 
     def head(self) -> LiveQuery:
         if self._head is None:
@@ -265,6 +270,11 @@ class StreamGroup:
     @property
     def org_id(self) -> int:
         return self.principal.org_id
+
+    @property
+    def lane(self) -> Hashable:
+        # Streams whose pages are one document (their filters are its variables) share a lane.
+        return self.queries.page_text
 
     @property
     def wanted(self) -> bool:

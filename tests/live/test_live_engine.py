@@ -311,3 +311,84 @@ async def test_a_burst_of_changes_is_one_rerun_per_interval_and_the_last_state_a
         assert len(live.engine.rounds) - runs_before <= 6
     finally:
         await feed.aclose()
+
+
+class _Watcher:
+    """A watcher of its own lane whose runs a test can hold: it reads ``orders``."""
+
+    def __init__(self, lane: str, moved: asyncio.Event, *, held: asyncio.Event | None = None) -> None:
+        self.tables: frozenset[str] | None = frozenset({"orders"})
+        self.moved = moved  # set whenever a run starts or is held
+        self.anchoring = None
+        self._lane = lane
+        self.held = held
+        self.runs = 0
+        self.run_times: list[float] = []
+        self.running = False
+
+    @property
+    def org_id(self) -> int:
+        return ACME
+
+    @property
+    def lane(self) -> str:
+        return self._lane
+
+    @property
+    def wanted(self) -> bool:
+        return True
+
+    @property
+    def urgent(self) -> bool:
+        return self.runs == 0
+
+    async def run(self, executor: Any, statements: Any) -> None:
+        self.runs += 1
+        self.run_times.append(asyncio.get_running_loop().time())
+        self.moved.set()
+        if self.held is not None and self.runs > 1:
+            self.running = True
+            self.moved.set()
+            try:
+                await self.held.wait()
+            finally:
+                self.running = False
+
+    def apply(self, outcome: Any) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+async def until(moved: asyncio.Event, condition: Any, within: float = 3.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            moved.clear()
+            await moved.wait()
+
+
+async def test_a_slow_document_does_not_hold_back_the_next_rerun_of_another(deaf_live) -> None:
+    engine = deaf_live.engine
+    release, moved = asyncio.Event(), asyncio.Event()
+    slow = _Watcher("a dashboard's aggregate", moved, held=release)
+    quick = _Watcher("a customer's orders", moved)
+    engine.watch(slow)
+    engine.watch(quick)
+    try:
+        await until(moved, lambda: slow.runs == quick.runs == 1)
+        deaf_live.changed(Change(ACME, frozenset({"orders"})))
+        await until(moved, lambda: slow.running and quick.runs == 2)
+        # The slow document's re-run is still running; the next change re-runs the quick one
+        # all the same, at its own pace: one interval after its last run, not after the slow one.
+        deaf_live.changed(Change(ACME, frozenset({"orders"})))
+        await until(moved, lambda: quick.runs == 3)
+        assert slow.running and slow.runs == 2
+        assert quick.run_times[2] - quick.run_times[1] >= engine.interval * 0.9
+    finally:
+        release.set()
+        await engine.settled()
+        engine.unwatch(slow)
+        engine.unwatch(quick)
+    # Held changes were not lost: the slow document runs again for the change it missed.
+    assert slow.runs == 3
