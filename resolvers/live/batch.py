@@ -69,14 +69,13 @@ class StatementBatch:
     database: Database
     org_id: int
     shapes: StatementShapes
+    # How many statements run at once, each on a connection of its own, shared with every other
+    # batch of the process (the live engine's lanes): a slow statement (a dashboard's aggregate
+    # over every order) does not hold up the quick ones, and PostgreSQL's concurrency stays bounded.
+    room: asyncio.Semaphore
     _waiting: list[_Waiting] = field(default_factory=list)
     _running: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    # How many of a round's statements run at once, each on a connection of its own: a slow
-    # statement (a dashboard's aggregate over every order) does not hold up the quick ones.
-    parallel: int = 3
-    # Shared with other batches (the live engine's lanes), in place of ``parallel``.
-    room: asyncio.Semaphore | None = None
     # Statements sent per round, for whoever counts (tests, the benchmark).
     rounds: list[int] = field(default_factory=list)
     # Where the statements go: a read replica that has replayed every change committed
@@ -140,14 +139,13 @@ class StatementBatch:
         by_text: dict[str, list[_Waiting]] = {}
         for item in waiting:
             by_text.setdefault(item.sql, []).append(item)
-        room = self.room or asyncio.Semaphore(self.parallel)
-        sent = await asyncio.gather(*(self._answer_alone(sql, items, room) for sql, items in by_text.items()))
+        sent = await asyncio.gather(*(self._answer_alone(sql, items) for sql, items in by_text.items()))
         self.rounds.append(sum(sent))
 
-    async def _answer_alone(self, sql: str, items: list[_Waiting], room: asyncio.Semaphore) -> int:
+    async def _answer_alone(self, sql: str, items: list[_Waiting]) -> int:
         """One statement text of the round, in an implicit transaction of its own (one round
         trip, no BEGIN): what it answers is committed data, as each query's own would be."""
-        async with room:
+        async with self.room:
             transaction = RequestTransaction(self.database, self.org_id, Mode.LONE_STATEMENT, replica=self.replica)
             started = asyncio.get_running_loop().time()
             try:

@@ -302,9 +302,8 @@ class LiveQueries:
         self._closed = False
         # Statements per round of the latest re-runs, newest last: what a change costs.
         self.rounds: list[list[int]] = []
-        # Shared by every lane's statements (``LIVE_STATEMENTS_AT_ONCE``), made on the loop
-        # that runs them.
-        self._rooms: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        # Shared by every lane's statements (``LIVE_STATEMENTS_AT_ONCE``).
+        self._statement_room = asyncio.Semaphore(LIVE_STATEMENTS_AT_ONCE)
         # Since start, for the metrics: watchers re-run, and the sum of their delivery lags
         # (from the change that marked them to their answer).
         self.reruns = 0
@@ -440,11 +439,7 @@ class LiveQueries:
                 del organization.lanes[key]
 
     async def _rerun(self, org_id: int, watchers: list[Watcher], since: float) -> None:
-        loop = asyncio.get_running_loop()
-        room = self._rooms.get(loop)
-        if room is None:
-            self._rooms = {loop: (room := asyncio.Semaphore(LIVE_STATEMENTS_AT_ONCE))}
-        batch = StatementBatch(self.database, org_id, self.shapes, room=room)
+        batch = StatementBatch(self.database, org_id, self.shapes, self._statement_room)
 
         def job(watcher: Watcher) -> Any:
             async def run(statements: BatchedStatements) -> tuple[Any, set[str]]:
