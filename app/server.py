@@ -30,7 +30,7 @@ from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import BizgraphGraphQL, page_limits
 from app.http.health import DatabaseReadiness, health_routes
 from app.http.invoice_documents import invoice_document_routes
-from app.http.lean_queries import LeanQueries
+from app.http.lean_queries import LeanPath, LeanQueries
 from app.http.live.edge import LiveEdge
 from app.http.live.wire import expose_transport
 from app.http.metrics import (
@@ -229,19 +229,18 @@ def create_app(
     ]
     # The lean path's kept plans (app.state.plan_templates, for metrics and tests).
     plans = plan_templates(graphql, settings)
+    # One lean path for both of its carriers: the middleware below and the HTTP protocol
+    # (app/http/lean_protocol.py), which finds it on the application's state.
+    lean_path = LeanPath(
+        view=graphql, max_body_bytes=settings.max_request_bytes, enabled=settings.lean_queries, plans=plans
+    )
     application = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
             Middleware(AnswerErrorsAsJson),
             # The common request (a JSON POST of a query or a mutation) skips everything below.
-            Middleware(
-                LeanQueries,
-                view=graphql,
-                max_body_bytes=settings.max_request_bytes,
-                enabled=settings.lean_queries,
-                plans=plans,
-            ),
+            Middleware(LeanQueries, path=lean_path),
             # A socket served by uvicorn writes its frames to uvicorn's transport, in batches
             # (app/http/live/wire.py); this shows it where that transport is (the two above
             # hand a WebSocket's ``send`` on untouched).
@@ -256,6 +255,7 @@ def create_app(
     # The server (app.cli) drains live connections before it closes them itself.
     application.state.live_edge = live_edge
     application.state.plan_templates = plans
+    application.state.lean_path = lean_path
     # Traces, when on: its ``flush`` exports the spans batched so far.
     application.state.tracing = tracing
     return application

@@ -44,6 +44,7 @@ from typing import Any
 import uvicorn
 
 from app.config import Settings
+from app.http.lean_protocol import LeanHttpProtocol
 from app.logs import configure_logging
 
 log = logging.getLogger("bizgraph.serving")
@@ -84,6 +85,8 @@ class Listen:
             log_config=None,
             access_log=False,
             lifespan="on",
+            # uvicorn's httptools protocol, answering the common request without an ASGI cycle.
+            http=LeanHttpProtocol,
             # graphql-transport-ws pings and reaps silent sockets itself (app/http/live): a
             # second, WebSocket-level ping per socket would only double the work.
             ws_ping_interval=None,

@@ -131,7 +131,7 @@ class AnswerErrorsAsJson:
         try:
             await self.app(scope, receive, send_tracking_start)
         except asyncio.CancelledError:
-            if started or not _draining(scope):
+            if started or not draining(scope):
                 raise
             # Cut off by the drain's deadline (app/serving.py): the client hears why, the
             # server ends the request here rather than log it as a crash.
@@ -146,7 +146,7 @@ class AnswerErrorsAsJson:
             await response_for(error, request_id_of(scope))(scope, receive, send)
 
 
-def _draining(scope: Scope) -> bool:
+def draining(scope: Scope) -> bool:
     """The application has begun to stop (its ``ready`` is false once a drain starts)."""
     app = scope.get("app")
     return app is not None and getattr(app.state, "ready", True) is False

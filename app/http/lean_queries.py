@@ -3,10 +3,13 @@ whose operation is a query or a mutation.
 
 Most API traffic is small queries and single-command mutations, for which Starlette's routing
 and middleware, strawberry's request flow and their per-request objects cost as much CPU as the
-read itself (a tenth of a ``createOrder``'s server CPU, with its operation prepared twice). This ASGI layer,
-outermost, takes such a request from bytes to bytes with the same parts the general path uses —
+read itself (a tenth of a ``createOrder``'s server CPU, with its operation prepared twice).
+``LeanPath`` takes such a request from bytes to bytes with the same parts the general path uses —
 the token check, the operation pipeline (admission, the fast path, the standard way), the
-request record (metrics, log line) — and nothing else.
+request record (metrics, log line) — and nothing else. Two layers carry it: ``LeanQueries``, an
+ASGI middleware (outermost but for the error answerer), for any ASGI server; and bizgraph's
+HTTP protocol (``app/http/lean_protocol.py``), which ``bizgraph serve`` runs and which answers
+these requests without an ASGI cycle at all.
 
 Anything it is not sure of goes to the general path untouched, with the body replayed: another
 method, path, content type or ``Accept`` (streams), a stored-document reference, a plan header,
@@ -60,21 +63,27 @@ _GENERAL_PATH_HEADERS = frozenset(
 )
 
 
-class LeanQueries:
-    """Middleware, inside ``AnswerErrorsAsJson`` only (which answers a request the drain's
-    deadline cut off); ``app``: the rest of the application, for everything this does not
-    answer itself."""
+# Writes an answer: its status, the headers beside the server's own, its body.
+Deliver = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
+# Set on a request's scope when the lean path looked at it and declined: whoever carries it on
+# to the application (the HTTP protocol, ``app/http/lean_protocol.py``) spares the middleware a
+# second look.
+DECLINED = "bizgraph.lean_declined"
+
+
+class LeanPath:
+    """What answers the common request, whichever layer carries its bytes: the ASGI middleware
+    below (any ASGI server, and the tests' in-process client) or bizgraph's HTTP protocol, which
+    answers it without an ASGI cycle at all (``app/http/lean_protocol.py``)."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         view: BizgraphGraphQL,
         max_body_bytes: int,
         enabled: bool = True,
         plans: PlanTemplates | None = None,
     ) -> None:
-        self.app = app
         self.view = view
         self.max_body_bytes = max_body_bytes
         # Plans of repeated queries (None: every query is prepared and planned anew).
@@ -82,21 +91,13 @@ class LeanQueries:
         # Traced processes use the general path throughout, so a trace has one shape.
         self.enabled = enabled and view.observer.tracing is None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = _eligible_headers(scope, self.max_body_bytes) if self.enabled else None
-        if headers is None:
-            await self.app(scope, receive, send)
-            return
-        body = await _read_body(receive, headers.length)
-        if body is None:
-            return  # the client went away before its request was whole: nobody to answer
-        taken = await self._take(scope, body, headers)
-        if taken is None:
-            await self.app(scope, _replaying(body, receive), send)
-            return
-        await self._answer(scope, receive, send, headers, *taken)
+    def eligible(self, scope: Scope) -> LeanHeaders | None:
+        """What the headers of a request this path may answer say (None: the general path's)."""
+        if not self.enabled:
+            return None
+        return _eligible_headers(scope, self.max_body_bytes)
 
-    async def _take(self, scope: Scope, body: bytes, headers: _Headers) -> _Taken | None:
+    async def take(self, scope: Scope, body: bytes, headers: LeanHeaders) -> _Taken | None:
         """The principal, the request and its prepared query (or its kept plan, bound), or None
         to go the general way. Nothing is paid for or run here."""
         try:
@@ -127,16 +128,10 @@ class LeanQueries:
             return None
         return principal, data, prepared
 
-    async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        headers: _Headers,
-        principal: Principal,
-        data: GraphQLRequestData,
-        prepared: PreparedOperation | PlannedQuery,
-    ) -> None:
+    async def answer(self, scope: Scope, headers: LeanHeaders, taken: _Taken, deliver: Deliver) -> None:
+        """Runs what ``take`` took and delivers its answer (errors in the JSON contract, never a
+        trace), counted and logged as the general view counts and logs it."""
+        principal, data, prepared = taken
         request_id = request_id_of(scope)
         observer = self.view.observer
         record = observer.start(request_id, headers=scope["headers"])
@@ -145,9 +140,7 @@ class LeanQueries:
         record.status = 500
         try:
             try:
-                status, extra, payload = await self._run(
-                    scope, receive, request_id, record, headers, principal, data, prepared
-                )
+                status, extra, payload = await self._run(scope, request_id, record, headers, principal, data, prepared)
             except Exception as error:
                 # As the general view answers what escapes it: the JSON error contract, never a trace.
                 response = response_for(error, request_id)
@@ -164,8 +157,7 @@ class LeanQueries:
                 *extra,
                 (b"x-request-id", request_id.encode("ascii")),
             ]
-            await send({"type": "http.response.start", "status": status, "headers": response_headers})
-            await send({"type": "http.response.body", "body": payload})
+            await deliver(status, response_headers, payload)
             record.status = status
         finally:
             current.reset(token)
@@ -174,10 +166,9 @@ class LeanQueries:
     async def _run(
         self,
         scope: Scope,
-        receive: Receive,
         request_id: str,
         record: RequestRecord,
-        headers: _Headers,
+        headers: LeanHeaders,
         principal: Principal,
         data: GraphQLRequestData,
         prepared: PreparedOperation | PlannedQuery,
@@ -201,7 +192,8 @@ class LeanQueries:
                 )
                 admitted = replace(admitted, planned=planned)
         note_admission(record, admitted)
-        request = Request(scope, receive)
+        # The body is read already: nothing reads the request's stream after this.
+        request = Request(scope)
         if isinstance(admitted, Admitted):
             context = Context(
                 principal=principal,
@@ -231,6 +223,35 @@ class LeanQueries:
         return status, extra, orjson.dumps(response)
 
 
+class LeanQueries:
+    """Middleware, inside ``AnswerErrorsAsJson`` only (which answers a request the drain's
+    deadline cut off); ``app``: the rest of the application, for everything ``path`` does not
+    answer itself."""
+
+    def __init__(self, app: ASGIApp, *, path: LeanPath) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = None if scope.get(DECLINED) else self.path.eligible(scope)
+        if headers is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, headers.length)
+        if body is None:
+            return  # the client went away before its request was whole: nobody to answer
+        taken = await self.path.take(scope, body, headers)
+        if taken is None:
+            await self.app(scope, _replaying(body, receive), send)
+            return
+
+        async def deliver(status: int, response_headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": payload})
+
+        await self.path.answer(scope, headers, taken, deliver)
+
+
 _BODY_HEADERS = frozenset({b"content-length", b"content-type"})
 _WRITE_POSITION_HEADERS = frozenset({WRITE_POSITION_HEADER.encode(), b"set-cookie"})
 
@@ -246,7 +267,7 @@ def _write_position_headers(request: Request, position: int) -> list[tuple[bytes
 _Taken = tuple[Principal, GraphQLRequestData, PreparedOperation | PlannedQuery]
 
 
-class _Headers:
+class LeanHeaders:
     """What the request's headers say, read once."""
 
     __slots__ = ("authorization", "cookies", "length", "media_type")
@@ -259,7 +280,7 @@ class _Headers:
         self.cookies = cookies
 
 
-def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
+def _eligible_headers(scope: Scope, max_body_bytes: int) -> LeanHeaders | None:
     """The headers of a request this path may answer, or None."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
         return None
@@ -287,7 +308,7 @@ def _eligible_headers(scope: Scope, max_body_bytes: int) -> _Headers | None:
     accepted = None if accept is None else accept.decode("latin-1")
     if accepted is not None and _asks_for_a_stream(accepted):
         return None
-    return _Headers(
+    return LeanHeaders(
         None if authorization is None else authorization.decode("latin-1"), int(length), negotiate(accepted), cookies
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.http.lean_queries import LeanQueries
+from app.http.lean_queries import LeanPath
 from tests.support.auth import bearer, token_for_user
 from tests.support.graphql import running_app
 
@@ -90,13 +90,13 @@ async def lean(demo_settings):
 def lean_answers(monkeypatch) -> list[int]:
     """One entry per request the lean path answered itself."""
     answered: list[int] = []
-    original = LeanQueries._answer
+    original = LeanPath.answer
 
     async def counting(self, *args: Any, **kwargs: Any) -> None:
         answered.append(1)
         await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(LeanQueries, "_answer", counting)
+    monkeypatch.setattr(LeanPath, "answer", counting)
     return answered
 
 

@@ -21,6 +21,8 @@ import httpx
 import uvicorn
 from sqlalchemy.engine import URL
 
+from app.http.lean_protocol import LeanHttpProtocol
+
 
 class _InLoopServer(uvicorn.Server):
     # uvicorn would install SIGINT/SIGTERM handlers on the main thread; leave them to pytest.
@@ -42,6 +44,8 @@ async def serve(app, *, tls: tuple[Path, Path] | None = None) -> AsyncIterator[s
         app,
         lifespan="off",
         log_level="warning",
+        # As ``bizgraph serve`` serves (app/serving.py).
+        http=LeanHttpProtocol,
         timeout_graceful_shutdown=5,
         ssl_certfile=certificate,
         ssl_keyfile=key,
