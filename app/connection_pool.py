@@ -235,4 +235,5 @@ class ConnectionPool:
 def _reusable(connection: psycopg.AsyncConnection[Any]) -> bool:
     if connection.closed or connection.broken:
         return False
-    return connection.info.transaction_status == TransactionStatus.IDLE
+    # libpq's own status, read straight: ``connection.info`` builds an object and an enum per read.
+    return connection.pgconn.transaction_status == TransactionStatus.IDLE

@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 from psycopg import abc, errors, pq
-from psycopg.abc import Buffer
+from psycopg.abc import Buffer, PQGen
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.generators import fetch_many, send
 
@@ -135,7 +135,7 @@ async def exchange(
     # Dumped before anything is sent: a value that cannot be adapted fails with the
     # connection untouched.
     bound = [_bound(transformer, statement) for statement in statements]
-    prepared = _PREPARED.setdefault(connection, _Prepared()) if prepare else None
+    prepared = _prepared_on(connection) if prepare else None
     index = range(len(bound))[answer]  # the statement whose rows are returned
     # How many results PostgreSQL sends for each command: a statement prepared in this
     # exchange answers twice (its PREPARE, then its execution).
@@ -149,26 +149,26 @@ async def exchange(
     for statement in bound:
         answers.append(_send(pgconn, statement, prepared))
     pgconn.pipeline_sync()
+    reading = _Reading()
     try:
-        await connection.wait(send(pgconn))
-        failure: pq.abc.PGresult | None = None
-        last: pq.abc.PGresult | None = None
-        for command, count in enumerate(answers):
-            for _ in range(count):
-                results = await connection.wait(fetch_many(pgconn))
-                result = results[-1] if results else None
-                if result is None or result.status in _FATAL:
-                    failure = failure or result
-                elif command == wanted:
-                    last = result  # a prepared statement's execution answers after its PREPARE
-        # The Sync's answer ends the exchange; libpq leaves pipeline mode only once it is read.
-        await connection.wait(fetch_many(pgconn))
+        # One wait for the whole exchange: the event loop is asked to wake this only when
+        # PostgreSQL has not answered yet, not once per command.
+        answered = await connection.wait(_send_and_fetch(pgconn, answers, reading))
     except BaseException:
-        # Cancelled (psycopg has then cancelled the statement in the server) or failed: what
-        # is left of the exchange is read, so the connection is fit for the pool again.
-        await _recover(connection)
+        # Cancelled (psycopg has then cancelled the statement in the server, and read on to
+        # the end of what was being read) or failed: what is left of the exchange is read, so
+        # the connection is fit for the pool again.
+        await _recover(connection, reading)
         raise
     pgconn.exit_pipeline_mode()
+    failure: pq.abc.PGresult | None = None
+    last: pq.abc.PGresult | None = None
+    for command, results in answered:
+        result = results[-1] if results else None
+        if result is None or result.status in _FATAL:
+            failure = failure or result
+        elif command == wanted:
+            last = result  # a prepared statement's execution answers after its PREPARE
     if failure is not None:
         if prepared is not None:
             # A PREPARE of this exchange may be what failed, though ``_send`` recorded its name:
@@ -184,12 +184,48 @@ async def exchange(
     return rows
 
 
-async def _recover(connection: psycopg.AsyncConnection[Any]) -> None:
+class _Reading:
+    """How far an exchange's reading got: whether the Sync's answer, its last, was read."""
+
+    __slots__ = ("synced",)
+
+    def __init__(self) -> None:
+        self.synced = False
+
+
+def _send_and_fetch(
+    pgconn: pq.abc.PGconn, answers: list[int], reading: _Reading
+) -> PQGen[list[tuple[int, list[pq.abc.PGresult]]]]:
+    """Sends what is queued, then reads every command's results (a command answering ``n``
+    times is read ``n`` times) and the Sync's, which ends the exchange: psycopg's generators,
+    waiting only when they must, driven by one ``connection.wait``."""
+    yield from send(pgconn)
+    answered: list[tuple[int, list[pq.abc.PGresult]]] = []
+    for command, count in enumerate(answers):
+        for _ in range(count):
+            answered.append((command, (yield from fetch_many(pgconn))))
+    # The Sync's answer; libpq leaves pipeline mode only once it is read.
+    yield from fetch_many(pgconn)
+    reading.synced = True
+    return answered
+
+
+def _prepared_on(connection: psycopg.AsyncConnection[Any]) -> _Prepared:
+    prepared = _PREPARED.get(connection)
+    if prepared is None:
+        prepared = _PREPARED[connection] = _Prepared()
+    return prepared
+
+
+async def _recover(connection: psycopg.AsyncConnection[Any], reading: _Reading) -> None:
     """Reads what is left of an interrupted exchange, up to its Sync's answer, and leaves
     pipeline mode; a connection that does not get there in time stays mid-exchange (its
     transaction status ACTIVE), for its owner to discard."""
     pgconn = connection.pgconn
     try:
+        if reading.synced and pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            # Read to its end already (psycopg reads on after cancelling): nothing is left.
+            pgconn.exit_pipeline_mode()
         async with asyncio.timeout(RECOVERY_SECONDS):
             while pgconn.pipeline_status != pq.PipelineStatus.OFF:
                 results = await connection.wait(fetch_many(pgconn))

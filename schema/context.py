@@ -27,6 +27,14 @@ class Context:
     # replicas"): its queries read from a replica only once one has replayed past it.
     read_after: int | None = None
 
+    def with_scope(self, scope: OperationScope) -> Context:
+        """The same context, carrying ``scope``: what ``dataclasses.replace`` makes, at a
+        tenth of its cost (it is on every operation's path)."""
+        copied = object.__new__(Context)
+        copied.__dict__.update(self.__dict__)
+        object.__setattr__(copied, "scope", scope)
+        return copied
+
 
 def operation_scope(info: Any) -> OperationScope:
     """The scope of the operation ``info`` belongs to."""

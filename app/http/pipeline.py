@@ -10,7 +10,7 @@ through strawberry. A subscription is handed, admitted, to the live service by i
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
@@ -190,7 +190,7 @@ class OperationPipeline:
         async with scope_of as scope:
             if admitted.plan is not None:
                 scope.hold_one_snapshot()
-            result = await self._run(scope, replace(context, scope=scope), admitted, allowed, verbatim)
+            result = await self._run(scope, context.with_scope(scope), admitted, allowed, verbatim)
             if admitted.plan is not None and admitted.prepared is not None:
                 # Explained in the operation's own read-only snapshot, before it closes.
                 plan = await self.plans.report(admitted.prepared, scope, admitted.plan)

@@ -70,14 +70,17 @@ def request_fields(record: RequestRecord, *, with_variables: bool) -> dict[str, 
 def log_request(
     record: RequestRecord, *, slow_ms: int, with_variables: bool, slow_lines: SlowLines | None = None
 ) -> None:
+    # A subscription's duration is how long it was open, not how long it took: never "slow".
+    slow = bool(slow_ms) and record.operation_type != "subscription" and record.elapsed() * 1000 >= slow_ms
+    if not slow and not requests_log.isEnabledFor(logging.INFO):
+        return  # no line to write: nothing to gather for one
     fields = request_fields(record, with_variables=with_variables)
     requests_log.info("graphql request", extra={"fields": fields})
-    # A subscription's duration is how long it was open, not how long it took: never "slow".
-    if slow_ms and record.operation_type != "subscription" and fields["duration_ms"] >= slow_ms:
+    if slow:
         left_out = 0 if slow_lines is None else slow_lines.admit()
         if left_out is None:
             return
-        slow = {**fields, "sql": record.sql}
+        slow_fields = {**fields, "sql": record.sql}
         if left_out:
-            slow["slow_lines_left_out"] = left_out
-        slow_log.warning("slow graphql operation", extra={"fields": slow})
+            slow_fields["slow_lines_left_out"] = left_out
+        slow_log.warning("slow graphql operation", extra={"fields": slow_fields})

@@ -5,6 +5,7 @@ stopping the other for a moment (SIGSTOP), as in tests/live/test_serve_workers.p
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,15 @@ async def scrape(origin: str) -> str:
     return response.text
 
 
+async def eventually_counted(origin: str, requests: int, attempts: int = 50) -> None:
+    """Scrapes (through whichever worker answers) until ``requests`` are counted."""
+    for _ in range(attempts):
+        if value(await scrape(origin), "bizgraph_graphql_requests_total", **LABELS) == requests:
+            return
+        await asyncio.sleep(0.2)  # the other worker flushes every second
+    raise AssertionError(f"{requests} requests not counted after {attempts} scrapes")
+
+
 @pytest.mark.timeout(90)
 async def test_a_scrape_through_either_worker_counts_both(metrics_workers_settings: Settings, signing_key: Path):
     assert metrics_workers_settings.database_url is not None
@@ -52,6 +62,8 @@ async def test_a_scrape_through_either_worker_counts_both(metrics_workers_settin
         with paused(first):
             for _ in range(2):
                 await graphql(server.origin, token, QUERY)
+        # Each worker writes what it counted to the shared files within a second
+        await eventually_counted(server.origin, 5)
         # Then each worker's scrape sees all five
         with paused(second):
             through_first = await scrape(server.origin)

@@ -12,13 +12,15 @@ from tests.observability.metrics_text import value
 
 WORKER = """
 import sys
-from app.http.metrics import OperationNames, observe
+from app.http.metrics import OperationNames, flush_requests, observe
 from app.http.request_record import RequestRecord
 
 names = OperationNames(10)
 for _ in range(int(sys.argv[1])):
     record = RequestRecord("r", operation_name="Shared", operation_type="query", statements=2)
     observe(record, names)
+# As a worker's refresh does, every second and before it ends.
+flush_requests()
 """
 
 SCRAPE = """
