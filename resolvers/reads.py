@@ -32,6 +32,13 @@ class StatementRunner(Protocol):
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any: ...
 
 
+class ZonedStatementRunner(StatementRunner, Protocol):
+    """A runner that can run a statement in a transaction whose TimeZone is, for that statement
+    only, the organization's (``Plan.zoned_sql``)."""
+
+    async def fetch_value_in_zone(self, sql: str, params: dict[str, Any]) -> Any: ...
+
+
 T = TypeVar("T")
 
 Row = dict[str, Any]
@@ -64,6 +71,10 @@ class PlannedRead:
         return self.finishes_text and self.plan.compact and not self.plan.restricted
 
 
+def _as_text(sql: str) -> str:
+    return f"SELECT ({sql})::text"
+
+
 def _as_is(value: Any) -> Any:
     return value
 
@@ -81,7 +92,7 @@ def _existing(type_name: str, global_id: str) -> Callable[[Any], Any]:
 def with_params(planned: PlannedRead, values: dict[str, Any]) -> PlannedRead:
     """The same statement with some of its parameters bound to other values."""
     kept = planned.plan
-    plan = Plan(kept.sql, {**kept.params, **values}, kept.restricted, kept.compact, kept.key_param)
+    plan = Plan(kept.sql, {**kept.params, **values}, kept.restricted, kept.compact, kept.key_param, kept.zoned_sql)
     return PlannedRead(plan, planned.finish, planned.finishes_text)
 
 
@@ -140,7 +151,7 @@ class ReadService:
         return await explain(self._statements, planned.plan, analyze=analyze)
 
     async def run_planned(self, planned: PlannedRead) -> Read[Any]:
-        value = await self._statements.fetch_value(planned.plan.sql, planned.plan.params)
+        value = await self._value_of(planned.plan, as_text=False)
         return Read(planned.finish(value), planned.plan.restricted)
 
     async def run_verbatim(self, planned: PlannedRead) -> Read[str | None]:
@@ -148,8 +159,15 @@ class ReadService:
         which psycopg hands over as it came)."""
         if not planned.verbatim:
             raise ValueError("this read's JSON must be parsed: it is not verbatim")
-        value = await self._statements.fetch_value(f"SELECT ({planned.plan.sql})::text", planned.plan.params)
+        value = await self._value_of(planned.plan, as_text=True)
         return Read(planned.finish(value), False)
+
+    async def _value_of(self, plan: Plan, *, as_text: bool) -> Any:
+        """The plan's value: its zoned form where the runner sets the zone, else as written."""
+        in_zone = getattr(self._statements, "fetch_value_in_zone", None) if plan.zoned_sql is not None else None
+        if in_zone is not None and plan.zoned_sql is not None:
+            return await in_zone(_as_text(plan.zoned_sql) if as_text else plan.zoned_sql, plan.params)
+        return await self._statements.fetch_value(_as_text(plan.sql) if as_text else plan.sql, plan.params)
 
     async def read_connection(self, type_name: str, selection: FieldSelection) -> Read[Row]:
         return await self.run_planned(self.plan_connection(type_name, selection))

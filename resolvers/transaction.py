@@ -15,6 +15,11 @@ first statement (``resolvers/wire.py``):
   and the first statement share one round trip; each later statement is one
   more, and ``close`` rolls the read-only transaction back.
 
+A statement written for the organization's time zone (a bucketed aggregate's ``Plan.zoned_sql``)
+runs through ``fetch_value_in_zone``: the transaction's TimeZone is set to the organization's
+zone just before it, in the same exchange, and back to UTC just after it when the transaction
+goes on (instants render with an explicit offset in UTC everywhere else).
+
 Statements go through the psycopg connection's libpq handle, not SQLAlchemy's
 cursor. They are still reported to the engine's ``before_cursor_execute`` and
 ``after_cursor_execute`` listeners, so statement counts and tracing keep
@@ -37,6 +42,12 @@ from app.replicas import Replica
 from resolvers.wire import SentStatement, Statement, exchange
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# The organization's zone for the transaction (``fetch_value_in_zone``); its row is the one
+# row-level security shows, once the organization is named.
+SET_ORGANIZATION_ZONE = (
+    "SELECT set_config('TimeZone', (SELECT time_zone FROM organizations WHERE id = %s::bigint), true)"
+)
+SET_UTC = "SELECT set_config('TimeZone', 'UTC', true)"
 
 
 class Mode(enum.Enum):
@@ -85,18 +96,27 @@ class RequestTransaction:
         rows = await self._fetch(sql, params, every_row=False)
         return rows[0][0] if rows else None
 
+    async def fetch_value_in_zone(self, sql: str, params: dict[str, Any]) -> Any:
+        """``fetch_value`` with the transaction's TimeZone set to the organization's for this
+        statement only (``Plan.zoned_sql``): set just before it, in the same exchange, and set
+        back to UTC just after it when later statements share the transaction."""
+        rows = await self._fetch(sql, params, every_row=False, zoned=True)
+        return rows[0][0] if rows else None
+
     async def fetch_rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run one statement and return all its rows (a multiplexed statement's, one per operation)."""
         return await self._fetch(sql, params, every_row=True)
 
-    async def _fetch(self, sql: str, params: dict[str, Any], *, every_row: bool) -> list[tuple[Any, ...]]:
+    async def _fetch(
+        self, sql: str, params: dict[str, Any], *, every_row: bool, zoned: bool = False
+    ) -> list[tuple[Any, ...]]:
         async with self._lock:
             # After a database restart every pooled connection is dead, not just the first
             # one taken: each is found out and discarded in turn, at most the pool's worth.
             attempts = self._database.pool_size + 1
             while True:
                 try:
-                    rows = await self._rows(sql, params, every_row)
+                    rows = await self._rows(sql, params, every_row, zoned)
                     break
                 except psycopg.OperationalError as error:
                     if self._replica is not None and self._statements == 0:
@@ -113,7 +133,7 @@ class RequestTransaction:
             self._statements += 1
         return rows
 
-    async def _rows(self, sql: str, params: dict[str, Any], every_row: bool) -> list[tuple[Any, ...]]:
+    async def _rows(self, sql: str, params: dict[str, Any], every_row: bool, zoned: bool) -> list[tuple[Any, ...]]:
         driver = await self._open()
         # The engine's statement listeners (statement counts, tracing) hear every statement
         # the planner sends, though it goes straight through the driver. The marker stands
@@ -130,8 +150,15 @@ class RequestTransaction:
                 statements.append(Statement(BEGIN_SNAPSHOT))
                 self._in_block = True
             statements.append(Statement(self._database.organization_statement, (self._org_id,)))
+        answer = -1
+        if zoned:
+            statements.append(Statement(SET_ORGANIZATION_ZONE, (self._org_id,)))
         statements.append(Statement(sql, params))
-        rows = await exchange(driver, statements, prepare=self._database.prepared_statements)
+        if zoned and self._mode is Mode.SNAPSHOT:
+            # Later statements of the transaction render instants in UTC again.
+            statements.append(Statement(SET_UTC))
+            answer = -2
+        rows = await exchange(driver, statements, prepare=self._database.prepared_statements, answer=answer)
         self._database.exchanged()
         if not every_row:
             rows = rows[:1]
@@ -174,7 +201,8 @@ class RequestTransaction:
         driver = self._driver
         if driver is None:
             return
-        status = driver.info.transaction_status
+        # libpq's own status, read straight (``driver.info`` builds an object per read).
+        status = driver.pgconn.transaction_status
         if driver.broken or status in (TransactionStatus.ACTIVE, TransactionStatus.UNKNOWN):
             # Cut off mid-exchange (e.g. a cancelled request): its protocol state
             # is unknown, so it must not go back to the pool.

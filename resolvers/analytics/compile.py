@@ -60,7 +60,11 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     # (output column, what rows are grouped by, how the group shows it over {v})
     keys: list[tuple[str, str, str]] = []
     if bucket is not None:
-        keys.append(("bucket", _bucket(planner, spec, _name(bucket), render), "{v}"))
+        # The session's zone changes nothing else the statement answers: the groups' keys and
+        # measures are dates, numbers and text; only an entity a dimension names could carry
+        # an instant (rendered in the session's zone), so none may be grouped by.
+        zoned = all(dimension.target is None for dimension in dimensions)
+        keys.append(("bucket", _bucket(planner, spec, _name(bucket), render, zoned=zoned), "{v}"))
     for i, dimension in enumerate(dimensions):
         keys.append((f"d{i}", render(dimension.sql), dimension.presented))
 
@@ -97,18 +101,23 @@ def compile_aggregate(planner: Planner, spec: Aggregate, selection: FieldSelecti
     return f"SELECT CASE WHEN count(*) <= {limit} THEN {groups} END FROM ({each}) g"
 
 
-def _bucket(planner: Planner, spec: Aggregate, bucket: str, render: Any) -> str:
+def _bucket(planner: Planner, spec: Aggregate, bucket: str, render: Any, *, zoned: bool) -> str:
     """The date of a row's time bucket, in the organization's time zone for instants.
 
     The instant is read as a local time once, then truncated: the same date as truncating
     in the zone (``date_trunc`` with a zone) and reading the result back, at a third of the
-    cost per row. A day needs no truncation at all."""
+    cost per row. A day needs no truncation at all. ``zoned``: the statement may also be
+    run with the transaction's TimeZone set to the organization's (``Plan.zoned_sql``), where
+    the local time is a plain cast: nothing else it answers depends on the session's zone."""
     unit = BUCKETS[bucket]
     if spec.time_kind == "date":
         local = f"({render(spec.time)})::timestamp"
     else:
         org = planner.params.bind(planner.access.org_id, "bigint")
         local = f"({render(spec.time)} AT TIME ZONE (SELECT time_zone FROM organizations WHERE id = {org}))"
+        if zoned:
+            # With the transaction's TimeZone the organization's, the same local time.
+            planner.zoned = (local, f"({render(spec.time)})::timestamp")
     if unit == "day":
         return f"{local}::date"
     return f"date_trunc({planner.params.bind(unit, 'text')}, {local})::date"

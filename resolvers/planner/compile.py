@@ -46,6 +46,12 @@ class Plan:
     # A lookup's parameter holding the row's primary key (``one``): the one value a cached plan
     # of the same lookup binds anew for another key (``schema/plan_templates.py``).
     key_param: str | None = None
+    # The same statement written for a transaction whose TimeZone is the organization's
+    # (None: there is no such form): each row's local time is then a plain cast, where
+    # ``AT TIME ZONE`` looks the zone up by name for every row, two thirds of what bucketing
+    # a large aggregate costs. Only a runner that sets the zone around it may run it
+    # (``ReadService``, ``RequestTransaction.fetch_value_in_zone``).
+    zoned_sql: str | None = None
 
 
 class Planner:
@@ -57,6 +63,10 @@ class Planner:
         self.restricted = False
         # False once a selected column holds stored jsonb (``Column.compact``).
         self.compact_columns = True
+        # (what the statement converts to local time per row, what it becomes when the
+        # transaction's TimeZone is the organization's): set by a statement that has such a
+        # form (``resolvers/analytics/compile.py``).
+        self.zoned: tuple[str, str] | None = None
 
     @property
     def filters(self) -> FilterCompiler:
@@ -82,7 +92,13 @@ class Planner:
 
     def plan(self, sql: str) -> Plan:
         """The statement with what the planner learnt building it."""
-        return Plan(sql, self.params.values, self.restricted, self.compact_columns and is_compact(sql))
+        zoned_sql = None
+        if self.zoned is not None:
+            per_row, in_zone = self.zoned
+            zoned_sql = sql.replace(per_row, in_zone)
+        return Plan(
+            sql, self.params.values, self.restricted, self.compact_columns and is_compact(sql), zoned_sql=zoned_sql
+        )
 
     # -- the policy ----------------------------------------------------------------
 
