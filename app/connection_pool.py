@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -76,8 +75,14 @@ class ConnectionPool:
         self._timeout = timeout
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         # Each waiter's future resolves to a connection handed over, or to None: a slot
-        # freed up, so the waiter opens a connection itself.
-        self._waiters: collections.deque[asyncio.Future[psycopg.AsyncConnection[Any] | None]] = collections.deque()
+        # freed up, so the waiter opens a connection itself; beside it, when it gives up.
+        self._waiters: collections.deque[tuple[asyncio.Future[psycopg.AsyncConnection[Any] | None], float]] = (
+            collections.deque()
+        )
+        # One timer for every waiter's deadline, set for the earliest (a timer per waiter cost
+        # more than the rest of a wait: under load most requests wait a moment).
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = 0.0
         self._opened = 0
         self._in_use = 0
         self._closed = False
@@ -131,15 +136,13 @@ class ConnectionPool:
                 return opened
 
     async def _wait(self, deadline: float) -> psycopg.AsyncConnection[Any] | None:
-        waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = loop.create_future()
+        self._waiters.append((waiter, deadline))
+        if self._expiry is None or deadline < self._expiry_at:
+            self._arm(loop, deadline)
         try:
-            async with asyncio.timeout_at(deadline):
-                return await waiter
-        except TimeoutError:
-            raise PoolTimeout(
-                f"no database connection became free within {self._timeout:g} s ({self._size} in use)"
-            ) from None
+            return await waiter
         except asyncio.CancelledError:
             # Cancelled (or timed out) just after a connection was handed over: it goes
             # back, not astray.
@@ -158,8 +161,36 @@ class ConnectionPool:
             # handed it: only a cancelled one may still be queued. (Looking for the others
             # anyway is costly: the miss's ValueError spells out the future, connection and all.)
             if waiter.cancelled():
-                with contextlib.suppress(ValueError):  # ``_pass_on`` skipped it off already
-                    self._waiters.remove(waiter)
+                for entry in self._waiters:
+                    if entry[0] is waiter:
+                        self._waiters.remove(entry)
+                        break
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry, self._expiry_at = loop.call_at(at, self._expire), at
+
+    def _expire(self) -> None:
+        """Refuses the waiters whose deadline passed (PoolTimeout); set again for the next."""
+        self._expiry = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        waiting: collections.deque[tuple[asyncio.Future[psycopg.AsyncConnection[Any] | None], float]] = (
+            collections.deque()
+        )
+        for waiter, deadline in self._waiters:
+            if waiter.done():
+                continue
+            if deadline <= now:
+                waiter.set_exception(
+                    PoolTimeout(f"no database connection became free within {self._timeout:g} s ({self._size} in use)")
+                )
+            else:
+                waiting.append((waiter, deadline))
+        self._waiters = waiting
+        if waiting:
+            self._arm(loop, min(deadline for _, deadline in waiting))
 
     async def _open(self) -> psycopg.AsyncConnection[Any] | None:
         """A new connection; None when PostgreSQL refused it while this pool still holds
@@ -210,15 +241,18 @@ class ConnectionPool:
         idle, self._idle = self._idle, []
         for connection in idle:
             await self._drop(connection)
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(PoolClosed("the connection pool is closed"))
 
     def _pass_on(self, connection: psycopg.AsyncConnection[Any] | None) -> bool:
         """Hands ``connection`` (or, None, a free slot) to the oldest live waiter."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
                 return True

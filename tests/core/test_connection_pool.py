@@ -69,6 +69,42 @@ async def test_a_full_pool_times_out_with_a_database_error(seeded_url):
         await pool.close()
 
 
+async def test_each_waiter_times_out_at_its_own_deadline_and_a_served_one_never(seeded_url):
+    # One timer serves every waiter's deadline: staggered waiters still give up each on time,
+    # a cancelled one leaves the queue, and one handed a connection is never refused after.
+    pool = _pool(seeded_url, size=1, timeout=0.4)
+    try:
+        held = await pool.acquire()
+        started = time.perf_counter()
+        ended: dict[str, float] = {}
+
+        async def wait(name: str) -> None:
+            with pytest.raises(PoolTimeout):
+                await pool.acquire()
+            ended[name] = time.perf_counter() - started
+
+        first = asyncio.create_task(wait("first"))
+        await asyncio.sleep(0.15)
+        cancelled = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(wait("second"))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        await asyncio.gather(first, second)
+        assert 0.35 < ended["first"] < 0.55
+        assert 0.55 < ended["second"] < 0.8
+        assert pool.stats.waiting == 0
+        served = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.1)
+        await pool.release(held)
+        connection = await served
+        await asyncio.sleep(0.5)  # past its deadline: it holds its connection all the same
+        assert pool.stats.in_use == 1
+        await pool.release(connection)
+    finally:
+        await pool.close()
+
+
 async def test_an_unreachable_database_fails_the_caller_at_once_and_frees_the_slot():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
