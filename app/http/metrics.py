@@ -189,6 +189,10 @@ def _bounds(buckets: tuple[float, ...]) -> tuple[float, ...]:
     return (*buckets, _INFINITY)
 
 
+# Distinct keys a tally holds before it folds itself into the series.
+MAX_TALLIED_KEYS = 4096
+
+
 class RequestTally:
     """The per-request series, counted on the request's path in plain dictionaries and folded
     into prometheus_client's series by ``flush``: at every scrape, and every second in each
@@ -239,6 +243,10 @@ class RequestTally:
             self._rate_limited += 1
         elif record.cost is not None:
             self._cost += record.cost
+        if len(self._requests) > MAX_TALLIED_KEYS:
+            # Bounded whether or not anything scrapes (with /metrics off nothing does): the
+            # product of the keys' labels and buckets is finite but large.
+            self.flush()
 
     def flush(self) -> None:
         requests, self._requests = self._requests, {}

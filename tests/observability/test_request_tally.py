@@ -120,3 +120,30 @@ def test_a_flush_adds_what_counting_each_request_would() -> None:
     assert added == pytest.approx(expected)
     tally.flush()  # a second flush has nothing left to add
     assert _values(REGISTRY) == after
+
+
+def test_a_tally_folds_itself_in_before_it_holds_too_many_keys(monkeypatch) -> None:
+    monkeypatch.setattr("app.http.metrics.MAX_TALLIED_KEYS", 3)
+    tally = RequestTally()
+    names = OperationNames(200)
+    before = _values(REGISTRY)
+    requests = [_record({"operation_name": f"Many{i}", "operation_type": "query"}, 0.001) for i in range(4)]
+    for record in requests:
+        tally.count(record, names)
+    # The fourth key went past the bound: all four are in the series without a flush.
+    after = _values(REGISTRY)
+    for record in requests:
+        key = (
+            "bizgraph_graphql_requests_total",
+            tuple(
+                sorted(
+                    {
+                        "operation": record.operation_name or "",
+                        "type": "query",
+                        "outcome": "ok",
+                        "transport": "http",
+                    }.items()
+                )
+            ),
+        )
+        assert after.get(key, 0) - before.get(key, 0) == 1
