@@ -10,6 +10,7 @@
 #   summary TSV                         the tables of a matrix TSV again
 #   profile [QN...]                     py-spy of bizgraph under load (default q1 q4)
 #   cprofile [QN] [N]                   cProfile of N requests through an in-process bizgraph app (no HTTP server)
+#   lean-cpu [QN] [N] [ROUNDS]          CPU per request of the lean path in process, with the database and without
 #   restart [bizgraph|postgraphile|floor]   restart one server (all without argument), e.g. after a code change
 #   status | env | psql [ARGS] | down   state; exports for the bizgraph CLI; psql on the database; stop everything
 # bench/README.md ("Side by side") says what each measures and lists the knobs.
@@ -135,6 +136,10 @@ cmd_cprofile() {  # in-process: bizgraph's app from this checkout, its own venv,
   (cd "$ROOT" && "${BIZ_ENV[@]}" PEERS_SCRATCH="$SCRATCH" "$ROOT/.venv/bin/python" -m bench.peers.cprofile "$@")
 }
 
+cmd_lean_cpu() {  # in-process, pinned to the load core: the lean path's CPU per request, with and without the database
+  (cd "$ROOT" && "${BIZ_ENV[@]}" PEERS_SCRATCH="$SCRATCH" taskset -c "$PEERS_LOAD_CPUS" "$ROOT/.venv/bin/python" -m bench.peers.lean_cpu "$@")
+}
+
 cmd_status() {
   local n t
   "$HARNESS/pg.sh" status || true
@@ -155,6 +160,7 @@ case $cmd in
   summary) [ $# -eq 1 ] || die "usage: run.sh summary MATRIX.tsv"; f=$(realpath "$1"); py summarize "$f";;
   profile) need_up; exec "$HARNESS/profile.sh" "$@";;
   cprofile) need_up; cmd_cprofile "$@";;
+  lean-cpu) need_up; cmd_lean_cpu "$@";;
   restart) cmd_restart "$@";;
   status) cmd_status;;
   env) printf 'export %q\n' "${BIZ_ENV[@]:1}";;
