@@ -32,13 +32,6 @@ class StatementRunner(Protocol):
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any: ...
 
 
-class ZonedStatementRunner(StatementRunner, Protocol):
-    """A runner that can run a statement in a transaction whose TimeZone is, for that statement
-    only, the organization's (``Plan.zoned_sql``)."""
-
-    async def fetch_value_in_zone(self, sql: str, params: dict[str, Any]) -> Any: ...
-
-
 T = TypeVar("T")
 
 Row = dict[str, Any]
@@ -163,7 +156,8 @@ class ReadService:
         return Read(planned.finish(value), False)
 
     async def _value_of(self, plan: Plan, *, as_text: bool) -> Any:
-        """The plan's value: its zoned form where the runner sets the zone, else as written."""
+        """The plan's value: its zoned form where the runner can set the zone around it
+        (``fetch_value_in_zone``: an operation's read transaction, a live batch), else as written."""
         in_zone = getattr(self._statements, "fetch_value_in_zone", None) if plan.zoned_sql is not None else None
         if in_zone is not None and plan.zoned_sql is not None:
             return await in_zone(_as_text(plan.zoned_sql) if as_text else plan.zoned_sql, plan.params)

@@ -103,9 +103,10 @@ class RequestTransaction:
         rows = await self._fetch(sql, params, every_row=False, zoned=True)
         return rows[0][0] if rows else None
 
-    async def fetch_rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Run one statement and return all its rows (a multiplexed statement's, one per operation)."""
-        return await self._fetch(sql, params, every_row=True)
+    async def fetch_rows(self, sql: str, params: dict[str, Any], *, zoned: bool = False) -> list[tuple[Any, ...]]:
+        """Run one statement and return all its rows (a multiplexed statement's, one per
+        operation); ``zoned`` as ``fetch_value_in_zone``."""
+        return await self._fetch(sql, params, every_row=True, zoned=zoned)
 
     async def _fetch(
         self, sql: str, params: dict[str, Any], *, every_row: bool, zoned: bool = False

@@ -43,6 +43,8 @@ class _Waiting:
     sql: str
     params: dict[str, Any]
     answer: asyncio.Future[Any]
+    # Run with the transaction's TimeZone set to the organization's (``Plan.zoned_sql``).
+    zoned: bool = False
 
 
 class BatchedStatements:
@@ -59,6 +61,13 @@ class BatchedStatements:
     async def fetch_value(self, sql: str, params: dict[str, Any]) -> Any:
         self.texts.add(sql)
         return await self._batch.submit(sql, params)
+
+    async def fetch_value_in_zone(self, sql: str, params: dict[str, Any]) -> Any:
+        """A statement written for the organization's zone (``Plan.zoned_sql``): the batch runs
+        it, alone or multiplexed, with the transaction's TimeZone set to it (every operation of
+        a batch is of one organization)."""
+        self.texts.add(sql)
+        return await self._batch.submit(sql, params, zoned=True)
 
     async def close(self) -> None:
         """Nothing of its own to end: the batch's transactions end with each round."""
@@ -129,17 +138,17 @@ class StatementBatch:
             self._running -= 1
             self._wake.set()
 
-    async def submit(self, sql: str, params: dict[str, Any]) -> Any:
+    async def submit(self, sql: str, params: dict[str, Any], *, zoned: bool = False) -> Any:
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(sql, params, answer))
+        self._waiting.append(_Waiting(sql, params, answer, zoned))
         self._wake.set()
         return await answer
 
     async def _round(self, waiting: list[_Waiting]) -> None:
-        by_text: dict[str, list[_Waiting]] = {}
+        by_text: dict[tuple[str, bool], list[_Waiting]] = {}
         for item in waiting:
-            by_text.setdefault(item.sql, []).append(item)
-        sent = await asyncio.gather(*(self._answer_alone(sql, items) for sql, items in by_text.items()))
+            by_text.setdefault((item.sql, item.zoned), []).append(item)
+        sent = await asyncio.gather(*(self._answer_alone(sql, items) for (sql, _), items in by_text.items()))
         self.rounds.append(sum(sent))
 
     async def _answer_alone(self, sql: str, items: list[_Waiting]) -> int:
@@ -173,14 +182,21 @@ class StatementBatch:
             distinct.setdefault(repr(sorted(item.params.items())), []).append(item)
         groups = list(distinct.values())
         shape = await self.shapes.of(sql, groups[0][0].params, self.org_id)
+        zoned = items[0].zoned
         if len(groups) == 1 or shape.parameter_types is None:
             for group in groups:
-                value = await transaction.fetch_value(sql, group[0].params)
+                if zoned:
+                    value = await transaction.fetch_value_in_zone(sql, group[0].params)
+                else:
+                    value = await transaction.fetch_value(sql, group[0].params)
                 _resolve(group, value)
             return len(groups)
         texts = [text_values(group[0].params) for group in groups]
         try:
-            rows = await transaction.fetch_rows(multiplexed(sql, shape.parameter_types), parameter_sets(texts))
+            # The parameter sets' instants carry their offsets: the zone changes none of them.
+            rows = await transaction.fetch_rows(
+                multiplexed(sql, shape.parameter_types), parameter_sets(texts), zoned=zoned
+            )
         except psycopg.errors.DataError:
             # A value that does not cast as the first execution's did: this statement
             # runs once per operation from now on.

@@ -50,7 +50,7 @@ class Plan:
     # (None: there is no such form): each row's local time is then a plain cast, where
     # ``AT TIME ZONE`` looks the zone up by name for every row, two thirds of what bucketing
     # a large aggregate costs. Only a runner that sets the zone around it may run it
-    # (``ReadService``, ``RequestTransaction.fetch_value_in_zone``).
+    # (``fetch_value_in_zone``: ``RequestTransaction``, ``BatchedStatements``).
     zoned_sql: str | None = None
 
 

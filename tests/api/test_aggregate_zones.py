@@ -12,8 +12,11 @@ from decimal import Decimal
 
 import pytest
 
+from app.auth.principal import Principal
 from app.config import Settings
+from app.live.changes import Change
 from tests.conftest import _seeded_copy
+from tests.live.test_live_engine import next_message, subscribe
 from tests.support.auth import token_for_user
 from tests.support.graphql import data, running_app, sql
 
@@ -100,3 +103,34 @@ async def test_buckets_in_the_organizations_zone_are_what_reading_each_row_in_it
                 assert got == expected, (zone, bucket)
             [placed] = both["orders"]["nodes"]
             assert placed["placedAt"].endswith("+00:00"), placed
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kathmandu", "America/Santiago"])
+async def test_a_live_querys_buckets_are_the_same_in_the_organizations_zone(zones_settings, zone):
+    # Live re-runs run in batches (resolvers/live/batch.py), alone or multiplexed: with the zone set
+    # there too, their buckets are the query's.
+    url = zones_settings.database_url
+    [(org_id, slug)] = sql(url, "SELECT id, slug FROM organizations ORDER BY id LIMIT 1")
+    sql(url, "UPDATE organizations SET time_zone = %s WHERE id = %s RETURNING 1", zone, org_id)
+    token = token_for_user(zones_settings, f"admin@{slug}.example")
+    documents = [
+        f'{{ ordersAggregate(filter: {{placedAt: {{gte: "{since}"}}}}, groupBy: {{bucket: DAY}}) {{ bucket count }} }}'
+        for since in ("2026-03-01T00:00:00Z", "2026-03-15T00:00:00Z")
+    ]
+    async with running_app(zones_settings) as (app, http):
+        principal = Principal(org_id=org_id, subject="zones", roles=frozenset({"admin"}))
+        feeds = [await subscribe(app, principal, "subscription " + document) for document in documents]
+        try:
+            for document, feed in zip(documents, feeds, strict=True):
+                expected = await data(http, document, token=token)
+                assert (await next_message(feed))["data"] == expected
+                assert len(expected["ordersAggregate"]) > 20
+            # A change re-runs both together (one statement, multiplexed): the same answers, so no message.
+            app.state.live.changed(Change(org_id, frozenset({"orders"})))
+            await app.state.live.engine.settled()
+            for feed in feeds:
+                with pytest.raises(TimeoutError):
+                    await next_message(feed, within=0.05)
+        finally:
+            for feed in feeds:
+                await feed.aclose()
