@@ -133,17 +133,23 @@ class AnswerErrorsAsJson:
         except asyncio.CancelledError:
             if started or not draining(scope):
                 raise
-            # Cut off by the drain's deadline (app/serving.py): the client hears why, the
-            # server ends the request here rather than log it as a crash.
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            log.warning("request %s cut off: the drain's deadline passed", request_id_of(scope))
-            await unavailable_response(ShuttingDown(), request_id_of(scope))(scope, receive, send)
+            await cut_off_response(scope)(scope, receive, send)
         except Exception as error:
             if started:  # too late for another answer: the server closes the connection
                 raise
             await response_for(error, request_id_of(scope))(scope, receive, send)
+
+
+def cut_off_response(scope: Scope) -> Response:
+    """The answer to a request the drain's deadline cut off (app/serving.py), from inside the
+    cancelled task: the client hears why, and the server ends the request here rather than log
+    it as a crash (the task's cancellation is taken back so the answer can be written)."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+    request_id = request_id_of(scope)
+    log.warning("request %s cut off: the drain's deadline passed", request_id)
+    return unavailable_response(ShuttingDown(), request_id)
 
 
 def draining(scope: Scope) -> bool:

@@ -184,12 +184,9 @@ class StatementBatch:
         shape = await self.shapes.of(sql, groups[0][0].params, self.org_id)
         zoned = items[0].zoned
         if len(groups) == 1 or shape.parameter_types is None:
+            fetch = transaction.fetch_value_in_zone if zoned else transaction.fetch_value
             for group in groups:
-                if zoned:
-                    value = await transaction.fetch_value_in_zone(sql, group[0].params)
-                else:
-                    value = await transaction.fetch_value(sql, group[0].params)
-                _resolve(group, value)
+                _resolve(group, await fetch(sql, group[0].params))
             return len(groups)
         texts = [text_values(group[0].params) for group in groups]
         try:
